@@ -1,0 +1,79 @@
+// One interface for every way quorumlab runs a cluster: `sim` (in-process, virtual time), `local`
+// (child processes on loopback) and `docker` (containers). Workloads, nemeses and checkers are shared,
+// so a fault campaign means the same thing on all three. Faults always come from outside the node.
+import type { NodeClient } from '../../workloads/client.js';
+
+export type RuntimeKind = 'sim' | 'local' | 'docker';
+
+export interface ClusterSpec {
+  /** Initial members, named n1..nK. */
+  readonly nodes: number;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly sloppy: boolean;
+  readonly conflicts: 'vclock' | 'lww';
+  readonly vnodes: number;
+  readonly seed: number;
+  /** Directory of this run's results; runtimes put node logs under `<runDir>/nodes/<id>/`. */
+  readonly runDir: string;
+  readonly secret?: string;
+  /** local: a command that starts another NODE-API.md node (run with the QL_* variables). */
+  readonly nodeCmd?: string;
+  /** docker: an image to test instead of the reference node's. */
+  readonly image?: string;
+  /** Extra QL_* variables for every node (e.g. QL_TEST_FAULTS for the harness's own fixtures). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** sim only: network delay model and fault knobs (see harness/runtime/sim). */
+  readonly sim?: Readonly<Record<string, unknown>>;
+}
+
+/** Which nodes cannot hear which: grudge[a] lists the nodes whose messages a drops. */
+export type Grudge = Readonly<Record<string, readonly string[]>>;
+
+/** Whether a fault kind can be applied by this runtime here, and if not, why (shown to the user). */
+export type Capability = true | { readonly unavailable: string };
+
+export interface RuntimeCapabilities {
+  readonly partition: Capability;
+  readonly clock: Capability;
+  readonly crash: Capability;
+  readonly pause: Capability;
+  readonly membership: Capability;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  capabilities(): RuntimeCapabilities;
+  /** Starts the initial members and resolves when every one answers /admin/status and sees the others. */
+  setup(spec: ClusterSpec): Promise<void>;
+  /** Ids of the nodes that are members now (including crashed or paused ones, excluding removed ones). */
+  nodeIds(): string[];
+  /** A client that sends requests to `nodeId` (it does not retry elsewhere). */
+  client(nodeId: string): NodeClient;
+  /** Nanoseconds since setup began, monotonic (virtual in sim). */
+  nowNs(): number;
+  /** Waits on the runtime's clock (virtual in sim). */
+  sleep(ms: number): Promise<void>;
+
+  partition(grudge: Grudge): Promise<void>;
+  /** Removes every partition. */
+  heal(): Promise<void>;
+  /** SIGKILL: the node loses everything not durable. */
+  kill(nodeId: string): Promise<void>;
+  /** Starts a killed node again on the same data. */
+  restart(nodeId: string): Promise<void>;
+  pause(nodeId: string): Promise<void>;
+  resume(nodeId: string): Promise<void>;
+  /** Moves a node's wall clock by `offsetMs` from true time (0 resets it). */
+  setClockOffset(nodeId: string, offsetMs: number): Promise<void>;
+  /** Starts a new node that joins through the seeds; resolves with its id once it answers. */
+  addNode(): Promise<string>;
+  /** Asks a node to leave with handoff, waits for it to finish, then stops it. */
+  removeNode(nodeId: string): Promise<void>;
+
+  /** Node logs collected so far, by node id (paths under runDir). */
+  logFiles(): Record<string, string>;
+  /** Stops everything and removes every container, network, rule, process and temp dir it made. */
+  teardown(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+import type { NodeId } from './env.js';
+
+export type ConflictMode = 'vclock' | 'lww';
+
+export interface SeedPeer {
+  readonly id: NodeId;
+  /** The seed's peer address, "host:port". */
+  readonly addr: string;
+}
+
+/** Everything a core node is configured with; the process builds it from the QL_* variables. */
+export interface NodeConfig {
+  readonly id: NodeId;
+  /** This node's own peer address ("host:port"), gossiped so others can dial it. */
+  readonly peerAddr: string;
+  readonly seeds: readonly SeedPeer[];
+  /** Default replication factor and quorums; R and W can be overridden per request. */
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  /** true: sloppy quorum with hinted handoff; false: strict quorum on the first N home replicas. */
+  readonly sloppy: boolean;
+  readonly conflicts: ConflictMode;
+  /**
+   * Q, the fixed number of equal partitions of the MD5 hash space (Dynamo Strategy 3). It must be the
+   * same on every node; partitions per node is Q/S. QL_VNODES is mapped onto it (see README).
+   */
+  readonly partitions: number;
+  /** Shared secret for signing client contexts (and, in the process, peer frames). */
+  readonly secret?: string;
+  /** Default per-request timeout for coordinated operations. */
+  readonly requestTimeoutMs: number;
+  readonly gossipIntervalMs: number;
+  readonly antiEntropyIntervalMs: number;
+  /** How often pending hints are offered to their owners. */
+  readonly hintIntervalMs: number;
+  /** Phi accrual threshold above which a peer is considered down (Cassandra uses 8). */
+  readonly phiThreshold: number;
+  /** Version-vector entries kept before pruning the oldest (the Dynamo paper uses 10). */
+  readonly clockPruneEntries: number;
+  /** Delay after which a tombstone seen on every home replica is reaped. */
+  readonly tombstoneReapDelayMs: number;
+  /**
+   * Deliberate defects for the harness's own tests (test/fixtures); never set by a normal configuration
+   * of the shipped node. The node process reads them only from QL_TEST_FAULTS, which the README marks as
+   * test-only. Each name breaks exactly one guarantee.
+   */
+  readonly testFaults?: readonly TestFault[];
+}
+
+export type TestFault =
+  | 'ack-before-w'          // coordinator acknowledges a write after the first replica, not W
+  | 'read-fewer-than-r'     // coordinator answers a read from the first reply, not R
+  | 'lww-in-vclock'         // resolves conflicts by wall clock although the mode promises siblings
+  | 'drop-hints'            // hinted handoff never delivers its hints
+  | 'no-repair'             // read repair and anti-entropy disabled
+  | 'remove-unobserved'     // a cart remove also removes adds it did not observe
+  | 'ack-not-durable'       // replicas acknowledge before the write is durable
+  | 'context-overcovers';   // a write's returned context covers versions the client never read
+
+export const defaultNodeConfig: Omit<NodeConfig, 'id' | 'peerAddr' | 'seeds'> = {
+  n: 3,
+  r: 2,
+  w: 2,
+  sloppy: true,
+  conflicts: 'vclock',
+  partitions: 256,
+  requestTimeoutMs: 1000,
+  gossipIntervalMs: 200,
+  antiEntropyIntervalMs: 2000,
+  hintIntervalMs: 500,
+  phiThreshold: 8,
+  clockPruneEntries: 10,
+  tombstoneReapDelayMs: 3000,
+};
