@@ -1,0 +1,41 @@
+// Faults as data: a nemesis step is a plain object that prints, is recorded in the history, replays and
+// shrinks. The run (harness/run) decides when faults start and stop and records them; the nemesis
+// decides which fault and applies it through the Runtime, never through the node's cooperation.
+import type { Runtime } from '../runtime/runtime.js';
+
+export type NemesisKind = 'partition' | 'clock' | 'crash' | 'pause' | 'membership';
+
+/** A fault to start, chosen by a schedule. `f` is the history's op name (partition, kill, pause, clock-skew, join, leave, ...). */
+export interface FaultStep {
+  readonly f: string;
+  /** The invoke value: what was asked for, e.g. {kind:"halves"} or {targets:"minority"}. */
+  readonly value: Readonly<Record<string, unknown>>;
+}
+
+/** What was actually done, recorded as the `info` completion: e.g. {sides:[["n1","n2"],["n3","n4","n5"]]}. */
+export interface FaultApplied {
+  readonly f: string;
+  readonly value: Readonly<Record<string, unknown>>;
+}
+
+export interface Nemesis {
+  /** Fault kinds this nemesis was configured with that the runtime can apply here. */
+  readonly kinds: readonly NemesisKind[];
+  /** Kinds asked for that the runtime cannot apply here, each with the reason (shown to the user). */
+  readonly unavailable: Readonly<Record<string, string>>;
+  /** Picks the next fault (deterministically from the nemesis's seeded random source). */
+  next(): FaultStep;
+  /** Applies a fault and says exactly what was done. */
+  start(step: FaultStep): Promise<FaultApplied>;
+  /** The step that undoes the fault(s) in force (heal, resume, restart, clock-reset, ...), or none. */
+  undo(): FaultStep[];
+  /** Applies an undo step. */
+  stop(step: FaultStep): Promise<FaultApplied>;
+}
+
+export interface NemesisOptions {
+  readonly runtime: Runtime;
+  readonly kinds: readonly NemesisKind[];
+  /** A seeded source in [0, 1); the same seed gives the same schedule. */
+  readonly random: () => number;
+}
