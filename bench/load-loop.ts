@@ -1,0 +1,63 @@
+// One bounded closed-loop load generator shared by every system the bench compares, so quorumlab, etcd
+// and Redis are measured by exactly the same loop: `concurrency` workers, each issuing its next request
+// as soon as the previous one answered, until the time or the op budget runs out.
+import { performance } from 'node:perf_hooks';
+
+export interface LoadOptions {
+  readonly concurrency: number;
+  readonly durationMs: number;
+  /** Hard cap on requests, so a very fast target still stops. */
+  readonly maxOps: number;
+  /** Issues request number `i` from worker `worker`; rejects on error. */
+  readonly request: (i: number, worker: number) => Promise<void>;
+}
+
+export interface LoadResult {
+  readonly ops: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly opsPerS: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+}
+
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const start = performance.now();
+  const deadline = start + options.durationMs;
+  const worker = async (w: number): Promise<void> => {
+    while (performance.now() < deadline && next < options.maxOps) {
+      const i = next++;
+      const t0 = performance.now();
+      try {
+        await options.request(i, w);
+        latenciesMs.push(performance.now() - t0);
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
+  const seconds = (performance.now() - start) / 1000;
+  latenciesMs.sort((a, b) => a - b);
+  return {
+    ops: latenciesMs.length,
+    errors,
+    seconds,
+    opsPerS: latenciesMs.length / seconds,
+    p50Ms: quantile(latenciesMs, 0.5),
+    p99Ms: quantile(latenciesMs, 0.99),
+    p999Ms: quantile(latenciesMs, 0.999),
+    maxMs: latenciesMs.length > 0 ? latenciesMs[latenciesMs.length - 1]! : Number.NaN,
+  };
+}
