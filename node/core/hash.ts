@@ -1,0 +1,39 @@
+// Hashing for the node core. node:crypto is pure computation, so the sans-IO core may use it; every
+// node must compute exactly the same partition for a key, which is why this is the single place that
+// maps keys onto the MD5 ring.
+import { createHash } from 'node:crypto';
+
+/** The 16-byte MD5 digest of a string (UTF-8) or of raw bytes. */
+export function md5(data: string | Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('md5').update(data).digest());
+}
+
+/** The SHA-256 digest of a string (UTF-8) or of raw bytes, as lowercase hex. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The top 64 bits of a digest as an unsigned BigInt (big-endian). */
+export function top64(digest: Uint8Array): bigint {
+  let x = 0n;
+  for (let i = 0; i < 8; i++) x = (x << 8n) | BigInt(digest[i] ?? 0);
+  return x;
+}
+
+/**
+ * Dynamo's Strategy 3: the 128-bit MD5 space is cut into Q equal ranges and a key belongs to the range
+ * its hash falls in. The top 64 bits decide it exactly (Q is far below 2^64), and BigInt keeps the
+ * multiplication exact where a float would round.
+ */
+export function partitionOf(key: string, partitions: number): number {
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+  }
+  return Number((top64(md5(key)) * BigInt(partitions)) >> 64n);
+}
+
+/** A stable unsigned 32-bit number from a string, for deterministic tie-breaks and seeds. */
+export function hash32(data: string): number {
+  const d = md5(data);
+  return (((d[0] ?? 0) << 24) | ((d[1] ?? 0) << 16) | ((d[2] ?? 0) << 8) | (d[3] ?? 0)) >>> 0;
+}

@@ -1,0 +1,120 @@
+// A Merkle tree over one partition's keys for anti-entropy: two replicas compare roots, and when they
+// differ, compare the fixed set of leaf buckets and exchange only the keys in the buckets that differ.
+// Keys fall into buckets by md5(key), so both replicas bucket every key the same way whatever they hold.
+import { md5, sha256Hex } from './hash.js';
+
+export const DEFAULT_MERKLE_BUCKETS = 64;
+
+/** The hash of a bucket with no keys; empty buckets must hash alike on every replica. */
+const EMPTY_BUCKET = sha256Hex('quorumlab-merkle-empty-bucket');
+
+/** Which bucket a key belongs to, for a power-of-two bucket count up to 65536. */
+export function merkleBucketOf(key: string, buckets: number = DEFAULT_MERKLE_BUCKETS): number {
+  const d = md5(key);
+  return (((d[0] ?? 0) << 8) | (d[1] ?? 0)) % buckets;
+}
+
+export class MerkleTree {
+  readonly buckets: number;
+  private readonly entries: Map<string, string>[];
+  private readonly leaves: string[];
+  private readonly dirty = new Set<number>();
+  private cachedRoot: string | undefined;
+
+  constructor(buckets: number = DEFAULT_MERKLE_BUCKETS) {
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > 65536 || (buckets & (buckets - 1)) !== 0) {
+      throw new RangeError(`Merkle bucket count must be a power of two from 1 to 65536, got ${buckets}`);
+    }
+    this.buckets = buckets;
+    this.entries = Array.from({ length: buckets }, () => new Map<string, string>());
+    this.leaves = new Array<string>(buckets).fill(EMPTY_BUCKET);
+  }
+
+  get size(): number {
+    return this.entries.reduce((n, m) => n + m.size, 0);
+  }
+
+  /** Records a key's current value hash (for example `versionsHash` of its versions). */
+  set(key: string, valueHashHex: string): void {
+    const b = merkleBucketOf(key, this.buckets);
+    const bucket = this.entries[b] as Map<string, string>;
+    if (bucket.get(key) === valueHashHex) return;
+    bucket.set(key, valueHashHex);
+    this.touch(b);
+  }
+
+  delete(key: string): void {
+    const b = merkleBucketOf(key, this.buckets);
+    if ((this.entries[b] as Map<string, string>).delete(key)) this.touch(b);
+  }
+
+  get(key: string): string | undefined {
+    return this.entries[merkleBucketOf(key, this.buckets)]?.get(key);
+  }
+
+  private touch(bucket: number): void {
+    this.dirty.add(bucket);
+    this.cachedRoot = undefined;
+  }
+
+  /** Recomputes only the buckets changed since the last call. */
+  private refresh(): void {
+    for (const b of this.dirty) {
+      const bucket = this.entries[b] as Map<string, string>;
+      if (bucket.size === 0) {
+        this.leaves[b] = EMPTY_BUCKET;
+        continue;
+      }
+      // Sorted so the hash depends on content only, never on insertion order; the separators cannot
+      // occur in hex, and the key's length prefix keeps "ab"+"c" apart from "a"+"bc".
+      const keys = [...bucket.keys()].sort();
+      this.leaves[b] = sha256Hex(keys.map((k) => `${k.length}:${k}=${bucket.get(k)}`).join('\n'));
+    }
+    this.dirty.clear();
+  }
+
+  /** The leaf bucket hashes, in bucket order. */
+  leafHashes(): string[] {
+    this.refresh();
+    return [...this.leaves];
+  }
+
+  /** The root: a binary hash tree over the leaves. */
+  root(): string {
+    if (this.cachedRoot !== undefined) return this.cachedRoot;
+    let level = this.leafHashes();
+    while (level.length > 1) {
+      const next: string[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(sha256Hex(`${level[i]}${level[i + 1]}`));
+      level = next;
+    }
+    this.cachedRoot = level[0] as string;
+    return this.cachedRoot;
+  }
+
+  /** The keys held in the given buckets, sorted: what to exchange once the differing buckets are known. */
+  keysInBuckets(buckets: readonly number[]): string[] {
+    const out: string[] = [];
+    for (const b of new Set(buckets)) {
+      const bucket = this.entries[b];
+      if (bucket !== undefined) out.push(...bucket.keys());
+    }
+    return out.sort();
+  }
+
+  /** Keys with their value hashes in the given buckets, so a peer can skip keys that already match. */
+  entriesInBuckets(buckets: readonly number[]): [key: string, valueHashHex: string][] {
+    return this.keysInBuckets(buckets).map((k) => [k, this.get(k) as string]);
+  }
+
+  static diffBuckets(mine: readonly string[], theirs: readonly string[]): number[] {
+    return diffBuckets(mine, theirs);
+  }
+}
+
+/** The bucket indexes whose hashes differ (a missing bucket on either side counts as different). */
+export function diffBuckets(mine: readonly string[], theirs: readonly string[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(mine.length, theirs.length); i++) if (mine[i] !== theirs[i]) out.push(i);
+  return out;
+}

@@ -1,0 +1,229 @@
+// Dynamo's Strategy 3: Q equal partitions of the MD5 space, each owned by one physical node, with every
+// member owning floor(Q/S) or ceil(Q/S) of them. Assignment is a pure function of (members, Q, previous
+// ring), so every node that learns the same membership computes the same ring without coordination.
+import type { NodeId } from './env.js';
+import { hash32, partitionOf } from './hash.js';
+
+export interface Ring {
+  readonly partitions: number;
+  /** owners[p] is the node owning partition p. */
+  readonly owners: readonly NodeId[];
+  /** The members, sorted. */
+  readonly members: readonly NodeId[];
+}
+
+/**
+ * Owners closer than this many partitions are penalised, so a walk from any partition meets this many
+ * distinct nodes quickly (N = 3 is the common replication factor).
+ */
+export const ADJACENCY_WINDOW = 3;
+
+/** Highest-random-weight score of a member for a partition: the deterministic tie-break everywhere. */
+function weight(partition: number, member: NodeId): number {
+  return hash32(`${partition}\u0000${member}`);
+}
+
+/** How much placing `member` at partition p would clash with nearby owners (closer clashes weigh more). */
+function clash(owners: readonly (NodeId | undefined)[], p: number, member: NodeId, window: number): number {
+  const q = owners.length;
+  let score = 0;
+  for (let d = 1; d < window && d < q; d++) {
+    const w = 1 << (2 * (window - d)); // distance 1 dominates distance 2, and so on
+    if (owners[(p - d + q) % q] === member) score += w;
+    if (owners[(p + d) % q] === member) score += w;
+  }
+  return score;
+}
+
+/**
+ * Assigns the Q partitions to `members`. Determinism: members are sorted and every choice breaks ties by a
+ * hash, so member order never matters. Balance: exactly floor/ceil. Minimal movement relative to
+ * `previous` (same Q): partitions of departed owners go to members below their share, and members above
+ * their share hand over only their surplus, so a join moves only partitions to the new node and a leave
+ * moves only the leaver's. Without a previous ring every partition starts orphaned and the same greedy
+ * fill spreads them, after which swaps remove the remaining adjacent duplicates.
+ */
+export function assignPartitions(members: readonly NodeId[], partitions: number, previous?: Ring): Ring {
+  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+  const sorted = [...new Set(members)].sort();
+  if (sorted.length === 0) throw new RangeError('a ring needs at least one member');
+  const q = partitions;
+  const s = sorted.length;
+  const memberSet = new Set(sorted);
+  const usePrevious = previous !== undefined && previous.partitions === q && previous.owners.length === q;
+  const owners: (NodeId | undefined)[] = usePrevious
+    ? previous.owners.map((o) => (memberSet.has(o) ? o : undefined))
+    : new Array<NodeId | undefined>(q).fill(undefined);
+
+  const count = new Map<NodeId, number>(sorted.map((m) => [m, 0]));
+  for (const o of owners) if (o !== undefined) count.set(o, (count.get(o) ?? 0) + 1);
+
+  // Targets: everyone gets floor(Q/S); the Q mod S extra shares go to those already holding the most,
+  // which keeps movement minimal, with a hash of the member id breaking ties.
+  const base = Math.floor(q / s);
+  const extra = q % s;
+  const byHolding = [...sorted].sort(
+    (a, b) => (count.get(b) ?? 0) - (count.get(a) ?? 0) || hash32(a) - hash32(b) || (a < b ? -1 : 1),
+  );
+  const target = new Map<NodeId, number>(sorted.map((m) => [m, base]));
+  byHolding.slice(0, extra).forEach((m) => target.set(m, base + 1));
+  const deficit = (m: NodeId): number => (target.get(m) ?? 0) - (count.get(m) ?? 0);
+
+  const give = (p: number, to: NodeId): void => {
+    const from = owners[p];
+    if (from !== undefined) count.set(from, (count.get(from) ?? 0) - 1);
+    owners[p] = to;
+    count.set(to, (count.get(to) ?? 0) + 1);
+  };
+
+  // Phase 1: orphaned partitions go, in partition order, to the least clashing member still short.
+  for (let p = 0; p < q; p++) {
+    if (owners[p] !== undefined) continue;
+    let best: NodeId | undefined;
+    let bestScore = Infinity;
+    let bestWeight = -1;
+    for (const m of sorted) {
+      if (deficit(m) <= 0) continue;
+      // Prefer low clash, then members far below their share, then the higher hash weight.
+      const score = clash(owners, p, m, ADJACENCY_WINDOW) * q - deficit(m);
+      if (score > bestScore) continue;
+      const w = weight(p, m);
+      if (score < bestScore || w > bestWeight) {
+        best = m;
+        bestScore = score;
+        bestWeight = w;
+      }
+    }
+    give(p, best as NodeId);
+  }
+
+  // Phase 2: members still short take surplus partitions from members above their share, choosing the
+  // partition where the move removes the most clash (and adds the least).
+  const weightCache = new Map<NodeId, number[]>();
+  for (;;) {
+    const receiver = sorted.filter((m) => deficit(m) > 0).sort((a, b) => deficit(b) - deficit(a) || (a < b ? -1 : 1))[0];
+    if (receiver === undefined) break;
+    let bestP = -1;
+    let bestScore = Infinity;
+    let bestWeight = -1;
+    let weights = weightCache.get(receiver);
+    if (weights === undefined) {
+      weights = Array.from({ length: q }, (_, p) => weight(p, receiver));
+      weightCache.set(receiver, weights);
+    }
+    for (let p = 0; p < q; p++) {
+      const from = owners[p] as NodeId;
+      if (deficit(from) >= 0) continue;
+      const score = clash(owners, p, receiver, ADJACENCY_WINDOW) - clash(owners, p, from, ADJACENCY_WINDOW);
+      if (score < bestScore || (score === bestScore && (weights[p] as number) > bestWeight)) {
+        bestP = p;
+        bestScore = score;
+        bestWeight = weights[p] as number;
+      }
+    }
+    give(bestP, receiver);
+  }
+
+  // Phase 3 (fresh rings only, since moving partitions is free there): swap owners of two partitions
+  // when that lowers the total clash; balance is unchanged by a swap.
+  if (!usePrevious && s > 1) removeClashesBySwapping(owners as NodeId[]);
+
+  return { partitions: q, owners: owners as NodeId[], members: sorted };
+}
+
+function removeClashesBySwapping(owners: NodeId[]): void {
+  const q = owners.length;
+  for (let pass = 0; pass < 4; pass++) {
+    let improved = false;
+    for (let p = 0; p < q; p++) {
+      const a = owners[p] as NodeId;
+      if (clash(owners, p, a, ADJACENCY_WINDOW) === 0) continue;
+      for (let i = 1; i < q; i++) {
+        const r = (p + i * 7) % q; // a stride visits partitions away from p first
+        const b = owners[r] as NodeId;
+        if (b === a) continue;
+        const before = clash(owners, p, a, ADJACENCY_WINDOW) + clash(owners, r, b, ADJACENCY_WINDOW);
+        owners[p] = b;
+        owners[r] = a;
+        const after = clash(owners, p, b, ADJACENCY_WINDOW) + clash(owners, r, a, ADJACENCY_WINDOW);
+        if (after < before) {
+          improved = true;
+          break;
+        }
+        owners[p] = a;
+        owners[r] = b;
+      }
+    }
+    if (!improved) break;
+  }
+}
+
+// Preference lists are asked for on every request, so they are computed once per ring and partition.
+const preferenceCache = new WeakMap<Ring, (readonly NodeId[] | undefined)[]>();
+
+/**
+ * Every distinct physical node in clockwise walk order from partition p: the first N are the home
+ * replicas, the rest are the fallbacks (in the order sloppy quorum should try them).
+ */
+export function preferenceListForPartition(ring: Ring, partition: number): NodeId[] {
+  let cache = preferenceCache.get(ring);
+  if (cache === undefined) {
+    cache = new Array<readonly NodeId[] | undefined>(ring.partitions);
+    preferenceCache.set(ring, cache);
+  }
+  const hit = cache[partition];
+  if (hit !== undefined) return [...hit];
+  const seen = new Set<NodeId>();
+  const out: NodeId[] = [];
+  const q = ring.partitions;
+  for (let i = 0; i < q && out.length < ring.members.length; i++) {
+    const o = ring.owners[(partition + i) % q] as NodeId;
+    if (!seen.has(o)) {
+      seen.add(o);
+      out.push(o);
+    }
+  }
+  cache[partition] = out;
+  return [...out];
+}
+
+export function preferenceList(ring: Ring, key: string): NodeId[] {
+  return preferenceListForPartition(ring, partitionOf(key, ring.partitions));
+}
+
+export function partitionsOwnedBy(ring: Ring, id: NodeId): number[] {
+  const out: number[] = [];
+  ring.owners.forEach((o, p) => {
+    if (o === id) out.push(p);
+  });
+  return out;
+}
+
+/**
+ * The partitions a node replicates with replication factor n: those whose first n distinct nodes
+ * include it (it owns them or follows their owner closely). Useful for anti-entropy and handoff.
+ */
+export function partitionsReplicatedBy(ring: Ring, id: NodeId, n: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < ring.partitions; p++) {
+    if (preferenceListForPartition(ring, p).slice(0, n).includes(id)) out.push(p);
+  }
+  return out;
+}
+
+/** The ownership changes from ring a to ring b (same Q), in partition order. */
+export function ringDiff(a: Ring, b: Ring): { partition: number; from: NodeId; to: NodeId }[] {
+  if (a.partitions !== b.partitions) throw new RangeError(`cannot diff rings of ${a.partitions} and ${b.partitions} partitions`);
+  const out: { partition: number; from: NodeId; to: NodeId }[] = [];
+  for (let p = 0; p < a.partitions; p++) {
+    const from = a.owners[p] as NodeId;
+    const to = b.owners[p] as NodeId;
+    if (from !== to) out.push({ partition: p, from, to });
+  }
+  return out;
+}
+
+export function ringEqual(a: Ring, b: Ring): boolean {
+  return a.partitions === b.partitions && a.owners.every((o, p) => o === b.owners[p]) &&
+    a.members.length === b.members.length && a.members.every((m, i) => m === b.members[i]);
+}

@@ -1,0 +1,273 @@
+// One key's versions on one replica, as dotted version vectors (Riak KV 2.x style): each sibling carries
+// the dot of the write that made it and the context (`past`) that write carried. A write supersedes
+// exactly the siblings its context covers, so concurrent writes survive as siblings and a read-modify-write
+// replaces exactly what it read, with no false conflicts and no sibling explosion.
+//
+// Invariant the node must keep for this to be sound: a replica receives a coordinator's write as the
+// coordinator's whole resulting `Versions` for the key (merged with `versionsMerge`), not as the lone
+// written sibling, and the coordinator is a replica that holds the key durably. Then whenever a state holds
+// dot (c, k), it also holds (or holds something superseding) every earlier dot (c, j < k), which is what
+// lets `versionsContext` summarise a read as a plain version vector without covering writes it never saw.
+import type { NodeId } from './env.js';
+import { sha256Hex } from './hash.js';
+import {
+  type Dot,
+  type VersionVector,
+  dotCompare,
+  isVersionVector,
+  pruneVersionVector,
+  vvAddDot,
+  vvCovers,
+  vvMerge,
+  vvNormalize,
+} from './version-vector.js';
+
+export interface Sibling {
+  readonly dot: Dot;
+  /** The causal context the write carried: what its client had read before writing. */
+  readonly past: VersionVector;
+  /** The value; null is a tombstone (a delete). */
+  readonly value: Uint8Array | null;
+  /** The coordinator's wall clock when it accepted the write (for LWW and tombstone reaping). */
+  readonly wallMs: number;
+  readonly writer: NodeId;
+}
+
+export interface Versions {
+  /** Mutually concurrent siblings in canonical order (by dot). */
+  readonly siblings: readonly Sibling[];
+}
+
+export const emptyVersions: Versions = Object.freeze({ siblings: Object.freeze([]) as readonly Sibling[] });
+
+function bytesCompare(a: Uint8Array | null, b: Uint8Array | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+function strCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A total order on whole siblings. Two siblings with the same dot should be identical; if a faulty node
+ * ever minted one dot twice, this still makes the choice between them the same on every replica.
+ */
+function siblingCompare(a: Sibling, b: Sibling): number {
+  return (
+    dotCompare(a.dot, b.dot) ||
+    a.wallMs - b.wallMs ||
+    strCompare(a.writer, b.writer) ||
+    bytesCompare(a.value, b.value) ||
+    strCompare(JSON.stringify(vvNormalize(a.past)), JSON.stringify(vvNormalize(b.past)))
+  );
+}
+
+/** Sorts by dot and keeps one sibling per dot (the greatest by `siblingCompare`, so the choice is canonical). */
+function canonical(siblings: readonly Sibling[]): Versions {
+  const sorted = [...siblings].sort(siblingCompare);
+  const out: Sibling[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && dotCompare(last.dot, s.dot) === 0) out[out.length - 1] = s;
+    else out.push(s);
+  }
+  return { siblings: out };
+}
+
+/** Builds a canonical Versions from any list of siblings, dropping those another one's past covers. */
+export function versionsFromSiblings(siblings: readonly Sibling[]): Versions {
+  const all = canonical(siblings).siblings;
+  return { siblings: all.filter((x) => !all.some((y) => y !== x && vvCovers(y.past, x.dot))) };
+}
+
+/** What a reader of this state has seen: the join of every sibling's past and dot. */
+export function versionsContext(v: Versions): VersionVector {
+  let vv: VersionVector = {};
+  for (const s of v.siblings) vv = vvAddDot(vvMerge(vv, s.past), s.dot);
+  return vv;
+}
+
+/**
+ * Coordinator side of a put or delete. The new dot is one past anything this coordinator has minted for
+ * the key as far as either its own state or the client's context knows. The result keeps exactly the
+ * existing siblings the context does not cover: a context write replaces what it saw, and a blind write
+ * (empty context) becomes a sibling of everything.
+ */
+export function versionsWrite(
+  v: Versions,
+  context: VersionVector,
+  value: Uint8Array | null,
+  coordinator: NodeId,
+  wallMs: number,
+): { versions: Versions; written: Sibling } {
+  const local = versionsContext(v);
+  const counter = Math.max(local[coordinator] ?? 0, context[coordinator] ?? 0) + 1;
+  const written: Sibling = {
+    dot: { node: coordinator, counter },
+    past: vvNormalize(context),
+    value,
+    wallMs,
+    writer: coordinator,
+  };
+  const kept = v.siblings.filter((s) => !vvCovers(context, s.dot));
+  return { versions: canonical([...kept, written]), written };
+}
+
+/**
+ * DVV synchronisation of two replicas' states: a sibling survives unless the other side holds a sibling
+ * whose past covers it (that sibling was written by a client that had seen it). Computed over the union,
+ * so it is commutative and idempotent, and associative for states produced by writes and merges.
+ */
+export function versionsMerge(a: Versions, b: Versions): Versions {
+  return versionsFromSiblings([...a.siblings, ...b.siblings]);
+}
+
+/** The live values (tombstones left out), in canonical order. */
+export function versionsLive(v: Versions): Sibling[] {
+  return v.siblings.filter((s) => s.value !== null);
+}
+
+export function versionsIsEmpty(v: Versions): boolean {
+  return v.siblings.length === 0;
+}
+
+export function versionsEqual(a: Versions, b: Versions): boolean {
+  const ca = canonical(a.siblings).siblings;
+  const cb = canonical(b.siblings).siblings;
+  return ca.length === cb.length && ca.every((s, i) => siblingCompare(s, cb[i] as Sibling) === 0);
+}
+
+/** Per node, the wall-clock time of the newest sibling it coordinated here: the age `pruneVersionVector` uses. */
+export function versionsEntryTimes(v: Versions): Record<NodeId, number> {
+  const out: Record<NodeId, number> = {};
+  for (const s of v.siblings) out[s.dot.node] = Math.max(out[s.dot.node] ?? Number.NEGATIVE_INFINITY, s.wallMs);
+  return out;
+}
+
+/**
+ * The context to hand back to a client, bounded to `maxEntries` entries (0 or less: unbounded). See
+ * `pruneVersionVector` for why pruning only here is safe (it can add siblings, never lose a write).
+ */
+export function versionsClientContext(v: Versions, maxEntries: number): VersionVector {
+  const vv = versionsContext(v);
+  return maxEntries > 0 ? pruneVersionVector(vv, maxEntries, versionsEntryTimes(v)) : vv;
+}
+
+// ---- Last write wins -------------------------------------------------------------------------------
+
+/** LWW order: the later wall clock wins; ties break by writer, then dot, so every replica picks the same. */
+export function lwwCompare(a: Sibling, b: Sibling): number {
+  return a.wallMs - b.wallMs || strCompare(a.writer, b.writer) || dotCompare(a.dot, b.dot) || siblingCompare(a, b);
+}
+
+function lwwPick(siblings: readonly Sibling[]): Versions {
+  let best: Sibling | undefined;
+  for (const s of siblings) if (best === undefined || lwwCompare(s, best) > 0) best = s;
+  return best === undefined ? emptyVersions : { siblings: [best] };
+}
+
+/**
+ * An LWW write. The new version competes with the stored one on wall-clock time and really loses if the
+ * coordinator's clock is behind the stored version's: that silent loss is what LWW costs, and the harness
+ * exists to show it. `written` is the attempted version whether or not it survived.
+ */
+export function lwwWrite(
+  v: Versions,
+  value: Uint8Array | null,
+  coordinator: NodeId,
+  wallMs: number,
+): { versions: Versions; written: Sibling } {
+  const past = versionsContext(v);
+  const written: Sibling = {
+    dot: { node: coordinator, counter: (past[coordinator] ?? 0) + 1 },
+    past,
+    value,
+    wallMs,
+    writer: coordinator,
+  };
+  return { versions: lwwPick([...v.siblings, written]), written };
+}
+
+/** Keeps the single LWW winner of both states and drops everything else. */
+export function lwwMerge(a: Versions, b: Versions): Versions {
+  return lwwPick([...a.siblings, ...b.siblings]);
+}
+
+// ---- Encoding ---------------------------------------------------------------------------------------
+
+interface SiblingJson {
+  n: NodeId;
+  c: number;
+  p: Record<NodeId, number>;
+  v: string | null;
+  t: number;
+  w: NodeId;
+}
+
+/** Deterministic JSON: canonical sibling order, sorted vector keys, base64 values. */
+export function versionsToJson(v: Versions): { s: SiblingJson[] } {
+  return {
+    s: canonical(v.siblings).siblings.map((s) => ({
+      n: s.dot.node,
+      c: s.dot.counter,
+      p: { ...vvNormalize(s.past) },
+      v: s.value === null ? null : Buffer.from(s.value).toString('base64'),
+      t: s.wallMs,
+      w: s.writer,
+    })),
+  };
+}
+
+export function encodeVersions(v: Versions): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(versionsToJson(v)));
+}
+
+function malformed(why: string): never {
+  throw new Error(`malformed versions encoding: ${why}`);
+}
+
+const base64Re = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function versionsFromJson(json: unknown): Versions {
+  if (typeof json !== 'object' || json === null || !Array.isArray((json as { s?: unknown }).s)) malformed('no sibling list');
+  const siblings = ((json as { s: unknown[] }).s).map((raw): Sibling => {
+    if (typeof raw !== 'object' || raw === null) malformed('sibling is not an object');
+    const r = raw as Partial<Record<keyof SiblingJson, unknown>>;
+    if (typeof r.n !== 'string' || r.n === '') malformed('dot node is not a string');
+    if (!Number.isSafeInteger(r.c) || (r.c as number) < 1) malformed('dot counter is not a positive integer');
+    if (!isVersionVector(r.p)) malformed('past is not a version vector');
+    if (r.v !== null && (typeof r.v !== 'string' || !base64Re.test(r.v))) malformed('value is neither base64 nor null');
+    if (typeof r.t !== 'number' || !Number.isFinite(r.t)) malformed('wall time is not a number');
+    if (typeof r.w !== 'string') malformed('writer is not a string');
+    return {
+      dot: { node: r.n, counter: r.c as number },
+      past: vvNormalize(r.p),
+      value: r.v === null ? null : new Uint8Array(Buffer.from(r.v as string, 'base64')),
+      wallMs: r.t,
+      writer: r.w,
+    };
+  });
+  return canonical(siblings);
+}
+
+/** Decodes `encodeVersions` output; throws on malformed bytes (a definite error: nothing is applied). */
+export function decodeVersions(bytes: Uint8Array): Versions {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    malformed(`not JSON (${(err as Error).message})`);
+  }
+  return versionsFromJson(json);
+}
+
+/** A digest of a state, for Merkle leaves and digests: equal states give equal hashes on every node. */
+export function versionsHash(v: Versions): string {
+  return sha256Hex(encodeVersions(v));
+}

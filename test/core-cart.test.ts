@@ -1,0 +1,138 @@
+// The cart CRDT: merge laws, and that no add is ever lost unless a remove observed it, whatever order
+// replicas exchange state in.
+import t from 'tap';
+import fc from 'fast-check';
+import {
+  type CartState,
+  cartAdd,
+  cartAddDelta,
+  cartDotId,
+  cartEqual,
+  cartItems,
+  cartMerge,
+  cartObserved,
+  cartObservedAll,
+  cartRemove,
+  cartRemoveDelta,
+  decodeCart,
+  emptyCart,
+  encodeCart,
+} from '../node/core/cart.js';
+
+type Op =
+  | { kind: 'add'; replica: number; item: string; qty: number }
+  | { kind: 'remove'; replica: number; item: string }
+  | { kind: 'merge'; to: number; from: number };
+
+const replicaCount = 3;
+const items = ['apple', 'pear', 'fig'];
+const arbOp: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('add' as const), replica: fc.nat(replicaCount - 1), item: fc.constantFrom(...items), qty: fc.integer({ min: 1, max: 5 }) }),
+  fc.record({ kind: fc.constant('remove' as const), replica: fc.nat(replicaCount - 1), item: fc.constantFrom(...items) }),
+  fc.record({ kind: fc.constant('merge' as const), to: fc.nat(replicaCount - 1), from: fc.nat(replicaCount - 1) }),
+);
+
+interface Run {
+  replicas: CartState[];
+  adds: { dot: string; item: string; qty: number }[];
+  observedByRemoves: Set<string>;
+}
+
+function run(ops: readonly Op[]): Run {
+  const replicas: CartState[] = Array.from({ length: replicaCount }, () => emptyCart);
+  const adds: Run['adds'] = [];
+  const observedByRemoves = new Set<string>();
+  let counter = 0;
+  for (const op of ops) {
+    if (op.kind === 'merge') {
+      replicas[op.to] = cartMerge(replicas[op.to]!, replicas[op.from]!);
+    } else if (op.kind === 'add') {
+      const dot = cartDotId(`n${op.replica}`, 'boot', ++counter);
+      adds.push({ dot, item: op.item, qty: op.qty });
+      // Half the adds go through the delta path, as a coordinator shipping to a replica would.
+      replicas[op.replica] = counter % 2 === 0
+        ? cartAdd(replicas[op.replica]!, op.item, op.qty, dot)
+        : cartMerge(replicas[op.replica]!, cartAddDelta(op.item, op.qty, dot));
+    } else {
+      const observed = cartObserved(replicas[op.replica]!, op.item);
+      for (const d of observed) observedByRemoves.add(d);
+      replicas[op.replica] = counter % 2 === 0
+        ? cartRemove(replicas[op.replica]!, op.item, observed)
+        : cartMerge(replicas[op.replica]!, cartRemoveDelta(op.item, observed));
+    }
+  }
+  return { replicas, adds, observedByRemoves };
+}
+
+t.test('cart merge is commutative, associative and idempotent', async (t) => {
+  fc.assert(
+    fc.property(fc.array(arbOp, { maxLength: 40, size: 'max' }), (ops) => {
+      const [x, y, z] = run(ops).replicas as [CartState, CartState, CartState];
+      return (
+        cartEqual(cartMerge(x, y), cartMerge(y, x)) &&
+        cartEqual(cartMerge(cartMerge(x, y), z), cartMerge(x, cartMerge(y, z))) &&
+        cartEqual(cartMerge(x, x), x)
+      );
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('no add is lost unless a remove observed it, under any interleaving of merges', async (t) => {
+  fc.assert(
+    fc.property(fc.array(arbOp, { minLength: 10, maxLength: 80, size: 'max' }), fc.array(fc.nat(replicaCount - 1), { minLength: replicaCount, maxLength: replicaCount }), (ops, order) => {
+      const { replicas, adds, observedByRemoves } = run(ops);
+      // Merge everything in an arbitrary order (with repeats) and also in index order: same result.
+      const all = [...order, 0, 1, 2].reduce((acc, i) => cartMerge(acc, replicas[i]!), emptyCart);
+      const expected: Record<string, number> = {};
+      for (const a of adds) {
+        const live = cartObserved(all, a.item).includes(a.dot);
+        if (live === observedByRemoves.has(a.dot)) return false;
+        if (live) expected[a.item] = (expected[a.item] ?? 0) + a.qty;
+      }
+      return JSON.stringify(cartItems(all)) === JSON.stringify(Object.fromEntries(Object.entries(expected).sort()));
+    }),
+    { numRuns: 400 },
+  );
+});
+
+t.test('a remove takes away only the adds it observed', async (t) => {
+  let a = cartAdd(emptyCart, 'apple', 2, 'n1:x:1');
+  let b = cartMerge(emptyCart, a);
+  // Concurrently: replica b removes the apple it saw, replica a adds another apple.
+  b = cartRemove(b, 'apple', cartObserved(b, 'apple'));
+  a = cartAdd(a, 'apple', 3, 'n1:x:2');
+  const merged = cartMerge(a, b);
+  t.same(cartItems(merged), { apple: 3 }, 'the concurrent add survives the remove (add wins)');
+  t.same(cartObservedAll(merged), { apple: ['n1:x:2'] });
+  // A remove that arrives before the add it observed still wins over that add when it shows up.
+  const early = cartRemove(emptyCart, 'pear', ['n2:y:1']);
+  t.same(cartItems(cartAdd(early, 'pear', 1, 'n2:y:1')), {}, 'a removed dot never revives');
+  t.same(cartItems(cartAdd(early, 'pear', 1, 'n2:y:2')), { pear: 1 });
+  t.throws(() => cartAdd(emptyCart, 'fig', 0, 'n1:x:9'), RangeError);
+  t.throws(() => cartAdd(emptyCart, 'fig', 1.5, 'n1:x:9'), RangeError);
+});
+
+t.test('encoding round-trips and compacts removed dots into ranges', async (t) => {
+  fc.assert(
+    fc.property(fc.array(arbOp, { maxLength: 40, size: 'max' }), (ops) => {
+      const [x] = run(ops).replicas as [CartState];
+      const e = encodeCart(x);
+      const back = decodeCart(e);
+      return cartEqual(back, x) && Buffer.from(encodeCart(back)).equals(Buffer.from(e));
+    }),
+    { numRuns: 200 },
+  );
+  let s = emptyCart;
+  const dots = Array.from({ length: 100 }, (_, i) => `n1:boot:${i + 1}`);
+  dots.forEach((d) => (s = cartAdd(s, 'apple', 1, d)));
+  s = cartRemove(s, 'apple', dots);
+  s = cartRemove(s, 'apple', ['odd-id']);
+  const json = JSON.parse(new TextDecoder().decode(encodeCart(s)));
+  t.same(json.r, { 'n1:boot': [[1, 100]] }, 'a run of 100 removed dots is one range');
+  t.same(json.x, ['odd-id']);
+  t.same(cartItems(decodeCart(encodeCart(s))), {});
+  t.throws(() => decodeCart(new TextEncoder().encode('[')), /malformed cart/);
+  t.throws(() => decodeCart(new TextEncoder().encode('{"a":[["d","i",-1]],"r":{},"x":[]}')), /quantity/);
+  t.throws(() => decodeCart(new TextEncoder().encode('{"a":[],"r":{"p":[[0,1e12]]},"x":[]}')), /range/);
+});

@@ -1,0 +1,83 @@
+// Merkle trees for anti-entropy: equal content gives equal roots whatever the insertion order, and one
+// differing key shows up as exactly its own bucket.
+import t from 'tap';
+import fc from 'fast-check';
+import { MerkleTree, diffBuckets, merkleBucketOf } from '../node/core/merkle.js';
+import { sha256Hex } from '../node/core/hash.js';
+
+const arbEntries = fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 8 })), {
+  selector: ([k]) => k,
+  maxLength: 200,
+  size: 'max',
+});
+
+function build(entries: readonly [string, string][]): MerkleTree {
+  const tree = new MerkleTree();
+  for (const [k, v] of entries) tree.set(k, sha256Hex(v));
+  return tree;
+}
+
+t.test('same content gives the same root, whatever the order', async (t) => {
+  fc.assert(
+    fc.property(arbEntries, (entries) => {
+      const a = build(entries);
+      const b = build([...entries].reverse());
+      return a.root() === b.root() && diffBuckets(a.leafHashes(), b.leafHashes()).length === 0;
+    }),
+    { numRuns: 100 },
+  );
+  t.equal(new MerkleTree().root(), new MerkleTree().root(), 'empty trees agree');
+});
+
+t.test('one differing key is found in exactly its bucket', async (t) => {
+  fc.assert(
+    fc.property(arbEntries, fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom('change', 'add', 'delete'), (entries, extra, how) => {
+      const a = build(entries);
+      const b = build(entries);
+      const rootBefore = b.root();
+      let key = extra;
+      if (how === 'change' && entries.length > 0) {
+        key = entries[0]![0];
+        b.set(key, sha256Hex(`${entries[0]![1]}!`));
+      } else if (how === 'delete' && entries.length > 0) {
+        key = entries[0]![0];
+        b.delete(key);
+      } else {
+        if (a.get(extra) !== undefined) return true;
+        b.set(extra, sha256Hex('new'));
+      }
+      const diff = diffBuckets(a.leafHashes(), b.leafHashes());
+      const bucket = merkleBucketOf(key);
+      const keysA = a.keysInBuckets(diff);
+      const keysB = b.keysInBuckets(diff);
+      return (
+        b.root() !== rootBefore &&
+        a.root() !== b.root() &&
+        diff.length === 1 &&
+        diff[0] === bucket &&
+        (keysA.includes(key) || keysB.includes(key)) &&
+        [...keysA, ...keysB].every((k) => merkleBucketOf(k) === bucket)
+      );
+    }),
+    { numRuns: 200 },
+  );
+});
+
+t.test('incremental updates match a fresh build, and undoing a change restores the root', async (t) => {
+  const tree = new MerkleTree(16);
+  const keys = Array.from({ length: 300 }, (_, i) => `key-${i}`);
+  keys.forEach((k) => tree.set(k, sha256Hex(k)));
+  const root = tree.root();
+  tree.set('key-7', sha256Hex('other'));
+  t.not(tree.root(), root);
+  tree.set('key-7', sha256Hex('key-7'));
+  t.equal(tree.root(), root, 'restoring the value restores the root');
+  tree.delete('key-8');
+  const fresh = new MerkleTree(16);
+  keys.filter((k) => k !== 'key-8').forEach((k) => fresh.set(k, sha256Hex(k)));
+  t.equal(tree.root(), fresh.root());
+  t.equal(tree.size, 299);
+  t.equal(tree.leafHashes().length, 16);
+  t.same(MerkleTree.diffBuckets(['a', 'b'], ['a', 'c', 'd']), [1, 2], 'a missing bucket counts as different');
+  t.throws(() => new MerkleTree(48), RangeError);
+});
