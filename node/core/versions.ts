@@ -83,7 +83,27 @@ function canonical(siblings: readonly Sibling[]): Versions {
 /** Builds a canonical Versions from any list of siblings, dropping those another one's past covers. */
 export function versionsFromSiblings(siblings: readonly Sibling[]): Versions {
   const all = canonical(siblings).siblings;
-  return { siblings: all.filter((x) => !all.some((y) => y !== x && vvCovers(y.past, x.dot))) };
+  // A sibling is obsolete when some OTHER sibling's past covers its dot. Comparing every pair is quadratic,
+  // and blind writes in vclock mode legitimately pile up many siblings, so instead keep, per node, the
+  // largest and second-largest counter any past holds (and who holds the largest): the largest counter
+  // among the others is then one lookup per sibling.
+  const best = new Map<NodeId, { top: number; holder: number; second: number }>();
+  all.forEach((s, index) => {
+    for (const [node, counter] of Object.entries(s.past)) {
+      const entry = best.get(node);
+      if (entry === undefined) best.set(node, { top: counter, holder: index, second: 0 });
+      else if (counter > entry.top) best.set(node, { top: counter, holder: index, second: entry.top });
+      else if (counter > entry.second) entry.second = counter;
+    }
+  });
+  return {
+    siblings: all.filter((x, index) => {
+      const entry = best.get(x.dot.node);
+      if (entry === undefined) return true;
+      const othersMax = entry.holder === index ? entry.second : entry.top;
+      return othersMax < x.dot.counter;
+    }),
+  };
 }
 
 /** What a reader of this state has seen: the join of every sibling's past and dot. */

@@ -1,0 +1,92 @@
+// Client contexts are opaque, signed tokens. A client hands back whatever it read; the node must be able
+// to tell a genuine context from a truncated, malformed or forged one, because a forged context could
+// claim to have seen writes it never saw and so silently supersede them. The token is
+// base64url(JSON payload) "." base64url(HMAC-SHA256(payload)), keyed by the cluster secret.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type VersionVector, isVersionVector, vvNormalize } from './version-vector.js';
+
+/** Used when no secret is configured, so that every node of a default cluster accepts the others' contexts. */
+export const defaultClusterSecret = 'quorumlab-default-cluster-secret-v1';
+
+type Payload = { k: 'kv'; vv: VersionVector };
+
+function tag(secret: string, body: string): Buffer {
+  return createHmac('sha256', secret).update(body).digest();
+}
+
+function sign(payload: Payload, secret: string): string {
+  const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+  return `${body}.${tag(secret, body).toString('base64url')}`;
+}
+
+const b64urlRe = /^[A-Za-z0-9_-]+$/;
+
+/** Verifies the signature and parses the payload; returns an error sentence for anything not genuine. */
+function verify(token: string, secret: string): Payload | string {
+  if (typeof token !== 'string' || token.length === 0 || token.length > 1_000_000) return 'context is empty or too long';
+  const parts = token.split('.');
+  if (parts.length !== 2) return 'context is not of the form payload.signature';
+  const [body, sig] = parts as [string, string];
+  if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return 'context is not base64url';
+  const expected = tag(secret, body);
+  const given = Buffer.from(sig, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'context signature does not match';
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    return 'context payload is not JSON';
+  }
+  if (typeof json !== 'object' || json === null) return 'context payload is not an object';
+  const p = json as Record<string, unknown>;
+  if (p.k === 'kv' && isVersionVector(p.vv)) return { k: 'kv', vv: vvNormalize(p.vv) };
+  if (p.k === 'cart-read') return 'context belongs to a cart, not to a key-value read';
+  return 'context payload has the wrong shape';
+}
+
+export function encodeKvContext(vv: VersionVector, secret: string): string {
+  return sign({ k: 'kv', vv: vvNormalize(vv) }, secret);
+}
+
+/** The version vector a kv context carries, or an error sentence (definite: the request must be refused). */
+export function decodeKvContext(token: string, secret: string): VersionVector | { error: string } {
+  const p = verify(token, secret);
+  if (typeof p === 'string') return { error: p };
+  return p.vv;
+}
+
+/**
+ * A cart read context: the observed add-dots per item. It is a map item → dots, signed as a whole; a
+ * remove uses only the entry of its own item.
+ */
+export function encodeCartContext(observed: Record<string, readonly string[]>, secret: string): string {
+  const body = Buffer.from(JSON.stringify({ k: 'cart-read', o: observed }), 'utf8').toString('base64url');
+  return `${body}.${tag(secret, body).toString('base64url')}`;
+}
+
+export function decodeCartContext(token: string, secret: string): Record<string, string[]> | { error: string } {
+  if (typeof token !== 'string' || token.length === 0 || token.length > 4_000_000) return { error: 'context is empty or too long' };
+  const parts = token.split('.');
+  if (parts.length !== 2) return { error: 'context is not of the form payload.signature' };
+  const [body, sig] = parts as [string, string];
+  if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return { error: 'context is not base64url' };
+  const expected = tag(secret, body);
+  const given = Buffer.from(sig, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { error: 'context signature does not match' };
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    return { error: 'context payload is not JSON' };
+  }
+  const p = json as { k?: unknown; o?: unknown } | null;
+  if (p === null || typeof p !== 'object' || p.k !== 'cart-read' || typeof p.o !== 'object' || p.o === null) {
+    return { error: 'context is not a cart read context' };
+  }
+  const out: Record<string, string[]> = {};
+  for (const [item, dots] of Object.entries(p.o as Record<string, unknown>)) {
+    if (!Array.isArray(dots) || !dots.every((d) => typeof d === 'string')) return { error: 'cart context has malformed dots' };
+    out[item] = dots as string[];
+  }
+  return out;
+}

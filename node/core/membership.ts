@@ -1,0 +1,89 @@
+// Gossiped membership: each node owns its own entry (status, incarnation, heartbeat) and only it ever
+// changes it, so two views merge by taking, per member, the entry with the higher (incarnation,
+// heartbeat). The ring travels with the table, versioned: whenever the set of ring members a node sees
+// differs from the ring's, it recomputes the assignment deterministically from the current ring, so two
+// nodes that see the same members compute the same ring, and rings merge by (version, then a fixed
+// tie-break on the owner list), which makes every view converge in a few gossip rounds.
+import type { MemberStatus } from './api.js';
+import type { NodeId } from './env.js';
+import { type Ring, assignPartitions } from './ring.js';
+
+/** 'left' is a member that left for good; it is reported as "down" and owns nothing. */
+export type MemberState = Exclude<MemberStatus, 'down'> | 'left';
+
+export interface MemberEntry {
+  readonly id: NodeId;
+  readonly addr: string;
+  readonly status: MemberState;
+  /** Bumped on every start of the node, so a restarted node's entries beat its old ones. */
+  readonly incarnation: number;
+  /** Bumped by the node itself every gossip round. */
+  readonly heartbeat: number;
+}
+
+export interface VersionedRing {
+  readonly version: number;
+  readonly ring: Ring;
+}
+
+export function entryNewer(a: MemberEntry, b: MemberEntry): boolean {
+  return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.heartbeat > b.heartbeat);
+}
+
+export function isMemberEntry(x: unknown): x is MemberEntry {
+  if (typeof x !== 'object' || x === null) return false;
+  const e = x as Record<string, unknown>;
+  return typeof e.id === 'string' && e.id !== '' && typeof e.addr === 'string' &&
+    (e.status === 'up' || e.status === 'joining' || e.status === 'leaving' || e.status === 'left') &&
+    Number.isSafeInteger(e.incarnation) && Number.isSafeInteger(e.heartbeat);
+}
+
+/** Members that should own partitions: everyone not leaving and not gone. */
+export function ringCandidates(members: Iterable<MemberEntry>): NodeId[] {
+  const out: NodeId[] = [];
+  for (const m of members) if (m.status === 'up' || m.status === 'joining') out.push(m.id);
+  return out.sort();
+}
+
+function sameMembers(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * The next ring when the candidates differ from the ring's members, else undefined. Deterministic in
+ * (current ring, candidates), which is what lets every node compute it independently.
+ */
+export function nextRing(current: VersionedRing | undefined, candidates: readonly NodeId[], partitions: number): VersionedRing | undefined {
+  if (candidates.length === 0) return undefined;
+  if (current !== undefined && sameMembers(current.ring.members, candidates)) return undefined;
+  const ring = assignPartitions(candidates, partitions, current?.ring);
+  return { version: (current?.version ?? 0) + 1, ring };
+}
+
+function ringKey(r: VersionedRing): string {
+  return `${r.ring.members.join(',')}|${r.ring.owners.join(',')}`;
+}
+
+/** Picks the winner of two rings: the higher version, then the smaller key so every node picks the same. */
+export function pickRing(a: VersionedRing | undefined, b: VersionedRing | undefined): VersionedRing | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  if (a.version !== b.version) return a.version > b.version ? a : b;
+  return ringKey(a) <= ringKey(b) ? a : b;
+}
+
+export function ringToJson(r: VersionedRing): { version: number; partitions: number; owners: readonly NodeId[]; members: readonly NodeId[] } {
+  return { version: r.version, partitions: r.ring.partitions, owners: r.ring.owners, members: r.ring.members };
+}
+
+/** Parses a gossiped ring; undefined when malformed or of another Q (a misconfigured peer is ignored). */
+export function ringFromJson(x: unknown, partitions: number): VersionedRing | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const r = x as Record<string, unknown>;
+  if (!Number.isSafeInteger(r.version) || r.partitions !== partitions) return undefined;
+  if (!Array.isArray(r.owners) || r.owners.length !== partitions || !r.owners.every((o) => typeof o === 'string')) return undefined;
+  if (!Array.isArray(r.members) || !r.members.every((o) => typeof o === 'string')) return undefined;
+  const members = r.members as NodeId[];
+  if (!(r.owners as NodeId[]).every((o) => members.includes(o))) return undefined;
+  return { version: r.version as number, ring: { partitions, owners: r.owners as NodeId[], members } };
+}
