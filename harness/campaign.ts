@@ -1,0 +1,248 @@
+// A campaign: many runs across (N,R,W) × sloppy/strict × vclock/lww × fault sets × seeds, one after the
+// other, then a comparison table (printed, and in campaign.json / campaign.html): availability, p99
+// latency, stale-read rate, lost adds, convergence time. The exit code is the merged validity of all runs.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mergeValidity, type HistoryOp, type Validity } from '../checkers/history.js';
+import type { NemesisKind } from './nemesis/nemesis.js';
+import { chartJsSource, escapeHtml, reportFigures, replayCommand } from './report/index.js';
+import { scriptJson } from './report/html.js';
+import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
+import type { Runtime, RuntimeKind } from './runtime/runtime.js';
+import { createRunDir, updateLatest, writeJson } from './store.js';
+import { parseNemesis } from './cli-args.js';
+import type { WorkloadName } from '../workloads/workload.js';
+import { isWorkloadName } from '../workloads/index.js';
+
+export interface CampaignOptions {
+  readonly name: string;
+  readonly runtime: RuntimeKind;
+  readonly nodes: number;
+  readonly nrw: readonly { n: number; r: number; w: number }[];
+  readonly sloppy: readonly boolean[];
+  readonly conflicts: readonly ('vclock' | 'lww')[];
+  readonly workloads: readonly WorkloadName[];
+  readonly nemeses: readonly (readonly NemesisKind[])[];
+  readonly seeds: readonly number[];
+  readonly timeLimitS: number;
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly quiesceS: number;
+  readonly nemesisQuietS: number;
+  readonly nemesisFaultS: number;
+  readonly store: string;
+  readonly nodeCmd?: string;
+  readonly image?: string;
+  readonly quiet?: boolean;
+  readonly log?: (line: string) => void;
+  /** Tests: a runtime per run (a fresh fake each time). */
+  readonly runtimeFactory?: () => Runtime;
+}
+
+export interface CampaignRow {
+  readonly label: string;
+  readonly workload: string;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly sloppy: boolean;
+  readonly conflicts: string;
+  readonly nemesis: string;
+  readonly seed: number;
+  readonly valid: Validity;
+  readonly availability: number | null;
+  readonly p99Ms: number | null;
+  readonly staleReadRate: number | null;
+  readonly lostAdds: number | null;
+  readonly convergenceMs: number | null;
+  readonly runDir: string | null;
+  readonly replay: string;
+}
+
+export interface CampaignResult {
+  readonly exitCode: 0 | 1 | 2;
+  readonly valid: Validity;
+  readonly rows: CampaignRow[];
+  readonly dir: string;
+}
+
+function list(v: unknown, fallback: string): string[] {
+  return String(v ?? fallback).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Turns `campaign` flags into options; `--quick` fixes a bounded sweep. */
+export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions {
+  const quick = o['quick'] === true;
+  const nrw = list(o['nrw'], '3/2/2').map((t) => {
+    const [n, r, w] = t.split('/').map(Number);
+    if (!Number.isInteger(n) || !Number.isInteger(r) || !Number.isInteger(w)) throw new Error(`--nrw expects N/R/W triples like 3/2/2, got "${t}"`);
+    return { n: n!, r: r!, w: w! };
+  });
+  const workloads = list(o['workloads'], 'register,cart').map((w) => {
+    if (!isWorkloadName(w)) throw new Error(`unknown workload "${w}"`);
+    return w;
+  });
+  const firstSeed = (o['seed'] as number | undefined) ?? 1;
+  const seedCount = (o['seeds'] as number | undefined) ?? 1;
+  const interval = String(o['nemesisInterval'] ?? '5,5').split(',').map(Number);
+  const base = {
+    name: String(o['name'] ?? 'campaign'),
+    runtime: (o['runtime'] ?? 'local') as RuntimeKind,
+    nodes: (o['nodes'] as number | undefined) ?? 5,
+    concurrency: (o['concurrency'] as number | undefined) ?? 10,
+    rate: (o['rate'] as number | undefined) ?? 50,
+    store: String(o['store'] ?? 'store'),
+    ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
+    ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
+  };
+  if (quick) {
+    // 2 modes × 4 faults × 2 workloads = 16 runs of about 12 s each (6 s workload, 2 s quiesce, setup).
+    return {
+      ...base,
+      nrw: [{ n: 3, r: 2, w: 2 }],
+      sloppy: [false, true],
+      conflicts: ['vclock'],
+      workloads: ['register', 'cart'],
+      nemeses: [['partition'], ['clock'], ['crash'], ['pause']],
+      seeds: [firstSeed],
+      timeLimitS: 6,
+      quiesceS: 2,
+      nemesisQuietS: 1,
+      nemesisFaultS: 3,
+    };
+  }
+  return {
+    ...base,
+    nrw,
+    sloppy: list(o['modes'], 'sloppy,strict').map((m) => m === 'sloppy'),
+    conflicts: list(o['conflicts'], 'vclock') as ('vclock' | 'lww')[],
+    workloads,
+    nemeses: String(o['nemeses'] ?? 'partition').split(';').map((s) => parseNemesis(s.trim())),
+    seeds: Array.from({ length: seedCount }, (_, i) => firstSeed + i),
+    timeLimitS: (o['timeLimit'] as number | undefined) ?? 20,
+    quiesceS: (o['quiesce'] as number | undefined) ?? 5,
+    nemesisQuietS: interval[0] ?? 5,
+    nemesisFaultS: interval[1] ?? 5,
+  };
+}
+
+async function readHistory(runDir: string): Promise<HistoryOp[]> {
+  try {
+    const text = await readFile(join(runDir, 'history.jsonl'), 'utf8');
+    return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as HistoryOp);
+  } catch {
+    return [];
+  }
+}
+
+async function rowFor(options: RunOptions, result: RunResult): Promise<CampaignRow> {
+  const history = result.runDir === undefined ? [] : await readHistory(result.runDir);
+  const fig = reportFigures(history, result.checkers);
+  const clientOps = fig.availability.inside.total + fig.availability.outside.total;
+  const okOps = fig.availability.inside.ok + fig.availability.outside.ok;
+  const nemesis = options.nemesis.length > 0 ? options.nemesis.join(',') : 'none';
+  return {
+    label: `${options.workload} N${options.n}R${options.r}W${options.w} ${options.sloppy ? 'sloppy' : 'strict'} ${options.conflicts} ${nemesis} #${options.seed}`,
+    workload: options.workload,
+    n: options.n, r: options.r, w: options.w,
+    sloppy: options.sloppy,
+    conflicts: options.conflicts,
+    nemesis,
+    seed: options.seed,
+    valid: result.valid,
+    availability: clientOps > 0 ? okOps / clientOps : null,
+    p99Ms: fig.latencyMs.p99,
+    staleReadRate: fig.staleReadRate,
+    lostAdds: fig.cart?.lost ?? null,
+    convergenceMs: result.stats.convergenceMs,
+    runDir: result.runDir ?? null,
+    replay: replayCommand(result.config as unknown as Record<string, unknown>),
+  };
+}
+
+function cell(v: number | null, digits: number, scale = 1, suffix = ''): string {
+  return v === null ? '–' : `${(v * scale).toFixed(digits)}${suffix}`;
+}
+
+/** The comparison table as aligned text (what the terminal shows). */
+export function formatTable(rows: readonly CampaignRow[]): string {
+  const header = ['configuration', 'valid', 'avail', 'p99 ms', 'stale', 'lost', 'converge ms'];
+  const body = rows.map((r) => [r.label, String(r.valid), cell(r.availability, 1, 100, '%'), cell(r.p99Ms, 1),
+    cell(r.staleReadRate, 2, 100, '%'), r.lostAdds === null ? '–' : String(r.lostAdds), cell(r.convergenceMs, 0)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export async function renderCampaignHtml(name: string, rows: readonly CampaignRow[]): Promise<string> {
+  const tr = rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td><td class="v-${String(r.valid)}">${String(r.valid)}</td>` +
+    `<td>${cell(r.availability, 1, 100, '%')}</td><td>${cell(r.p99Ms, 1)}</td><td>${cell(r.staleReadRate, 2, 100, '%')}</td>` +
+    `<td>${r.lostAdds ?? '–'}</td><td>${cell(r.convergenceMs, 0)}</td>` +
+    `<td>${r.runDir !== null ? `<a href="${escapeHtml(r.runDir)}/report.html">report</a>` : ''}</td><td><code>${escapeHtml(r.replay)}</code></td></tr>`).join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>quorumlab campaign ${escapeHtml(name)}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}
+.v-true{color:#176b2c}.v-false{color:#b00020;font-weight:bold}.v-unknown{color:#a15c00}.box{height:360px;position:relative;margin:1em 0}code{font-size:11px}</style>
+</head><body><h1>Campaign ${escapeHtml(name)}</h1>
+<div class="box"><canvas id="availability"></canvas></div>
+<div class="box"><canvas id="latency"></canvas></div>
+<table><tr><th>configuration</th><th>valid</th><th>availability</th><th>p99 ms</th><th>stale reads</th><th>lost adds</th><th>convergence ms</th><th></th><th>replay</th></tr>
+${tr}</table>
+<script>${await chartJsSource()}</script>
+<script id="data" type="application/json">${scriptJson(rows)}</script>
+<script>
+(function () {
+  var rows = JSON.parse(document.getElementById('data').textContent);
+  Chart.defaults.animation = false; Chart.defaults.maintainAspectRatio = false;
+  var labels = rows.map(function (r) { return r.label; });
+  new Chart(document.getElementById('availability'), { type: 'bar', data: { labels: labels, datasets: [
+    { label: 'availability (share of ops ok)', data: rows.map(function (r) { return r.availability; }), backgroundColor: '#176b2c' },
+    { label: 'stale-read rate', data: rows.map(function (r) { return r.staleReadRate; }), backgroundColor: '#e68c00' } ] },
+    options: { scales: { y: { min: 0, max: 1 } }, plugins: { title: { display: true, text: 'Availability and stale reads per configuration' } } } });
+  new Chart(document.getElementById('latency'), { type: 'bar', data: { labels: labels, datasets: [
+    { label: 'p99 latency (ms)', data: rows.map(function (r) { return r.p99Ms; }), backgroundColor: '#1f4e9c' },
+    { label: 'convergence after heal (ms)', data: rows.map(function (r) { return r.convergenceMs; }), backgroundColor: '#9467bd' } ] },
+    options: { plugins: { title: { display: true, text: 'Latency and convergence per configuration' } } } });
+})();
+</script></body></html>
+`;
+}
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
+  const log = options.quiet === true ? () => {} : (options.log ?? ((line: string) => console.log(line)));
+  const dir = await createRunDir(options.store, options.name, new Date());
+  const rows: CampaignRow[] = [];
+  const plan: RunOptions[] = [];
+  for (const workload of options.workloads)
+    for (const { n, r, w } of options.nrw)
+      for (const sloppy of options.sloppy)
+        for (const conflicts of options.conflicts)
+          for (const nemesis of options.nemeses)
+            for (const seed of options.seeds)
+              plan.push({
+                name: `${options.name}-${workload}-n${n}r${r}w${w}-${sloppy ? 'sloppy' : 'strict'}-${conflicts}-${nemesis.join('+') || 'none'}`,
+                runtime: options.runtime, nodes: Math.max(options.nodes, n), n, r, w, sloppy, conflicts, workload,
+                nemesis, seed, timeLimitS: options.timeLimitS, concurrency: options.concurrency, rate: options.rate,
+                quiesceS: options.quiesceS, nemesisQuietS: options.nemesisQuietS, nemesisFaultS: options.nemesisFaultS,
+                store: join(dir, 'runs'), quiet: true,
+                ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
+                ...(options.image !== undefined ? { image: options.image } : {}),
+              });
+  log(`campaign "${options.name}": ${plan.length} runs → ${dir}`);
+  for (const [i, run] of plan.entries()) {
+    const deps: RunDeps = options.runtimeFactory !== undefined ? { runtime: options.runtimeFactory() } : {};
+    const result = await runTest(run, deps);
+    const row = await rowFor(run, result);
+    rows.push(row);
+    log(`  [${i + 1}/${plan.length}] ${row.label}: ${String(row.valid)}${result.error !== undefined ? ` (${result.error})` : ''}`);
+    // Keep the summary current so an interrupted campaign still leaves its table so far.
+    await writeJson(join(dir, 'campaign.json'), { options: { ...options, runtimeFactory: undefined, log: undefined }, rows });
+  }
+  const table = formatTable(rows);
+  await writeFile(join(dir, 'table.txt'), `${table}\n`);
+  await writeFile(join(dir, 'campaign.html'), await renderCampaignHtml(options.name, rows));
+  await updateLatest(options.store, dir);
+  log(table);
+  const valid = mergeValidity(rows.map((r) => r.valid));
+  log(`campaign ${valid === true ? 'VALID' : valid === false ? 'INVALID' : 'UNKNOWN'} → ${join(dir, 'campaign.html')}`);
+  return { exitCode: rows.length === 0 ? 2 : exitCodeFor(valid), valid, rows, dir };
+}

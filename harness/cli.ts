@@ -1,0 +1,218 @@
+// The quorumlab command line: run, check, export, campaign, node. A bad flag prints one line and exits 2
+// (Jepsen's "could not run"); every command's exit code is 0 valid, 1 invalid, 2 unknown or failed.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { NemesisKind } from './nemesis/nemesis.js';
+import type { RuntimeKind } from './runtime/runtime.js';
+import { isWorkloadName } from '../workloads/index.js';
+import type { WorkloadName } from '../workloads/workload.js';
+import type { RunOptions } from './run.js';
+import { parseNemesis } from './cli-args.js';
+
+export { parseNemesis } from './cli-args.js';
+
+
+function intArg(name: string): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
+    return x;
+  };
+}
+
+function numberArg(name: string): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < 0) throw new InvalidArgumentError(`${name} must be a non-negative number, got "${v}"`);
+    return x;
+  };
+}
+
+function workloadArg(v: string): WorkloadName {
+  if (!isWorkloadName(v)) throw new InvalidArgumentError(`unknown workload "${v}" (use register, cart, cart-kv or pbs)`);
+  return v;
+}
+
+/** Options shared by `run` and `campaign`. */
+function addClusterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--runtime <kind>', 'where nodes run: sim (in-process, virtual time), local (child processes on loopback), docker').choices(['sim', 'local', 'docker']).default('local'))
+    .option('--nodes <count>', 'cluster size', intArg('--nodes'), 5)
+    .option('--concurrency <count>', 'client processes (each has one op in flight)', intArg('--concurrency'), 10)
+    .option('--rate <ops>', 'target operations per second, all processes together', numberArg('--rate'), 50)
+    .option('--quiesce <seconds>', 'wait after heal before the final reads', numberArg('--quiesce'), 5)
+    .option('--nemesis-interval <quiet,fault>', 'seconds without faults, then seconds with one in force', '5,5')
+    .option('--node-cmd <command>', 'local runtime: the command that starts a node (test another NODE-API.md implementation)')
+    .option('--image <image>', 'docker runtime: a node image to test instead of the reference node')
+    .option('--store <dir>', 'results store', 'store')
+    .option('--keys <count>', 'number of keys the workload spreads over', intArg('--keys'))
+    .option('--request-timeout <ms>', 'client timeout per request', intArg('--request-timeout'), 1000)
+    .option('--env <VAR=value...>', 'extra QL_* variables for every node (e.g. QL_TEST_FAULTS=ack-before-w)');
+}
+
+function parseInterval(v: string): { quietS: number; faultS: number } {
+  const [q, f] = v.split(',').map(Number);
+  if (q === undefined || f === undefined || !(q >= 0) || !(f >= 0)) throw new InvalidArgumentError(`--nemesis-interval must be "quiet,fault" seconds, got "${v}"`);
+  return { quietS: q, faultS: f };
+}
+
+function parseEnv(list: readonly string[] | undefined): Record<string, string> | undefined {
+  if (list === undefined) return undefined;
+  const env: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`--env expects VAR=value, got "${item}"`);
+    env[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return env;
+}
+
+/** Turns parsed `run` flags into RunOptions (exported for tests). */
+export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string[] = []): RunOptions {
+  const interval = parseInterval(String(o['nemesisInterval'] ?? '5,5'));
+  const env = parseEnv(o['env'] as string[] | undefined);
+  return {
+    ...(typeof o['name'] === 'string' ? { name: o['name'] } : {}),
+    runtime: o['runtime'] as RuntimeKind,
+    nodes: o['nodes'] as number,
+    n: o['n'] as number,
+    r: o['r'] as number,
+    w: o['w'] as number,
+    sloppy: o['sloppy'] !== false,
+    conflicts: o['conflicts'] as 'vclock' | 'lww',
+    workload: o['workload'] as WorkloadName,
+    nemesis: o['nemesis'] as NemesisKind[],
+    timeLimitS: o['timeLimit'] as number,
+    concurrency: o['concurrency'] as number,
+    rate: o['rate'] as number,
+    seed: (o['seed'] as number | undefined) ?? freshSeed(),
+    quiesceS: o['quiesce'] as number,
+    nemesisQuietS: interval.quietS,
+    nemesisFaultS: interval.faultS,
+    store: o['store'] as string,
+    requestTimeoutMs: o['requestTimeout'] as number,
+    ...(typeof o['keys'] === 'number' ? { keyCount: o['keys'] } : {}),
+    ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
+    ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
+    ...(env !== undefined ? { env } : {}),
+    ...(argv.length > 0 ? { command: `npx quorumlab ${argv.join(' ')}` } : {}),
+  };
+}
+
+/** A seed when none is given: printed first, so any run can be replayed. */
+function freshSeed(): number {
+  return Math.floor(Math.random() * 2 ** 31);
+}
+
+export function buildProgram(exit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('quorumlab')
+    .description('A reference Dynamo key-value store and a Jepsen-style harness that attacks it.\n' +
+      'Start with `quorumlab run` (a 60 s fault test on 5 local nodes); results land in store/latest/report.html.')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`${text.trim().split('\n')[0]}\n`) });
+
+  addClusterOptions(program.command('run')
+    .description('one test: start a cluster, drive a workload under faults, heal, check the history, write a report')
+    .option('--name <name>', 'test name (results go to <store>/<name>/<timestamp>/)')
+    .option('--n <count>', 'replication factor N', intArg('--n'), 3)
+    .option('--r <count>', 'read quorum R', intArg('--r'), 2)
+    .option('--w <count>', 'write quorum W', intArg('--w'), 2)
+    .option('--sloppy', 'sloppy quorum with hinted handoff', true)
+    .option('--strict', 'strict quorum on the first N home replicas')
+    .addOption(new Option('--conflicts <mode>', 'vclock: siblings reconciled by clients/CRDTs; lww: last write wins by wall clock').choices(['vclock', 'lww']).default('vclock'))
+    .option('--workload <name>', 'register | cart | cart-kv | pbs', workloadArg, 'cart' as WorkloadName)
+    .addOption(new Option('--nemesis <kinds>', 'comma-separated faults: partition,clock,crash,pause,membership, or none')
+      .argParser(parseNemesis).default(['partition', 'crash', 'pause'] as NemesisKind[], 'partition,crash,pause'))
+    .option('--time-limit <seconds>', 'how long the workload runs', numberArg('--time-limit'), 60)
+    .option('--seed <integer>', 'seed for every random choice (random when absent; printed first)', intArg('--seed'))
+    .addHelpText('after', `
+Examples:
+  quorumlab run                                  cart on 5 local nodes; partitions, crashes, pauses; 60 s
+  quorumlab run --runtime sim --seed 7           the same in simulation (fast; a seed replays exactly)
+  quorumlab run --workload pbs --r 1 --w 1 --nemesis none    t-visibility for N=3 R=1 W=1
+  quorumlab run --strict --conflicts lww --workload register --nemesis clock
+
+Exit codes: 0 valid, 1 invalid, 2 unknown or the run could not complete.
+Results: <store>/<name>/<timestamp>/ (config.json, history.jsonl, results.json, report.html,
+node logs), and <store>/latest points at the newest.`))
+    .action(async (o: Record<string, unknown>) => {
+      if (o['strict'] === true) o['sloppy'] = false;
+      const { runTest } = await import('./run.js');
+      const result = await runTest(runOptionsFrom(o, process.argv.slice(2)));
+      exit(result.exitCode);
+    });
+
+  program.command('check')
+    .description('re-run the checkers on a stored history (a results folder or a history.jsonl)')
+    .argument('<target>', 'results folder or history.jsonl')
+    .option('--workload <name>', 'override the workload from config.json', workloadArg)
+    .action(async (target: string, o: { workload?: string }) => {
+      const specifier = './check.js';
+      const mod = (await import(specifier)) as { runCheck: (t: string, opts: { workload?: string }) => Promise<{ exitCode: number }> };
+      const result = await mod.runCheck(target, o.workload !== undefined ? { workload: o.workload } : {});
+      exit(result.exitCode);
+    });
+
+  program.command('export')
+    .description('convert a history to another format')
+    .requiredOption('--edn <history.jsonl>', "write Jepsen's EDN for this history to stdout")
+    .action(async (o: { edn: string }) => {
+      const { readFile } = await import('node:fs/promises');
+      const specifier = './edn.js';
+      const { historyToEdn } = (await import(specifier)) as { historyToEdn: (ops: unknown[]) => string };
+      const text = await readFile(o.edn, 'utf8');
+      const ops = text.split('\n').filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as unknown);
+      // Exit only once the text has drained: exiting with a pipe still full would truncate it.
+      await new Promise<void>((done) => process.stdout.write(historyToEdn(ops), () => done()));
+      exit(0);
+    });
+
+  addClusterOptions(program.command('campaign')
+    .description('many runs across (N,R,W) × sloppy/strict × vclock/lww × faults × seeds, then a comparison table and campaign.html')
+    .option('--quick', 'a bounded sweep (≤ 5 min): strict and sloppy × partition, clock, crash, pause × register and cart')
+    .option('--nrw <list>', 'N/R/W triples, e.g. 3/2/2,3/1/1', '3/2/2,3/1/1')
+    .option('--modes <list>', 'sloppy,strict', 'sloppy,strict')
+    .option('--conflicts <list>', 'vclock,lww', 'vclock')
+    .option('--workloads <list>', 'workloads to run', 'register,cart')
+    .option('--nemeses <list>', 'one fault set per run, ";"-separated (e.g. "partition;crash,pause")', 'partition;clock;crash;pause')
+    .option('--seeds <count>', 'seeds per configuration', intArg('--seeds'), 1)
+    .option('--seed <integer>', 'first seed', intArg('--seed'), 1)
+    .option('--time-limit <seconds>', 'workload seconds per run', numberArg('--time-limit'), 20)
+    .option('--name <name>', 'campaign name', 'campaign'))
+    .action(async (o: Record<string, unknown>) => {
+      const { runCampaign, campaignOptionsFrom } = await import('./campaign.js');
+      const result = await runCampaign(campaignOptionsFrom(o));
+      exit(result.exitCode);
+    });
+
+  program.command('node')
+    .description('run one reference node, configured by the QL_* variables of NODE-API.md')
+    .action(async () => {
+      const specifier = '../node/main.js';
+      const { runNode } = (await import(specifier)) as { runNode: () => Promise<void> };
+      await runNode();
+    });
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code instead of exiting when `exit` is given (tests). */
+export async function main(argv: readonly string[], exit: (code: number) => void = (c) => process.exit(c)): Promise<void> {
+  const program = buildProgram(exit);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version "fail" with code 0 after printing; anything else is a usage error.
+      exit(error.exitCode === 0 ? 0 : 2);
+      return;
+    }
+    process.stderr.write(`quorumlab: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}\n`);
+    exit(2);
+  }
+}
+
+// Run when loaded as the program (bin/quorumlab.js imports this file), not when a test imports it.
+const entry = process.argv[1] ?? '';
+if (/quorumlab(\.js)?$|harness[/\\]cli\.ts$/.test(entry)) await main(process.argv.slice(2));

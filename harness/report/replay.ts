@@ -1,0 +1,30 @@
+// The command line that reruns a configuration (same seed), shown in reports and campaign tables.
+
+/** Builds `npx quorumlab run …` from a config.json object; unknown or absent fields are left out. */
+export function replayCommand(config: Readonly<Record<string, unknown>>): string {
+  const parts = ['npx quorumlab run'];
+  const add = (flag: string, v: unknown): void => {
+    if (v === undefined || v === null) return;
+    const text = String(v);
+    parts.push(`--${flag} ${/^[A-Za-z0-9._,:/=@+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`}`);
+  };
+  add('name', config['name']);
+  add('runtime', config['runtime']);
+  add('nodes', config['nodes']);
+  add('n', config['n']);
+  add('r', config['r']);
+  add('w', config['w']);
+  if (typeof config['sloppy'] === 'boolean') parts.push(config['sloppy'] ? '--sloppy' : '--strict');
+  add('conflicts', config['conflicts']);
+  add('workload', config['workload']);
+  const nemesis = config['nemesis'];
+  if (Array.isArray(nemesis)) add('nemesis', nemesis.length > 0 ? nemesis.join(',') : 'none');
+  add('time-limit', config['timeLimitS']);
+  add('concurrency', config['concurrency']);
+  add('rate', config['rate']);
+  add('quiesce', config['quiesceS']);
+  add('seed', config['seed']);
+  add('node-cmd', config['nodeCmd']);
+  add('image', config['image']);
+  return parts.join(' ');
+}

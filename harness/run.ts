@@ -1,0 +1,423 @@
+// One test run: setup → workload with nemesis → heal → quiesce → final reads → check → report.
+// Every timing decision uses the runtime's clock (runtime.sleep / runtime.nowNs) and every random choice a
+// generator derived from the seed, so under the sim runtime a seed replays to a bit-identical history.
+// Wall-clock time is used only to name the results folder.
+import type { HistoryOp, Validity } from '../checkers/history.js';
+import { deriveSeed, seededRandom } from '../node/core/random.js';
+import { createWorkload } from '../workloads/index.js';
+import type { Workload, WorkloadName } from '../workloads/workload.js';
+import { createNemesis } from './nemesis/index.js';
+import type { Nemesis, NemesisKind, NemesisOptions, FaultStep } from './nemesis/nemesis.js';
+import { paintValidity } from './output.js';
+import { createProgress, silentProgress, type Progress } from './progress.js';
+import { writeReport } from './report/index.js';
+import type { Runtime, RuntimeKind } from './runtime/runtime.js';
+import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, writeJson } from './store.js';
+import { runCheckers, type CheckOutcome } from './run-check.js';
+import { createRuntime } from './run-runtime.js';
+import { measureConvergence, recordReplicaStates } from './run-final.js';
+
+export interface RunOptions {
+  /** Test name: the results folder is `<store>/<name>/<timestamp>/`. Defaults to the workload's name. */
+  readonly name?: string;
+  readonly runtime: RuntimeKind;
+  readonly nodes: number;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly sloppy: boolean;
+  readonly conflicts: 'vclock' | 'lww';
+  readonly vnodes?: number;
+  readonly workload: WorkloadName;
+  readonly nemesis: readonly NemesisKind[];
+  readonly timeLimitS: number;
+  /** Logical client threads; each has one op in flight. */
+  readonly concurrency: number;
+  /** Target ops per second over all processes. */
+  readonly rate: number;
+  readonly seed: number;
+  /** Seconds without faults before each fault, and seconds each fault stays in force. */
+  readonly nemesisQuietS?: number;
+  readonly nemesisFaultS?: number;
+  /** Seconds to wait after heal before the final reads (default 5). */
+  readonly quiesceS?: number;
+  readonly store?: string;
+  readonly keyCount?: number;
+  /** Per-request client timeout (default 1000 ms). */
+  readonly requestTimeoutMs?: number;
+  readonly nodeCmd?: string;
+  readonly image?: string;
+  /** Extra QL_* variables for every node (e.g. QL_TEST_FAULTS). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly sim?: Readonly<Record<string, unknown>>;
+  /** No output at all (tests). */
+  readonly quiet?: boolean;
+  /** Where lines go (default stdout). */
+  readonly log?: (line: string) => void;
+  /** Skip writing report.html (campaigns write their own summary). */
+  readonly skipReport?: boolean;
+  /** The command line that reproduces this run, shown in the report. */
+  readonly command?: string;
+}
+
+export interface RunDeps {
+  readonly runtime?: Runtime;
+  readonly nemesis?: (options: NemesisOptions) => Nemesis;
+  readonly check?: (history: HistoryOp[], config: RunConfig) => Promise<CheckOutcome>;
+}
+
+/** What config.json holds: every knob, so `quorumlab check` and a replay need nothing else. */
+export interface RunConfig {
+  readonly name: string;
+  readonly workload: WorkloadName;
+  readonly runtime: RuntimeKind;
+  readonly nodes: number;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly sloppy: boolean;
+  readonly conflicts: 'vclock' | 'lww';
+  readonly vnodes: number;
+  readonly nemesis: readonly NemesisKind[];
+  readonly seed: number;
+  readonly timeLimitS: number;
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly nemesisQuietS: number;
+  readonly nemesisFaultS: number;
+  readonly quiesceS: number;
+  readonly keyCount: number | null;
+  readonly requestTimeoutMs: number;
+  readonly nodeCmd: string | null;
+  readonly image: string | null;
+  readonly env: Readonly<Record<string, string>>;
+  readonly command: string | null;
+}
+
+/** Figures the run measures itself (beside the checkers' verdicts). */
+export interface RunStats {
+  ops: number;
+  ok: number;
+  fail: number;
+  info: number;
+  faults: number;
+  /** Time (ms) from the end of heal until every home replica of every key held the same data; null if never. */
+  convergenceMs: number | null;
+  /** Nemesis kinds asked for that this runtime cannot apply, with why. */
+  unavailableFaults: Readonly<Record<string, string>>;
+  durationS: number;
+}
+
+export interface RunResult {
+  readonly exitCode: 0 | 1 | 2;
+  readonly valid: Validity;
+  readonly runDir: string | undefined;
+  readonly config: RunConfig;
+  readonly checkers: Record<string, unknown>;
+  readonly stats: RunStats;
+  /** Why the run could not complete, in one line, when it could not. */
+  readonly error?: string;
+}
+
+export function exitCodeFor(valid: Validity): 0 | 1 | 2 {
+  return valid === true ? 0 : valid === false ? 1 : 2;
+}
+
+export function runConfig(options: RunOptions): RunConfig {
+  return {
+    name: safeName(options.name ?? options.workload),
+    workload: options.workload,
+    runtime: options.runtime,
+    nodes: options.nodes,
+    n: options.n,
+    r: options.r,
+    w: options.w,
+    sloppy: options.sloppy,
+    conflicts: options.conflicts,
+    vnodes: options.vnodes ?? 64,
+    nemesis: [...options.nemesis],
+    seed: options.seed,
+    timeLimitS: options.timeLimitS,
+    concurrency: options.concurrency,
+    rate: options.rate,
+    nemesisQuietS: options.nemesisQuietS ?? 5,
+    nemesisFaultS: options.nemesisFaultS ?? 5,
+    quiesceS: options.quiesceS ?? 5,
+    keyCount: options.keyCount ?? null,
+    requestTimeoutMs: options.requestTimeoutMs ?? 1000,
+    nodeCmd: options.nodeCmd ?? null,
+    image: options.image ?? null,
+    env: { ...(options.env ?? {}) },
+    command: options.command ?? null,
+  };
+}
+
+/** Checks the knobs before anything starts; returns one line saying what is wrong, or undefined. */
+export function validateConfig(c: RunConfig): string | undefined {
+  const positiveInt = (v: number): boolean => Number.isInteger(v) && v > 0;
+  if (!positiveInt(c.nodes)) return `--nodes must be a positive integer, got ${c.nodes}`;
+  if (!positiveInt(c.n) || c.n > c.nodes) return `--n must be between 1 and --nodes (${c.nodes}), got ${c.n}`;
+  if (!positiveInt(c.r) || c.r > c.n) return `--r must be between 1 and --n (${c.n}), got ${c.r}`;
+  if (!positiveInt(c.w) || c.w > c.n) return `--w must be between 1 and --n (${c.n}), got ${c.w}`;
+  if (!positiveInt(c.concurrency)) return `--concurrency must be a positive integer, got ${c.concurrency}`;
+  if (!(c.rate > 0)) return `--rate must be positive, got ${c.rate}`;
+  if (!(c.timeLimitS > 0)) return `--time-limit must be positive, got ${c.timeLimitS}`;
+  if (!(c.quiesceS >= 0)) return `--quiesce must be zero or more, got ${c.quiesceS}`;
+  if (!Number.isInteger(c.seed)) return `--seed must be an integer, got ${c.seed}`;
+  return undefined;
+}
+
+/** The knobs as lines, printed before anything starts so every run states how to reproduce it. */
+export function describeConfig(c: RunConfig): string[] {
+  return [
+    `quorumlab run "${c.name}" seed=${c.seed}`,
+    `  runtime=${c.runtime} nodes=${c.nodes} N=${c.n} R=${c.r} W=${c.w} ${c.sloppy ? 'sloppy' : 'strict'} conflicts=${c.conflicts} vnodes=${c.vnodes}`,
+    `  workload=${c.workload} concurrency=${c.concurrency} rate=${c.rate}/s time-limit=${c.timeLimitS}s keys=${c.keyCount ?? 'default'} request-timeout=${c.requestTimeoutMs}ms`,
+    `  nemesis=${c.nemesis.length > 0 ? c.nemesis.join(',') : 'none'} quiet=${c.nemesisQuietS}s fault=${c.nemesisFaultS}s quiesce=${c.quiesceS}s`,
+    ...(c.nodeCmd !== null ? [`  node-cmd=${c.nodeCmd}`] : []),
+    ...(c.image !== null ? [`  image=${c.image}`] : []),
+    ...(Object.keys(c.env).length > 0 ? [`  env=${Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+  ];
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0]!.trim();
+}
+
+export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<RunResult> {
+  const config = runConfig(options);
+  const log = options.quiet === true ? () => {} : (options.log ?? ((line: string) => console.log(line)));
+  const stats: RunStats = { ops: 0, ok: 0, fail: 0, info: 0, faults: 0, convergenceMs: null, unavailableFaults: {}, durationS: 0 };
+  const failEarly = (error: string): RunResult => {
+    log(`cannot run: ${error}`);
+    return { exitCode: 2, valid: 'unknown', runDir: undefined, config, checkers: {}, stats, error };
+  };
+  const invalid = validateConfig(config);
+  if (invalid !== undefined) return failEarly(invalid);
+  for (const line of describeConfig(config)) log(line);
+
+  let runDir: string;
+  try {
+    runDir = await createRunDir(options.store ?? 'store', config.name, new Date());
+    await writeJson(`${runDir}/config.json`, config);
+  } catch (error) {
+    return failEarly(`cannot create the results folder: ${oneLine(error)}`);
+  }
+  log(`  results: ${runDir}`);
+
+  let runtime: Runtime;
+  try {
+    runtime = deps.runtime ?? (await createRuntime(config.runtime, { log: (line) => log(`  [${config.runtime}] ${line}`) }));
+  } catch (error) {
+    await writeJson(`${runDir}/results.json`, { valid: 'unknown', checkers: {}, config, error: oneLine(error) });
+    return { ...failEarly(oneLine(error)), runDir };
+  }
+
+  const recorder = new HistoryRecorder(`${runDir}/history.jsonl`);
+  const progress: Progress = options.quiet === true
+    ? silentProgress
+    : createProgress({ write: (s) => process.stdout.write(s), tty: process.stdout.isTTY === true });
+  let stopping = false;
+  let tornDown = false;
+  const teardown = async (): Promise<void> => {
+    if (tornDown) return;
+    tornDown = true;
+    try {
+      await runtime.teardown();
+    } catch (error) {
+      log(`teardown: ${oneLine(error)} (some processes or containers may remain)`);
+    }
+  };
+  // Ctrl-C must never leave nodes, proxies or containers behind: tear down, then exit "could not complete".
+  const onSigint = (): void => {
+    stopping = true;
+    log('\ninterrupted: tearing the cluster down');
+    void (async () => {
+      await teardown();
+      // Leave a results folder that says what happened: the history so far, and no verdict.
+      await recorder.close().catch(() => {});
+      await writeJson(`${runDir}/results.json`, { valid: 'unknown', checkers: {}, config, stats, error: 'interrupted (SIGINT)' }).catch(() => {});
+      await updateLatest(options.store ?? 'store', runDir).catch(() => {});
+    })().finally(() => process.exit(2));
+  };
+  process.once('SIGINT', onSigint);
+
+  let error: string | undefined;
+  let checkers: Record<string, unknown> = {};
+  let valid: Validity = 'unknown';
+  let phase = 'setup';
+  try {
+    await runtime.setup({
+      nodes: config.nodes, n: config.n, r: config.r, w: config.w, sloppy: config.sloppy, conflicts: config.conflicts,
+      vnodes: config.vnodes, seed: config.seed, runDir,
+      ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
+      ...(options.image !== undefined ? { image: options.image } : {}),
+      ...(options.env !== undefined ? { env: options.env } : {}),
+      ...(options.sim !== undefined ? { sim: options.sim } : {}),
+    });
+    const startNs = runtime.nowNs();
+    const workload = createWorkload(config.workload, {
+      random: seededRandom(deriveSeed(config.seed, 'workload')),
+      concurrency: config.concurrency,
+      clientOptions: { timeoutMs: config.requestTimeoutMs },
+      ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
+    });
+    recorder.onRecord((op) => workload.observe(op));
+    recorder.onRecord((op) => {
+      if (typeof op.process !== 'number' || op.type === 'invoke') return;
+      stats.ops++;
+      stats[op.type]++;
+    });
+
+    const nemesis = config.nemesis.length === 0 ? undefined : (deps.nemesis ?? createNemesis)({
+      runtime, kinds: config.nemesis, random: seededRandom(deriveSeed(config.seed, 'nemesis')),
+    });
+    if (nemesis !== undefined) {
+      stats.unavailableFaults = { ...nemesis.unavailable };
+      for (const [kind, why] of Object.entries(nemesis.unavailable)) log(`  nemesis ${kind} unavailable here: ${why}`);
+    }
+
+    let fault: string | undefined;
+    phase = 'workload';
+    const deadlineNs = startNs + config.timeLimitS * 1e9;
+    const elapsedS = (): number => (runtime.nowNs() - startNs) / 1e9;
+    const draw = (): void => progress.update({
+      elapsedS: elapsedS(), limitS: config.timeLimitS, phase, ops: stats.ops, ok: stats.ok, fault,
+    });
+    recorder.onRecord(draw);
+
+    const applyStep = async (step: FaultStep, how: 'start' | 'stop'): Promise<void> => {
+      recorder.record({ time: runtime.nowNs(), process: 'nemesis', type: 'invoke', f: step.f, value: step.value });
+      try {
+        const applied = how === 'start' ? await nemesis!.start(step) : await nemesis!.stop(step);
+        recorder.record({ time: runtime.nowNs(), process: 'nemesis', type: 'info', f: step.f, value: applied.value });
+      } catch (e) {
+        recorder.record({ time: runtime.nowNs(), process: 'nemesis', type: 'info', f: step.f, value: { error: oneLine(e) }, error: oneLine(e) });
+      }
+    };
+
+    // Each worker is a logical client thread. Its process number changes after an info (Jepsen's rule:
+    // an op whose outcome is unknown may still be running, so that process can never issue again).
+    const worker = async (slot: number): Promise<void> => {
+      const random = seededRandom(deriveSeed(config.seed, `worker:${slot}`));
+      const meanGapMs = (config.concurrency / config.rate) * 1000;
+      let proc = slot;
+      while (!stopping) {
+        const nodes = runtime.nodeIds();
+        if (nodes.length === 0) return;
+        // The op is chosen first so a workload can ask for an exact wait (pbs reads at a delay after an
+        // ack); other ops wait a random stagger whose mean keeps the total rate at --rate.
+        const op = workload.next(proc, nodes, runtime.nowNs());
+        const stagger = random() * 2 * meanGapMs;
+        await runtime.sleep(op.delayMs ?? stagger);
+        if (stopping || runtime.nowNs() >= deadlineNs) return;
+        const node = op.node ?? nodes[proc % nodes.length]!;
+        recorder.record({
+          time: runtime.nowNs(), process: proc, type: 'invoke', f: op.f, key: op.key, value: op.value, node,
+          context: op.context, readFrom: op.readFrom, readIndex: op.readIndex, ...op.extra,
+        });
+        const done = await workload.perform(runtime.client(node), op);
+        recorder.record({
+          time: runtime.nowNs(), process: proc, type: done.type, f: op.f, key: op.key, value: done.value, node,
+          context: done.context, error: done.error, ...done.extra,
+        });
+        if (done.type === 'info') proc += config.concurrency;
+      }
+    };
+
+    const nemesisLoop = async (): Promise<void> => {
+      if (nemesis === undefined || nemesis.kinds.length === 0) return;
+      while (!stopping) {
+        await runtime.sleep(config.nemesisQuietS * 1000);
+        if (stopping || runtime.nowNs() >= deadlineNs) return;
+        const step = nemesis.next();
+        fault = step.f;
+        stats.faults++;
+        await applyStep(step, 'start');
+        const leftMs = (deadlineNs - runtime.nowNs()) / 1e6;
+        await runtime.sleep(Math.max(0, Math.min(config.nemesisFaultS * 1000, leftMs)));
+        for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
+        fault = undefined;
+      }
+    };
+
+    await Promise.all([...Array.from({ length: config.concurrency }, (_, i) => worker(i)), nemesisLoop()]);
+
+    phase = 'heal';
+    if (nemesis !== undefined) for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
+    fault = undefined;
+    const healedNs = runtime.nowNs();
+
+    phase = 'quiesce';
+    draw();
+    stats.convergenceMs = await measureConvergence(runtime, workload, config.quiesceS * 1000, healedNs, () => stopping);
+
+    phase = 'final reads';
+    draw();
+    let nextProcess = config.concurrency * 1_000_000;
+    for (const key of workload.keys()) {
+      for (const node of runtime.nodeIds()) {
+        if (stopping) break;
+        const op = workload.finalRead(key);
+        const proc = nextProcess++;
+        recorder.record({ time: runtime.nowNs(), process: proc, type: 'invoke', f: op.f, key, node, final: true });
+        const done = await workload.perform(runtime.client(node), op);
+        recorder.record({
+          time: runtime.nowNs(), process: proc, type: done.type, f: op.f, key, value: done.value, node,
+          context: done.context, error: done.error, final: true, ...done.extra,
+        });
+      }
+    }
+    await recordReplicaStates(runtime, workload, recorder);
+    progress.done();
+    stats.durationS = elapsedS();
+
+    phase = 'check';
+    await recorder.close();
+    const outcome = await (deps.check ?? runCheckers)(recorder.ops, config);
+    valid = outcome.valid;
+    checkers = outcome.checkers;
+    if (outcome.error !== undefined) log(`check: ${outcome.error}`);
+  } catch (e) {
+    progress.done();
+    error = `${phase} failed: ${oneLine(e)}`;
+    log(error);
+    valid = 'unknown';
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await recorder.close().catch(() => {});
+    let logs: Record<string, string> = {};
+    try {
+      logs = runtime.logFiles();
+    } catch {
+      // A runtime that never started has no logs to list.
+    }
+    await teardown();
+    logs = await collectLogs(runDir, logs);
+    await writeJson(`${runDir}/results.json`, {
+      valid, checkers, config, stats, logs, ...(error !== undefined ? { error } : {}),
+    });
+    if (options.skipReport !== true) {
+      try {
+        await writeReport(`${runDir}/report.html`, { history: recorder.ops, config, valid, checkers, stats, ...(error !== undefined ? { error } : {}) });
+      } catch (e) {
+        log(`report: ${oneLine(e)}`);
+      }
+    }
+    await updateLatest(options.store ?? 'store', runDir);
+  }
+
+  const exitCode = exitCodeFor(valid);
+  log(summaryLine(valid, checkers, stats, runDir));
+  return { exitCode, valid, runDir, config, checkers, stats, ...(error !== undefined ? { error } : {}) };
+}
+
+/** The verdict line: the overall validity and which checkers disagreed. */
+export function summaryLine(valid: Validity, checkers: Record<string, unknown>, stats: RunStats, runDir: string): string {
+  const bad = Object.entries(checkers)
+    .filter(([, r]) => (r as { valid?: unknown } | undefined)?.valid !== true)
+    .map(([name, r]) => `${name}=${String((r as { valid?: unknown } | undefined)?.valid)}`);
+  const word = paintValidity(valid);
+  return `${word}  ${stats.ok}/${stats.ops} ops ok, ${stats.faults} faults${bad.length > 0 ? `; ${bad.join(' ')}` : ''}  → ${runDir}`;
+}

@@ -1,0 +1,132 @@
+// The results store: one folder per run under `<store>/<test-name>/<timestamp>/` holding config.json,
+// history.jsonl (appended as the run goes, so a crash still leaves the history so far), results.json,
+// node logs and report.html, plus a `<store>/latest` symlink to the newest run.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rm, stat, symlink, writeFile, lstat, unlink } from 'node:fs/promises';
+import { basename, join, relative, resolve, dirname } from 'node:path';
+import type { HistoryOp, OpType, Process } from '../checkers/history.js';
+
+/** An op before it has an index (the recorder assigns it). */
+export interface NewOp {
+  time: number;
+  process: Process;
+  type: OpType;
+  f: string;
+  [field: string]: unknown;
+}
+
+/** A folder name for a moment, sortable and safe on every file system: 20261122T073012.345Z. */
+export function timestampName(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '');
+}
+
+/** Creates a fresh results folder; a second run in the same millisecond gets a numbered suffix. */
+export async function createRunDir(storeRoot: string, testName: string, date: Date): Promise<string> {
+  const base = join(resolve(storeRoot), safeName(testName), timestampName(date));
+  for (let i = 0; ; i++) {
+    const dir = i === 0 ? base : `${base}-${i}`;
+    try {
+      await stat(dir);
+    } catch {
+      await mkdir(dir, { recursive: true });
+      return dir;
+    }
+  }
+}
+
+/** Test names become folder names: keep them to a safe alphabet. */
+export function safeName(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '');
+  return cleaned.length > 0 ? cleaned.slice(0, 100) : 'run';
+}
+
+/** Points `<store>/latest` at a run folder (relative, so the store can be moved). Best effort. */
+export async function updateLatest(storeRoot: string, runDir: string): Promise<void> {
+  const link = join(resolve(storeRoot), 'latest');
+  try {
+    await lstat(link);
+    await unlink(link);
+  } catch {
+    // No previous link.
+  }
+  try {
+    await symlink(relative(dirname(link), runDir), link);
+  } catch {
+    // Another run may have created it at the same moment; the newest wins either way.
+  }
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export async function readJson<T = unknown>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+/**
+ * Records the history: assigns indices, keeps every op in memory for the checkers, and appends each as
+ * one JSON line to history.jsonl as it happens.
+ */
+export class HistoryRecorder {
+  readonly ops: HistoryOp[] = [];
+  private readonly stream: WriteStream | undefined;
+  private readonly listeners: ((op: HistoryOp) => void)[] = [];
+
+  constructor(path: string | undefined) {
+    this.stream = path === undefined ? undefined : createWriteStream(path, { flags: 'w' });
+  }
+
+  /** Appends an op; fields whose value is undefined are left out so the file stays minimal. */
+  record(fields: NewOp): HistoryOp {
+    const op: HistoryOp = { index: this.ops.length, time: Math.round(fields.time), process: fields.process, type: fields.type, f: fields.f };
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined && !(k in op)) op[k] = v;
+    this.ops.push(op);
+    this.stream?.write(`${JSON.stringify(op)}\n`);
+    for (const listener of this.listeners) listener(op);
+    return op;
+  }
+
+  onRecord(listener: (op: HistoryOp) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Flushes and closes the file. */
+  async close(): Promise<void> {
+    const stream = this.stream;
+    if (stream === undefined || stream.closed) return;
+    await new Promise<void>((done, fail) => {
+      stream.once('error', fail);
+      stream.end(() => done());
+    });
+  }
+}
+
+/**
+ * Copies node logs into `<runDir>/logs/` unless the runtime already wrote them under the run folder.
+ * Returns where each node's log now is, relative to the run folder.
+ */
+export async function collectLogs(runDir: string, logFiles: Record<string, string>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [id, path] of Object.entries(logFiles)) {
+    const abs = resolve(path);
+    const rel = relative(runDir, abs);
+    if (!rel.startsWith('..') && !rel.startsWith('/')) {
+      out[id] = rel;
+      continue;
+    }
+    try {
+      await mkdir(join(runDir, 'logs'), { recursive: true });
+      const target = join(runDir, 'logs', `${safeName(id)}-${basename(abs)}`);
+      await copyFile(abs, target);
+      out[id] = relative(runDir, target);
+    } catch {
+      // A log that vanished with its temp dir is not worth failing the run over.
+    }
+  }
+  return out;
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}

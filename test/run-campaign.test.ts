@@ -1,0 +1,53 @@
+// A small campaign on fake runtimes: every configuration runs once, the table and campaign.html are
+// written, the rows carry the measured figures, and a lost-add store makes the campaign invalid.
+import t from 'tap';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { campaignOptionsFrom, formatTable, runCampaign, type CampaignOptions } from '../harness/campaign.js';
+import { FakeRuntime } from './helpers/run-fake-runtime.js';
+
+const base = (store: string): CampaignOptions => ({
+  name: 'mini', runtime: 'sim', nodes: 3, nrw: [{ n: 3, r: 2, w: 2 }, { n: 3, r: 1, w: 1 }], sloppy: [true, false], conflicts: ['vclock'],
+  workloads: ['register', 'cart'], nemeses: [['partition'], ['crash']], seeds: [1], timeLimitS: 6, concurrency: 3, rate: 30,
+  quiesceS: 1, nemesisQuietS: 1, nemesisFaultS: 2, store, quiet: true, runtimeFactory: () => new FakeRuntime(),
+});
+
+t.test('a campaign runs every configuration and writes its table and html', async (t) => {
+  const store = await mkdtemp(join(tmpdir(), 'ql-campaign-'));
+  t.teardown(() => rm(store, { recursive: true, force: true }));
+  const result = await runCampaign(base(store));
+  t.equal(result.rows.length, 2 * 2 * 2 * 2, 'workloads × nrw × modes × faults');
+  for (const f of ['campaign.json', 'campaign.html', 'table.txt']) t.ok((await stat(join(result.dir, f))).size > 0, `${f} written`);
+  const cart = result.rows.filter((r) => r.workload === 'cart');
+  t.ok(cart.every((r) => r.lostAdds === 0), 'cart rows count lost adds (none on a correct store)');
+  t.ok(result.rows.every((r) => r.availability !== null && r.availability > 0 && r.availability <= 1), 'availability measured');
+  t.ok(result.rows.every((r) => r.p99Ms !== null), 'p99 measured');
+  t.ok(result.rows.every((r) => r.replay.includes(`--seed ${r.seed}`)), 'each row says how to replay it');
+  const table = await readFile(join(result.dir, 'table.txt'), 'utf8');
+  t.match(table, /configuration\s+valid\s+avail\s+p99 ms\s+stale\s+lost\s+converge ms/);
+  t.equal(table.trim().split('\n').length, 2 + result.rows.length);
+  t.equal(formatTable([]).split('\n').length, 2, 'an empty table is just its header');
+});
+
+t.test('a campaign with a lost-add store is invalid', async (t) => {
+  const store = await mkdtemp(join(tmpdir(), 'ql-campaign-'));
+  t.teardown(() => rm(store, { recursive: true, force: true }));
+  const result = await runCampaign({ ...base(store), workloads: ['cart'], nrw: [{ n: 3, r: 2, w: 2 }], sloppy: [true], nemeses: [[]],
+    runtimeFactory: () => new FakeRuntime({ loseAdds: true }) });
+  t.equal(result.valid, false);
+  t.equal(result.exitCode, 1);
+  t.ok((result.rows[0]?.lostAdds ?? 0) > 0, 'the row shows the lost adds');
+});
+
+t.test('--quick is a bounded sweep of strict and sloppy × four faults × register and cart', async (t) => {
+  const o = campaignOptionsFrom({ quick: true, runtime: 'local', store: 'x' });
+  t.same(o.sloppy, [false, true]);
+  t.same(o.nemeses, [['partition'], ['clock'], ['crash'], ['pause']]);
+  t.same(o.workloads, ['register', 'cart']);
+  const runs = o.sloppy.length * o.nemeses.length * o.workloads.length * o.nrw.length * o.conflicts.length * o.seeds.length;
+  t.equal(runs, 16);
+  // Each run: the workload, a quiesce, plus about 6 s of setup, heal, final reads and teardown.
+  t.ok(runs * (o.timeLimitS + o.quiesceS + 6) <= 300, 'fits in 5 minutes');
+  t.throws(() => campaignOptionsFrom({ nrw: '3/2' }), /N\/R\/W/);
+});

@@ -1,0 +1,97 @@
+// The workload generators: deterministic per seed, well-formed ops, and the chains the checkers rely on
+// (read-modify-writes cite the read they build on, cart removes cite an ok read, pbs reads follow a write).
+import t from 'tap';
+import type { HistoryOp } from '../checkers/history.js';
+import { seededRandom } from '../node/core/random.js';
+import { createWorkload } from '../workloads/index.js';
+import { mergeSiblings, parseCartVersion } from '../workloads/cart-kv.js';
+import type { Workload, WorkloadName } from '../workloads/workload.js';
+
+/**
+ * Drives a workload without a cluster: each op completes ok at once with a made-up answer (reads see
+ * a couple of values), recorded through observe() as the run would.
+ */
+function drive(workload: Workload, steps: number, processes = 4): HistoryOp[] {
+  const history: HistoryOp[] = [];
+  const nodes = ['n1', 'n2', 'n3'];
+  let time = 0;
+  const record = (op: Omit<HistoryOp, 'index'>): void => {
+    const full = { ...op, index: history.length } as HistoryOp;
+    history.push(full);
+    workload.observe(full);
+  };
+  for (let i = 0; i < steps; i++) {
+    const proc = i % processes;
+    const op = workload.next(proc, nodes);
+    time += 1_000_000 + (op.delayMs ?? 0) * 1e6;
+    record({ time, process: proc, type: 'invoke', f: op.f, key: op.key, value: op.value, node: op.node ?? 'n1', context: op.context, readFrom: op.readFrom, readIndex: op.readIndex, ...op.extra });
+    time += 500_000;
+    const value = op.f === 'get' ? [`${i}-a`, `${i}-b`].slice(0, 1 + (i % 2)) : op.f === 'read' ? { 'sku-1': 1, 'sku-2': 1 } : op.value;
+    record({ time, process: proc, type: 'ok', f: op.f, key: op.key, value, node: op.node ?? 'n1', context: `ctx-${i}` });
+  }
+  return history;
+}
+
+const names: WorkloadName[] = ['register', 'cart', 'cart-kv', 'pbs'];
+
+for (const name of names) {
+  t.test(`${name}: the same seed gives the same ops, another seed others`, async (t) => {
+    const ops = (seed: number) => JSON.stringify(drive(createWorkload(name, { random: seededRandom(seed), concurrency: 4 }), 300));
+    t.equal(ops(11), ops(11));
+    t.not(ops(11), ops(12));
+  });
+}
+
+t.test('register: unique values, a mix of blind and read-modify-write puts, deletes with contexts', async (t) => {
+  const h = drive(createWorkload('register', { random: seededRandom(5), concurrency: 4 }), 600);
+  const puts = h.filter((o) => o.f === 'put' && o.type === 'invoke');
+  t.equal(new Set(puts.map((o) => o.value)).size, puts.length, 'every written value is unique');
+  const rmw = puts.filter((o) => o.context !== undefined);
+  t.ok(rmw.length > 50 && puts.length - rmw.length > 50, `both blind (${puts.length - rmw.length}) and chained (${rmw.length}) writes`);
+  for (const op of rmw) {
+    const read = [...h.slice(0, op.index)].reverse().find((o) => o.type === 'ok' && o.f === 'get' && o.key === op.key);
+    if (read === undefined || read.context !== op.context) t.fail(`put ${op.index} sends a context no read of its key returned`);
+    else if (JSON.stringify(read.value) !== JSON.stringify(op.readFrom)) t.fail(`put ${op.index}: readFrom is not its read's values`);
+  }
+  t.ok(h.some((o) => o.f === 'delete' && o.type === 'invoke' && o.context !== undefined), 'deletes carry a context');
+  t.ok(h.some((o) => o.f === 'get'), 'reads happen');
+});
+
+t.test('cart: removes cite the latest ok read of their key and remove an item it saw; items are re-added', async (t) => {
+  const h = drive(createWorkload('cart', { random: seededRandom(9), concurrency: 4 }), 600);
+  const removes = h.filter((o) => o.f === 'remove' && o.type === 'invoke');
+  t.ok(removes.length > 30, `${removes.length} removes`);
+  for (const op of removes) {
+    const read = h[op.readIndex as number];
+    if (read?.type !== 'ok' || read.f !== 'read' || read.key !== op.key || read.context !== op.context) t.fail(`remove ${op.index} cites ${op.readIndex}`);
+    else if (!(String(op.value) in (read.value as Record<string, number>))) t.fail(`remove ${op.index} removes an item its read did not see`);
+  }
+  const adds = h.filter((o) => o.f === 'add' && o.type === 'invoke');
+  t.ok(new Set(adds.map((o) => `${o.key}/${String(o.value)}`)).size < adds.length, 'the same item is added more than once');
+});
+
+t.test('cart-kv: adds and removes write whole carts from the read they cite', async (t) => {
+  t.same(parseCartVersion('["a","b"]'), ['a', 'b']);
+  t.equal(parseCartVersion('{"a":1}'), undefined, 'a non-list version is reported, not guessed');
+  const enc = new TextEncoder();
+  t.same(mergeSiblings([enc.encode('["a#1","b#2"]'), enc.encode('["b#2","b#3","c#4"]'), enc.encode('oops')]),
+    { entries: ['a#1', 'b#2', 'b#3', 'c#4'], items: { a: 1, b: 2, c: 1 }, malformed: 1 }, 'siblings merge by union of add entries');
+  const w = createWorkload('cart-kv', { random: seededRandom(2), concurrency: 4 });
+  const h = drive(w, 300);
+  const cited = h.filter((o) => (o.f === 'remove' || o.f === 'add') && o.type === 'invoke' && o.readIndex !== undefined);
+  t.ok(cited.length > 20, 'adds and removes build on reads');
+  const adds = h.filter((o) => o.f === 'add' && o.type === 'invoke');
+  t.equal(new Set(adds.map((o) => o['addId'])).size, adds.length, 'every add has its own id');
+});
+
+t.test('pbs: after an acknowledged write, reads go to other nodes at ascending delays after the ack', async (t) => {
+  const w = createWorkload('pbs', { random: seededRandom(4), concurrency: 1 });
+  const h = drive(w, 40, 1);
+  const ops = h.filter((o) => o.type === 'invoke');
+  t.equal(ops[0]!.f, 'put', 'starts with a write');
+  const reads = ops.slice(1, 10);
+  t.ok(reads.every((o) => o.f === 'get' && o.node !== ops[0]!.node), 'then reads from other nodes');
+  t.equal(ops[10]!.f, 'put', 'then writes again');
+  t.equal(ops[10]!.context, 'ctx-0', 'the next write supersedes the previous one by its context');
+  t.same(ops[10]!.readFrom, [ops[0]!.value]);
+});
