@@ -81,7 +81,7 @@ table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 8px;vert
 </style></head><body>
 <h1>${escapeHtml(title)}: <span class="v-${escapeHtml(String(input.valid))}">${verdict}</span></h1>
 <table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
-<h2>Replay</h2><p><code>${escapeHtml(typeof config['command'] === 'string' ? config['command'] : replayCommand(config))}</code></p>
+<h2>Replay</h2><p><code>${escapeHtml(replayCommand(config))}</code></p>${typeof config['command'] === 'string' ? `<p>As typed: <code>${escapeHtml(config['command'])}</code></p>` : ''}
 <h2>Charts</h2>
 <div class="grid">
 <div class="box wide"><canvas id="latency"></canvas></div>

@@ -23,6 +23,15 @@ export function replayCommand(config: Readonly<Record<string, unknown>>): string
   add('concurrency', config['concurrency']);
   add('rate', config['rate']);
   add('quiesce', config['quiesceS']);
+  if (typeof config['nemesisQuietS'] === 'number' && typeof config['nemesisFaultS'] === 'number') {
+    add('nemesis-interval', `${config['nemesisQuietS']},${config['nemesisFaultS']}`);
+  }
+  add('keys', config['keyCount']);
+  add('request-timeout', config['requestTimeoutMs']);
+  const env = config['env'];
+  if (env !== null && typeof env === 'object') {
+    for (const [k, v] of Object.entries(env as Record<string, unknown>)) add('env', `${k}=${String(v)}`);
+  }
   add('seed', config['seed']);
   add('node-cmd', config['nodeCmd']);
   add('image', config['image']);

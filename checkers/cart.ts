@@ -1,0 +1,242 @@
+// Cart checker: Jepsen's set-full analysis per add instance, extended to items that repeat and to removes
+// that take away only the adds their read observed. Reads show quantities, not instances, so a read with
+// quantity q is taken to contain the q oldest instances it is required to contain (the newest are the ones
+// still propagating), and any surplus is attributed to instances that may be present.
+import type { CheckerResult, HistoryOp } from './history.js';
+import { Examples, quantiles } from './evidence.js';
+import { groupByKey, pairHistory, readItems, toMs, type ClientOp, type PairedHistory } from './ops.js';
+import type { CheckOptions } from './options.js';
+
+interface Instance {
+  op: ClientOp;
+  item: string;
+  invokeT: number;
+  /** Ack time of an ok add, Infinity otherwise. */
+  okT: number;
+  /** Invoke time of the earliest remove that may have taken this instance away (it may have observed it). */
+  exemptT: number;
+  /** Ack time of a remove that certainly took this instance away (its read observed every instance). */
+  removedT: number;
+  knownT: number;
+  lastPresent: number;
+  lastAbsent: number;
+}
+
+interface RemoveInfo {
+  op: ClientOp;
+  item: string;
+  /** Completion time of the read whose context the remove sent: adds invoked later cannot be observed. */
+  cutoff: number;
+  /** Quantity of the item in that read (Infinity when the read is unknown). */
+  readQty: number;
+  readInvokeT: number;
+}
+
+/** Removes and adds of the removed item: which instances each remove may, or certainly did, take away. */
+function applyRemoves(instances: Instance[], removes: RemoveInfo[]): void {
+  // exemptT: the min invoke time over removes whose cutoff is after the instance's invoke. Sort removes by
+  // cutoff descending and walk instances by invoke descending with a running minimum: O((a + r) log).
+  const byCutoff = removes.filter((r) => r.readQty > 0).sort((a, b) => b.cutoff - a.cutoff);
+  const byInvoke = [...instances].sort((a, b) => b.invokeT - a.invokeT);
+  let j = 0;
+  let minInvoke = Infinity;
+  for (const inst of byInvoke) {
+    while (j < byCutoff.length && byCutoff[j]!.cutoff > inst.invokeT) minInvoke = Math.min(minInvoke, byCutoff[j++]!.op.invokeTime);
+    inst.exemptT = minInvoke;
+  }
+  // removedT: an ok remove whose read showed every instance that could have been there removed all of them.
+  const oks = removes.filter((r) => r.op.type === 'ok' && r.readQty !== Infinity).sort((a, b) => a.op.completeTime - b.op.completeTime);
+  for (const r of oks) {
+    const observable = instances.filter((i) => i.op.type !== 'fail' && i.invokeT < r.cutoff && !(i.removedT < r.readInvokeT));
+    if (observable.length > 0 && r.readQty >= observable.length) {
+      for (const i of observable) i.removedT = Math.min(i.removedT, r.op.completeTime);
+    }
+  }
+}
+
+export interface CartCounts {
+  attempted: number;
+  acknowledged: number;
+  stable: number;
+  lost: number;
+  neverRead: number;
+  stale: number;
+  removed: number;
+}
+
+export function checkCart(history: readonly HistoryOp[], options: CheckOptions): CheckerResult {
+  const paired = pairHistory(history);
+  const lost = new Examples<Record<string, unknown>>();
+  const stale = new Examples<Record<string, unknown>>();
+  const resurrected = new Examples<Record<string, unknown>>();
+  const duplicated = new Examples<Record<string, unknown>>();
+  const staleLatenciesMs: number[] = [];
+  const counts: CartCounts = { attempted: 0, acknowledged: 0, stable: 0, lost: 0, neverRead: 0, stale: 0, removed: 0 };
+  let reads = 0;
+  for (const [key, ops] of groupByKey(paired.client)) {
+    reads += checkKey(key, ops, paired, { lost, stale, resurrected, duplicated, staleLatenciesMs, counts });
+  }
+  const kvFlavour = options.workload === 'cart-kv';
+  const failing = counts.lost > 0 || duplicated.count > 0 || (!kvFlavour && resurrected.count > 0);
+  const valid = failing ? false : counts.stable === 0 ? 'unknown' : true;
+  return {
+    valid,
+    reads,
+    ...counts,
+    lostExamples: lost.examples,
+    staleExamples: stale.examples,
+    staleLatencyMs: quantiles(staleLatenciesMs),
+    resurrectedCount: resurrected.count,
+    resurrected: resurrected.examples,
+    resurrectedExpected: kvFlavour,
+    duplicatedCount: duplicated.count,
+    duplicated: duplicated.examples,
+  };
+}
+
+interface Sinks {
+  lost: Examples<Record<string, unknown>>;
+  stale: Examples<Record<string, unknown>>;
+  resurrected: Examples<Record<string, unknown>>;
+  duplicated: Examples<Record<string, unknown>>;
+  staleLatenciesMs: number[];
+  counts: CartCounts;
+}
+
+function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Sinks): number {
+  const byItem = new Map<string, Instance[]>();
+  const removesByItem = new Map<string, RemoveInfo[]>();
+  const adds: Instance[] = [];
+  const reads: ClientOp[] = [];
+  for (const op of ops) {
+    if (op.f === 'add') {
+      const item = String(op.invoke.value);
+      const inst: Instance = {
+        op, item, invokeT: op.invokeTime, okT: op.type === 'ok' ? op.completeTime : Infinity,
+        exemptT: Infinity, removedT: Infinity, knownT: op.type === 'ok' ? op.completeTime : Infinity,
+        lastPresent: -Infinity, lastAbsent: -Infinity,
+      };
+      adds.push(inst);
+      let list = byItem.get(item);
+      if (list === undefined) byItem.set(item, (list = []));
+      list.push(inst);
+    } else if (op.f === 'remove' && op.type !== 'fail') {
+      const item = String(op.invoke.value);
+      const readIndex = op.invoke.readIndex;
+      const read = typeof readIndex === 'number' ? paired.byCompletionIndex.get(readIndex) : undefined;
+      // Without a known read, assume the remove could have observed everything invoked before it completed.
+      const info: RemoveInfo = read !== undefined && read.type === 'ok'
+        ? { op, item, cutoff: read.completeTime, readQty: readItems(read.complete?.value)[item] ?? 0, readInvokeT: read.invokeTime }
+        : { op, item, cutoff: op.completeTime, readQty: Infinity, readInvokeT: op.invokeTime };
+      let list = removesByItem.get(item);
+      if (list === undefined) removesByItem.set(item, (list = []));
+      list.push(info);
+    } else if (op.f === 'read' && op.type === 'ok') {
+      reads.push(op);
+    }
+  }
+  for (const [item, removes] of removesByItem) applyRemoves(byItem.get(item) ?? [], removes);
+
+  // Sweep reads in invoke order; instances join the active set once invoked before some read completed.
+  const live = new Map<string, Instance[]>();
+  const hadRemoved = new Set<string>();
+  let next = 0;
+  let maxComplete = -Infinity;
+  for (const read of reads) {
+    const t = read.invokeTime;
+    const c = read.completeTime;
+    maxComplete = Math.max(maxComplete, c);
+    while (next < adds.length && adds[next]!.invokeT < maxComplete) {
+      const inst = adds[next++]!;
+      if (inst.op.type === 'fail') continue;
+      let list = live.get(inst.item);
+      if (list === undefined) live.set(inst.item, (list = []));
+      list.push(inst);
+    }
+    const items = readItems(read.complete?.value);
+    const seen = new Set<string>();
+    for (const [item, list] of live) {
+      seen.add(item);
+      scoreRead(key, item, list, items[item] ?? 0, read, t, c, hadRemoved, sinks);
+      if (list.length === 0) live.delete(item);
+    }
+    for (const [item, qty] of Object.entries(items)) {
+      if (seen.has(item) || qty <= 0) continue;
+      scoreRead(key, item, [], qty, read, t, c, hadRemoved, sinks);
+    }
+  }
+
+  for (const inst of adds) classify(key, inst, sinks);
+  return reads.length;
+}
+
+/** Scores one read against one item's live instances (mutates the list to drop certainly removed ones). */
+function scoreRead(
+  key: string, item: string, list: Instance[], qty: number, read: ClientOp, t: number, c: number,
+  hadRemoved: Set<string>, sinks: Sinks,
+): void {
+  let w = 0;
+  for (const inst of list) {
+    if (inst.removedT < t) hadRemoved.add(item);
+    else list[w++] = inst;
+  }
+  list.length = w;
+  let required = 0;
+  for (const inst of list) {
+    if (inst.okT < t && inst.exemptT >= c) {
+      // Required: acknowledged before the read began and no remove could have taken it before it ended.
+      if (required < qty) {
+        inst.lastPresent = Math.max(inst.lastPresent, t);
+        inst.knownT = Math.min(inst.knownT, c);
+      } else {
+        inst.lastAbsent = Math.max(inst.lastAbsent, t);
+      }
+      required++;
+    }
+  }
+  let surplus = qty - required;
+  if (surplus <= 0) return;
+  for (const inst of list) {
+    if (surplus === 0) break;
+    if (inst.okT < t && inst.exemptT >= c) continue;
+    if (inst.invokeT >= c) continue;
+    inst.lastPresent = Math.max(inst.lastPresent, t);
+    inst.knownT = Math.min(inst.knownT, c);
+    surplus--;
+  }
+  if (surplus > 0) {
+    const example = (): Record<string, unknown> => ({ key, item, readIndex: read.complete?.index, quantity: qty, possiblyPresent: qty - surplus, readAtMs: toMs(t) });
+    if (hadRemoved.has(item)) sinks.resurrected.add(example);
+    else sinks.duplicated.add(example);
+  }
+}
+
+function classify(key: string, inst: Instance, sinks: Sinks): void {
+  const { counts } = sinks;
+  if (inst.op.type === 'fail') return;
+  counts.attempted++;
+  if (inst.op.type === 'ok') counts.acknowledged++;
+  if (inst.exemptT !== Infinity) {
+    // A remove may have observed it: its absence proves nothing.
+    counts.removed++;
+    return;
+  }
+  const known = inst.knownT !== Infinity;
+  if (known && inst.lastAbsent > inst.lastPresent) {
+    counts.lost++;
+    sinks.lost.add(() => ({
+      key, item: inst.item, addIndex: inst.op.invoke.index, knownMs: toMs(inst.knownT),
+      lastPresentMs: inst.lastPresent === -Infinity ? null : toMs(inst.lastPresent), lastAbsentMs: toMs(inst.lastAbsent),
+    }));
+  } else if (inst.lastPresent > -Infinity && inst.lastPresent > inst.lastAbsent) {
+    counts.stable++;
+    if (inst.lastAbsent > inst.knownT) {
+      counts.stale++;
+      const latencyMs = toMs(inst.lastAbsent - inst.knownT);
+      sinks.staleLatenciesMs.push(latencyMs);
+      sinks.stale.add(() => ({ key, item: inst.item, addIndex: inst.op.invoke.index, staleLatencyMs: latencyMs }));
+    }
+  } else {
+    counts.neverRead++;
+  }
+}

@@ -1,0 +1,111 @@
+// Convergence checker: after heal and quiesce, every reachable home replica of a key holds the same state,
+// and that state contains every acknowledged write that nothing superseded or removed.
+import type { CheckerResult, HistoryOp } from './history.js';
+import { Examples } from './evidence.js';
+import { groupByKey, pairHistory, readItems, readValues, toMs, type ClientOp, type PairedHistory } from './ops.js';
+import { buildRegisterModel, supersededBy } from './register-model.js';
+import { healTime } from './faults.js';
+import type { CheckOptions } from './options.js';
+
+const isCartWorkload = (w: string): boolean => w === 'cart' || w === 'cart-kv';
+
+export function checkConvergence(history: readonly HistoryOp[], options: CheckOptions): CheckerResult {
+  const paired = pairHistory(history);
+  const disagreeing = new Examples<Record<string, unknown>>();
+  const missing = new Examples<Record<string, unknown>>();
+  const finalsByKey = groupByKey(paired.finals);
+  let keysChecked = 0;
+  let keysUnreachable = 0;
+  let unreachableReplicas = 0;
+  const cart = isCartWorkload(options.workload) || (options.workload !== 'register' && options.workload !== 'pbs' && looksLikeCart(paired));
+  const expected = cart ? cartExpectations(paired) : registerExpectations(paired);
+
+  for (const [key, finals] of finalsByKey) {
+    const reachable = finals.filter((f) => f.type === 'ok');
+    unreachableReplicas += finals.length - reachable.length;
+    if (reachable.length === 0) {
+      keysUnreachable++;
+      continue;
+    }
+    keysChecked++;
+    const states = reachable.map((f) => ({ node: f.node, state: cart ? normaliseItems(readItems(f.value)) : normaliseSet(readValues(f.value)) }));
+    const first = JSON.stringify(states[0]!.state);
+    if (states.some((s) => JSON.stringify(s.state) !== first)) {
+      disagreeing.add(() => ({ key, replicas: states.map((s) => ({ node: s.node, state: s.state })) }));
+    }
+    const need = expected.get(key);
+    if (need === undefined) continue;
+    for (const s of states) {
+      for (const [value, count] of need) {
+        const have = cart ? ((s.state as Record<string, number>)[value] ?? 0) : (s.state as string[]).includes(value) ? 1 : 0;
+        if (have < count) missing.add(() => ({ key, node: s.node, [cart ? 'item' : 'value']: value, need: count, have }));
+      }
+    }
+  }
+  const heal = healTime(paired.nemesis);
+  let lastFinal: number | undefined;
+  for (const op of history) if (op.final === true && (lastFinal === undefined || op.time > lastFinal)) lastFinal = op.time;
+  const convergenceTimeMs = heal !== undefined && lastFinal !== undefined ? toMs(Math.max(0, lastFinal - heal)) : null;
+  const valid = disagreeing.count > 0 || missing.count > 0 ? false : keysChecked === 0 ? 'unknown' : true;
+  return {
+    valid,
+    keysChecked,
+    keysUnreachable,
+    unreachableReplicas,
+    disagreeingKeys: disagreeing.count,
+    disagreeing: disagreeing.examples,
+    missingAcknowledged: missing.count,
+    missing: missing.examples,
+    convergenceTimeMs,
+    ...(heal !== undefined ? { healAtMs: toMs(heal) } : {}),
+  };
+}
+
+function looksLikeCart(paired: PairedHistory): boolean {
+  return paired.client.some((op) => op.f === 'add' || op.f === 'remove' || op.f === 'read');
+}
+
+const normaliseSet = (values: string[]): string[] => [...new Set(values)].sort();
+const normaliseItems = (items: Record<string, number>): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(items).sort()) if (items[k]! > 0) out[k] = items[k]!;
+  return out;
+};
+
+/** Per key, acknowledged put values no write that may have happened superseded (each needed once). */
+function registerExpectations(paired: PairedHistory): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const [key, m] of buildRegisterModel(paired)) {
+    const covered = supersededBy(m, (w) => w.op.type !== 'fail');
+    const need = new Map<string, number>();
+    for (const w of m.acked) if (!w.isDelete && !covered.has(w.id)) need.set(w.id, 1);
+    out.set(key, need);
+  }
+  return out;
+}
+
+/** Per key and item, how many acknowledged adds no remove that may have happened could have observed. */
+function cartExpectations(paired: PairedHistory): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const [key, ops] of groupByKey(paired.client)) {
+    // The latest cutoff per item: adds invoked before it may have been observed by some remove.
+    const cutoff = new Map<string, number>();
+    for (const op of ops) {
+      if (op.f !== 'remove' || op.type === 'fail') continue;
+      const item = String(op.invoke.value);
+      const readIndex = op.invoke.readIndex;
+      const read: ClientOp | undefined = typeof readIndex === 'number' ? paired.byCompletionIndex.get(readIndex) : undefined;
+      const c = read !== undefined ? read.completeTime : op.completeTime === Infinity ? paired.endTime + 1 : op.completeTime;
+      cutoff.set(item, Math.max(cutoff.get(item) ?? -Infinity, c));
+    }
+    const need = new Map<string, number>();
+    for (const op of ops) {
+      if (op.f !== 'add' || op.type !== 'ok') continue;
+      const item = String(op.invoke.value);
+      if (op.invokeTime < (cutoff.get(item) ?? -Infinity)) continue;
+      need.set(item, (need.get(item) ?? 0) + 1);
+    }
+    out.set(key, need);
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+// Bounded evidence: verdicts carry the first examples and full counts, never unbounded lists.
+
+export const EXAMPLE_LIMIT = 20;
+
+/** Collects at most `limit` examples while counting all of them. */
+export class Examples<T> {
+  count = 0;
+  readonly examples: T[] = [];
+  constructor(private readonly limit = EXAMPLE_LIMIT) {}
+  add(example: T | (() => T)): void {
+    this.count++;
+    if (this.examples.length < this.limit) {
+      this.examples.push(typeof example === 'function' ? (example as () => T)() : example);
+    }
+  }
+  toJSON(): { count: number; examples: T[] } {
+    return { count: this.count, examples: this.examples };
+  }
+}
+
+/** Quantiles of an unsorted numeric array (sorted in place). Nearest-rank; null when empty. */
+export function quantiles(values: number[], qs: readonly number[] = [0.5, 0.9, 0.99, 0.999]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  values.sort((a, b) => a - b);
+  for (const q of qs) {
+    const name = `p${Math.round(q * 1000) / 10}`;
+    out[name] = values.length === 0 ? null : values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))]!;
+  }
+  out['max'] = values.length === 0 ? null : values[values.length - 1]!;
+  return out;
+}
+
+export const round = (x: number, digits = 6): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};

@@ -1,0 +1,138 @@
+// Pairs each client invoke with its completion so checkers reason about whole operations. Pure and O(n).
+import type { HistoryOp, OpType } from './history.js';
+
+/** A whole client operation: its invoke and (unless the history ended first) its completion. */
+export interface ClientOp {
+  process: number | string;
+  f: string;
+  key: string | undefined;
+  /** 'pending' when the history ended before the op completed: like info, it may or may not have happened. */
+  type: Exclude<OpType, 'invoke'> | 'pending';
+  invoke: HistoryOp;
+  complete: HistoryOp | undefined;
+  /** Nanoseconds. */
+  invokeTime: number;
+  /** Nanoseconds; Infinity when pending. */
+  completeTime: number;
+  final: boolean;
+}
+
+export interface PairedHistory {
+  /** Client ops (numeric processes), in invoke order. */
+  client: ClientOp[];
+  /** Nemesis ops, in invoke order; nemesis completions without an invoke are kept as their own op. */
+  nemesis: ClientOp[];
+  /** Final replica states (process "final"), in history order. */
+  finals: HistoryOp[];
+  /** Completion op index → its ClientOp, for lookups such as a remove's readIndex. */
+  byCompletionIndex: Map<number, ClientOp>;
+  /** Time of the last op in the history, nanoseconds. */
+  endTime: number;
+}
+
+// checkAll runs several checkers over one history: pairing once is a large share of their cost. The cache is
+// keyed by the array and its length, so appending to a history invalidates it (in-place edits of ops do not:
+// copy a history before editing it).
+const pairCache = new WeakMap<readonly HistoryOp[], { length: number; paired: PairedHistory }>();
+
+/** Pairs invokes and completions per process (memoised per history array). */
+export function pairHistory(history: readonly HistoryOp[]): PairedHistory {
+  const hit = pairCache.get(history);
+  if (hit !== undefined && hit.length === history.length) return hit.paired;
+  const paired = pairUncached(history);
+  pairCache.set(history, { length: history.length, paired });
+  return paired;
+}
+
+/** Pairs invokes and completions per process. Tolerant: checkers must not throw on odd but parseable input. */
+function pairUncached(history: readonly HistoryOp[]): PairedHistory {
+  const client: ClientOp[] = [];
+  const nemesis: ClientOp[] = [];
+  const finals: HistoryOp[] = [];
+  const byCompletionIndex = new Map<number, ClientOp>();
+  const open = new Map<number | string, ClientOp>();
+  let endTime = 0;
+  for (const op of history) {
+    if (op.time > endTime) endTime = op.time;
+    if (op.process === 'final') {
+      finals.push(op);
+      continue;
+    }
+    const target = op.process === 'nemesis' ? nemesis : client;
+    if (op.type === 'invoke') {
+      const entry: ClientOp = {
+        process: op.process,
+        f: op.f,
+        key: op.key,
+        type: 'pending',
+        invoke: op,
+        complete: undefined,
+        invokeTime: op.time,
+        completeTime: Infinity,
+        final: op.final === true,
+      };
+      open.set(op.process, entry);
+      target.push(entry);
+      continue;
+    }
+    const entry = open.get(op.process);
+    if (entry !== undefined && entry.f === op.f) {
+      open.delete(op.process);
+      entry.type = op.type;
+      entry.complete = op;
+      entry.completeTime = op.time;
+      if (op.final === true) entry.final = true;
+      byCompletionIndex.set(op.index, entry);
+    } else if (op.process === 'nemesis') {
+      // A nemesis may record a completion alone (for example an instantaneous fault); keep it as an op.
+      const lone: ClientOp = {
+        process: op.process, f: op.f, key: op.key, type: op.type, invoke: op, complete: op,
+        invokeTime: op.time, completeTime: op.time, final: false,
+      };
+      nemesis.push(lone);
+    }
+  }
+  return { client, nemesis, finals, byCompletionIndex, endTime };
+}
+
+/** Groups ops by key, keeping order. */
+export function groupByKey<T extends { key?: string | undefined }>(ops: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const op of ops) {
+    const key = op.key ?? '';
+    let list = out.get(key);
+    if (list === undefined) out.set(key, (list = []));
+    list.push(op);
+  }
+  return out;
+}
+
+/** Values a register read returned, as strings; anything else yields []. */
+export function readValues(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  // Fast path (the common case): an array of strings is returned as is; callers never mutate it.
+  if (value.every((v) => typeof v === 'string')) return value as string[];
+  const out: string[] = [];
+  for (const v of value) out.push(typeof v === 'string' ? v : JSON.stringify(v));
+  return out;
+}
+
+/** A cart read's items map, tolerating a bare array of items (quantity 1 each). */
+export function readItems(value: unknown): Record<string, number> {
+  if (Array.isArray(value)) {
+    const out: Record<string, number> = {};
+    for (const v of value) out[String(v)] = (out[String(v)] ?? 0) + 1;
+    return out;
+  }
+  if (value !== null && typeof value === 'object') {
+    const items = (value as { items?: unknown }).items;
+    const src = items !== null && typeof items === 'object' && !Array.isArray(items) ? items : value;
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(src as Record<string, unknown>)) if (typeof v === 'number') out[k] = v;
+    return out;
+  }
+  return {};
+}
+
+export const NS_PER_MS = 1_000_000;
+export const toMs = (ns: number): number => Math.round((ns / NS_PER_MS) * 1000) / 1000;

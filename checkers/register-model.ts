@@ -1,0 +1,159 @@
+// The causal model of a register history: which write each write observed (its readFrom), per key.
+// A write x "supersedes" v when v is reachable from x through readFrom edges. Everything here is linear or
+// bounded by a time window so the checkers stay fast on million-op histories.
+import type { HistoryOp } from './history.js';
+import { groupByKey, readValues, type ClientOp, type PairedHistory } from './ops.js';
+
+export interface WriteNode {
+  /** The value written, or `delete@<invoke index>` for a delete. */
+  id: string;
+  op: ClientOp;
+  isDelete: boolean;
+  /** Whether the write sent a context (false = blind write). */
+  hasContext: boolean;
+  parents: WriteNode[];
+  invokeTime: number;
+  /** Completion time of an ok write; Infinity otherwise. */
+  ackTime: number;
+  /** 1-based rank among this key's acknowledged writes by ack time; 0 when not acknowledged. */
+  ackRank: number;
+  /** Scratch mark used by traversals (a generation number). */
+  mark: number;
+}
+
+export interface KeyModel {
+  key: string;
+  writes: WriteNode[];
+  byId: Map<string, WriteNode>;
+  /** Acknowledged writes in ack order (index i has ackRank i + 1). */
+  acked: WriteNode[];
+  /** Deletes that may have happened, in invoke order. */
+  deletes: WriteNode[];
+  /** Ok reads (f "get"), in invoke order. */
+  reads: ClientOp[];
+  /** Final replica states (process "final") for this key. */
+  finals: HistoryOp[];
+}
+
+export const isWrite = (f: string): boolean => f === 'put' || f === 'delete';
+
+const modelCache = new WeakMap<PairedHistory, Map<string, KeyModel>>();
+
+/** The per-key causal model, memoised per paired history (traversal marks are generation-stamped, so reuse is safe). */
+export function buildRegisterModel(paired: PairedHistory): Map<string, KeyModel> {
+  let models = modelCache.get(paired);
+  if (models === undefined) modelCache.set(paired, (models = buildUncached(paired)));
+  return models;
+}
+
+function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
+  const models = new Map<string, KeyModel>();
+  const model = (key: string): KeyModel => {
+    let m = models.get(key);
+    if (m === undefined) {
+      m = { key, writes: [], byId: new Map(), acked: [], deletes: [], reads: [], finals: [] };
+      models.set(key, m);
+    }
+    return m;
+  };
+  for (const [key, ops] of groupByKey(paired.client)) {
+    const m = model(key);
+    for (const op of ops) {
+      if (op.f === 'get') {
+        if (op.type === 'ok') m.reads.push(op);
+        continue;
+      }
+      if (!isWrite(op.f)) continue;
+      const isDelete = op.f === 'delete';
+      const id = isDelete ? `delete@${op.invoke.index}` : String(op.invoke.value);
+      const node: WriteNode = {
+        id, op, isDelete,
+        hasContext: typeof op.invoke.context === 'string' && op.invoke.context !== '',
+        parents: [],
+        invokeTime: op.invokeTime,
+        ackTime: op.type === 'ok' ? op.completeTime : Infinity,
+        ackRank: 0,
+        mark: 0,
+      };
+      m.writes.push(node);
+      // A value written twice (should not happen) keeps its first write as the identity.
+      if (!m.byId.has(id)) m.byId.set(id, node);
+      if (isDelete && op.type !== 'fail') m.deletes.push(node);
+    }
+    for (const node of m.writes) {
+      const rf = node.op.invoke.readFrom;
+      if (!Array.isArray(rf)) continue;
+      for (const v of rf) {
+        const parent = m.byId.get(String(v));
+        if (parent !== undefined && parent !== node) node.parents.push(parent);
+      }
+    }
+    m.acked = m.writes.filter((w) => w.ackTime !== Infinity).sort((a, b) => a.ackTime - b.ackTime);
+    m.acked.forEach((w, i) => (w.ackRank = i + 1));
+  }
+  for (const op of paired.finals) if (op.key !== undefined) model(op.key).finals.push(op);
+  return models;
+}
+
+/** Ids reachable (strictly) backwards from the writes accepted by `from`: the writes they supersede. */
+export function supersededBy(m: KeyModel, from: (w: WriteNode) => boolean): Set<string> {
+  const out = new Set<string>();
+  const stack: WriteNode[] = [];
+  for (const w of m.writes) if (from(w)) for (const p of w.parents) stack.push(p);
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (out.has(n.id)) continue;
+    out.add(n.id);
+    for (const p of n.parents) stack.push(p);
+  }
+  return out;
+}
+
+let generation = 0;
+
+/**
+ * Marks every write a read reflects: the values it returned and everything they supersede, plus deletes that
+ * may have happened before the read completed (a delete explains a value's absence). Writes invoked before
+ * `horizonNs` are not expanded: callers only ask about writes newer than the horizon. Returns the mark;
+ * `w.mark === mark` then means "reflected".
+ */
+export function markReflected(m: KeyModel, values: readonly string[], readCompleteNs: number, horizonNs: number): number {
+  const mark = ++generation;
+  const stack: WriteNode[] = [];
+  for (const v of values) {
+    const n = m.byId.get(v);
+    if (n !== undefined) stack.push(n);
+  }
+  // Deletes in [horizon, readComplete): scan back from the newest (deletes are in invoke order).
+  for (let i = m.deletes.length - 1; i >= 0; i--) {
+    const d = m.deletes[i]!;
+    if (d.invokeTime >= readCompleteNs) continue;
+    if (d.invokeTime < horizonNs) break;
+    stack.push(d);
+  }
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.mark === mark) continue;
+    n.mark = mark;
+    if (n.invokeTime < horizonNs) continue;
+    for (const p of n.parents) if (p.mark !== mark) stack.push(p);
+  }
+  return mark;
+}
+
+/** The values present in ok final reads and reachable final replica states of a key. */
+export function finalObservations(m: KeyModel): { observed: Set<string>; any: boolean } {
+  const observed = new Set<string>();
+  let any = false;
+  for (const r of m.reads) {
+    if (!r.final) continue;
+    any = true;
+    for (const v of readValues(r.complete?.value)) observed.add(v);
+  }
+  for (const f of m.finals) {
+    if (f.type !== 'ok') continue;
+    any = true;
+    for (const v of readValues(f.value)) observed.add(v);
+  }
+  return { observed, any };
+}

@@ -1,0 +1,83 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HistoryError, formatHistoryLine, parseHistory } from '../harness/history-io.js';
+import { runCheck } from '../harness/check.js';
+import { HistoryBuilder } from './checkers-fixtures.js';
+
+const line = (o: Record<string, unknown>): string => JSON.stringify(o);
+
+t.test('round-trips a valid history', async (t) => {
+  const h = new HistoryBuilder();
+  h.put(0, 'k', 'a');
+  h.nemesis('partition');
+  h.get(1, 'k', ['a'], true);
+  h.local('k', 'n1', ['a']);
+  const text = h.ops.map(formatHistoryLine).join('\n') + '\n';
+  t.same(parseHistory(text, 'x'), h.ops);
+});
+
+const bad: [string, string[], RegExp][] = [
+  ['bad JSON', ['{"index":0,'], /x:1: not valid JSON/],
+  ['missing f', [line({ index: 0, time: 1, process: 0, type: 'invoke', key: 'k' })], /x:1: missing "f"/],
+  ['wrong index', [line({ index: 3, time: 1, process: 0, type: 'invoke', f: 'get', key: 'k' })], /x:1: "index" is 3/],
+  ['completion without invoke', [line({ index: 0, time: 1, process: 0, type: 'ok', f: 'get', key: 'k' })], /x:1: "ok" for process 0 without a preceding invoke/],
+  ['two in flight', [
+    line({ index: 0, time: 1, process: 0, type: 'invoke', f: 'get', key: 'k' }),
+    line({ index: 1, time: 2, process: 0, type: 'invoke', f: 'get', key: 'k' }),
+  ], /x:2: process 0 already has an op in flight/],
+  ['issue after info', [
+    line({ index: 0, time: 1, process: 0, type: 'invoke', f: 'put', key: 'k', value: 'a' }),
+    line({ index: 1, time: 2, process: 0, type: 'info', f: 'put', key: 'k' }),
+    line({ index: 2, time: 3, process: 0, type: 'invoke', f: 'get', key: 'k' }),
+  ], /x:3: process 0 invoked again after an info/],
+  ['mismatched completion', [
+    line({ index: 0, time: 1, process: 0, type: 'invoke', f: 'put', key: 'k', value: 'a' }),
+    line({ index: 1, time: 2, process: 0, type: 'ok', f: 'get', key: 'k' }),
+  ], /x:2: completion f "get" does not match/],
+];
+for (const [name, lines, re] of bad) {
+  t.test(`rejects: ${name}`, async (t) => {
+    t.throws(() => parseHistory(lines.join('\n'), 'x'), re);
+    try {
+      parseHistory(lines.join('\n'), 'x');
+    } catch (err) {
+      t.ok(err instanceof HistoryError);
+    }
+  });
+}
+
+t.test('runCheck: results dir, history file, and malformed input', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ql-check-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const h = new HistoryBuilder();
+  h.add(0, 'c', 'x');
+  h.read(1, 'c', { x: 1 }, true);
+  h.local('c', 'n1', { x: 1 });
+  writeFileSync(join(dir, 'history.jsonl'), h.ops.map(formatHistoryLine).join('\n') + '\n');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ workload: 'cart', n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock' }));
+  const ok = await runCheck(dir, { print: false });
+  t.equal(ok.exitCode, 0);
+  const written = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { valid: unknown; checkers: Record<string, unknown>; config: Record<string, unknown> };
+  t.equal(written.valid, true);
+  t.same(Object.keys(written.checkers), ['cart', 'convergence', 'availability', 'perf']);
+  t.equal(written.config.workload, 'cart');
+
+  // A bare history whose final state lost the add: inferred cart workload, invalid.
+  const h2 = new HistoryBuilder();
+  h2.add(0, 'c', 'x');
+  h2.read(1, 'c', {}, true);
+  const p2 = join(dir, 'h2.jsonl');
+  writeFileSync(p2, h2.ops.map(formatHistoryLine).join('\n'));
+  rmSync(join(dir, 'config.json'));
+  const inv = await runCheck(p2, { print: false });
+  t.equal(inv.exitCode, 1);
+  t.ok((inv.results as { notes: string[] }).notes.some((n) => /N not in config/.test(n)));
+  t.ok((inv.results as { notes: string[] }).notes.some((n) => /inferred .*: cart/.test(n)));
+
+  writeFileSync(p2, '{"index":0}\n');
+  const broken = await runCheck(p2, { print: false });
+  t.equal(broken.exitCode, 2);
+  t.match(broken.results, { error: /h2.jsonl:1/ });
+});
