@@ -97,6 +97,22 @@ t.test('a removed item showing up again with no newer add is resurrected (fails 
   t.equal(kv.valid, true);
 });
 
+t.test('a removed item seen again during the workload is staleness under sloppy quorum, a violation under strict R + W > N', async (t) => {
+  const h = new HistoryBuilder();
+  h.add(0, 'c', 'x');
+  const ri = h.read(1, 'c', { x: 1 });
+  h.remove(1, 'c', 'x', ri);
+  h.read(2, 'c', { x: 1 }); // not final: a read on the far side of a partition
+  h.add(0, 'c', 'y');
+  h.read(2, 'c', { y: 1 }, true); // after heal the remove has won
+  const sloppy = checkCart(h.ops, opts({ sloppy: true }));
+  t.equal(sloppy.resurrectedCount, 0);
+  t.equal(sloppy.resurrectedTransientCount, 1);
+  t.equal(sloppy.valid, true, 'transient resurrection under sloppy quorum is reported, not a violation');
+  const strict = checkCart(h.ops, opts({ sloppy: false, n: 3, r: 2, w: 2 }));
+  t.equal(strict.valid, false, 'under a strict quorum with R + W > N the read must have seen the remove');
+});
+
 t.test('a quantity above the possible adds is duplicated', async (t) => {
   const h = new HistoryBuilder();
   h.add(0, 'c', 'x');

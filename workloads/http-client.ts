@@ -35,7 +35,9 @@ type OpClass = 'read' | 'write';
 type Transport = { ok: true; res: RawResponse } | { ok: false; outcome: Outcome<never> };
 
 export function createHttpClient(nodeId: string, baseUrl: string, opts: HttpClientOptions = {}): HttpNodeClient {
-  const agent = opts.agent ?? new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // Idle pooled sockets are dropped after 4 s, before Node servers' 5 s keep-alive timeout closes them from
+  // the other end: a request written to a socket the server is closing would come back as a spurious `info`.
+  const agent = opts.agent ?? new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 4000 });
   const ownAgent = opts.agent === undefined;
   const defaultDeadlineMs = opts.timeoutMs ?? defaultTimeoutMs;
   const base = new URL(baseUrl);

@@ -1,0 +1,174 @@
+// The simulation's NodeClient: it calls a simulated node's core directly, with a simulated client↔node
+// delay each way and a client-side timeout, and maps results to outcomes exactly as workloads/client.ts
+// documents, so a history from the sim means what a history over HTTP means.
+import type { CoreNode, LocalState, QuorumError, BadRequest } from '../../../node/core/api.js';
+import type { CartRead, ClientOptions, KvRead, NodeClient, Outcome, ReplicaState } from '../../../workloads/client.js';
+import type { Scheduler } from './scheduler.js';
+import type { SimNodeHost } from './sim-node.js';
+
+export interface SimClientDeps {
+  readonly scheduler: Scheduler;
+  /** The host of a node id, or undefined when no such node exists (removed). */
+  readonly host: (nodeId: string) => SimNodeHost | undefined;
+  /** One-way client↔node delay (sampled per leg). */
+  readonly delayMs: () => number;
+  /** Client timeout for a request with this node-side timeout. */
+  readonly timeoutMs: (requestTimeoutMs: number | undefined) => number;
+}
+
+type Mapper<R, T> = (result: R) => Outcome<T>;
+
+const ok = <T>(value: T): Outcome<T> => ({ type: 'ok', value });
+const fail = <T>(error: string): Outcome<T> => ({ type: 'fail', error });
+const info = <T>(error: string): Outcome<T> => ({ type: 'info', error });
+
+function quorumText(e: QuorumError): string {
+  return `quorum: needed ${e.needed}, replied ${e.replied}`;
+}
+
+function refusal(e: BadRequest): string {
+  return `${e.error}: ${e.message}`;
+}
+
+const copyBytes = (v: Uint8Array): Uint8Array => new Uint8Array(v);
+
+function decodeLocal(state: LocalState | undefined): ReplicaState {
+  if (state === undefined) return { kind: 'none' };
+  if (state.kind === 'cart') return { kind: 'cart', items: { ...state.items } };
+  return {
+    kind: 'kv',
+    versions: state.versions.map((v) => ({ value: copyBytes(v.value), clock: { ...v.clock }, tombstone: v.tombstone })),
+  };
+}
+
+export class SimClient implements NodeClient {
+  constructor(
+    readonly nodeId: string,
+    private readonly deps: SimClientDeps,
+  ) {}
+
+  get(key: string, options?: ClientOptions): Promise<Outcome<KvRead>> {
+    return this.call(
+      (core) => core.get(key, options),
+      (r) => (r.ok ? ok({ values: r.values.map(copyBytes), ...(r.context === undefined ? {} : { context: r.context }) }) : r.error === 'quorum' ? fail(quorumText(r)) : fail(refusal(r))),
+      options?.timeoutMs,
+    );
+  }
+
+  put(key: string, value: Uint8Array, context: string | undefined, options?: ClientOptions): Promise<Outcome<{ context?: string }>> {
+    const bytes = copyBytes(value);
+    return this.call(
+      (core) => core.put(key, bytes, context, options),
+      (r) => (r.ok ? ok({ context: r.context }) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      options?.timeoutMs,
+    );
+  }
+
+  delete(key: string, context: string | undefined, options?: ClientOptions): Promise<Outcome<{ context?: string }>> {
+    return this.call(
+      (core) => core.delete(key, context, options),
+      (r) => (r.ok ? ok({ context: r.context }) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      options?.timeoutMs,
+    );
+  }
+
+  cartRead(key: string, options?: ClientOptions): Promise<Outcome<CartRead>> {
+    return this.call(
+      (core) => core.cartRead(key, options),
+      (r) => (r.ok ? ok({ items: { ...r.items }, context: r.context }) : r.error === 'quorum' ? fail(quorumText(r)) : fail(refusal(r))),
+      options?.timeoutMs,
+    );
+  }
+
+  cartAdd(key: string, item: string, qty: number, options?: ClientOptions): Promise<Outcome<void>> {
+    return this.call(
+      (core) => core.cartAdd(key, item, qty, options),
+      (r) => (r.ok ? ok(undefined) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      options?.timeoutMs,
+    );
+  }
+
+  cartRemove(key: string, item: string, context: string, options?: ClientOptions): Promise<Outcome<void>> {
+    return this.call(
+      (core) => core.cartRemove(key, item, context, options),
+      (r) => (r.ok ? ok(undefined) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      options?.timeoutMs,
+    );
+  }
+
+  adminStatus(): Promise<Outcome<Record<string, unknown>>> {
+    return this.call(
+      async (core) => core.status(),
+      (s) => ok(structuredClone(s) as unknown as Record<string, unknown>),
+      undefined,
+    );
+  }
+
+  adminLocal(key: string): Promise<Outcome<ReplicaState>> {
+    return this.call((core) => core.local(key), (s) => ok(decodeLocal(s)), undefined);
+  }
+
+  adminPreflist(key: string): Promise<Outcome<string[]>> {
+    return this.call(async (core) => core.preflist(key), (nodes) => ok([...nodes]), undefined);
+  }
+
+  adminLeave(): Promise<Outcome<void>> {
+    return this.call((core) => core.leave(), () => ok(undefined), undefined);
+  }
+
+  /**
+   * One request: travels to the node, runs in the node's process (queued while it is paused), and the
+   * answer travels back. A crashed or removed node refuses the connection (fail: nothing happened); a
+   * node that dies mid-request resets it (info); no answer in time is a timeout (info).
+   */
+  private call<R, T>(invoke: (core: CoreNode) => Promise<R>, map: Mapper<R, T>, requestTimeoutMs: number | undefined): Promise<Outcome<T>> {
+    const { scheduler, host: hostOf, delayMs, timeoutMs } = this.deps;
+    return new Promise<Outcome<T>>((resolve) => {
+      let done = false;
+      let unlisten: (() => void) | undefined;
+      const finish = (outcome: Outcome<T>): void => {
+        if (done) return;
+        done = true;
+        scheduler.cancel(timer);
+        unlisten?.();
+        resolve(outcome);
+      };
+      const answer = (outcome: Outcome<T>): void => {
+        scheduler.after(delayMs(), () => finish(outcome));
+      };
+      const timer = scheduler.after(timeoutMs(requestTimeoutMs), () => finish(info('timeout: no answer from the node in time')));
+      scheduler.after(delayMs(), () => {
+        if (done) return;
+        const host = hostOf(this.nodeId);
+        if (host === undefined || host.state === 'crashed' || host.state === 'removed') {
+          answer(fail(`connection refused: node ${this.nodeId} is not running`));
+          return;
+        }
+        unlisten = host.onKill(() => answer(info(`connection reset: node ${this.nodeId} died during the request`)));
+        host.runInNode(() => {
+          const core = host.core;
+          if (core === undefined) {
+            answer(info(`connection reset: node ${this.nodeId} is gone`));
+            return;
+          }
+          let pending: Promise<R>;
+          try {
+            pending = invoke(core);
+          } catch (error) {
+            pending = Promise.reject(error);
+          }
+          const inc = host.incarnation;
+          pending.then(
+            (result) => {
+              if (host.incarnation === inc) answer(map(result));
+            },
+            (error: unknown) => {
+              // An exception is the node's bug, answered as a 500: nothing says whether it took effect.
+              if (host.incarnation === inc) answer(info(`server error: ${error instanceof Error ? error.message : String(error)}`));
+            },
+          );
+        });
+      });
+    });
+  }
+}
