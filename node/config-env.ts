@@ -1,0 +1,150 @@
+// Reads the node's configuration from the QL_* environment variables of NODE-API.md. Every problem is
+// reported as one ConfigError with a sentence naming the variable, so `main` can print one line and
+// exit 2 instead of starting a node that misbehaves later.
+import { defaultNodeConfig, type ConflictMode, type NodeConfig, type SeedPeer, type TestFault } from './core/config.js';
+import type { LogLevel } from './core/env.js';
+import { parseHostPort } from './peer-transport.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** What the process needs besides the core's NodeConfig. */
+export interface ProcessConfig {
+  readonly core: NodeConfig;
+  /** Client API listen address "host:port". */
+  readonly httpAddr: string;
+  /** Directory holding the LevelDB database. */
+  readonly dataDir: string;
+  /** QL_VNODES as given (Q is fixed by QL_PARTITIONS; vnodes per node is reported as Q / members). */
+  readonly vnodes: number;
+  readonly logLevel: LogLevel;
+}
+
+export const testFaultNames: readonly TestFault[] = [
+  'ack-before-w',
+  'read-fewer-than-r',
+  'lww-in-vclock',
+  'drop-hints',
+  'no-repair',
+  'remove-unobserved',
+  'ack-not-durable',
+  'context-overcovers',
+];
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const v = env[name]?.trim();
+  if (!v) throw new ConfigError(`${name} is required but not set`);
+  return v;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const v = Number(raw);
+  if (v < min || v > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function address(env: Env, name: string): string {
+  const v = required(env, name);
+  try {
+    parseHostPort(v);
+  } catch (error) {
+    throw new ConfigError(`${name} must be host:port, got "${v}"`);
+  }
+  return v;
+}
+
+/** Parses QL_SEEDS: `id@host:port` entries separated by commas; empty means "no seeds". */
+export function parseSeeds(raw: string | undefined): SeedPeer[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((entry) => {
+      const at = entry.indexOf('@');
+      if (at <= 0) throw new ConfigError(`QL_SEEDS entry "${entry}" is not id@host:port`);
+      const id = entry.slice(0, at);
+      const addr = entry.slice(at + 1);
+      try {
+        parseHostPort(addr);
+      } catch {
+        throw new ConfigError(`QL_SEEDS entry "${entry}" has no valid host:port`);
+      }
+      return { id, addr };
+    });
+}
+
+export function configFromEnv(env: Env): ProcessConfig {
+  const id = required(env, 'QL_ID');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(`QL_ID must be 1-64 letters, digits, '.', '_' or '-', got "${id}"`);
+  const httpAddr = address(env, 'QL_HTTP');
+  const peerAddr = address(env, 'QL_PEER');
+  const dataDir = required(env, 'QL_DATA');
+  const seeds = parseSeeds(env['QL_SEEDS']);
+
+  const n = integer(env, 'QL_N', defaultNodeConfig.n, 1, 64);
+  const r = integer(env, 'QL_R', Math.min(defaultNodeConfig.r, n), 1, 64);
+  const w = integer(env, 'QL_W', Math.min(defaultNodeConfig.w, n), 1, 64);
+  if (r > n) throw new ConfigError(`QL_R (${r}) must not exceed QL_N (${n})`);
+  if (w > n) throw new ConfigError(`QL_W (${w}) must not exceed QL_N (${n})`);
+
+  const sloppyRaw = env['QL_SLOPPY']?.trim() ?? '';
+  let sloppy = defaultNodeConfig.sloppy;
+  if (sloppyRaw !== '') {
+    if (sloppyRaw !== '0' && sloppyRaw !== '1') throw new ConfigError(`QL_SLOPPY must be 0 or 1, got "${sloppyRaw}"`);
+    sloppy = sloppyRaw === '1';
+  }
+
+  const conflictsRaw = env['QL_CONFLICTS']?.trim() || defaultNodeConfig.conflicts;
+  if (conflictsRaw !== 'vclock' && conflictsRaw !== 'lww') throw new ConfigError(`QL_CONFLICTS must be vclock or lww, got "${conflictsRaw}"`);
+  const conflicts: ConflictMode = conflictsRaw;
+
+  const partitions = integer(env, 'QL_PARTITIONS', defaultNodeConfig.partitions, 1, 65536);
+  const vnodes = integer(env, 'QL_VNODES', 64, 1, 65536);
+
+  const faults: TestFault[] = [];
+  for (const f of (env['QL_TEST_FAULTS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    if (!(testFaultNames as readonly string[]).includes(f)) throw new ConfigError(`QL_TEST_FAULTS names unknown fault "${f}" (known: ${testFaultNames.join(', ')})`);
+    faults.push(f as TestFault);
+  }
+
+  const secret = env['QL_SECRET'] === undefined || env['QL_SECRET'] === '' ? undefined : env['QL_SECRET'];
+  const logLevelRaw = env['QL_LOG_LEVEL']?.trim() || 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevelRaw)) throw new ConfigError(`QL_LOG_LEVEL must be debug, info, warn or error, got "${logLevelRaw}"`);
+
+  const core: NodeConfig = {
+    ...defaultNodeConfig,
+    id,
+    peerAddr,
+    // The seed list is usually the same for every node; a node is not its own seed.
+    seeds: seeds.filter((s) => s.id !== id),
+    n,
+    r,
+    w,
+    sloppy,
+    conflicts,
+    partitions,
+    requestTimeoutMs: integer(env, 'QL_REQUEST_TIMEOUT_MS', defaultNodeConfig.requestTimeoutMs, 1, 600_000),
+    gossipIntervalMs: integer(env, 'QL_GOSSIP_MS', defaultNodeConfig.gossipIntervalMs, 1, 600_000),
+    antiEntropyIntervalMs: integer(env, 'QL_AE_MS', defaultNodeConfig.antiEntropyIntervalMs, 1, 3_600_000),
+    hintIntervalMs: integer(env, 'QL_HINT_MS', defaultNodeConfig.hintIntervalMs, 1, 3_600_000),
+    ...(secret === undefined ? {} : { secret }),
+    ...(faults.length > 0 ? { testFaults: faults } : {}),
+  };
+  return { core, httpAddr, dataDir, vnodes, logLevel: logLevelRaw as LogLevel };
+}
+
+/** The configuration as it is logged at start: everything but the secret's value. */
+export function describeConfig(config: ProcessConfig): Record<string, unknown> {
+  const { secret, ...core } = config.core;
+  return { ...core, secret: secret === undefined ? 'none' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes };
+}

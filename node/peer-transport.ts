@@ -1,0 +1,374 @@
+// Inter-node transport over TCP on QL_PEER. Each node keeps at most one outgoing connection per peer,
+// dialed lazily when there is something to send, and receives on the connections peers dial to it; so a
+// message and its reply travel on two different connections, as two one-way links. That matches the
+// core's model of the network: unreliable, unordered, fire-and-forget, with the core's own timeouts.
+//
+// Outgoing sockets bind to QL_PEER's host, so address-based firewall rules (iptables in the Docker
+// runtime) cut exactly the links they name. With a shared secret every frame carries an HMAC; a stream
+// that fails it is closed and logged as `peer-rejected`, so an outsider cannot join, gossip or write.
+import net from 'node:net';
+import type { Logger, NodeId, PeerMessage, Random, Transport } from './core/env.js';
+import type { SeedPeer } from './core/config.js';
+import { FrameDecoder, FrameError, encodeFrame, type FramePayload } from './frame.js';
+
+export type MessageHandler = (from: NodeId, message: PeerMessage) => void;
+
+export interface PeerTransportOptions {
+  readonly id: NodeId;
+  /** This node's peer address "host:port": where it listens and the host outgoing sockets bind to. */
+  readonly listen: string;
+  readonly secret?: string;
+  readonly seeds?: readonly SeedPeer[];
+  readonly logger: Logger;
+  readonly random: Random;
+  /** Messages kept per peer while it is unreachable; the oldest are dropped first. */
+  readonly maxQueue?: number;
+  readonly backoffBaseMs?: number;
+  readonly backoffCapMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** Liveness probe on an established link: a silent link (half-open after a partition) is redialed. */
+  readonly pingIntervalMs?: number;
+  readonly pingTimeoutMs?: number;
+  /** Bytes buffered in user space on a socket above which new messages are dropped (the peer is slow). */
+  readonly maxBufferedBytes?: number;
+}
+
+export interface PeerTransportStats {
+  sent: number;
+  received: number;
+  dropped: number;
+  rejected: number;
+  connects: number;
+}
+
+const helloType = 'ql-hello';
+const pingType = 'ql-ping';
+const pongType = 'ql-pong';
+
+/** Splits "host:port" (IPv6 hosts in brackets) into its parts; throws on anything else. Port 0 (any free
+ * port) is accepted only where a listener asks for it. */
+export function parseHostPort(addr: string, allowZeroPort = false): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(addr.trim());
+  if (!m) throw new RangeError(`"${addr}" is not host:port`);
+  const port = Number(m[2]);
+  if (port < (allowZeroPort ? 0 : 1) || port > 65535) throw new RangeError(`port ${port} in "${addr}" is out of range`);
+  return { host: m[1]!, port };
+}
+
+interface Link {
+  readonly id: NodeId;
+  addr?: string;
+  socket?: net.Socket;
+  connected: boolean;
+  queue: PeerMessage[];
+  attempts: number;
+  retryTimer?: NodeJS.Timeout;
+  pingTimer?: NodeJS.Timeout;
+  lastHeardMs: number;
+}
+
+export class PeerTransport implements Transport {
+  private readonly id: NodeId;
+  private readonly listenAddr: { host: string; port: number };
+  private readonly secret: string | undefined;
+  private readonly logger: Logger;
+  private readonly random: Random;
+  private readonly maxQueue: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffCapMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly pingIntervalMs: number;
+  private readonly pingTimeoutMs: number;
+  private readonly maxBufferedBytes: number;
+  private readonly links = new Map<NodeId, Link>();
+  private readonly incoming = new Set<net.Socket>();
+  private server: net.Server | undefined;
+  private handler: MessageHandler = () => {};
+  private closed = false;
+  readonly stats: PeerTransportStats = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0 };
+
+  constructor(options: PeerTransportOptions) {
+    this.id = options.id;
+    this.listenAddr = parseHostPort(options.listen, true);
+    this.secret = options.secret;
+    this.logger = options.logger;
+    this.random = options.random;
+    this.maxQueue = options.maxQueue ?? 1024;
+    this.backoffBaseMs = options.backoffBaseMs ?? 50;
+    this.backoffCapMs = options.backoffCapMs ?? 2000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+    this.pingIntervalMs = options.pingIntervalMs ?? 1000;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 3500;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+    for (const seed of options.seeds ?? []) this.learnPeer(seed.id, seed.addr);
+  }
+
+  /** Where valid messages from peers go (the core's receive). */
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  /** The peer addresses this transport knows, for status output. */
+  knownPeers(): Record<NodeId, string | undefined> {
+    const out: Record<NodeId, string | undefined> = {};
+    for (const [id, link] of this.links) out[id] = link.addr;
+    return out;
+  }
+
+  async listen(): Promise<void> {
+    const server = net.createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.listenAddr.host, port: this.listenAddr.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.logger.log('error', 'peer-server-error', { error }));
+  }
+
+  /** The port actually bound (useful when listening on port 0 in tests). */
+  port(): number {
+    const a = this.server?.address();
+    return typeof a === 'object' && a !== null ? a.port : this.listenAddr.port;
+  }
+
+  learnPeer(id: NodeId, addr: string): void {
+    if (id === this.id || this.closed) return;
+    try {
+      parseHostPort(addr);
+    } catch {
+      this.logger.log('warn', 'peer-bad-address', { peer: id, addr });
+      return;
+    }
+    const link = this.link(id);
+    if (link.addr === addr) return;
+    const previous = link.addr;
+    link.addr = addr;
+    // A member that moved (restarted elsewhere) must be redialed at its new address.
+    if (previous !== undefined && link.socket) link.socket.destroy();
+    this.logger.log('debug', 'peer-learned', { peer: id, addr });
+  }
+
+  send(to: NodeId, message: PeerMessage): void {
+    if (this.closed) return;
+    if (to === this.id) {
+      // A message to ourselves still arrives asynchronously, as it would through the network.
+      setImmediate(() => this.deliver(this.id, message));
+      return;
+    }
+    const link = this.link(to);
+    if (link.connected && link.socket) {
+      if (link.socket.writableLength > this.maxBufferedBytes) {
+        this.stats.dropped++;
+        return;
+      }
+      this.corkForTick(link.socket);
+      link.socket.write(encodeFrame({ from: this.id, to, msg: message }, this.secret));
+      this.stats.sent++;
+      return;
+    }
+    link.queue.push(message);
+    if (link.queue.length > this.maxQueue) {
+      link.queue.shift();
+      this.stats.dropped++;
+    }
+    this.dialIfIdle(link);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) {
+      clearTimeout(link.retryTimer);
+      clearInterval(link.pingTimer);
+      link.socket?.destroy();
+      link.queue = [];
+    }
+    for (const socket of this.incoming) socket.destroy();
+    this.incoming.clear();
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Frames sent in the same tick (a coordinator fanning out, gossip to several peers) leave in one
+   * syscall: the socket is corked at the first write and uncorked once the current tick is done.
+   */
+  private corkForTick(socket: net.Socket): void {
+    if (socket.writableCorked > 0) return;
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+
+  private link(id: NodeId): Link {
+    let link = this.links.get(id);
+    if (!link) {
+      link = { id, connected: false, queue: [], attempts: 0, lastHeardMs: 0 };
+      this.links.set(id, link);
+    }
+    return link;
+  }
+
+  private deliver(from: NodeId, message: PeerMessage): void {
+    this.stats.received++;
+    try {
+      this.handler(from, message);
+    } catch (error) {
+      // A core bug on one message must not kill the connection or the process.
+      this.logger.log('error', 'peer-handler-error', { peer: from, type: message.type, error });
+    }
+  }
+
+  private dialIfIdle(link: Link): void {
+    if (this.closed || link.socket || link.retryTimer || link.addr === undefined) return;
+    this.dial(link, link.addr);
+  }
+
+  private dial(link: Link, addr: string): void {
+    const { host, port } = parseHostPort(addr);
+    const bindHost = this.listenAddr.host;
+    const bind = net.isIP(bindHost) !== 0 && bindHost !== '0.0.0.0' && bindHost !== '::' ? { localAddress: bindHost } : {};
+    const socket = net.connect({ host, port, ...bind });
+    link.socket = socket;
+    socket.setNoDelay(true);
+    const connectTimer = setTimeout(() => socket.destroy(new Error(`connect to ${addr} timed out`)), this.connectTimeoutMs);
+    const decoder = new FrameDecoder(this.secret);
+
+    socket.on('connect', () => {
+      clearTimeout(connectTimer);
+      if (this.closed) return socket.destroy();
+      link.connected = true;
+      link.attempts = 0;
+      link.lastHeardMs = performance.now();
+      this.stats.connects++;
+      socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: helloType, addr: this.listenString() } }, this.secret));
+      const queued = link.queue;
+      link.queue = [];
+      for (const msg of queued) {
+        socket.write(encodeFrame({ from: this.id, to: link.id, msg }, this.secret));
+        this.stats.sent++;
+      }
+      link.pingTimer = setInterval(() => {
+        if (performance.now() - link.lastHeardMs > this.pingTimeoutMs) {
+          this.logger.log('warn', 'peer-link-stalled', { peer: link.id, addr });
+          socket.destroy();
+          return;
+        }
+        socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: pingType } }, this.secret));
+      }, this.pingIntervalMs);
+    });
+
+    // The only frames that come back on an outgoing link are pongs; anything failing the HMAC means the
+    // peer does not share our secret.
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+        link.lastHeardMs = performance.now();
+      } catch (error) {
+        this.reject(socket, error, link.id);
+      }
+    });
+
+    socket.on('error', (error) => {
+      this.logger.log('debug', 'peer-connect-error', { peer: link.id, addr, error: error.message });
+    });
+
+    socket.on('close', () => {
+      clearTimeout(connectTimer);
+      clearInterval(link.pingTimer);
+      link.pingTimer = undefined;
+      if (link.socket === socket) link.socket = undefined;
+      const wasConnected = link.connected;
+      link.connected = false;
+      if (wasConnected) this.logger.log('info', 'peer-disconnected', { peer: link.id, addr });
+      if (this.closed) return;
+      // Redial only when something waits to be sent: the link is lazy, like the first dial.
+      if (link.queue.length > 0 || link.addr !== addr) this.scheduleRetry(link);
+    });
+  }
+
+  private scheduleRetry(link: Link): void {
+    if (this.closed || link.retryTimer) return;
+    const ceiling = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(link.attempts, 20));
+    // Jitter between half and all of the ceiling keeps restarted nodes from redialing in lockstep.
+    const delay = ceiling * (0.5 + 0.5 * this.random.next());
+    link.attempts++;
+    link.retryTimer = setTimeout(() => {
+      link.retryTimer = undefined;
+      if (link.queue.length > 0) this.dialIfIdle(link);
+    }, delay);
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.incoming.add(socket);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(this.secret);
+    let peer: NodeId | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      let frames: FramePayload[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        this.reject(socket, error, peer);
+        return;
+      }
+      for (const frame of frames) {
+        if (peer === undefined) {
+          if (frame.msg.type !== helloType) {
+            this.reject(socket, new Error('first frame is not a hello'), frame.from);
+            return;
+          }
+          if (frame.to !== this.id) {
+            // The dialer's address book is stale (another node now lives at this address).
+            this.logger.log('warn', 'peer-misaddressed', { peer: frame.from, wanted: frame.to, remote: remoteOf(socket) });
+            socket.destroy();
+            return;
+          }
+          peer = frame.from;
+          const addr = frame.msg['addr'];
+          // A peer we have never heard of tells us where to reach it; gossip may correct it later.
+          if (typeof addr === 'string' && !this.links.get(peer)?.addr) this.learnPeer(peer, addr);
+          continue;
+        }
+        if (frame.from !== peer) {
+          this.reject(socket, new Error(`frame from ${frame.from} on ${peer}'s connection`), peer);
+          return;
+        }
+        if (frame.msg.type === pingType) {
+          socket.write(encodeFrame({ from: this.id, to: peer, msg: { type: pongType } }, this.secret));
+          continue;
+        }
+        if (frame.to !== this.id) continue;
+        this.deliver(peer, frame.msg);
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => this.incoming.delete(socket));
+  }
+
+  private reject(socket: net.Socket, error: unknown, peer: NodeId | undefined): void {
+    this.stats.rejected++;
+    this.logger.log('warn', 'peer-rejected', {
+      remote: remoteOf(socket),
+      claimed: peer,
+      reason: error instanceof FrameError ? error.reason : 'protocol',
+      message: error instanceof Error ? error.message : String(error),
+    });
+    socket.destroy();
+  }
+
+  private listenString(): string {
+    const host = this.listenAddr.host.includes(':') ? `[${this.listenAddr.host}]` : this.listenAddr.host;
+    return `${host}:${this.port()}`;
+  }
+}
+
+function remoteOf(socket: net.Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}

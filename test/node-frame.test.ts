@@ -1,0 +1,94 @@
+import t from 'tap';
+import fc from 'fast-check';
+import { FrameDecoder, FrameError, encodeFrame, type FramePayload } from '../node/frame.js';
+
+function reasonOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof FrameError ? error.reason : 'not-a-frame-error';
+  }
+  return undefined;
+}
+
+const payload = (i: number): FramePayload => ({ from: 'n1', to: 'n2', msg: { type: 'put', key: `k${i}`, value: 'AAEC', n: i } });
+
+t.test('frames round trip with and without a secret, split at every byte', async (t) => {
+  for (const secret of [undefined, 's3cret']) {
+    const frames = [payload(1), payload(2), payload(3)];
+    const stream = Buffer.concat(frames.map((p) => encodeFrame(p, secret)));
+    // One byte at a time exercises every split point of length, version, HMAC and body.
+    const decoder = new FrameDecoder(secret);
+    const out: FramePayload[] = [];
+    for (const byte of stream) out.push(...decoder.push(Buffer.from([byte])));
+    t.same(out, frames, `byte-wise decode, secret=${secret ?? 'none'}`);
+    t.same(new FrameDecoder(secret).push(stream), frames, 'one chunk');
+  }
+});
+
+t.test('random chunking never changes what is decoded (property)', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ key: fc.string(), value: fc.string(), n: fc.integer() }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }),
+      (msgs, cuts) => {
+        const frames = msgs.map((m) => ({ from: 'a', to: 'b', msg: { type: 'x', ...m } }));
+        const stream = Buffer.concat(frames.map((p) => encodeFrame(p, 'k')));
+        const decoder = new FrameDecoder('k');
+        const out: FramePayload[] = [];
+        let at = 0;
+        let i = 0;
+        while (at < stream.length) {
+          const size = cuts[i++ % cuts.length]!;
+          out.push(...decoder.push(stream.subarray(at, at + size)));
+          at += size;
+        }
+        return JSON.stringify(out) === JSON.stringify(frames);
+      },
+    ),
+    { numRuns: 200 },
+  );
+  t.pass('property held');
+});
+
+t.test('HMAC rejects tampered frames, wrong secrets and unsigned frames', async (t) => {
+  const good = encodeFrame(payload(1), 'right');
+  // Flip one bit in every region after the length: version, HMAC, payload.
+  for (const at of [4, 5, 20, 37, good.length - 2]) {
+    const bad = Buffer.from(good);
+    bad[at] = bad[at]! ^ 0x01;
+    t.throws(() => new FrameDecoder('right').push(bad), FrameError, `bit flip at byte ${at} is rejected`);
+  }
+  try {
+    new FrameDecoder('right').push(encodeFrame(payload(1), 'wrong'));
+    t.fail('a frame signed with another secret must be rejected');
+  } catch (error) {
+    t.equal((error as FrameError).reason, 'bad-hmac');
+  }
+  t.throws(() => new FrameDecoder('right').push(encodeFrame(payload(1))), FrameError, 'an unsigned frame is rejected');
+  t.same(new FrameDecoder('right').push(good), [payload(1)], 'the untampered frame passes');
+});
+
+t.test('a decoder that failed refuses everything afterwards', async (t) => {
+  const decoder = new FrameDecoder('k');
+  const bad = Buffer.from(encodeFrame(payload(1), 'k'));
+  bad[bad.length - 1] = 0x20;
+  t.throws(() => decoder.push(bad));
+  t.throws(() => decoder.push(encodeFrame(payload(2), 'k')), FrameError);
+});
+
+t.test('oversized, short and non-JSON frames are protocol errors', async (t) => {
+  const huge = Buffer.alloc(5);
+  huge.writeUInt32BE(0xffffffff, 0);
+  t.equal(reasonOf(() => new FrameDecoder(undefined, 1024).push(huge)), 'too-large');
+  const short = Buffer.from([0, 0, 0, 1, 1]);
+  t.equal(reasonOf(() => new FrameDecoder().push(short)), 'bad-payload');
+  const body = Buffer.from('not json');
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, body.length + 1, 1]), body]);
+  t.equal(reasonOf(() => new FrameDecoder().push(frame)), 'bad-payload');
+  const noType = Buffer.from(JSON.stringify({ from: 'a', to: 'b', msg: {} }));
+  t.equal(reasonOf(() => new FrameDecoder().push(Buffer.concat([Buffer.from([0, 0, 0, noType.length + 1, 1]), noType]))), 'bad-payload');
+  const v2 = Buffer.from(encodeFrame(payload(1)));
+  v2[4] = 2;
+  t.equal(reasonOf(() => new FrameDecoder().push(v2)), 'bad-version');
+});

@@ -1,0 +1,122 @@
+import t, { type Test } from 'tap';
+import net from 'node:net';
+import type { PeerMessage } from '../node/core/env.js';
+import { PeerTransport, type PeerTransportOptions } from '../node/peer-transport.js';
+import { RealRandom } from '../node/real-env.js';
+
+interface Logged {
+  level: string;
+  event: string;
+  fields: Record<string, unknown>;
+}
+
+function make(t: Test, id: string, host: string, secret?: string, port = 0, extra: Partial<PeerTransportOptions> = {}) {
+  const logs: Logged[] = [];
+  const got: [string, PeerMessage][] = [];
+  const tr = new PeerTransport({
+    id,
+    listen: `${host}:${port}`,
+    logger: { log: (level, event, fields = {}) => logs.push({ level, event, fields }) },
+    random: new RealRandom(),
+    backoffBaseMs: 20,
+    backoffCapMs: 200,
+    ...extra,
+    ...(secret === undefined ? {} : { secret }),
+  });
+  tr.onMessage((from, msg) => got.push([from, msg]));
+  t.teardown(() => tr.close());
+  return { tr, logs, got, addr: () => `${host}:${tr.port()}` };
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return check();
+}
+
+async function freePort(host: string): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, host, r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+t.test('messages flow both ways, in order, and the hello teaches the return address', async (t) => {
+  const a = make(t, 'n1', '127.0.0.21', 'k');
+  const b = make(t, 'n2', '127.0.0.22', 'k');
+  await a.tr.listen();
+  await b.tr.listen();
+  a.tr.learnPeer('n2', b.addr());
+  for (let i = 0; i < 100; i++) a.tr.send('n2', { type: 'ping-test', i });
+  t.ok(await until(() => b.got.length === 100), 'all 100 messages arrive');
+  t.same(b.got.map(([from, m]) => [from, m['i']]), Array.from({ length: 100 }, (_, i) => ['n1', i]), 'in order, from n1');
+  // n2 learned n1's address from the hello, so it can answer without gossip.
+  b.tr.send('n1', { type: 'reply' });
+  t.ok(await until(() => a.got.length === 1), 'the reply arrives');
+  t.equal(a.got[0]![0], 'n2');
+});
+
+t.test('messages queued while the peer is down arrive after it starts', async (t) => {
+  const port = await freePort('127.0.0.24');
+  const a = make(t, 'n1', '127.0.0.23');
+  await a.tr.listen();
+  a.tr.learnPeer('n2', `127.0.0.24:${port}`);
+  for (let i = 0; i < 5; i++) a.tr.send('n2', { type: 'early', i });
+  await new Promise((r) => setTimeout(r, 300));
+  const b = make(t, 'n2', '127.0.0.24', undefined, port);
+  await b.tr.listen();
+  t.ok(await until(() => b.got.length === 5), 'the queue is flushed after reconnecting');
+});
+
+t.test('a peer with the wrong secret is rejected and logged with its address', async (t) => {
+  const a = make(t, 'n1', '127.0.0.25', 'right');
+  const evil = make(t, 'n9', '127.0.0.26', 'wrong');
+  await a.tr.listen();
+  await evil.tr.listen();
+  evil.tr.learnPeer('n1', a.addr());
+  evil.tr.send('n1', { type: 'gossip', members: ['n9'] });
+  t.ok(await until(() => a.logs.some((l) => l.event === 'peer-rejected')), 'peer-rejected is logged');
+  const rejected = a.logs.find((l) => l.event === 'peer-rejected')!;
+  t.match(String(rejected.fields['remote']), /^127\.0\.0\.26:/, 'the log names the remote address');
+  t.equal(rejected.fields['reason'], 'bad-hmac');
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(a.got.length, 0, 'nothing from the outsider reaches the core');
+  // A plain-text stream without any framing is rejected too.
+  const raw = net.connect({ host: '127.0.0.25', port: a.tr.port() });
+  raw.on('error', () => {});
+  raw.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.ok(await until(() => a.logs.filter((l) => l.event === 'peer-rejected').length >= 2), 'garbage is rejected');
+  raw.destroy();
+  t.equal(a.got.length, 0);
+});
+
+t.test('the outgoing queue is bounded and drops the oldest', async (t) => {
+  const a = make(t, 'n1', '127.0.0.27');
+  // Nobody listens at this address; everything waits in the queue.
+  a.tr.learnPeer('n2', `127.0.0.28:${await freePort('127.0.0.28')}`);
+  for (let i = 0; i < 1100; i++) a.tr.send('n2', { type: 'x', i });
+  t.equal(a.tr.stats.dropped, 76, '1100 sent into a 1024 queue drops 76');
+});
+
+t.test('a link that stops answering pings is torn down and redialed', async (t) => {
+  // A "peer" that accepts connections and reads but never answers: a paused process or a half-open
+  // connection after a partition looks exactly like this from the sender's side.
+  let connections = 0;
+  const silent = net.createServer((socket) => {
+    connections++;
+    socket.resume();
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.30', r));
+  t.teardown(() => new Promise((r) => { silent.close(r); }));
+  const a = make(t, 'n1', '127.0.0.29', undefined, 0, { pingIntervalMs: 50, pingTimeoutMs: 200 });
+  a.tr.learnPeer('n2', `127.0.0.30:${(silent.address() as net.AddressInfo).port}`);
+  a.tr.send('n2', { type: 'first' });
+  t.ok(await until(() => a.logs.some((l) => l.event === 'peer-link-stalled')), 'the silent link is detected');
+  a.tr.send('n2', { type: 'second' });
+  t.ok(await until(() => connections >= 2), 'the next message dials a fresh connection');
+});
