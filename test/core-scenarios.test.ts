@@ -99,6 +99,19 @@ t.test('bad or forged contexts are refused as bad-context', async (t) => {
   t.same(okGet(t, await c.run(c.node('n3').get('k', { r: 3 }))), ['v'], 'nothing was written by refused requests');
 });
 
+t.test('a context is bound to its key: one read from another key is refused and supersedes nothing', async (t) => {
+  const c = await cluster(t, 3);
+  let ctxA: string | undefined;
+  for (const v of ['a1', 'a2', 'a3']) {
+    const r = await c.run(c.node('n1').put('A', enc(v), ctxA));
+    if (!r.ok) return t.fail('put A failed');
+    ctxA = r.context;
+  }
+  okPut(t, await c.run(c.node('n1').put('B', enc('b-unseen'), undefined)));
+  t.match(await c.run(c.node('n1').put('B', enc('b-with-A-context'), ctxA)), { ok: false, error: 'bad-context' });
+  t.same(okGet(t, await c.run(c.node('n1').get('B', { r: 3 }))), ['b-unseen'], 'the value the client never read survives');
+});
+
 t.test('sloppy quorum: a down home node receives its writes by hinted handoff when it returns', async (t) => {
   const c = await cluster(t, 5, { hintIntervalMs: 200 });
   const key = 'hinted-key';

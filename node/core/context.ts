@@ -1,7 +1,10 @@
 // Client contexts are opaque, signed tokens. A client hands back whatever it read; the node must be able
 // to tell a genuine context from a truncated, malformed or forged one, because a forged context could
 // claim to have seen writes it never saw and so silently supersede them. The token is
-// base64url(JSON payload) "." base64url(HMAC-SHA256(payload)), keyed by the cluster secret.
+// base64url(JSON payload) "." base64url(HMAC-SHA256(key, payload)), keyed by the cluster secret. The key is
+// part of what is signed: a context read from one key and sent with a write to another would otherwise
+// claim to have seen that key's versions (the same counters name different writes there) and silently
+// supersede writes the client never read.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type VersionVector, isVersionVector, vvNormalize } from './version-vector.js';
 
@@ -10,27 +13,27 @@ export const defaultClusterSecret = 'quorumlab-default-cluster-secret-v1';
 
 type Payload = { k: 'kv'; vv: VersionVector };
 
-function tag(secret: string, body: string): Buffer {
-  return createHmac('sha256', secret).update(body).digest();
+function tag(secret: string, key: string, body: string): Buffer {
+  return createHmac('sha256', secret).update(Buffer.from(key, 'utf8').length.toString()).update(':').update(key).update(body).digest();
 }
 
-function sign(payload: Payload, secret: string): string {
+function sign(payload: Payload, secret: string, key: string): string {
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-  return `${body}.${tag(secret, body).toString('base64url')}`;
+  return `${body}.${tag(secret, key, body).toString('base64url')}`;
 }
 
 const b64urlRe = /^[A-Za-z0-9_-]+$/;
 
 /** Verifies the signature and parses the payload; returns an error sentence for anything not genuine. */
-function verify(token: string, secret: string): Payload | string {
+function verify(token: string, secret: string, key: string): Payload | string {
   if (typeof token !== 'string' || token.length === 0 || token.length > 1_000_000) return 'context is empty or too long';
   const parts = token.split('.');
   if (parts.length !== 2) return 'context is not of the form payload.signature';
   const [body, sig] = parts as [string, string];
   if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return 'context is not base64url';
-  const expected = tag(secret, body);
+  const expected = tag(secret, key, body);
   const given = Buffer.from(sig, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'context signature does not match';
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'context signature does not match (forged, altered, or read from another key)';
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
@@ -44,13 +47,13 @@ function verify(token: string, secret: string): Payload | string {
   return 'context payload has the wrong shape';
 }
 
-export function encodeKvContext(vv: VersionVector, secret: string): string {
-  return sign({ k: 'kv', vv: vvNormalize(vv) }, secret);
+export function encodeKvContext(vv: VersionVector, secret: string, key: string): string {
+  return sign({ k: 'kv', vv: vvNormalize(vv) }, secret, key);
 }
 
 /** The version vector a kv context carries, or an error sentence (definite: the request must be refused). */
-export function decodeKvContext(token: string, secret: string): VersionVector | { error: string } {
-  const p = verify(token, secret);
+export function decodeKvContext(token: string, secret: string, key: string): VersionVector | { error: string } {
+  const p = verify(token, secret, key);
   if (typeof p === 'string') return { error: p };
   return p.vv;
 }
@@ -59,20 +62,20 @@ export function decodeKvContext(token: string, secret: string): VersionVector | 
  * A cart read context: the observed add-dots per item. It is a map item → dots, signed as a whole; a
  * remove uses only the entry of its own item.
  */
-export function encodeCartContext(observed: Record<string, readonly string[]>, secret: string): string {
+export function encodeCartContext(observed: Record<string, readonly string[]>, secret: string, key: string): string {
   const body = Buffer.from(JSON.stringify({ k: 'cart-read', o: observed }), 'utf8').toString('base64url');
-  return `${body}.${tag(secret, body).toString('base64url')}`;
+  return `${body}.${tag(secret, key, body).toString('base64url')}`;
 }
 
-export function decodeCartContext(token: string, secret: string): Record<string, string[]> | { error: string } {
+export function decodeCartContext(token: string, secret: string, key: string): Record<string, string[]> | { error: string } {
   if (typeof token !== 'string' || token.length === 0 || token.length > 4_000_000) return { error: 'context is empty or too long' };
   const parts = token.split('.');
   if (parts.length !== 2) return { error: 'context is not of the form payload.signature' };
   const [body, sig] = parts as [string, string];
   if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return { error: 'context is not base64url' };
-  const expected = tag(secret, body);
+  const expected = tag(secret, key, body);
   const given = Buffer.from(sig, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { error: 'context signature does not match' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { error: 'context signature does not match (forged, altered, or read from another key)' };
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));

@@ -151,6 +151,7 @@ export class DynamoNode implements CoreNode {
 
   stop(): void {
     this.stopped = true;
+    this.store.stopLazyFlush();
     for (const t of this.timers) this.env.timers.clearTimeout(t);
     this.timers.clear();
     for (const c of [...this.cancels]) c();
@@ -569,7 +570,7 @@ export class DynamoNode implements CoreNode {
     const v = res.state as Versions;
     const values = versionsLive(v).map((s) => s.value as Uint8Array);
     if (v.siblings.length === 0) return { ok: true, values };
-    return { ok: true, values, context: encodeKvContext(versionsClientContext(v, this.config.clockPruneEntries), this.secret) };
+    return { ok: true, values, context: encodeKvContext(versionsClientContext(v, this.config.clockPruneEntries), this.secret, key) };
   }
 
   async cartRead(key: string, options: RequestOptions = {}): Promise<CartReadResult> {
@@ -580,7 +581,7 @@ export class DynamoNode implements CoreNode {
     const res = await this.coordinateRead('cart', key, r, options.timeoutMs ?? this.config.requestTimeoutMs);
     if (!res.ok) return res;
     const c = res.state as CartState;
-    return { ok: true, items: cartItems(c), context: encodeCartContext(cartObservedAll(c), this.secret) };
+    return { ok: true, items: cartItems(c), context: encodeCartContext(cartObservedAll(c), this.secret, key) };
   }
 
   // ---- writes ------------------------------------------------------------------------------------
@@ -652,7 +653,7 @@ export class DynamoNode implements CoreNode {
     if (typeof w === 'string') return badRequest(w);
     let ctx: VersionVector = {};
     if (context !== undefined && context !== '') {
-      const d = decodeKvContext(context, this.secret);
+      const d = decodeKvContext(context, this.secret, key);
       if ('error' in d && typeof d.error === 'string' && !isVersionVector(d)) return { ok: false, error: 'bad-context', message: d.error as string };
       ctx = d as VersionVector;
     }
@@ -752,7 +753,7 @@ export class DynamoNode implements CoreNode {
     }
     const selfIn = storesFirst && targets.some((x) => x.node === this.id);
     const res = await this.replicate('kv', key, this.encodeState('kv', minted.versions), targets, storesFirst ? this.id : undefined, selfIn ? 1 : 0, w, timeoutMs);
-    if (res === true) return { ok: true, context: encodeKvContext(context, this.secret) };
+    if (res === true) return { ok: true, context: encodeKvContext(context, this.secret, key) };
     return quorumError(w, res as number);
   }
 
@@ -775,7 +776,7 @@ export class DynamoNode implements CoreNode {
     if (typeof item !== 'string' || item.length === 0) return badRequest('item must be a non-empty string');
     const w = this.quorumOf(options.w, this.config.w, 'w');
     if (typeof w === 'string') return badRequest(w);
-    const observed = decodeCartContext(context, this.secret);
+    const observed = decodeCartContext(context, this.secret, key);
     if ('error' in observed && typeof observed.error === 'string') return { ok: false, error: 'bad-context', message: observed.error };
     const dots = (observed as Record<string, string[]>)[item] ?? [];
     const delta = cartRemoveDelta(item, dots);
