@@ -1,0 +1,218 @@
+// `npm run bench`: quorumlab measured side by side with what users would pick instead, in one run on one
+// machine (absolute times here are noisy; ratios within a run are what to read). Every section is bounded
+// in time and stops itself; a section that cannot run says why instead of aborting the others.
+// Writes bench/results.json and prints a table.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runLoad, type LoadResult } from './load-loop.js';
+import { etcdAvailable, etcdGet, etcdPut, startEtcd } from './etcd.js';
+import { RespConnection, redisAvailable, startRedis } from './redis.js';
+import type { Runtime } from '../harness/runtime/runtime.js';
+
+const quick = process.argv.includes('--quick');
+const loadMs = quick ? 2_000 : 5_000;
+const concurrency = 16;
+const valueBytes = 1024;
+const keySpace = 1000;
+
+interface Row {
+  readonly section: string;
+  readonly system: string;
+  readonly metric: string;
+  readonly value: number | string;
+  readonly unit: string;
+  readonly note?: string;
+}
+
+const rows: Row[] = [];
+const loads: Record<string, LoadResult> = {};
+
+function addLoad(system: string, op: string, r: LoadResult): void {
+  loads[`${system}.${op}`] = r;
+  rows.push({ section: 'kv', system, metric: `${op} throughput`, value: round(r.opsPerS), unit: 'ops/s', note: r.errors > 0 ? `${r.errors} errors` : undefined });
+  rows.push({ section: 'kv', system, metric: `${op} p50/p99/p99.9`, value: `${round(r.p50Ms, 2)} / ${round(r.p99Ms, 2)} / ${round(r.p999Ms, 2)}`, unit: 'ms' });
+}
+
+function round(x: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function skip(section: string, system: string, why: string): void {
+  rows.push({ section, system, metric: 'skipped', value: '-', unit: '', note: why });
+  console.log(`[bench] ${section}/${system}: skipped: ${why}`);
+}
+
+const value = Buffer.alloc(valueBytes, 'q');
+
+async function benchQuorumlab(): Promise<void> {
+  console.log(`[bench] quorumlab: 3 local node processes, N=3 R=2 W=2, durable, ${valueBytes} B values, concurrency ${concurrency}`);
+  const { LocalRuntime } = await import('../harness/runtime/local.js');
+  const runDir = mkdtempSync(join(tmpdir(), 'ql-bench-node-'));
+  const runtime: Runtime = new LocalRuntime({ log: () => undefined });
+  try {
+    await runtime.setup({ nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: 1, runDir });
+    const ids = runtime.nodeIds();
+    const clients = ids.map((id) => runtime.client(id));
+    const put = await runLoad({
+      concurrency,
+      durationMs: loadMs,
+      maxOps: 200_000,
+      request: async (i, w) => {
+        const out = await clients[w % clients.length]!.put(`bench-${i % keySpace}`, value, undefined);
+        if (out.type !== 'ok') throw new Error(out.error);
+      },
+    });
+    addLoad('quorumlab', 'put', put);
+    const get = await runLoad({
+      concurrency,
+      durationMs: loadMs,
+      maxOps: 200_000,
+      request: async (i, w) => {
+        const out = await clients[w % clients.length]!.get(`bench-${i % keySpace}`);
+        if (out.type !== 'ok') throw new Error(out.error);
+      },
+    });
+    addLoad('quorumlab', 'get', get);
+  } finally {
+    await runtime.teardown();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+async function benchEtcd(): Promise<void> {
+  const why = etcdAvailable();
+  if (why) return skip('kv', 'etcd', why);
+  console.log('[bench] etcd: 3 members on loopback, HTTP/JSON gateway, default (fsync) durability, linearizable reads');
+  const cluster = await startEtcd();
+  const text = value.toString('latin1');
+  try {
+    addLoad('etcd', 'put', await runLoad({ concurrency, durationMs: loadMs, maxOps: 200_000, request: (i, w) => etcdPut(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`, text) }));
+    addLoad('etcd', 'get', await runLoad({ concurrency, durationMs: loadMs, maxOps: 200_000, request: (i, w) => etcdGet(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`) }));
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function benchRedis(): Promise<void> {
+  const why = redisAvailable();
+  if (why) return skip('kv', 'redis', why);
+  console.log('[bench] redis: one server, no replication, no persistence (the in-memory ceiling)');
+  const server = await startRedis();
+  const conns = await Promise.all(Array.from({ length: concurrency }, () => RespConnection.open(server.host, server.port)));
+  try {
+    addLoad('redis', 'put', await runLoad({ concurrency, durationMs: loadMs, maxOps: 2_000_000, request: async (i, w) => void (await conns[w]!.command(['SET', `bench-${i % keySpace}`, value])) }));
+    addLoad('redis', 'get', await runLoad({ concurrency, durationMs: loadMs, maxOps: 2_000_000, request: async (i, w) => void (await conns[w]!.command(['GET', `bench-${i % keySpace}`])) }));
+  } finally {
+    for (const c of conns) c.close();
+    await server.stop();
+  }
+}
+
+async function benchCheckersSection(): Promise<void> {
+  const ops = quick ? 200_000 : 1_000_000;
+  console.log(`[bench] checkers on a generated ${ops}-op history`);
+  const { benchCheckers } = await import('./checkers.js');
+  for (const r of await benchCheckers(ops)) {
+    rows.push({ section: 'checkers', system: r.name, metric: `${r.ops} ops`, value: round(r.seconds, 2), unit: 's', note: `${round(r.opsPerS)} ops/s` });
+  }
+}
+
+async function benchSimulation(): Promise<void> {
+  const { runTest } = await import('../harness/run.js');
+  const store = mkdtempSync(join(tmpdir(), 'ql-bench-sim-'));
+  try {
+    const simulatedS = quick ? 30 : 120;
+    console.log(`[bench] simulation: one ${simulatedS} s simulated cart run, 5 nodes, partitions+crashes+pauses+clock`);
+    const t0 = performance.now();
+    const base = { runtime: 'sim' as const, nodes: 5, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock' as const, workload: 'cart' as const, nemesis: ['partition', 'crash', 'pause', 'clock'] as const, concurrency: 10, rate: 100, quiet: true, skipReport: true, store };
+    await runTest({ ...base, timeLimitS: simulatedS, seed: 1 });
+    const wallS = (performance.now() - t0) / 1000;
+    rows.push({ section: 'simulation', system: 'sim', metric: 'simulated s per wall s', value: round(simulatedS / wallS, 1), unit: '×', note: `${simulatedS} s in ${round(wallS, 2)} s` });
+    const campaigns = quick ? 10 : 30;
+    const t1 = performance.now();
+    for (let seed = 1; seed <= campaigns; seed++) await runTest({ ...base, timeLimitS: 10, quiesceS: 2, seed });
+    const perMin = campaigns / ((performance.now() - t1) / 60_000);
+    rows.push({ section: 'simulation', system: 'sim', metric: 'campaigns per minute (10 s simulated each)', value: round(perMin), unit: '/min' });
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+  }
+}
+
+async function benchDocker(): Promise<void> {
+  const { DockerRuntime, dockerAvailable } = (await import('../harness/runtime/docker.js')) as unknown as {
+    DockerRuntime: new (options?: Record<string, unknown>) => Runtime;
+    dockerAvailable: () => Promise<true | { unavailable: string }>;
+  };
+  const available = await dockerAvailable();
+  if (available !== true) return skip('docker', 'docker', available.unavailable);
+  const runDir = mkdtempSync(join(tmpdir(), 'ql-bench-docker-'));
+  const runtime = new DockerRuntime({ log: () => undefined });
+  try {
+    // The first setup may build the image; measure a second cluster for the steady-state figure.
+    const spec = { nodes: 5, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock' as const, vnodes: 64, seed: 1, runDir };
+    const t0 = performance.now();
+    await runtime.setup(spec);
+    const firstS = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    await runtime.teardown();
+    const teardownS = (performance.now() - t1) / 1000;
+    const again = new DockerRuntime({ log: () => undefined });
+    const t2 = performance.now();
+    await again.setup(spec);
+    const readyS = (performance.now() - t2) / 1000;
+    await again.teardown();
+    rows.push({ section: 'docker', system: 'docker', metric: '5-node cluster ready (image cached)', value: round(readyS, 2), unit: 's', note: `first run incl. image build ${round(firstS, 2)} s` });
+    rows.push({ section: 'docker', system: 'docker', metric: '5-node cluster torn down', value: round(teardownS, 2), unit: 's' });
+  } catch (error) {
+    await runtime.teardown().catch(() => undefined);
+    throw error;
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+function ratios(): void {
+  const q = loads['quorumlab.put'];
+  for (const other of ['etcd', 'redis']) {
+    for (const op of ['put', 'get']) {
+      const a = loads[`quorumlab.${op}`];
+      const b = loads[`${other}.${op}`];
+      if (a && b) rows.push({ section: 'ratios', system: `quorumlab / ${other}`, metric: `${op} throughput`, value: round(a.opsPerS / b.opsPerS, 2), unit: '×' });
+    }
+  }
+  void q;
+}
+
+async function section(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    rows.push({ section: name, system: '-', metric: 'error', value: '-', unit: '', note: message });
+    console.log(`[bench] ${name}: failed: ${message}`);
+  }
+}
+
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const want = (name: string): boolean => !only || only.includes(name);
+
+if (want('kv')) {
+  await section('kv', benchQuorumlab);
+  await section('kv', benchEtcd);
+  await section('kv', benchRedis);
+  ratios();
+}
+if (want('checkers')) await section('checkers', benchCheckersSection);
+if (want('simulation')) await section('simulation', benchSimulation);
+if (want('docker')) await section('docker', benchDocker);
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
+const result = { date: new Date().toISOString(), machine, quick, rows, loads };
+mkdirSync(new URL('.', import.meta.url).pathname, { recursive: true });
+writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+console.log(`\nquorumlab bench — ${result.date} — ${machine}${quick ? ' (quick)' : ''}\n`);
+console.log('| section | system | metric | value | unit | note |\n|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.section} | ${r.system} | ${r.metric} | ${r.value} | ${r.unit} | ${r.note ?? ''} |`);
