@@ -10,7 +10,7 @@ import { scriptJson } from './report/html.js';
 import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
 import type { Runtime, RuntimeKind } from './runtime/runtime.js';
 import { createRunDir, updateLatest, writeJson } from './store.js';
-import { parseNemesis } from './cli-args.js';
+import { clusterEnvFrom, parseNemesis } from './cli-args.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import { isWorkloadName } from '../workloads/index.js';
 
@@ -33,6 +33,10 @@ export interface CampaignOptions {
   readonly store: string;
   readonly nodeCmd?: string;
   readonly image?: string;
+  /** Extra QL_* variables for every node of every run (`--env`, and `--fault` as QL_TEST_FAULTS). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Keys per run (default: the workload's own). */
+  readonly keyCount?: number;
   readonly quiet?: boolean;
   readonly log?: (line: string) => void;
   /** Tests: a runtime per run (a fresh fake each time). */
@@ -85,6 +89,8 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   const firstSeed = (o['seed'] as number | undefined) ?? 1;
   const seedCount = (o['seeds'] as number | undefined) ?? 1;
   const interval = String(o['nemesisInterval'] ?? '5,5').split(',').map(Number);
+  const env = clusterEnvFrom(o);
+  const keys = typeof o['keys'] === 'number' ? o['keys'] : undefined;
   const base = {
     name: String(o['name'] ?? 'campaign'),
     runtime: (o['runtime'] ?? 'local') as RuntimeKind,
@@ -94,6 +100,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     store: String(o['store'] ?? 'store'),
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
+    ...(env !== undefined ? { env } : {}),
   };
   if (quick) {
     // 2 modes × 4 faults × 2 workloads = 16 runs of about 12 s each (6 s workload, 2 s quiesce, setup).
@@ -109,6 +116,9 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
       quiesceS: 2,
       nemesisQuietS: 1,
       nemesisFaultS: 3,
+      // Twelve keys: enough that some key's home replicas all sit on the far side of a partition, so a
+      // write there lives only as a hint (what 'drop-hints' loses), while each key still sees contention.
+      keyCount: keys ?? 12,
     };
   }
   return {
@@ -123,6 +133,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     quiesceS: (o['quiesce'] as number | undefined) ?? 5,
     nemesisQuietS: interval[0] ?? 5,
     nemesisFaultS: interval[1] ?? 5,
+    ...(keys !== undefined ? { keyCount: keys } : {}),
   };
 }
 
@@ -226,6 +237,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
                 store: join(dir, 'runs'), quiet: true,
                 ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
                 ...(options.image !== undefined ? { image: options.image } : {}),
+                ...(options.env !== undefined ? { env: options.env } : {}),
+                ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
               });
   log(`campaign "${options.name}": ${plan.length} runs → ${dir}`);
   for (const [i, run] of plan.entries()) {

@@ -6,7 +6,7 @@ import type { RuntimeKind } from './runtime/runtime.js';
 import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
-import { parseNemesis } from './cli-args.js';
+import { clusterEnvFrom, parseNemesis, testFaultNames } from './cli-args.js';
 
 export { parseNemesis } from './cli-args.js';
 
@@ -46,7 +46,8 @@ function addClusterOptions(cmd: Command): Command {
     .option('--store <dir>', 'results store', 'store')
     .option('--keys <count>', 'number of keys the workload spreads over', intArg('--keys'))
     .option('--request-timeout <ms>', 'client timeout per request', intArg('--request-timeout'), 1000)
-    .option('--env <VAR=value...>', 'extra QL_* variables for every node (e.g. QL_TEST_FAULTS=ack-before-w)');
+    .option('--env <VAR=value...>', 'extra QL_* variables for every node (e.g. QL_TEST_FAULTS=ack-before-w)')
+    .option('--fault <names>', `TEST ONLY (checks the harness itself, never a normal configuration): switch on deliberate defects of the reference node, comma-separated, as QL_TEST_FAULTS: ${testFaultNames.join(', ')}; a correct harness must then report invalid (see docs/bug-classes.md)`);
 }
 
 function parseInterval(v: string): { quietS: number; faultS: number } {
@@ -55,21 +56,10 @@ function parseInterval(v: string): { quietS: number; faultS: number } {
   return { quietS: q, faultS: f };
 }
 
-function parseEnv(list: readonly string[] | undefined): Record<string, string> | undefined {
-  if (list === undefined) return undefined;
-  const env: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new InvalidArgumentError(`--env expects VAR=value, got "${item}"`);
-    env[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return env;
-}
-
 /** Turns parsed `run` flags into RunOptions (exported for tests). */
 export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string[] = []): RunOptions {
   const interval = parseInterval(String(o['nemesisInterval'] ?? '5,5'));
-  const env = parseEnv(o['env'] as string[] | undefined);
+  const env = clusterEnvFrom(o);
   return {
     ...(typeof o['name'] === 'string' ? { name: o['name'] } : {}),
     runtime: o['runtime'] as RuntimeKind,

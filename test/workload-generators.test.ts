@@ -49,9 +49,14 @@ t.test('register: unique values, a mix of blind and read-modify-write puts, dele
   const rmw = puts.filter((o) => o.context !== undefined);
   t.ok(rmw.length > 50 && puts.length - rmw.length > 50, `both blind (${puts.length - rmw.length}) and chained (${rmw.length}) writes`);
   for (const op of rmw) {
-    const read = [...h.slice(0, op.index)].reverse().find((o) => o.type === 'ok' && o.f === 'get' && o.key === op.key);
-    if (read === undefined || read.context !== op.context) t.fail(`put ${op.index} sends a context no read of its key returned`);
-    else if (JSON.stringify(read.value) !== JSON.stringify(op.readFrom)) t.fail(`put ${op.index}: readFrom is not its read's values`);
+    // A read-modify-write sends the context of the latest ok read of its key, or the context an
+    // acknowledged put of that key returned (then it has observed exactly that value).
+    const source = [...h.slice(0, op.index)].reverse().find((o) => o.type === 'ok' && o.key === op.key && o.context === op.context && (o.f === 'get' || o.f === 'put'));
+    if (source === undefined) t.fail(`put ${op.index} sends a context no read or put of its key returned`);
+    else {
+      const observed = source.f === 'get' ? source.value : [source.value];
+      if (JSON.stringify(observed) !== JSON.stringify(op.readFrom)) t.fail(`put ${op.index}: readFrom is not what its context observed`);
+    }
   }
   t.ok(h.some((o) => o.f === 'delete' && o.type === 'invoke' && o.context !== undefined), 'deletes carry a context');
   t.ok(h.some((o) => o.f === 'get'), 'reads happen');

@@ -1,6 +1,10 @@
 // The register workload: gets, blind puts, read-modify-write puts and deletes over /kv on a few keys.
-// Read-modify-writes send the context of the latest ok read of the key (by any process) and record the
-// values that read returned as `readFrom`, so the checkers can tell which versions a write superseded.
+// Read-modify-writes send the latest causal context the workload holds for the key (by any process) and
+// record the values it covers as `readFrom`, so the checkers can tell which versions a write superseded.
+// That context is either an ok read's (covering the values it returned) or an ok write's (covering exactly
+// the value written, which itself covers what it read): chaining writes through the contexts writes
+// return is how clients use them, and the only way to see a node whose returned context covers more than
+// the client ever observed ('context-overcovers') silently drop a concurrent acknowledged write.
 import type { HistoryOp } from '../checkers/history.js';
 import type { NodeClient, ReplicaState } from './client.js';
 import {
@@ -87,8 +91,12 @@ export function createRegisterWorkload(options: WorkloadOptions & { mix?: Regist
       }
     },
     observe(op: HistoryOp): void {
-      if (op.type === 'ok' && op.f === 'get' && op.key !== undefined && Array.isArray(op.value)) {
+      if (op.type !== 'ok' || op.key === undefined || op.final === true) return;
+      if (op.f === 'get' && Array.isArray(op.value)) {
         lastRead.set(op.key, { values: op.value.map(String), context: op.context });
+      } else if (op.f === 'put' && typeof op.context === 'string' && op.context !== '' && op.value !== undefined) {
+        // The new version's context covers this value alone (and, through it, what the write read).
+        lastRead.set(op.key, { values: [String(op.value)], context: op.context });
       }
     },
     finalRead: (key: string): OpRequest => ({ f: 'get', key, final: true }),

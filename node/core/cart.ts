@@ -70,10 +70,43 @@ export function cartRemove(state: CartState, item: string, observedDots: readonl
   return cartMerge(state, cartRemoveDelta(item, observedDots));
 }
 
+/** Whether no add of `s` is also among its removed dots (every state this module builds is). */
+function isNormalized(s: CartState): boolean {
+  if (s.removed.size === 0) return true;
+  for (const dot of s.adds.keys()) if (s.removed.has(dot)) return false;
+  return true;
+}
+
+/** Whether merging `b` into `a` would change nothing: b's removed dots and adds are all already in `a`. */
+function contributesNothing(a: CartState, b: CartState): boolean {
+  if (b.removed.size > a.removed.size) return false;
+  for (const d of b.removed) if (!a.removed.has(d)) return false;
+  for (const [dot, add] of b.adds) {
+    if (a.removed.has(dot)) continue;
+    const prior = a.adds.get(dot);
+    // The general merge keeps the canonically larger add of a clashing dot, so b must not be larger.
+    if (prior === undefined || add.item > prior.item || (add.item === prior.item && add.qty > prior.qty)) return false;
+  }
+  return true;
+}
+
 /** Union of adds and of removed dots; removed adds are dropped from `adds`. */
 export function cartMerge(a: CartState, b: CartState): CartState {
+  // Fast paths: states are immutable values, so when one side adds nothing the other one *is* the result
+  // (same adds in the same insertion order, same removed set). This is the common case on a busy cart
+  // (read merges, repeated deliveries, anti-entropy), where copying a large removed set dominated.
+  if (cartIsEmpty(a) && isNormalized(b)) return b;
+  if (contributesNothing(a, b) && isNormalized(a)) return a;
   const removed = new Set<string>(a.removed);
-  for (const d of b.removed) removed.add(d);
+  // When a's encoding is known, remember which removed dots are new, so the result's encoding can be
+  // derived from it (see `derivations`) instead of being recomputed from every removed dot.
+  const baseJson = jsonCache.get(a);
+  const added: string[] = [];
+  for (const d of b.removed) {
+    if (removed.has(d)) continue;
+    removed.add(d);
+    if (baseJson !== undefined) added.push(d);
+  }
   const adds = new Map<string, CartAdd>();
   for (const src of [a.adds, b.adds]) {
     for (const [dot, add] of src) {
@@ -83,7 +116,9 @@ export function cartMerge(a: CartState, b: CartState): CartState {
       if (prior === undefined || add.item > prior.item || (add.item === prior.item && add.qty > prior.qty)) adds.set(dot, add);
     }
   }
-  return { adds, removed };
+  const result: CartState = { adds, removed };
+  if (baseJson !== undefined) derivations.set(result, { base: baseJson, added });
+  return result;
 }
 
 /** Quantity per item: the sum over its live adds; items with no live add are absent. */
@@ -100,8 +135,30 @@ export function cartIsEmpty(state: CartState): boolean {
   return state.adds.size === 0 && state.removed.size === 0;
 }
 
+/** The number of adds whose dot is not removed (what the encoding lists). */
+function liveAddCount(s: CartState): number {
+  if (s.removed.size === 0) return s.adds.size;
+  let n = 0;
+  for (const dot of s.adds.keys()) if (!s.removed.has(dot)) n++;
+  return n;
+}
+
+/**
+ * Whether two states have the same encoding. The encoding is canonical and injective (live adds sorted by
+ * dot; removed dots as a set, in sorted ranges), so comparing live adds and removed sets directly is
+ * equivalent to comparing encodings, without building and stringifying both of them.
+ */
 export function cartEqual(a: CartState, b: CartState): boolean {
-  return JSON.stringify(cartToJson(a)) === JSON.stringify(cartToJson(b));
+  if (a === b) return true;
+  if (a.removed.size !== b.removed.size) return false;
+  for (const d of a.removed) if (!b.removed.has(d)) return false;
+  if (liveAddCount(a) !== liveAddCount(b)) return false;
+  for (const [dot, add] of a.adds) {
+    if (a.removed.has(dot)) continue;
+    const other = b.adds.get(dot);
+    if (other === undefined || b.removed.has(dot) || other.item !== add.item || other.qty !== add.qty) return false;
+  }
+  return true;
 }
 
 // ---- Encoding ---------------------------------------------------------------------------------------
@@ -117,25 +174,110 @@ export interface CartJson {
   x: string[];
 }
 
+/**
+ * Whether `s[from..]` is a canonical decimal counter: "0", or 1 to 15 digits without a leading zero (the
+ * same set as /^(0|[1-9][0-9]{0,14})$/, checked without a regex because this runs for every removed dot).
+ */
+function isCounter(s: string, from: number): boolean {
+  const len = s.length - from;
+  if (len < 1 || len > 15) return false;
+  const first = s.charCodeAt(from);
+  if (first === 48) return len === 1;
+  if (first < 49 || first > 57) return false;
+  for (let i = from + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * Encodings of states already encoded. States are immutable values and the same state object is encoded
+ * again and again (every read reply of an unchanged key, every anti-entropy exchange), so the JSON form is
+ * computed once per state and shared; it is deep-frozen so that no holder can change it for the others.
+ */
+const jsonCache = new WeakMap<CartState, CartJson>();
+
 export function cartToJson(state: CartState): CartJson {
-  const a = [...state.adds.entries()]
-    .filter(([dot]) => !state.removed.has(dot))
-    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
-    .map(([dot, add]): [string, string, number] => [dot, add.item, add.qty]);
-  const groups = new Map<string, number[]>();
-  const x: string[] = [];
-  for (const dot of state.removed) {
+  const cached = jsonCache.get(state);
+  if (cached !== undefined) return cached;
+  const json = computeCartJson(state);
+  for (const e of json.a) Object.freeze(e);
+  Object.freeze(json.a);
+  for (const ranges of Object.values(json.r)) {
+    for (const range of ranges) Object.freeze(range);
+    Object.freeze(ranges);
+  }
+  Object.freeze(json.r);
+  Object.freeze(json.x);
+  jsonCache.set(state, Object.freeze(json));
+  return json;
+}
+
+/**
+ * States made by cartMerge from a state whose encoding was known: that encoding and the removed dots the
+ * merge added. A busy cart's removed set only grows, by a few dots per write, so deriving the new ranges
+ * from the old ones costs O(ranges) instead of O(removed dots) for every write. Only the (compact, frozen)
+ * encoding is held, never the older state itself.
+ */
+const derivations = new WeakMap<CartState, { readonly base: CartJson; readonly added: readonly string[] }>();
+
+/** Sorts removed dots into counters by `${node}:${nonce}` prefix and verbatim ids, as the encoding groups them. */
+function groupRemoved(dots: Iterable<string>, groups: Map<string, number[]>, x: string[]): void {
+  for (const dot of dots) {
     const i = dot.lastIndexOf(':');
-    const tail = dot.slice(i + 1);
-    if (i <= 0 || !/^(0|[1-9][0-9]{0,14})$/.test(tail)) {
+    if (i <= 0 || !isCounter(dot, i + 1)) {
       x.push(dot);
       continue;
     }
     const prefix = dot.slice(0, i);
     let list = groups.get(prefix);
     if (list === undefined) groups.set(prefix, (list = []));
-    list.push(Number(tail));
+    list.push(Number(dot.slice(i + 1)));
   }
+}
+
+/** Sorted, coalesced inclusive ranges covering `ranges` (sorted, disjoint) and `counters` (none in them). */
+function addCounters(ranges: readonly (readonly [number, number])[], counters: number[]): [number, number][] {
+  counters.sort((p, q) => p - q);
+  const out: [number, number][] = [];
+  const push = (from: number, to: number): void => {
+    const last = out[out.length - 1];
+    if (last !== undefined && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else out.push([from, to]);
+  };
+  let i = 0;
+  let j = 0;
+  while (i < ranges.length || j < counters.length) {
+    const range = ranges[i];
+    const c = counters[j];
+    if (range !== undefined && (c === undefined || range[0] <= c)) {
+      push(range[0], range[1]);
+      i++;
+    } else if (c !== undefined) {
+      push(c, c);
+      j++;
+    }
+  }
+  return out;
+}
+
+function liveAddsJson(state: CartState): [string, string, number][] {
+  const a: [string, string, number][] = [];
+  for (const [dot, add] of state.adds) if (!state.removed.has(dot)) a.push([dot, add.item, add.qty]);
+  return a.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
+function computeCartJson(state: CartState): CartJson {
+  const derivation = derivations.get(state);
+  if (derivation !== undefined) {
+    derivations.delete(state);
+    return deriveCartJson(state, derivation.base, derivation.added);
+  }
+  const a = liveAddsJson(state);
+  const groups = new Map<string, number[]>();
+  const x: string[] = [];
+  groupRemoved(state.removed, groups, x);
   const r: Record<string, [number, number][]> = {};
   for (const prefix of [...groups.keys()].sort()) {
     const counters = (groups.get(prefix) as number[]).sort((p, q) => p - q);
@@ -148,6 +290,27 @@ export function cartToJson(state: CartState): CartJson {
     r[prefix] = ranges;
   }
   return { a, r, x: x.sort() };
+}
+
+/** The encoding of `state`, whose removed set is `base`'s plus `added` (dots not in `base`). */
+function deriveCartJson(state: CartState, base: CartJson, added: readonly string[]): CartJson {
+  const a = liveAddsJson(state);
+  if (added.length === 0) return { a, r: base.r, x: base.x };
+  const groups = new Map<string, number[]>();
+  const newX: string[] = [];
+  groupRemoved(added, groups, newX);
+  const x = newX.length === 0 ? base.x : [...base.x, ...newX].sort();
+  if (groups.size === 0) return { a, r: base.r, x };
+  const prefixes = new Set<string>(Object.keys(base.r));
+  for (const prefix of groups.keys()) prefixes.add(prefix);
+  const r: Record<string, [number, number][]> = {};
+  for (const prefix of [...prefixes].sort()) {
+    const counters = groups.get(prefix);
+    const old = base.r[prefix];
+    // Untouched range lists are shared with the base encoding: both are frozen.
+    r[prefix] = counters === undefined ? (old as [number, number][]) : addCounters(old ?? [], counters);
+  }
+  return { a, r, x };
 }
 
 function malformed(why: string): never {

@@ -3,7 +3,7 @@
 // is never interleaved (two concurrent coordinations must never mint the same dot), and a write-through
 // map of states whose storage write has not resolved yet, so a later read never sees an older state than
 // one already acknowledged.
-import type { CoreEnv } from './env.js';
+import type { CoreEnv, TimerHandle } from './env.js';
 import { type CartState, cartEqual, cartFromJson, cartIsEmpty, cartMerge, cartToJson, decodeCart, emptyCart, encodeCart } from './cart.js';
 import { sha256Hex } from './hash.js';
 import { MerkleTree } from './merkle.js';
@@ -110,6 +110,16 @@ export class LocalStore {
    */
   private readonly cache = new Map<string, State>();
   private readonly cacheLimit = 4096;
+  /**
+   * Keys written non-durably ('ack-not-durable' only) and not yet handed to storage. They stay in memory
+   * (served from `unflushed`) until a lazy flush, so a crash before it really loses them, in a real
+   * process as in the simulation: starting the storage write at once would make it durable within an
+   * fsync, far too fast for any crash to catch.
+   */
+  private readonly lazy = new Map<string, { kind: Kind; key: string; state: State }>();
+  private lazyTimer: TimerHandle | undefined = undefined;
+  /** How long a non-durable write stays in memory only. */
+  static readonly lazyFlushMs = 15_000;
 
   constructor(
     private readonly env: CoreEnv,
@@ -174,8 +184,8 @@ export class LocalStore {
   }
 
   /**
-   * Replaces a key's state (caller holds the key's lock). With durable false the write is started but not
-   * awaited: only the 'ack-not-durable' test fault uses that.
+   * Replaces a key's state (caller holds the key's lock). With durable false the write is held in memory
+   * and flushed lazily (see `lazy`): only the 'ack-not-durable' test fault uses that.
    */
   async put(kind: Kind, key: string, state: State, durable = true): Promise<void> {
     const bytes = this.types[kind].encode(state);
@@ -183,6 +193,12 @@ export class LocalStore {
     this.unflushed.set(m, state);
     this.remember(m, state);
     this.tree(this.partitionOfKey(key)).set(m, sha256Hex(bytes));
+    if (!durable) {
+      this.lazy.set(m, { kind, key, state });
+      this.lazyTimer ??= this.env.timers.setTimeout(() => this.flushLazy(), LocalStore.lazyFlushMs);
+      return;
+    }
+    this.lazy.delete(m);
     const done = this.env.storage.write([{ type: 'put', ns: kind, key, value: bytes }]).finally(() => {
       if (this.unflushed.get(m) === state) this.unflushed.delete(m);
     });
@@ -190,8 +206,30 @@ export class LocalStore {
     else done.catch(() => undefined);
   }
 
+  /** Hands every lazily held write to storage (the 'ack-not-durable' fault's late flush). */
+  private flushLazy(): void {
+    this.lazyTimer = undefined;
+    const entries = [...this.lazy.entries()];
+    this.lazy.clear();
+    for (const [m, { kind, key, state }] of entries) {
+      if (this.unflushed.get(m) !== state) continue;
+      this.env.storage.write([{ type: 'put', ns: kind, key, value: this.types[kind].encode(state) }])
+        .finally(() => {
+          if (this.unflushed.get(m) === state) this.unflushed.delete(m);
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  /** Stops the lazy flush timer (node stop); lazily held writes are then lost, as on a crash. */
+  stopLazyFlush(): void {
+    if (this.lazyTimer !== undefined) this.env.timers.clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
+  }
+
   async del(kind: Kind, key: string): Promise<void> {
     const m = mkey(kind, key);
+    this.lazy.delete(m);
     this.unflushed.set(m, null);
     this.remember(m, undefined);
     this.tree(this.partitionOfKey(key)).delete(m);

@@ -732,7 +732,13 @@ export class DynamoNode implements CoreNode {
         return { versions: r.versions, context: versionsContext(r.versions) };
       }
       const r = versionsWrite(cur, ctx, value, actor, wallMs);
-      return { versions: r.versions, context: vvAddDot(ctx, r.written.dot) };
+      // A version vector cannot express a gap: when this coordinator minted dots the client never read
+      // (concurrent writes through it), adding the new dot would raise its entry over them and the next
+      // write with this context would silently drop them. Then the context stays what the client read,
+      // and its own write remains a sibling until a read covers it, which loses nothing.
+      const d = r.written.dot;
+      const contiguous = d.counter === (ctx[d.node] ?? 0) + 1;
+      return { versions: r.versions, context: contiguous ? vvAddDot(ctx, d) : ctx };
     };
     let minted: { versions: Versions; context: VersionVector };
     if (fixedActor === undefined) {

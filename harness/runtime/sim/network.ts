@@ -74,17 +74,19 @@ export class SimNetwork {
     }
     const copies = dupDraw < duplicateRate ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
+    // A JSON round trip, as the real transport frames messages: it deep-copies and it also catches a
+    // core that puts something non-JSON (a Uint8Array, undefined) in a message, as the process would.
+    // The message is framed once, at send time (so later changes by the sender cannot leak into it), and
+    // each copy is parsed only when it is delivered: a message cut by a partition is never parsed.
+    const frame = JSON.stringify(message);
     for (let i = 0; i < copies; i++) {
-      // A JSON round trip, as the real transport frames messages: it deep-copies and it also catches a
-      // core that puts something non-JSON (a Uint8Array, undefined) in a message, as the process would.
-      const copy = JSON.parse(JSON.stringify(message)) as PeerMessage;
       this.options.scheduler.after(this.delayFor(message), () => {
         if (this.blocked(from, to)) {
           this.stats.partitioned++;
           return;
         }
         this.stats.delivered++;
-        this.options.deliver(from, to, copy);
+        this.options.deliver(from, to, JSON.parse(frame) as PeerMessage);
       });
     }
   }

@@ -1,0 +1,60 @@
+// The local-process half of the bug-class tests: each fixture of bug-runs.ts on real node processes
+// (runtime 'local': loopback, iptables partitions, SIGKILL crashes, libfaketime clocks), with the defect
+// and without it. Split over two test files so each stays within a few minutes on a loaded 2-core box.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRuntime } from '../../harness/runtime/local.js';
+import { bugFixtures, checkerOf, exposes, runFixture, verdicts, type BugFixture, type BugRunSettings } from './bug-runs.js';
+
+function whyNotLocal(): string | false {
+  if (process.getuid?.() !== 0) return 'local bug runs need root for iptables partitions (run as root to include them)';
+  try {
+    execFileSync('iptables', ['-L', '-n'], { stdio: 'ignore' });
+  } catch {
+    return 'local bug runs need a working iptables for partitions';
+  }
+  return false;
+}
+
+/**
+ * Registers one tap test per fixture; `pick` selects which fixtures this file runs. Each file gets its own
+ * loopback addresses and ports (`hostBase`), so two such files can run side by side as CI runs them.
+ */
+export function localBugSuite(pick: (f: BugFixture) => boolean, hostBase: number): void {
+  const runtime = (): LocalRuntime => new LocalRuntime({ hostBase, httpPort: 18000 + hostBase * 10, peerPort: 17000 + hostBase * 10, log: () => {} });
+  const skip = whyNotLocal();
+  let store = '';
+  t.before(() => {
+    store = mkdtempSync(join(tmpdir(), 'ql-bugs-local-'));
+  });
+  t.teardown(() => {
+    if (store !== '') rmSync(store, { recursive: true, force: true });
+  });
+  // Real clients on loopback: more load than in the simulation so a fault window of 3 s carries enough
+  // ops through the node a partition isolates; the second seed is a retry, not the common path.
+  const settings = (): BugRunSettings => ({
+    runtime: 'local', store, timeLimitS: 8, concurrency: 10, rate: 100, quiesceS: 2, nemesisQuietS: 1, nemesisFaultS: 3,
+  });
+  for (const f of bugFixtures.filter(pick)) {
+    const where = `${f.workload} ${f.sloppy ? 'sloppy' : 'strict'} ${f.nemesis.join(',')}${f.crashTargets !== undefined ? ` (kill ${f.crashTargets})` : ''}`;
+    t.test(`local ${f.fault}: ${where} → ${f.checker}.${f.evidence}`, { skip }, async (t) => {
+      let caught: number | undefined;
+      const tried: string[] = [];
+      for (const seed of f.seeds.slice(0, 2)) {
+        const bad = await runFixture(f, seed, true, settings(), {}, runtime);
+        tried.push(`seed ${seed}: ${verdicts(bad)} ${f.evidence}=${String(checkerOf(bad, f.checker)[f.evidence])} (${bad.stats.ok}/${bad.stats.ops} ok)`);
+        if (exposes(f, bad)) {
+          caught = seed;
+          break;
+        }
+      }
+      t.ok(caught !== undefined, `the ${f.checker} checker reports ${f.evidence} > 0\n${tried.join('\n')}`);
+      const seed = caught ?? f.seeds[0]!;
+      const good = await runFixture(f, seed, false, settings(), {}, runtime);
+      t.equal(good.valid, true, `the reference node passes the same run (seed ${seed}): ${verdicts(good)}`);
+    });
+  }
+}
