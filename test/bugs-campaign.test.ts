@@ -44,9 +44,10 @@ const rootSkip = process.getuid?.() !== 0 ? 'needs root for iptables partitions'
 t.test('a quick local campaign (strict register, partitions) flags read-fewer-than-r', { skip: rootSkip }, async (t) => {
   const quick = campaignOptionsFrom({ quick: true, runtime: 'local', fault: 'read-fewer-than-r', store, name: 'local-bad', concurrency: 10, rate: 100 });
   const r = await runCampaign({
-    ...quick, workloads: ['register'], sloppy: [false], nemeses: [['partition']], quiet: true,
+    // Two seeds: on a loaded machine one short real-process run may not happen to read from a lagging replica.
+    ...quick, workloads: ['register'], sloppy: [false], nemeses: [['partition']], seeds: [1, 2], quiet: true,
     runtimeFactory: () => new LocalRuntime({ hostBase: 50, httpPort: 18500, peerPort: 17500, log: () => {} }),
   });
-  t.equal(r.rows.length, 1);
+  t.equal(r.rows.length, 2);
   t.equal(r.valid, false, r.rows.map((x) => `${x.label}: ${String(x.valid)} stale=${String(x.staleReadRate)}`).join('\n'));
 });

@@ -118,5 +118,5 @@ t.test('a link that stops answering pings is torn down and redialed', async (t) 
   a.tr.send('n2', { type: 'first' });
   t.ok(await until(() => a.logs.some((l) => l.event === 'peer-link-stalled')), 'the silent link is detected');
   a.tr.send('n2', { type: 'second' });
-  t.ok(await until(() => connections >= 2), 'the next message dials a fresh connection');
+  t.ok(await until(() => connections >= 2, 15_000), 'the next message dials a fresh connection (after reconnect backoff)');
 });
