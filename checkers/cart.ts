@@ -4,7 +4,7 @@
 // still propagating), and any surplus is attributed to instances that may be present.
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples, quantiles } from './evidence.js';
-import { groupByKey, pairHistory, readItems, toMs, type ClientOp, type PairedHistory } from './ops.js';
+import { clientOpsByKey, pairHistory, readItems, toMs, type ClientOp, type PairedHistory } from './ops.js';
 import type { CheckOptions } from './options.js';
 
 interface Instance {
@@ -74,7 +74,7 @@ export function checkCart(history: readonly HistoryOp[], options: CheckOptions):
   const staleLatenciesMs: number[] = [];
   const counts: CartCounts = { attempted: 0, acknowledged: 0, stable: 0, lost: 0, neverRead: 0, stale: 0, removed: 0 };
   let reads = 0;
-  for (const [key, ops] of groupByKey(paired.client)) {
+  for (const [key, ops] of clientOpsByKey(paired)) {
     reads += checkKey(key, ops, paired, { lost, stale, resurrected, resurrectedTransient, duplicated, staleLatenciesMs, counts });
   }
   const kvFlavour = options.workload === 'cart-kv';
@@ -166,14 +166,21 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
       list.push(inst);
     }
     const items = readItems(read.complete?.value);
-    const seen = new Set<string>();
+    // Items scored above are those live at the start of this read: the ones still in `live`, plus the few whose
+    // list emptied and was dropped (collected lazily, so the common read allocates no per-read set).
+    let dropped: string[] | undefined;
     for (const [item, list] of live) {
-      seen.add(item);
       scoreRead(key, item, list, items[item] ?? 0, read, t, c, hadRemoved, sinks);
-      if (list.length === 0) live.delete(item);
+      if (list.length === 0) {
+        live.delete(item);
+        (dropped ??= []).push(item);
+      }
     }
-    for (const [item, qty] of Object.entries(items)) {
-      if (seen.has(item) || qty <= 0) continue;
+    const itemNames = Object.keys(items);
+    for (let i = 0; i < itemNames.length; i++) {
+      const item = itemNames[i]!;
+      const qty = items[item]!;
+      if (qty <= 0 || live.has(item) || (dropped !== undefined && dropped.includes(item))) continue;
       scoreRead(key, item, [], qty, read, t, c, hadRemoved, sinks);
     }
   }

@@ -2,7 +2,7 @@
 // and that state contains every acknowledged write that nothing superseded or removed.
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples } from './evidence.js';
-import { groupByKey, pairHistory, readItems, readValues, toMs, type ClientOp, type PairedHistory } from './ops.js';
+import { clientOpsByKey, groupByKey, pairHistory, readItems, readValues, toMs, type ClientOp, type PairedHistory } from './ops.js';
 import { buildRegisterModel, supersededBy } from './register-model.js';
 import { healTime } from './faults.js';
 import type { CheckOptions } from './options.js';
@@ -87,7 +87,7 @@ function registerExpectations(paired: PairedHistory): Map<string, Map<string, nu
 /** Per key and item, how many acknowledged adds no remove that may have happened could have observed. */
 function cartExpectations(paired: PairedHistory): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
-  for (const [key, ops] of groupByKey(paired.client)) {
+  for (const [key, ops] of clientOpsByKey(paired)) {
     // The latest cutoff per item: adds invoked before it may have been observed by some remove.
     const cutoff = new Map<string, number>();
     for (const op of ops) {

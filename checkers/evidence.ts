@@ -21,7 +21,11 @@ export class Examples<T> {
 /** Quantiles of an unsorted numeric array (sorted in place). Nearest-rank; null when empty. */
 export function quantiles(values: number[], qs: readonly number[] = [0.5, 0.9, 0.99, 0.999]): Record<string, number | null> {
   const out: Record<string, number | null> = {};
-  values.sort((a, b) => a - b);
+  // A typed array sorts numerically without calling a comparator, several times faster than
+  // Array#sort((a, b) => a - b) on the hundreds of thousands of latencies of a long run. The sorted values are
+  // copied back because callers were promised an in-place sort.
+  const sorted = Float64Array.from(values).sort();
+  for (let i = 0; i < sorted.length; i++) values[i] = sorted[i]!;
   for (const q of qs) {
     const name = `p${Math.round(q * 1000) / 10}`;
     out[name] = values.length === 0 ? null : values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))]!;

@@ -50,7 +50,11 @@ function pairUncached(history: readonly HistoryOp[]): PairedHistory {
   const nemesis: ClientOp[] = [];
   const finals: HistoryOp[] = [];
   const byCompletionIndex = new Map<number, ClientOp>();
-  const open = new Map<number | string, ClientOp>();
+  // Open ops by process. Client processes are small non-negative integers, so a dense array serves them without
+  // hashing; any other process (nemesis, or an odd one in a hand-written history) goes to the Map.
+  const openByNumber: (ClientOp | undefined)[] = [];
+  const openOther = new Map<number | string, ClientOp>();
+  const isSlot = (p: number | string): p is number => typeof p === 'number' && p >= 0 && p < 1 << 24 && Number.isInteger(p);
   let endTime = 0;
   for (const op of history) {
     if (op.time > endTime) endTime = op.time;
@@ -71,13 +75,19 @@ function pairUncached(history: readonly HistoryOp[]): PairedHistory {
         completeTime: Infinity,
         final: op.final === true,
       };
-      open.set(op.process, entry);
+      if (isSlot(op.process)) {
+        // Grow with undefined rather than leaving holes, so the array stays packed.
+        while (openByNumber.length <= op.process) openByNumber.push(undefined);
+        openByNumber[op.process] = entry;
+      } else openOther.set(op.process, entry);
       target.push(entry);
       continue;
     }
-    const entry = open.get(op.process);
+    const slot = isSlot(op.process);
+    const entry = slot ? openByNumber[op.process as number] : openOther.get(op.process);
     if (entry !== undefined && entry.f === op.f) {
-      open.delete(op.process);
+      if (slot) openByNumber[op.process as number] = undefined;
+      else openOther.delete(op.process);
       entry.type = op.type;
       entry.complete = op;
       entry.completeTime = op.time;
@@ -93,6 +103,17 @@ function pairUncached(history: readonly HistoryOp[]): PairedHistory {
     }
   }
   return { client, nemesis, finals, byCompletionIndex, endTime };
+}
+
+// Several checkers group the same paired client ops by key (the register model, cart, convergence): grouping
+// once per paired history saves a full pass over half a million ops for each of them.
+const clientByKeyCache = new WeakMap<PairedHistory, Map<string, ClientOp[]>>();
+
+/** groupByKey(paired.client), memoised per paired history. Callers must not mutate the lists. */
+export function clientOpsByKey(paired: PairedHistory): Map<string, ClientOp[]> {
+  let groups = clientByKeyCache.get(paired);
+  if (groups === undefined) clientByKeyCache.set(paired, (groups = groupByKey(paired.client)));
+  return groups;
 }
 
 /** Groups ops by key, keeping order. */
@@ -127,8 +148,21 @@ export function readItems(value: unknown): Record<string, number> {
   if (value !== null && typeof value === 'object') {
     const items = (value as { items?: unknown }).items;
     const src = items !== null && typeof items === 'object' && !Array.isArray(items) ? items : value;
+    const record0 = src as Record<string, unknown>;
+    const keys0 = Object.keys(record0);
+    // Fast path (the common case, as in readValues): a map whose values are all numbers is returned as is rather
+    // than copied for every read; callers never mutate it. "__proto__" is excluded because copying drops it.
+    let plain = true;
+    for (let i = 0; i < keys0.length && plain; i++) plain = typeof record0[keys0[i]!] === 'number' && keys0[i] !== '__proto__';
+    if (plain && Object.getPrototypeOf(record0) === Object.prototype) return record0 as Record<string, number>;
     const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(src as Record<string, unknown>)) if (typeof v === 'number') out[k] = v;
+    // Object.keys with an indexed load avoids the [key, value] pair Object.entries allocates per item; the key
+    // order is the same.
+    for (let i = 0; i < keys0.length; i++) {
+      const k = keys0[i]!;
+      const v = record0[k];
+      if (typeof v === 'number') out[k] = v;
+    }
     return out;
   }
   return {};

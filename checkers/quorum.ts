@@ -3,7 +3,7 @@
 // measures staleness (PBS's k-staleness and t-visibility) and sets it beside the PBS prediction.
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples, round } from './evidence.js';
-import { NS_PER_MS, pairHistory, readValues, toMs } from './ops.js';
+import { NS_PER_MS, pairHistory, toMs } from './ops.js';
 import { buildRegisterModel, markReflected, type KeyModel, type WriteNode } from './register-model.js';
 import type { CheckOptions } from './options.js';
 import { PBS_CONSISTENT_T0_N3_R1_W1, PBS_SOURCE, PBS_TABLE4_N3, PBS_VALIDATION_RMSE, pbsStaleOne, pbsWithinK } from './pbs.js';
@@ -86,25 +86,29 @@ function scanKey(
       for (const p of n.parents) stack.push(p);
     }
   };
-  for (const read of m.reads) {
+  for (let ri = 0; ri < m.reads.length; ri++) {
+    const read = m.reads[ri]!;
     const t = read.invokeTime;
     while (acks < m.acked.length && m.acked[acks]!.ackTime < t) {
       const w = m.acked[acks++]!;
       supersede(w);
       if (!superseded.has(w)) frontier.add(w);
     }
-    const values = readValues(read.complete?.value);
+    const values = m.readVals[ri]!;
     // Horizon: the oldest write this read is asked about.
     let horizon = Infinity;
     for (const f of frontier) horizon = Math.min(horizon, f.invokeTime);
     const kFloor = Math.max(0, acks - K_MAX);
     for (let i = acks - 1; i >= kFloor; i--) horizon = Math.min(horizon, m.acked[i]!.invokeTime);
     const mark = markReflected(m, values, read.completeTime, horizon);
-    const returned = values.map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
+    // The returned writes matter only under last-write-wins: resolve them on first use, not for every read.
+    let returned: WriteNode[] | undefined;
     const reflects = (x: WriteNode): boolean => {
       if (x.mark === mark) return true;
+      if (options.conflicts !== 'lww') return false;
+      returned ??= values.map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
       // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
-      return options.conflicts === 'lww' && returned.some((s) => s !== x && s.op.completeTime > x.invokeTime && !isAncestor(x, s));
+      return returned.some((s) => s !== x && s.op.completeTime > x.invokeTime && !isAncestor(x, s));
     };
     let missed: WriteNode | undefined;
     for (const f of frontier) if (!reflects(f)) { missed = f; break; }

@@ -2,7 +2,7 @@
 // A write x "supersedes" v when v is reachable from x through readFrom edges. Everything here is linear or
 // bounded by a time window so the checkers stay fast on million-op histories.
 import type { HistoryOp } from './history.js';
-import { groupByKey, readValues, type ClientOp, type PairedHistory } from './ops.js';
+import { clientOpsByKey, readValues, type ClientOp, type PairedHistory } from './ops.js';
 
 export interface WriteNode {
   /** The value written, or `delete@<invoke index>` for a delete. */
@@ -31,6 +31,12 @@ export interface KeyModel {
   deletes: WriteNode[];
   /** Ok reads (f "get"), in invoke order. */
   reads: ClientOp[];
+  /**
+   * readValues of each read's result, parallel to `reads`. Extracted once while the model is built: the register,
+   * quorum and siblings checkers each walk every read, and reaching through to the completion op's value for each
+   * of them costs a cache miss per read on a million-op history.
+   */
+  readVals: string[][];
   /** Final replica states (process "final") for this key. */
   finals: HistoryOp[];
 }
@@ -51,16 +57,19 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
   const model = (key: string): KeyModel => {
     let m = models.get(key);
     if (m === undefined) {
-      m = { key, writes: [], byId: new Map(), acked: [], deletes: [], reads: [], finals: [] };
+      m = { key, writes: [], byId: new Map(), acked: [], deletes: [], reads: [], readVals: [], finals: [] };
       models.set(key, m);
     }
     return m;
   };
-  for (const [key, ops] of groupByKey(paired.client)) {
+  for (const [key, ops] of clientOpsByKey(paired)) {
     const m = model(key);
     for (const op of ops) {
       if (op.f === 'get') {
-        if (op.type === 'ok') m.reads.push(op);
+        if (op.type === 'ok') {
+          m.reads.push(op);
+          m.readVals.push(readValues(op.complete?.value));
+        }
         continue;
       }
       if (!isWrite(op.f)) continue;
@@ -145,10 +154,10 @@ export function markReflected(m: KeyModel, values: readonly string[], readComple
 export function finalObservations(m: KeyModel): { observed: Set<string>; any: boolean } {
   const observed = new Set<string>();
   let any = false;
-  for (const r of m.reads) {
-    if (!r.final) continue;
+  for (let i = 0; i < m.reads.length; i++) {
+    if (!m.reads[i]!.final) continue;
     any = true;
-    for (const v of readValues(r.complete?.value)) observed.add(v);
+    for (const v of m.readVals[i]!) observed.add(v);
   }
   for (const f of m.finals) {
     if (f.type !== 'ok') continue;

@@ -1,7 +1,8 @@
 // Siblings checker: how many versions each ok read returned, beside the Dynamo paper's §6.3 figures.
 import type { CheckerResult, HistoryOp } from './history.js';
 import { round } from './evidence.js';
-import { pairHistory, readValues, NS_PER_MS } from './ops.js';
+import { pairHistory, NS_PER_MS } from './ops.js';
+import { buildRegisterModel } from './register-model.js';
 import type { CheckOptions } from './options.js';
 
 /** DeCandia et al., SOSP 2007, §6.3: versions seen by reads of the shopping cart over 24 hours. */
@@ -12,9 +13,11 @@ export function checkSiblings(history: readonly HistoryOp[], _options: CheckOpti
   const dist = { '0': 0, '1': 0, '2': 0, '3': 0, '4+': 0 };
   const perSecond = new Map<number, { reads: number; multi: number; max: number }>();
   let reads = 0;
-  for (const op of paired.client) {
-    if (op.f !== 'get' || op.type !== 'ok') continue;
-    const n = readValues(op.complete?.value).length;
+  // The register model already holds every ok get (grouped by key) with its values extracted; the tallies below
+  // do not depend on the order reads are visited, so walking the model avoids a pass over all client ops.
+  for (const m of buildRegisterModel(paired).values()) for (let i = 0; i < m.reads.length; i++) {
+    const op = m.reads[i]!;
+    const n = m.readVals[i]!.length;
     reads++;
     const bucket = n >= 4 ? '4+' : (String(n) as '0' | '1' | '2' | '3');
     dist[bucket]++;

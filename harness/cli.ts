@@ -6,7 +6,7 @@ import type { RuntimeKind } from './runtime/runtime.js';
 import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
-import { clusterEnvFrom, parseNemesis, testFaultNames } from './cli-args.js';
+import { clusterEnvFrom, parseNemesis, parseSchedule, scriptedNemesis, testFaultNames, withSchedule } from './cli-args.js';
 
 export { parseNemesis } from './cli-args.js';
 
@@ -117,12 +117,16 @@ export function buildProgram(exit: (code: number) => void): Command {
       .argParser(parseNemesis).default(['partition', 'crash', 'pause'] as NemesisKind[], 'partition,crash,pause'))
     .option('--time-limit <seconds>', 'how long the workload runs', numberArg('--time-limit'), 60)
     .option('--seed <integer>', 'seed for every random choice (random when absent; printed first)', intArg('--seed'))
+    .option('--schedule <file.json>', 'play a scripted fault schedule {"quietS","faultS","faults":[{"f","value"},...]} instead of random faults: ' +
+      'fault k starts at quietS + k*(quietS+faultS) s and is undone faultS later; sets --nemesis and --nemesis-interval, ' +
+      'and caps --time-limit at the schedule\'s span (this is how a property-test counterexample replays)')
     .addHelpText('after', `
 Examples:
   quorumlab run                                  cart on 5 local nodes; partitions, crashes, pauses; 60 s
   quorumlab run --runtime sim --seed 7           the same in simulation (fast; a seed replays exactly)
   quorumlab run --workload pbs --r 1 --w 1 --nemesis none    t-visibility for N=3 R=1 W=1
   quorumlab run --strict --conflicts lww --workload register --nemesis clock
+  quorumlab run --runtime sim --seed 7 --schedule faults.json   replay a scripted fault schedule
 
 Exit codes: 0 valid, 1 invalid, 2 unknown or the run could not complete.
 Results: <store>/<name>/<timestamp>/ (config.json, history.jsonl, results.json, report.html,
@@ -130,7 +134,14 @@ node logs), and <store>/latest points at the newest.`))
     .action(async (o: Record<string, unknown>) => {
       if (o['strict'] === true) o['sloppy'] = false;
       const { runTest } = await import('./run.js');
-      const result = await runTest(runOptionsFrom(o, process.argv.slice(2)));
+      const options = runOptionsFrom(o, process.argv.slice(2));
+      if (typeof o['schedule'] === 'string') {
+        const { readFile } = await import('node:fs/promises');
+        const schedule = parseSchedule(JSON.parse(await readFile(o['schedule'], 'utf8')) as unknown);
+        exit((await runTest(withSchedule(options, schedule), { nemesis: scriptedNemesis(schedule) })).exitCode);
+        return;
+      }
+      const result = await runTest(options);
       exit(result.exitCode);
     });
 

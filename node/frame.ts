@@ -37,12 +37,18 @@ function mac(secret: string, version: Uint8Array, body: Uint8Array): Buffer {
 
 /** Encodes one frame; `secret` adds the HMAC. */
 export function encodeFrame(payload: FramePayload, secret?: string): Buffer {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  const version = Buffer.from([frameVersion]);
-  const sig = secret === undefined ? Buffer.alloc(0) : mac(secret, version, body);
-  const header = Buffer.allocUnsafe(4);
-  header.writeUInt32BE(1 + sig.length + body.length, 0);
-  return Buffer.concat([header, version, sig, body]);
+  // The JSON is written straight into the frame buffer: values make most of a frame's bytes, and an
+  // intermediate body buffer would copy them once more for every message.
+  const json = JSON.stringify(payload);
+  const sigLength = secret === undefined ? 0 : hmacBytes;
+  const bodyStart = 5 + sigLength;
+  const bodyLength = Buffer.byteLength(json, 'utf8');
+  const frame = Buffer.allocUnsafe(bodyStart + bodyLength);
+  frame.writeUInt32BE(1 + sigLength + bodyLength, 0);
+  frame[4] = frameVersion;
+  frame.write(json, bodyStart, 'utf8');
+  if (secret !== undefined) mac(secret, frame.subarray(4, 5), frame.subarray(bodyStart)).copy(frame, 5);
+  return frame;
 }
 
 function isPayload(value: unknown): value is FramePayload {

@@ -74,6 +74,8 @@ export function decodeKey(raw: string): string {
 /** Parses ?r=, ?w= and ?timeout=: positive decimal integers within bounds, each at most once. */
 export function parseRequestOptions(query: URLSearchParams, n: number): RequestOptions {
   const out: { r?: number; w?: number; timeoutMs?: number } = {};
+  // Most requests carry no query at all.
+  if (query.size === 0) return out;
   const bounds: Record<string, [number, number]> = { r: [1, n], w: [1, n], timeout: [1, 600_000] };
   for (const [name, [min, max]] of Object.entries(bounds)) {
     const all = query.getAll(name);
@@ -178,23 +180,26 @@ interface Route {
   readonly key?: string;
 }
 
+const prefixedRoutes: readonly (readonly [string, Route['kind']])[] = [
+  ['/kv/', 'kv'],
+  ['/cart/', 'cart'],
+  ['/admin/local/', 'local'],
+  ['/admin/preflist/', 'preflist'],
+];
+const exactRoutes: Readonly<Record<string, Route['kind']>> = {
+  '/admin/status': 'status',
+  '/admin/keys': 'keys',
+  '/admin/digest': 'digest',
+  '/admin/leave': 'leave',
+};
+/** Shared by every request without a query string; nothing modifies it. */
+const emptyQuery = new URLSearchParams();
+
 function route(path: string): Route {
-  const prefixed: [string, Route['kind']][] = [
-    ['/kv/', 'kv'],
-    ['/cart/', 'cart'],
-    ['/admin/local/', 'local'],
-    ['/admin/preflist/', 'preflist'],
-  ];
-  for (const [prefix, kind] of prefixed) {
+  for (const [prefix, kind] of prefixedRoutes) {
     if (path.startsWith(prefix)) return { kind, key: decodeKey(path.slice(prefix.length)) };
   }
-  const exact: Record<string, Route['kind']> = {
-    '/admin/status': 'status',
-    '/admin/keys': 'keys',
-    '/admin/digest': 'digest',
-    '/admin/leave': 'leave',
-  };
-  const kind = exact[path];
+  const kind = Object.hasOwn(exactRoutes, path) ? exactRoutes[path] : undefined;
   if (kind === undefined) throw new HttpError(404, 'not-found', `There is no resource at ${path.slice(0, 200)}.`);
   return { kind };
 }
@@ -387,7 +392,7 @@ export function createHttpHandler(options: HttpApiOptions): http.RequestListener
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      const query = q === -1 ? emptyQuery : new URLSearchParams(url.slice(q + 1));
       const r = route(path);
       if (r.kind === 'kv') return handleKv(req, res, r.key!, query);
       if (r.kind === 'cart') return handleCart(req, res, r.key!, query);

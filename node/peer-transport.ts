@@ -82,6 +82,8 @@ export class PeerTransport implements Transport {
   private readonly maxBufferedBytes: number;
   private readonly links = new Map<NodeId, Link>();
   private readonly incoming = new Set<net.Socket>();
+  /** Sockets corked during this event-loop turn (see corkForTick). */
+  private corked: net.Socket[] = [];
   private server: net.Server | undefined;
   private handler: MessageHandler = () => {};
   private closed = false;
@@ -159,7 +161,9 @@ export class PeerTransport implements Transport {
       return;
     }
     const link = this.link(to);
-    if (link.connected && link.socket) {
+    // A socket destroyed a moment ago (a stalled link) still counts as connected until its close event;
+    // a message sent meanwhile is queued, and the close handler then redials for it.
+    if (link.connected && link.socket && !link.socket.destroyed) {
       if (link.socket.writableLength > this.maxBufferedBytes) {
         this.stats.dropped++;
         return;
@@ -193,14 +197,24 @@ export class PeerTransport implements Transport {
   }
 
   /**
-   * Frames sent in the same tick (a coordinator fanning out, gossip to several peers) leave in one
-   * syscall: the socket is corked at the first write and uncorked once the current tick is done.
+   * Frames sent in the same event-loop turn (a coordinator fanning out, replicas answering every request
+   * whose data arrived in one poll, gossip to several peers) leave in one syscall per socket: the socket
+   * is corked at the first write and uncorked in the check phase of the same turn, after every I/O
+   * callback of the turn and its promise continuations have run. Under load that turns many small writes
+   * into one; when idle it adds no measurable delay, since the check phase follows at once.
    */
   private corkForTick(socket: net.Socket): void {
     if (socket.writableCorked > 0) return;
     socket.cork();
-    process.nextTick(() => socket.uncork());
+    this.corked.push(socket);
+    if (this.corked.length === 1) setImmediate(this.uncorkAll);
   }
+
+  private readonly uncorkAll = (): void => {
+    const sockets = this.corked;
+    this.corked = [];
+    for (const socket of sockets) socket.uncork();
+  };
 
   private link(id: NodeId): Link {
     let link = this.links.get(id);

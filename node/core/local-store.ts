@@ -11,7 +11,6 @@ import {
   type Versions,
   decodeVersions,
   emptyVersions,
-  encodeVersions,
   lwwMerge,
   versionsEqual,
   versionsFromJson,
@@ -35,6 +34,35 @@ export interface DataType {
   fromJson(j: unknown): State;
 }
 
+/**
+ * States are immutable values, so the JSON form of one is computed once: a replica answering many reads
+ * of a key, and a coordinator fanning one version out, would otherwise sort and base64-encode it again
+ * for every message. The reverse map lets a JSON form produced here (a message this node sent to
+ * itself) decode back to its state without parsing base64 again; forms parsed off the wire are fresh
+ * objects and never found in it.
+ */
+const utf8 = new TextEncoder();
+const jsonOfState = new WeakMap<object, unknown>();
+const stateOfJson = new WeakMap<object, State>();
+
+function memoToJson(s: State, toJson: (s: State) => unknown): unknown {
+  let j = jsonOfState.get(s);
+  if (j === undefined) {
+    j = toJson(s);
+    jsonOfState.set(s, j);
+    if (typeof j === 'object' && j !== null) stateOfJson.set(j, s);
+  }
+  return j;
+}
+
+function memoFromJson(j: unknown, fromJson: (j: unknown) => State): State {
+  if (typeof j === 'object' && j !== null) {
+    const s = stateOfJson.get(j);
+    if (s !== undefined) return s;
+  }
+  return fromJson(j);
+}
+
 export function dataTypes(useLww: boolean): Record<Kind, DataType> {
   return {
     kv: {
@@ -42,10 +70,11 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
       merge: (a, b) => (useLww ? lwwMerge(a as Versions, b as Versions) : versionsMerge(a as Versions, b as Versions)),
       equal: (a, b) => versionsEqual(a as Versions, b as Versions),
       isEmpty: (s) => (s as Versions).siblings.length === 0,
-      encode: (s) => encodeVersions(s as Versions),
+      // The same bytes as encodeVersions, built from the memoised JSON form the messages use as well.
+      encode: (s) => utf8.encode(JSON.stringify(memoToJson(s, (v) => versionsToJson(v as Versions)))),
       decode: (b) => decodeVersions(b),
-      toJson: (s) => versionsToJson(s as Versions),
-      fromJson: (j) => versionsFromJson(j),
+      toJson: (s) => memoToJson(s, (v) => versionsToJson(v as Versions)),
+      fromJson: (j) => memoFromJson(j, versionsFromJson),
     },
     cart: {
       empty: emptyCart,
@@ -109,7 +138,13 @@ export class LocalStore {
    * request, and states are immutable values, so sharing them is safe.
    */
   private readonly cache = new Map<string, State>();
-  private readonly cacheLimit = 4096;
+  private readonly cacheLimit = 16384;
+  /**
+   * Set once `load` has put every stored key into the Merkle trees. From then on a key missing from its
+   * tree (and from `unflushed`) is known to be absent from storage, so reading it costs no storage read:
+   * every put and delete of a key goes through this store and updates its tree first.
+   */
+  private loaded = false;
   /**
    * Keys written non-durably ('ack-not-durable' only) and not yet handed to storage. They stay in memory
    * (served from `unflushed`) until a lazy flush, so a crash before it really loses them, in a real
@@ -129,12 +164,14 @@ export class LocalStore {
 
   /** Rebuilds the Merkle trees from storage (start of the node). */
   async load(): Promise<void> {
+    this.loaded = false;
     this.trees.clear();
     for (const kind of ['kv', 'cart'] as const) {
       for await (const [key, bytes] of this.env.storage.scan(kind)) {
         this.tree(this.partitionOfKey(key)).set(mkey(kind, key), sha256Hex(bytes));
       }
     }
+    this.loaded = true;
   }
 
   tree(p: number): MerkleTree {
@@ -165,6 +202,7 @@ export class LocalStore {
     if (this.unflushed.has(m)) return this.unflushed.get(m) ?? undefined;
     const hit = this.cache.get(m);
     if (hit !== undefined) return hit;
+    if (this.loaded && this.trees.get(this.partitionOfKey(key))?.get(m) === undefined) return undefined;
     const bytes = await this.env.storage.get(kind, key);
     if (bytes === undefined) return undefined;
     const state = this.types[kind].decode(bytes);

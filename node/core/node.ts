@@ -58,6 +58,10 @@ function badRequest(message: string): { ok: false; error: 'bad-request'; message
   return { ok: false, error: 'bad-request', message };
 }
 
+
+/** Partitions whose keys one anti-entropy round may exchange, so a round's messages stay bounded. */
+const aeMaxPartitionsPerRound = 32;
+
 export class DynamoNode implements CoreNode {
   readonly id: NodeId;
   private readonly secret: string;
@@ -127,6 +131,14 @@ export class DynamoNode implements CoreNode {
       }
     }
     this.incarnation += 1;
+    // A coordinator sends a new version to the other replicas while its own durable write is still in
+    // flight, so a crash can leave dots on peers that this disk never recorded. A node with an earlier
+    // life therefore mints under a fresh actor epoch (persisted below, before any client is served) and
+    // can never repeat such a dot.
+    if (meta !== undefined) {
+      this.actorEpoch += 1;
+      this.epochFresh = true;
+    }
     this.heartbeat = 0;
     if (this.actorBase === '') this.actorBase = this.id;
     this.selfStatus = 'up';
@@ -387,6 +399,8 @@ export class DynamoNode implements CoreNode {
         return this.onHint(from, msg);
       case 'reap':
         return this.onReap(msg);
+      case 'ae-roots':
+        return this.onAeRoots(from, msg);
       case 'ae-leaves':
         return this.onAeLeaves(from, msg);
       case 'ae-hashes':
@@ -588,19 +602,23 @@ export class DynamoNode implements CoreNode {
 
   /**
    * Sends a state to the targets (skipping `skip`, already written) and resolves on `needed` acks in all,
-   * counting `preAcked` acks already in hand. 'ack-before-w' resolves on the first ack instead.
+   * counting `preAcked` acks already in hand and one more when `selfWrite` (the coordinator's own durable
+   * write, running concurrently) completes. 'ack-before-w' resolves on the first ack instead.
    */
-  private replicate(kind: Kind, key: string, encoded: unknown, targets: Target[], skip: NodeId | undefined, preAcked: number, needed: number, timeoutMs: number, extra: Record<string, unknown> = {}): Promise<boolean | number> {
+  private replicate(kind: Kind, key: string, encoded: unknown, targets: Target[], skip: NodeId | undefined, preAcked: number, needed: number, timeoutMs: number, extra: Record<string, unknown> = {}, selfWrite?: Promise<void>): Promise<boolean | number> {
     const answerAt = this.faults.has('ack-before-w') ? 1 : needed;
     let acks = preAcked;
-    if (acks >= answerAt) {
+    if (acks >= answerAt && selfWrite === undefined) {
       for (const x of targets) if (x.node !== skip) this.send(x.node, { type: 'write', kind, key, s: encoded, ...(x.hint ? { hint: x.hint } : {}), ...extra });
       return Promise.resolve(true);
     }
     const req = this.nextId();
     return new Promise((resolve) => {
       const acked = new Set<NodeId>();
+      let done = false;
       const finish = (ok: boolean): void => {
+        if (done) return;
+        done = true;
         this.cancel(timer);
         this.handlers.delete(req);
         this.cancels.delete(cancelFn);
@@ -619,6 +637,16 @@ export class DynamoNode implements CoreNode {
         if (x.node === skip) continue;
         this.send(x.node, { type: 'write', req, kind, key, s: encoded, ...(x.hint ? { hint: x.hint } : {}), ...extra });
       }
+      // The coordinator's own write, running alongside the others, is one more ack once durable; a
+      // failed local write simply does not count.
+      selfWrite?.then(
+        () => {
+          if (done) return;
+          acks += 1;
+          if (acks >= answerAt) finish(true);
+        },
+        () => undefined,
+      );
     });
   }
 
@@ -659,7 +687,7 @@ export class DynamoNode implements CoreNode {
     }
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
     const home = this.homeOf(key);
-    // The coordinator must be a home replica that stores the write first, so its dot is unique.
+    // The coordinator must be a home replica: it mints the dot from its own latest state, so the dot is unique.
     if (home.includes(this.id)) return this.coordinatePut(key, value, ctx, w, timeoutMs, undefined);
     const healthyHome = home.filter((h) => this.isHealthy(h));
     for (const h of healthyHome) {
@@ -741,13 +769,36 @@ export class DynamoNode implements CoreNode {
       return { versions: r.versions, context: contiguous ? vvAddDot(ctx, d) : ctx };
     };
     let minted: { versions: Versions; context: VersionVector };
+    // The coordinator's own durable write; it counts as an ack once it has completed.
+    let localWrite: Promise<void> | undefined;
     if (fixedActor === undefined) {
-      minted = await this.store.lock.run(mkey('kv', key), async () => {
-        const cur = ((await this.store.get('kv', key)) as Versions | undefined) ?? emptyVersions;
-        const m = mint(cur, this.ownActor());
-        await this.store.put('kv', key, m.versions, this.durable);
-        return m;
+      // The version is minted under the key's lock from this node's latest state (in memory until its
+      // write is durable), and the lock is held until the local write is durable, so writes of one key
+      // through this node stay ordered. The other replicas need not wait for that fsync: they get the
+      // version as soon as it is minted, and the local write counts as one ack when it completes.
+      const started = await new Promise<{ m: { versions: Versions; context: VersionVector }; done: Promise<void> }>((resolve, reject) => {
+        this.store.lock
+          .run(mkey('kv', key), async () => {
+            const cur = ((await this.store.get('kv', key)) as Versions | undefined) ?? emptyVersions;
+            const m = mint(cur, this.ownActor());
+            const done = this.store.put('kv', key, m.versions, this.durable);
+            resolve({ m, done });
+            await done.catch(() => undefined);
+          })
+          .catch(reject);
       });
+      minted = started.m;
+      localWrite = started.done.catch((err: unknown) => {
+        // The minted dot may now live on other replicas but not here: mint under a new epoch from now on,
+        // so it is never minted again with another value.
+        this.actorEpoch += 1;
+        this.epochFresh = true;
+        this.persistMetaSoon();
+        this.env.logger.log('error', 'local-write-failed', { key, error: err instanceof Error ? err.message : String(err) });
+        throw err;
+      });
+      // Whoever awaits it handles the failure; this keeps it from ever being an unhandled rejection.
+      localWrite.catch(() => undefined);
     } else {
       minted = mint(emptyVersions, fixedActor);
     }
@@ -758,7 +809,7 @@ export class DynamoNode implements CoreNode {
       context = over;
     }
     const selfIn = storesFirst && targets.some((x) => x.node === this.id);
-    const res = await this.replicate('kv', key, this.encodeState('kv', minted.versions), targets, storesFirst ? this.id : undefined, selfIn ? 1 : 0, w, timeoutMs);
+    const res = await this.replicate('kv', key, this.encodeState('kv', minted.versions), targets, storesFirst ? this.id : undefined, 0, w, timeoutMs, {}, selfIn ? localWrite : undefined);
     if (res === true) return { ok: true, context: encodeKvContext(context, this.secret, key) };
     return quorumError(w, res as number);
   }
@@ -928,14 +979,47 @@ export class DynamoNode implements CoreNode {
     return this.replicatedCache.parts;
   }
 
+  /**
+   * One anti-entropy round: pick a healthy peer that shares partitions with this node and send it the
+   * Merkle root of every partition both replicate. The peer answers, for each partition whose root
+   * differs (at most aeMaxPartitionsPerRound), with that partition's leaf hashes, and the bucket and key
+   * exchange below moves only the differing keys. Comparing every shared partition per round matters:
+   * syncing one random partition per round left replicas apart for minutes once a node held a few hundred
+   * partitions.
+   */
   private antiEntropyTick(): void {
     if (this.faults.has('no-repair')) return;
-    const p = this.pick(this.replicatedPartitions());
-    if (p === undefined) return;
-    const peer = this.pick(this.homeOfPartition(p).filter((h) => h !== this.id && this.isHealthy(h)));
+    const mine = this.replicatedPartitions();
+    const shared = new Map<NodeId, number[]>();
+    for (const p of mine) {
+      for (const h of this.homeOfPartition(p)) {
+        if (h === this.id) continue;
+        let list = shared.get(h);
+        if (list === undefined) shared.set(h, (list = []));
+        list.push(p);
+      }
+    }
+    const peer = this.pick([...shared.keys()].filter((h) => this.isHealthy(h)).sort());
     if (peer === undefined) return;
+    const roots: Record<string, string> = {};
+    for (const p of shared.get(peer)!) roots[p] = this.store.tree(p).root();
     this.counters.aeRounds += 1;
-    this.send(peer, { type: 'ae-leaves', p, leaves: this.store.tree(p).leafHashes() });
+    this.send(peer, { type: 'ae-roots', roots });
+  }
+
+  private onAeRoots(from: NodeId, msg: Record<string, unknown>): undefined {
+    if (this.faults.has('no-repair') || typeof msg.roots !== 'object' || msg.roots === null) return undefined;
+    const mine = new Set(this.replicatedPartitions());
+    let budget = aeMaxPartitionsPerRound;
+    for (const [key, root] of Object.entries(msg.roots as Record<string, unknown>)) {
+      const p = Number(key);
+      if (!Number.isInteger(p) || !mine.has(p) || typeof root !== 'string') continue;
+      const tree = this.store.tree(p);
+      if (tree.root() === root) continue;
+      this.send(from, { type: 'ae-leaves', p, leaves: tree.leafHashes() });
+      if (--budget === 0) break;
+    }
+    return undefined;
   }
 
   private onAeLeaves(from: NodeId, msg: Record<string, unknown>): undefined {
