@@ -33,7 +33,7 @@ interface RemoveInfo {
 }
 
 /** Removes and adds of the removed item: which instances each remove may, or certainly did, take away. */
-function applyRemoves(instances: Instance[], removes: RemoveInfo[]): void {
+function applyRemoves(instances: Instance[], removes: RemoveInfo[], strongQuorum: boolean): void {
   // exemptT: the min invoke time over removes whose cutoff is after the instance's invoke. Sort removes by
   // cutoff descending and walk instances by invoke descending with a running minimum: O((a + r) log).
   const byCutoff = removes.filter((r) => r.readQty > 0).sort((a, b) => b.cutoff - a.cutoff);
@@ -45,8 +45,16 @@ function applyRemoves(instances: Instance[], removes: RemoveInfo[]): void {
     inst.exemptT = minInvoke;
   }
   // removedT: an ok remove whose read showed every instance that could have been there removed all of them.
+  // Reads show quantities, not add instances. Under a strict quorum with R + W > N a read cannot show an
+  // add already removed before it began, so instances removed earlier are out of the count. Under sloppy
+  // or partial quorums a stale read may still show such an add instead of a newer one; its count then
+  // proves nothing about the newer add unless it covers every add ever invoked before the read.
   const oks = removes.filter((r) => r.op.type === 'ok' && r.readQty !== Infinity).sort((a, b) => a.op.completeTime - b.op.completeTime);
   for (const r of oks) {
+    if (!strongQuorum) {
+      const everInvoked = instances.filter((i) => i.op.type !== 'fail' && i.invokeT < r.cutoff);
+      if (r.readQty < everInvoked.length) continue;
+    }
     const observable = instances.filter((i) => i.op.type !== 'fail' && i.invokeT < r.cutoff && !(i.removedT < r.readInvokeT));
     if (observable.length > 0 && r.readQty >= observable.length) {
       for (const i of observable) i.removedT = Math.min(i.removedT, r.op.completeTime);
@@ -74,15 +82,15 @@ export function checkCart(history: readonly HistoryOp[], options: CheckOptions):
   const staleLatenciesMs: number[] = [];
   const counts: CartCounts = { attempted: 0, acknowledged: 0, stable: 0, lost: 0, neverRead: 0, stale: 0, removed: 0 };
   let reads = 0;
+  const strongQuorum = !options.sloppy && options.r + options.w > options.n;
   for (const [key, ops] of clientOpsByKey(paired)) {
-    reads += checkKey(key, ops, paired, { lost, stale, resurrected, resurrectedTransient, duplicated, staleLatenciesMs, counts });
+    reads += checkKey(key, ops, paired, { lost, stale, resurrected, resurrectedTransient, duplicated, staleLatenciesMs, counts }, strongQuorum);
   }
   const kvFlavour = options.workload === 'cart-kv';
   // A removed item that a read shows again is a lost remove only if it comes back after heal and
   // quiescence (the final reads), or, under a strict quorum with R + W > N, in any read that began after
   // the remove was acknowledged. With sloppy or partial quorums a read on the far side of a partition may
   // legitimately not have seen the remove yet: that is staleness, reported but not a violation.
-  const strongQuorum = !options.sloppy && options.r + options.w > options.n;
   const failingResurrections = resurrected.count + (strongQuorum ? resurrectedTransient.count : 0);
   const failing = counts.lost > 0 || duplicated.count > 0 || (!kvFlavour && failingResurrections > 0);
   const valid = failing ? false : counts.stable === 0 ? 'unknown' : true;
@@ -115,7 +123,7 @@ interface Sinks {
   counts: CartCounts;
 }
 
-function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Sinks): number {
+function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Sinks, strongQuorum: boolean): number {
   const byItem = new Map<string, Instance[]>();
   const removesByItem = new Map<string, RemoveInfo[]>();
   const adds: Instance[] = [];
@@ -147,7 +155,7 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
       reads.push(op);
     }
   }
-  for (const [item, removes] of removesByItem) applyRemoves(byItem.get(item) ?? [], removes);
+  for (const [item, removes] of removesByItem) applyRemoves(byItem.get(item) ?? [], removes, strongQuorum);
 
   // Sweep reads in invoke order; instances join the active set once invoked before some read completed.
   const live = new Map<string, Instance[]>();

@@ -34,9 +34,11 @@ export function localBugSuite(pick: (f: BugFixture) => boolean, hostBase: number
     if (store !== '') rmSync(store, { recursive: true, force: true });
   });
   // Real clients on loopback: more load than in the simulation so a fault window of 3 s carries enough
-  // ops through the node a partition isolates; the second seed is a retry, not the common path.
+  // ops through the node a partition isolates; the second seed is a retry, not the common path. Five
+  // seconds of quiescence let hints and anti-entropy finish on a loaded machine before the final reads, so
+  // the reference node's sloppy runs converge (with two it sometimes did not, on CI).
   const settings = (): BugRunSettings => ({
-    runtime: 'local', store, timeLimitS: 8, concurrency: 10, rate: 100, quiesceS: 2, nemesisQuietS: 1, nemesisFaultS: 3,
+    runtime: 'local', store, timeLimitS: 8, concurrency: 10, rate: 100, quiesceS: 5, nemesisQuietS: 1, nemesisFaultS: 3,
   });
   for (const f of bugFixtures.filter(pick)) {
     const where = `${f.workload} ${f.sloppy ? 'sloppy' : 'strict'} ${f.nemesis.join(',')}${f.crashTargets !== undefined ? ` (kill ${f.crashTargets})` : ''}`;
