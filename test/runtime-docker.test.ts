@@ -65,8 +65,9 @@ t.test('docker runtime: 5 containers under faults', { timeout: 58_000 }, async (
   t.equal(mine.length, 5, 'five labelled containers running');
 
   await t.test('write and read through published ports', async (t) => {
-    const w = await rt.client('n1').put('k1', bytes('v1'), undefined);
-    t.equal(w.type, 'ok', JSON.stringify(w));
+    // The very first write after setup can still miss its quorum while peer links come up on a loaded
+    // machine (seen once in CI as "replied 0"); it must succeed within a bounded time.
+    await eventually('the first write is acknowledged', async () => (await rt.client('n1').put('k1', bytes('v1'), undefined)).type === 'ok', 15_000);
     const r = await rt.client('n3').get('k1');
     t.equal(r.type, 'ok');
     if (r.type === 'ok') t.same(r.value.values.map(text), ['v1']);
