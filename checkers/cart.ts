@@ -5,6 +5,7 @@
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples, quantiles } from './evidence.js';
 import { clientOpsByKey, pairHistory, readItems, toMs, type ClientOp, type PairedHistory } from './ops.js';
+import { survivorBound } from './cart-bound.js';
 import type { CheckOptions } from './options.js';
 
 interface Instance {
@@ -83,10 +84,10 @@ export function checkCart(history: readonly HistoryOp[], options: CheckOptions):
   const counts: CartCounts = { attempted: 0, acknowledged: 0, stable: 0, lost: 0, neverRead: 0, stale: 0, removed: 0 };
   let reads = 0;
   const strongQuorum = !options.sloppy && options.r + options.w > options.n;
-  for (const [key, ops] of clientOpsByKey(paired)) {
-    reads += checkKey(key, ops, paired, { lost, stale, resurrected, resurrectedTransient, duplicated, staleLatenciesMs, counts }, strongQuorum);
-  }
   const kvFlavour = options.workload === 'cart-kv';
+  for (const [key, ops] of clientOpsByKey(paired)) {
+    reads += checkKey(key, ops, paired, { lost, stale, resurrected, resurrectedTransient, duplicated, staleLatenciesMs, counts }, strongQuorum, !kvFlavour);
+  }
   // A removed item that a read shows again is a lost remove only if it comes back after heal and
   // quiescence (the final reads), or, under a strict quorum with R + W > N, in any read that began after
   // the remove was acknowledged. With sloppy or partial quorums a read on the far side of a partition may
@@ -123,7 +124,7 @@ interface Sinks {
   counts: CartCounts;
 }
 
-function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Sinks, strongQuorum: boolean): number {
+function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Sinks, strongQuorum: boolean, countBound: boolean): number {
   const byItem = new Map<string, Instance[]>();
   const removesByItem = new Map<string, RemoveInfo[]>();
   const adds: Instance[] = [];
@@ -193,8 +194,39 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
     }
   }
 
-  for (const inst of adds) classify(key, inst, sinks);
+  const lostByItem = new Map<string, number>();
+  for (const inst of adds) {
+    if (classify(key, inst, sinks)) lostByItem.set(inst.item, (lostByItem.get(inst.item) ?? 0) + 1);
+  }
+  if (countBound) countLost(key, ops, paired, reads, lostByItem, sinks);
   return reads.length;
+}
+
+/**
+ * The counting bound (cart-bound.ts) against the final reads: an item shown fewer times than the
+ * acknowledged adds that no set of removes could have taken away lost the difference. Instances the
+ * per-instance analysis already named lost are part of that shortfall, not extra to it. Only for the
+ * add-wins cart, where a remove takes exactly the instances its read observed; a cart kept in a plain
+ * register (cart-kv) may drop concurrent siblings' adds when a client rewrites it.
+ */
+function countLost(key: string, ops: ClientOp[], paired: PairedHistory, reads: ClientOp[], lostByItem: Map<string, number>, sinks: Sinks): void {
+  const finals = reads.filter((r) => r.final);
+  if (finals.length === 0) return;
+  for (const [item, b] of survivorBound(ops, paired)) {
+    if (b.mustSurvive <= 0) continue;
+    let worst: { read: ClientOp; qty: number } | undefined;
+    for (const r of finals) {
+      const qty = readItems(r.complete?.value)[item] ?? 0;
+      if (worst === undefined || qty < worst.qty) worst = { read: r, qty };
+    }
+    const shortfall = b.mustSurvive - worst!.qty - (lostByItem.get(item) ?? 0);
+    if (shortfall <= 0) continue;
+    sinks.counts.lost += shortfall;
+    sinks.lost.add(() => ({
+      key, item, byCount: true, acknowledgedAdds: b.acknowledged, removableAtMost: b.removableAtMost,
+      finalQuantity: worst!.qty, finalReadIndex: worst!.read.complete?.index, missing: shortfall,
+    }));
+  }
 }
 
 /** Scores one read against one item's live instances (mutates the list to drop certainly removed ones). */
@@ -239,15 +271,16 @@ function scoreRead(
   }
 }
 
-function classify(key: string, inst: Instance, sinks: Sinks): void {
+/** Tallies one add instance; true when it is lost. */
+function classify(key: string, inst: Instance, sinks: Sinks): boolean {
   const { counts } = sinks;
-  if (inst.op.type === 'fail') return;
+  if (inst.op.type === 'fail') return false;
   counts.attempted++;
   if (inst.op.type === 'ok') counts.acknowledged++;
   if (inst.exemptT !== Infinity) {
     // A remove may have observed it: its absence proves nothing.
     counts.removed++;
-    return;
+    return false;
   }
   const known = inst.knownT !== Infinity;
   if (known && inst.lastAbsent > inst.lastPresent) {
@@ -256,6 +289,7 @@ function classify(key: string, inst: Instance, sinks: Sinks): void {
       key, item: inst.item, addIndex: inst.op.invoke.index, knownMs: toMs(inst.knownT),
       lastPresentMs: inst.lastPresent === -Infinity ? null : toMs(inst.lastPresent), lastAbsentMs: toMs(inst.lastAbsent),
     }));
+    return true;
   } else if (inst.lastPresent > -Infinity && inst.lastPresent > inst.lastAbsent) {
     counts.stable++;
     if (inst.lastAbsent > inst.knownT) {
@@ -267,4 +301,5 @@ function classify(key: string, inst: Instance, sinks: Sinks): void {
   } else {
     counts.neverRead++;
   }
+  return false;
 }

@@ -5,6 +5,7 @@ import { Examples } from './evidence.js';
 import { clientOpsByKey, groupByKey, pairHistory, readItems, readValues, toMs, type ClientOp, type PairedHistory } from './ops.js';
 import { buildRegisterModel, supersededBy } from './register-model.js';
 import { healTime } from './faults.js';
+import { survivorBound } from './cart-bound.js';
 import type { CheckOptions } from './options.js';
 
 const isCartWorkload = (w: string): boolean => w === 'cart' || w === 'cart-kv';
@@ -18,7 +19,7 @@ export function checkConvergence(history: readonly HistoryOp[], options: CheckOp
   let keysUnreachable = 0;
   let unreachableReplicas = 0;
   const cart = isCartWorkload(options.workload) || (options.workload !== 'register' && options.workload !== 'pbs' && looksLikeCart(paired));
-  const expected = cart ? cartExpectations(paired) : registerExpectations(paired);
+  const expected = cart ? cartExpectations(paired, options.workload !== 'cart-kv') : registerExpectations(paired);
 
   for (const [key, finals] of finalsByKey) {
     const reachable = finals.filter((f) => f.type === 'ok');
@@ -84,8 +85,12 @@ function registerExpectations(paired: PairedHistory): Map<string, Map<string, nu
   return out;
 }
 
-/** Per key and item, how many acknowledged adds no remove that may have happened could have observed. */
-function cartExpectations(paired: PairedHistory): Map<string, Map<string, number>> {
+/**
+ * Per key and item, how many acknowledged adds every home replica must hold: those no remove that may
+ * have happened could have observed, and, for the add-wins cart, at least as many as no set of removes
+ * could have taken away counting each remove's observed quantity (cart-bound.ts).
+ */
+function cartExpectations(paired: PairedHistory, countBound: boolean): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   for (const [key, ops] of clientOpsByKey(paired)) {
     // The latest cutoff per item: adds invoked before it may have been observed by some remove.
@@ -104,6 +109,11 @@ function cartExpectations(paired: PairedHistory): Map<string, Map<string, number
       const item = String(op.invoke.value);
       if (op.invokeTime < (cutoff.get(item) ?? -Infinity)) continue;
       need.set(item, (need.get(item) ?? 0) + 1);
+    }
+    if (countBound) {
+      for (const [item, b] of survivorBound(ops, paired)) {
+        if (b.mustSurvive > (need.get(item) ?? 0)) need.set(item, b.mustSurvive);
+      }
     }
     out.set(key, need);
   }
