@@ -22,6 +22,11 @@ export interface ProcessConfig {
   /** QL_VNODES as given (Q is fixed by QL_PARTITIONS; vnodes per node is reported as Q / members). */
   readonly vnodes: number;
   readonly logLevel: LogLevel;
+  /**
+   * QL_PEER_MAX_DELAY_MS: a peer message that arrives later than this after it was sent is dropped (see
+   * PeerTransport). Default: twice the request timeout.
+   */
+  readonly peerMaxDelayMs: number;
 }
 
 export const testFaultNames: readonly TestFault[] = [
@@ -140,11 +145,12 @@ export function configFromEnv(env: Env): ProcessConfig {
     ...(secret === undefined ? {} : { secret }),
     ...(faults.length > 0 ? { testFaults: faults } : {}),
   };
-  return { core, httpAddr, dataDir, vnodes, logLevel: logLevelRaw as LogLevel };
+  const peerMaxDelayMs = integer(env, 'QL_PEER_MAX_DELAY_MS', 2 * core.requestTimeoutMs, 1, 3_600_000);
+  return { core, httpAddr, dataDir, vnodes, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs };
 }
 
 /** The configuration as it is logged at start: everything but the secret's value. */
 export function describeConfig(config: ProcessConfig): Record<string, unknown> {
   const { secret, ...core } = config.core;
-  return { ...core, secret: secret === undefined ? 'none' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes };
+  return { ...core, secret: secret === undefined ? 'none' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes, peerMaxDelayMs: config.peerMaxDelayMs };
 }

@@ -18,6 +18,11 @@ export interface FramePayload {
   readonly from: NodeId;
   readonly to: NodeId;
   readonly msg: PeerMessage;
+  /**
+   * When the sender handed the message to its transport, in the sender's monotonic milliseconds. Only
+   * differences between frames of one connection mean anything (the receiver's staleness check).
+   */
+  readonly at?: number;
 }
 
 /** A stream that is not speaking our protocol or is not signed with our secret; the connection must close. */

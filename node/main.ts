@@ -62,6 +62,7 @@ export async function runNode(env: Record<string, string | undefined> = process.
     seeds: config.core.seeds,
     logger,
     random,
+    maxDelayMs: config.peerMaxDelayMs,
     ...(config.core.secret === undefined ? {} : { secret: config.core.secret }),
   });
   const coreEnv: CoreEnv = { clock, timers, random, transport, storage, logger };

@@ -3,6 +3,15 @@
 // message and its reply travel on two different connections, as two one-way links. That matches the
 // core's model of the network: unreliable, unordered, fire-and-forget, with the core's own timeouts.
 //
+// A message is useful only while the protocol step that sent it is still waiting, so every frame carries
+// its send time and a receiver drops frames that arrive more than `maxDelayMs` late: those that sat in a
+// kernel buffer while iptables dropped the link's packets, or in our queue while the peer was unreachable.
+// TCP would otherwise retransmit a whole partition's worth of writes the moment it heals, and real-process
+// runs would then hide a node with no hinted handoff, read repair or anti-entropy, which the simulation
+// (where a partition loses messages) does not. Monotonic clocks of two processes are not comparable, so
+// lateness is measured per connection: the smallest (arrival - send) seen on it is the baseline, and a
+// frame is late by how far it exceeds that baseline.
+//
 // Outgoing sockets bind to QL_PEER's host, so address-based firewall rules (iptables in the Docker
 // runtime) cut exactly the links they name. With a shared secret every frame carries an HMAC; a stream
 // that fails it is closed and logged as `peer-rejected`, so an outsider cannot join, gossip or write.
@@ -31,6 +40,8 @@ export interface PeerTransportOptions {
   readonly pingTimeoutMs?: number;
   /** Bytes buffered in user space on a socket above which new messages are dropped (the peer is slow). */
   readonly maxBufferedBytes?: number;
+  /** Frames arriving later than this after they were sent are dropped (counted as `stale`). */
+  readonly maxDelayMs?: number;
 }
 
 export interface PeerTransportStats {
@@ -39,6 +50,8 @@ export interface PeerTransportStats {
   dropped: number;
   rejected: number;
   connects: number;
+  /** Frames dropped on arrival because they were more than maxDelayMs late. */
+  stale: number;
 }
 
 const helloType = 'ql-hello';
@@ -60,7 +73,8 @@ interface Link {
   addr?: string;
   socket?: net.Socket;
   connected: boolean;
-  queue: PeerMessage[];
+  /** Messages waiting for a connection, with the time each was sent. */
+  queue: { msg: PeerMessage; at: number }[];
   attempts: number;
   retryTimer?: NodeJS.Timeout;
   pingTimer?: NodeJS.Timeout;
@@ -80,6 +94,7 @@ export class PeerTransport implements Transport {
   private readonly pingIntervalMs: number;
   private readonly pingTimeoutMs: number;
   private readonly maxBufferedBytes: number;
+  private readonly maxDelayMs: number;
   private readonly links = new Map<NodeId, Link>();
   private readonly incoming = new Set<net.Socket>();
   /** Sockets corked during this event-loop turn (see corkForTick). */
@@ -87,7 +102,7 @@ export class PeerTransport implements Transport {
   private server: net.Server | undefined;
   private handler: MessageHandler = () => {};
   private closed = false;
-  readonly stats: PeerTransportStats = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0 };
+  readonly stats: PeerTransportStats = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0, stale: 0 };
 
   constructor(options: PeerTransportOptions) {
     this.id = options.id;
@@ -102,6 +117,7 @@ export class PeerTransport implements Transport {
     this.pingIntervalMs = options.pingIntervalMs ?? 1000;
     this.pingTimeoutMs = options.pingTimeoutMs ?? 3500;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+    this.maxDelayMs = options.maxDelayMs ?? 2000;
     for (const seed of options.seeds ?? []) this.learnPeer(seed.id, seed.addr);
   }
 
@@ -169,11 +185,11 @@ export class PeerTransport implements Transport {
         return;
       }
       this.corkForTick(link.socket);
-      link.socket.write(encodeFrame({ from: this.id, to, msg: message }, this.secret));
+      link.socket.write(encodeFrame({ from: this.id, to, msg: message, at: performance.now() }, this.secret));
       this.stats.sent++;
       return;
     }
-    link.queue.push(message);
+    link.queue.push({ msg: message, at: performance.now() });
     if (link.queue.length > this.maxQueue) {
       link.queue.shift();
       this.stats.dropped++;
@@ -257,11 +273,12 @@ export class PeerTransport implements Transport {
       link.attempts = 0;
       link.lastHeardMs = performance.now();
       this.stats.connects++;
-      socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: helloType, addr: this.listenString() } }, this.secret));
+      socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: helloType, addr: this.listenString() }, at: performance.now() }, this.secret));
+      // Queued messages keep their send time: the receiver drops those that waited too long.
       const queued = link.queue;
       link.queue = [];
-      for (const msg of queued) {
-        socket.write(encodeFrame({ from: this.id, to: link.id, msg }, this.secret));
+      for (const { msg, at } of queued) {
+        socket.write(encodeFrame({ from: this.id, to: link.id, msg, at }, this.secret));
         this.stats.sent++;
       }
       link.pingTimer = setInterval(() => {
@@ -270,7 +287,7 @@ export class PeerTransport implements Transport {
           socket.destroy();
           return;
         }
-        socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: pingType } }, this.secret));
+        socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: pingType }, at: performance.now() }, this.secret));
       }, this.pingIntervalMs);
     });
 
@@ -324,6 +341,8 @@ export class PeerTransport implements Transport {
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(this.secret);
     let peer: NodeId | undefined;
+    // The smallest (arrival - send) seen on this connection: the link's delay plus the clocks' offset.
+    let baselineMs = Infinity;
     socket.on('data', (chunk: Buffer) => {
       let frames: FramePayload[];
       try {
@@ -332,7 +351,16 @@ export class PeerTransport implements Transport {
         this.reject(socket, error, peer);
         return;
       }
+      const nowMs = performance.now();
       for (const frame of frames) {
+        if (typeof frame.at === 'number' && Number.isFinite(frame.at)) {
+          const deltaMs = nowMs - frame.at;
+          baselineMs = Math.min(baselineMs, deltaMs);
+          if (deltaMs - baselineMs > this.maxDelayMs && peer !== undefined) {
+            this.stats.stale++;
+            continue;
+          }
+        }
         if (peer === undefined) {
           if (frame.msg.type !== helloType) {
             this.reject(socket, new Error('first frame is not a hello'), frame.from);

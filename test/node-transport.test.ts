@@ -72,6 +72,23 @@ t.test('messages queued while the peer is down arrive after it starts', async (t
   t.ok(await until(() => b.got.length === 5), 'the queue is flushed after reconnecting');
 });
 
+t.test('messages that waited longer than maxDelayMs are dropped on arrival; fresh ones still flow', async (t) => {
+  // A partition's worth of writes must not reach a replica the moment the link heals: that would do the
+  // work of hinted handoff and repair, and hide a node without them (see peer-transport.ts).
+  const port = await freePort('127.0.0.36');
+  const a = make(t, 'n1', '127.0.0.35', undefined, 0, { maxDelayMs: 100 });
+  await a.tr.listen();
+  a.tr.learnPeer('n2', `127.0.0.36:${port}`);
+  for (let i = 0; i < 5; i++) a.tr.send('n2', { type: 'old', i });
+  await new Promise((r) => setTimeout(r, 400));
+  const b = make(t, 'n2', '127.0.0.36', undefined, port, { maxDelayMs: 100 });
+  await b.tr.listen();
+  t.ok(await until(() => b.tr.stats.stale === 5), `the 5 stale messages are counted (stale=${b.tr.stats.stale})`);
+  a.tr.send('n2', { type: 'fresh' });
+  t.ok(await until(() => b.got.length === 1), 'a fresh message is delivered');
+  t.same(b.got.map(([, m]) => m.type), ['fresh'], 'and only the fresh one');
+});
+
 t.test('a peer with the wrong secret is rejected and logged with its address', async (t) => {
   const a = make(t, 'n1', '127.0.0.25', 'right');
   const evil = make(t, 'n9', '127.0.0.26', 'wrong');

@@ -42,17 +42,7 @@ export function localBugSuite(pick: (f: BugFixture) => boolean, hostBase: number
   });
   for (const f of bugFixtures.filter(pick)) {
     const where = `${f.workload} ${f.sloppy ? 'sloppy' : 'strict'} ${f.nemesis.join(',')}${f.crashTargets !== undefined ? ` (kill ${f.crashTargets})` : ''}`;
-    // drop-hints is caught in the simulation (test/bugs-sim.test.ts) but not reliably on real processes
-    // yet: in short local runs, fallbacks answer reads with the hints they still hold and read repair
-    // carries those writes home before the hints are dropped. Kept visible as a skip, with the reason.
-    // no-repair likewise: in short local runs later writes (which carry the coordinator's whole merged
-    // state) often bring the lagging replica up to date before the final reads, so detection is flaky.
-    const knownGaps: Record<string, string> = {
-      'drop-hints': 'known gap: on real processes read repair from fallbacks masks dropped hints in short runs; caught in simulation (bugs-sim)',
-      'no-repair': 'known gap: on real processes later writes often repair the lagging replica in short runs, so detection is flaky; caught in simulation (bugs-sim)',
-    };
-    const knownGap = knownGaps[f.fault] ?? false;
-    t.test(`local ${f.fault}: ${where} → ${f.checker}.${f.evidence}`, { skip: skip || knownGap }, async (t) => {
+    t.test(`local ${f.fault}: ${where} → ${f.checker}.${f.evidence}`, { skip }, async (t) => {
       let caught: number | undefined;
       const tried: string[] = [];
       for (const seed of f.seeds.slice(0, 2)) {
