@@ -4,13 +4,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mergeValidity, type HistoryOp, type Validity } from '../checkers/history.js';
-import type { NemesisKind } from './nemesis/nemesis.js';
+import type { FaultShapes, NemesisKind } from './nemesis/nemesis.js';
 import { chartJsSource, escapeHtml, reportFigures, replayCommand } from './report/index.js';
 import { scriptJson } from './report/html.js';
 import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
 import type { Runtime, RuntimeKind } from './runtime/runtime.js';
 import { createRunDir, updateLatest, writeJson } from './store.js';
-import { clusterEnvFrom, parseNemesis } from './cli-args.js';
+import { clusterEnvFrom, faultShapesFrom, parseNemesis } from './cli-args.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import { isWorkloadName } from '../workloads/index.js';
 
@@ -37,6 +37,8 @@ export interface CampaignOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Keys per run (default: the workload's own). */
   readonly keyCount?: number;
+  /** Partition kinds and crash/pause targets the random nemesis draws from (default: all). */
+  readonly faultShapes?: FaultShapes;
   readonly quiet?: boolean;
   readonly log?: (line: string) => void;
   /** Tests: a runtime per run (a fresh fake each time). */
@@ -91,6 +93,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   const interval = String(o['nemesisInterval'] ?? '5,5').split(',').map(Number);
   const env = clusterEnvFrom(o);
   const keys = typeof o['keys'] === 'number' ? o['keys'] : undefined;
+  const shapes = faultShapesFrom(o);
   const base = {
     name: String(o['name'] ?? 'campaign'),
     runtime: (o['runtime'] ?? 'local') as RuntimeKind,
@@ -115,10 +118,14 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
       timeLimitS: 6,
       quiesceS: 2,
       nemesisQuietS: 1,
-      nemesisFaultS: 3,
+      nemesisFaultS: 4,
       // Twelve keys: enough that some key's home replicas all sit on the far side of a partition, so a
       // write there lives only as a hint (what 'drop-hints' loses), while each key still sees contention.
       keyCount: keys ?? 12,
+      // One fault fits in a quick run, so it is spent on the shapes that expose the most: random halves
+      // (the minority side holds no replica of some keys, so its writes there live only as hints) and
+      // crashes or pauses of a majority or of every node (a single-node crash is masked whenever W >= 2).
+      faultShapes: shapes ?? quickFaultShapes,
     };
   }
   return {
@@ -134,8 +141,12 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     nemesisQuietS: interval[0] ?? 5,
     nemesisFaultS: interval[1] ?? 5,
     ...(keys !== undefined ? { keyCount: keys } : {}),
+    ...(shapes !== undefined ? { faultShapes: shapes } : {}),
   };
 }
+
+/** The quick sweep's fault shapes (see campaignOptionsFrom). */
+export const quickFaultShapes: FaultShapes = { partitions: ['random-halves'], targets: ['majority', 'all'] };
 
 async function readHistory(runDir: string): Promise<HistoryOp[]> {
   try {
@@ -239,6 +250,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
                 ...(options.image !== undefined ? { image: options.image } : {}),
                 ...(options.env !== undefined ? { env: options.env } : {}),
                 ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
+                ...(options.faultShapes !== undefined ? { faultShapes: options.faultShapes } : {}),
               });
   log(`campaign "${options.name}": ${plan.length} runs → ${dir}`);
   for (const [i, run] of plan.entries()) {

@@ -1,8 +1,9 @@
 // Argument parsers shared by the CLI and the campaign (kept apart from cli.ts, whose top-level await runs
 // the program: a module imported back from it would wait on that await forever).
 import { InvalidArgumentError } from 'commander';
-import { createNemesis, kindOfOp } from './nemesis/create-nemesis.js';
-import type { FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis/nemesis.js';
+import { createNemesis, kindOfOp, targetSpecs, type TargetSpec } from './nemesis/create-nemesis.js';
+import { partitionKinds, type PartitionKind } from './nemesis/grudge.js';
+import type { FaultShapes, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis/nemesis.js';
 import type { RunOptions } from './run.js';
 
 export const nemesisKinds: readonly NemesisKind[] = ['partition', 'clock', 'crash', 'pause', 'membership'];
@@ -18,6 +19,33 @@ export function parseNemesis(v: string): NemesisKind[] {
   return [...new Set(kinds)] as NemesisKind[];
 }
 
+/** `--partitions a,b`: the partition kinds the random nemesis draws from. */
+export function parsePartitionKinds(v: string): PartitionKind[] {
+  const kinds = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (kinds.length === 0) throw new InvalidArgumentError(`--partitions needs at least one of ${partitionKinds.join(', ')}`);
+  for (const k of kinds) {
+    if (!(partitionKinds as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown partition kind "${k}" (use ${partitionKinds.join(', ')})`);
+  }
+  return [...new Set(kinds)] as PartitionKind[];
+}
+
+/** `--targets a,b`: the crash and pause targets the random nemesis draws from. */
+export function parseTargets(v: string): TargetSpec[] {
+  const specs = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (specs.length === 0) throw new InvalidArgumentError(`--targets needs at least one of ${targetSpecs.join(', ')}`);
+  for (const t of specs) {
+    if (!(targetSpecs as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown target "${t}" (use ${targetSpecs.join(', ')})`);
+  }
+  return [...new Set(specs)] as TargetSpec[];
+}
+
+/** The fault shapes given by `--partitions` and `--targets`, or undefined when neither was. */
+export function faultShapesFrom(o: Record<string, unknown>): FaultShapes | undefined {
+  const partitions = o['partitions'] as PartitionKind[] | undefined;
+  const targets = o['targets'] as TargetSpec[] | undefined;
+  if (partitions === undefined && targets === undefined) return undefined;
+  return { ...(partitions !== undefined ? { partitions } : {}), ...(targets !== undefined ? { targets } : {}) };
+}
 
 /** The reference node's deliberate defects (node/core/config.ts TestFault), for `--fault`. Test-only. */
 export const testFaultNames = [

@@ -6,7 +6,9 @@ import type { RuntimeKind } from './runtime/runtime.js';
 import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
-import { clusterEnvFrom, parseNemesis, parseSchedule, scriptedNemesis, testFaultNames, withSchedule } from './cli-args.js';
+import { clusterEnvFrom, faultShapesFrom, parseNemesis, parsePartitionKinds, parseSchedule, parseTargets, scriptedNemesis, testFaultNames, withSchedule } from './cli-args.js';
+import { targetSpecs } from './nemesis/create-nemesis.js';
+import { partitionKinds } from './nemesis/grudge.js';
 
 export { parseNemesis } from './cli-args.js';
 
@@ -45,6 +47,8 @@ function addClusterOptions(cmd: Command): Command {
     .option('--image <image>', 'docker runtime: a node image to test instead of the reference node')
     .option('--store <dir>', 'results store', 'store')
     .option('--keys <count>', 'number of keys the workload spreads over', intArg('--keys'))
+    .option('--partitions <kinds>', `partition kinds the nemesis draws from: ${partitionKinds.join(',')} (default: all)`, parsePartitionKinds)
+    .option('--targets <specs>', `crash and pause targets the nemesis draws from: ${targetSpecs.join(',')} (default: all)`, parseTargets)
     .option('--request-timeout <ms>', 'client timeout per request', intArg('--request-timeout'), 1000)
     .option('--env <VAR=value...>', 'extra QL_* variables for every node (e.g. QL_TEST_FAULTS=ack-before-w)')
     .option('--fault <names>', `TEST ONLY (checks the harness itself, never a normal configuration): switch on deliberate defects of the reference node, comma-separated, as QL_TEST_FAULTS: ${testFaultNames.join(', ')}; a correct harness must then report invalid (see docs/bug-classes.md)`);
@@ -60,6 +64,7 @@ function parseInterval(v: string): { quietS: number; faultS: number } {
 export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string[] = []): RunOptions {
   const interval = parseInterval(String(o['nemesisInterval'] ?? '5,5'));
   const env = clusterEnvFrom(o);
+  const shapes = faultShapesFrom(o);
   return {
     ...(typeof o['name'] === 'string' ? { name: o['name'] } : {}),
     runtime: o['runtime'] as RuntimeKind,
@@ -81,6 +86,7 @@ export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string
     store: o['store'] as string,
     requestTimeoutMs: o['requestTimeout'] as number,
     ...(typeof o['keys'] === 'number' ? { keyCount: o['keys'] } : {}),
+    ...(shapes !== undefined ? { faultShapes: shapes } : {}),
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
     ...(env !== undefined ? { env } : {}),

@@ -7,7 +7,7 @@ import { deriveSeed, seededRandom } from '../node/core/random.js';
 import { createWorkload } from '../workloads/index.js';
 import type { Workload, WorkloadName } from '../workloads/workload.js';
 import { createNemesis } from './nemesis/index.js';
-import type { Nemesis, NemesisKind, NemesisOptions, FaultStep } from './nemesis/nemesis.js';
+import type { FaultShapes, Nemesis, NemesisKind, NemesisOptions, FaultStep } from './nemesis/nemesis.js';
 import { paintValidity } from './output.js';
 import { createProgress, silentProgress, type Progress } from './progress.js';
 import { writeReport } from './report/index.js';
@@ -43,6 +43,8 @@ export interface RunOptions {
   readonly quiesceS?: number;
   readonly store?: string;
   readonly keyCount?: number;
+  /** Narrows the partition kinds and crash/pause targets the random nemesis draws from. */
+  readonly faultShapes?: FaultShapes;
   /** Per-request client timeout (default 1000 ms). */
   readonly requestTimeoutMs?: number;
   readonly nodeCmd?: string;
@@ -87,6 +89,7 @@ export interface RunConfig {
   readonly nemesisFaultS: number;
   readonly quiesceS: number;
   readonly keyCount: number | null;
+  readonly faultShapes: FaultShapes | null;
   readonly requestTimeoutMs: number;
   readonly nodeCmd: string | null;
   readonly image: string | null;
@@ -144,6 +147,7 @@ export function runConfig(options: RunOptions): RunConfig {
     nemesisFaultS: options.nemesisFaultS ?? 5,
     quiesceS: options.quiesceS ?? 5,
     keyCount: options.keyCount ?? null,
+    faultShapes: options.faultShapes ?? null,
     requestTimeoutMs: options.requestTimeoutMs ?? 1000,
     nodeCmd: options.nodeCmd ?? null,
     image: options.image ?? null,
@@ -272,6 +276,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
 
     const nemesis = config.nemesis.length === 0 ? undefined : (deps.nemesis ?? createNemesis)({
       runtime, kinds: config.nemesis, random: seededRandom(deriveSeed(config.seed, 'nemesis')),
+      ...(config.faultShapes !== null ? { shapes: config.faultShapes } : {}),
     });
     if (nemesis !== undefined) {
       stats.unavailableFaults = { ...nemesis.unavailable };

@@ -39,10 +39,12 @@ t.test('bad values exit 2 in-process too', async (t) => {
     await main(['run', '--workload', 'queue'], (c) => codes.push(c));
     await main(['run', '--runtime', 'cloud'], (c) => codes.push(c));
     await main(['frobnicate'], (c) => codes.push(c));
+    await main(['run', '--partitions', 'sideways'], (c) => codes.push(c));
+    await main(['campaign', '--targets', 'most'], (c) => codes.push(c));
   } finally {
     process.stderr.write = stderr;
   }
-  t.same(codes, [2, 2, 2, 2]);
+  t.same(codes, [2, 2, 2, 2, 2, 2]);
 });
 
 t.test('flags become run options with the documented defaults', async (t) => {
@@ -61,4 +63,7 @@ t.test('flags become run options with the documented defaults', async (t) => {
   t.same(strict.env, { QL_TEST_FAULTS: 'ack-before-w' });
   t.equal(strict.nemesisQuietS, 2);
   t.equal(strict.nemesisFaultS, 3);
+  t.equal(opts.faultShapes, undefined, 'every partition kind and target by default');
+  await program.parseAsync(['run', '--seed', '1', '--partitions', 'halves,random-halves', '--targets', 'all'], { from: 'user' });
+  t.same(runOptionsFrom(seen!).faultShapes, { partitions: ['halves', 'random-halves'], targets: ['all'] });
 });

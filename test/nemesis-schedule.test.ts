@@ -156,3 +156,18 @@ t.test('same seed, same schedule', async (t) => {
   t.same(await run(11), await run(11));
   t.not(JSON.stringify(await run(11)), JSON.stringify(await run(12)));
 });
+
+t.test('fault shapes narrow what the random nemesis draws; unknown shapes are refused', async (t) => {
+  const rt = new FakeRuntime();
+  const nem = createNemesis({ runtime: rt, kinds: ['partition', 'crash', 'pause'], random: seeded(9), shapes: { partitions: ['random-halves'], targets: ['majority', 'all'] } });
+  const seen = { partition: new Set<unknown>(), targets: new Set<unknown>() };
+  for (let i = 0; i < 60; i++) {
+    const step = nem.next();
+    if (step.f === 'partition') seen.partition.add(step.value.kind);
+    else seen.targets.add(step.value.targets);
+  }
+  t.same([...seen.partition], ['random-halves']);
+  t.same([...seen.targets].sort(), ['all', 'majority']);
+  t.throws(() => createNemesis({ runtime: rt, kinds: ['partition'], random: seeded(1), shapes: { partitions: ['sideways' as never] } }), /unknown partition kind "sideways"/);
+  t.throws(() => createNemesis({ runtime: rt, kinds: ['crash'], random: seeded(1), shapes: { targets: ['most' as never] } }), /unknown target "most"/);
+});

@@ -49,5 +49,9 @@ t.test('--quick is a bounded sweep of strict and sloppy × four faults × regist
   t.equal(runs, 16);
   // Each run: the workload, a quiesce, plus about 6 s of setup, heal, final reads and teardown.
   t.ok(runs * (o.timeLimitS + o.quiesceS + 6) <= 300, 'fits in 5 minutes');
+  // One fault per quick run: spent on random halves and majority-or-all crashes and pauses, unless overridden.
+  t.same(o.faultShapes, { partitions: ['random-halves'], targets: ['majority', 'all'] });
+  t.same(campaignOptionsFrom({ quick: true, partitions: ['bridge'], store: 'x' }).faultShapes, { partitions: ['bridge'] });
+  t.equal(campaignOptionsFrom({ store: 'x' }).faultShapes, undefined, 'a full campaign draws from every shape');
   t.throws(() => campaignOptionsFrom({ nrw: '3/2' }), /N\/R\/W/);
 });

@@ -57,6 +57,10 @@ export function createNemesis(options: NemesisOptions & NemesisExtraOptions): Ne
   const { runtime, random } = options;
   const caps = runtime.capabilities();
   const floor = options.minMembers ?? minMembers;
+  const partitionPool = options.shapes?.partitions !== undefined && options.shapes.partitions.length > 0 ? options.shapes.partitions : partitionKinds;
+  const targetPool = options.shapes?.targets !== undefined && options.shapes.targets.length > 0 ? options.shapes.targets : targetSpecs;
+  for (const k of partitionPool) if (!partitionKinds.includes(k)) throw new Error(`unknown partition kind "${String(k)}" (use ${partitionKinds.join(', ')})`);
+  for (const t of targetPool) if (!targetSpecs.includes(t)) throw new Error(`unknown target "${String(t)}" (use ${targetSpecs.join(', ')})`);
   const kinds: NemesisKind[] = [];
   const unavailable: Record<string, string> = {};
   for (const k of options.kinds) {
@@ -96,11 +100,11 @@ export function createNemesis(options: NemesisOptions & NemesisExtraOptions): Ne
   function nextOf(kind: NemesisKind): FaultStep {
     switch (kind) {
       case 'partition':
-        return { f: 'partition', value: { kind: pick(partitionKinds, random) } };
+        return { f: 'partition', value: { kind: pick(partitionPool, random) } };
       case 'crash':
-        return { f: 'kill', value: { targets: pick(targetSpecs, random) } };
+        return { f: 'kill', value: { targets: pick(targetPool, random) } };
       case 'pause':
-        return { f: 'pause', value: { targets: pick(targetSpecs, random) } };
+        return { f: 'pause', value: { targets: pick(targetPool, random) } };
       case 'clock': {
         const mode = pick(['skew', 'skew', 'bump', 'strobe'] as const, random);
         const targets = pick(['one', 'minority', 'majority'] as const, random);

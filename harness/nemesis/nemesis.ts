@@ -2,6 +2,8 @@
 // shrinks. The run (harness/run) decides when faults start and stop and records them; the nemesis
 // decides which fault and applies it through the Runtime, never through the node's cooperation.
 import type { Runtime } from '../runtime/runtime.js';
+import type { PartitionKind } from './grudge.js';
+import type { TargetSpec } from './create-nemesis.js';
 
 export type NemesisKind = 'partition' | 'clock' | 'crash' | 'pause' | 'membership';
 
@@ -38,4 +40,17 @@ export interface NemesisOptions {
   readonly kinds: readonly NemesisKind[];
   /** A seeded source in [0, 1); the same seed gives the same schedule. */
   readonly random: () => number;
+  /** Narrows the shapes the nemesis draws from (default: every partition kind and target). */
+  readonly shapes?: FaultShapes;
+}
+
+/**
+ * Which shapes of fault a random nemesis may draw. A short sweep has room for one or two faults per run,
+ * so it is worth spending them on the revealing shapes (see the quick campaign); a long run draws from all.
+ */
+export interface FaultShapes {
+  /** Partition kinds to draw from (grudge.ts). */
+  readonly partitions?: readonly PartitionKind[];
+  /** Crash and pause targets to draw from: one, minority, majority, all. */
+  readonly targets?: readonly TargetSpec[];
 }
