@@ -24,7 +24,7 @@ export interface ProcessConfig {
   readonly logLevel: LogLevel;
   /**
    * QL_PEER_MAX_DELAY_MS: a peer message that arrives later than this after it was sent is dropped (see
-   * PeerTransport). Default: twice the request timeout.
+   * PeerTransport). Default: the request timeout, after which the step that sent it has given up.
    */
   readonly peerMaxDelayMs: number;
 }
@@ -145,7 +145,7 @@ export function configFromEnv(env: Env): ProcessConfig {
     ...(secret === undefined ? {} : { secret }),
     ...(faults.length > 0 ? { testFaults: faults } : {}),
   };
-  const peerMaxDelayMs = integer(env, 'QL_PEER_MAX_DELAY_MS', 2 * core.requestTimeoutMs, 1, 3_600_000);
+  const peerMaxDelayMs = integer(env, 'QL_PEER_MAX_DELAY_MS', core.requestTimeoutMs, 1, 3_600_000);
   return { core, httpAddr, dataDir, vnodes, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs };
 }
 

@@ -117,7 +117,7 @@ export class PeerTransport implements Transport {
     this.pingIntervalMs = options.pingIntervalMs ?? 1000;
     this.pingTimeoutMs = options.pingTimeoutMs ?? 3500;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
-    this.maxDelayMs = options.maxDelayMs ?? 2000;
+    this.maxDelayMs = options.maxDelayMs ?? 1000;
     for (const seed of options.seeds ?? []) this.learnPeer(seed.id, seed.addr);
   }
 

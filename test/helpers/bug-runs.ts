@@ -3,7 +3,7 @@
 // checker and evidence field that must name it. Each fixture runs with the defect (must be invalid, with
 // that evidence) and without it (the reference node must pass the same run).
 import { createNemesis } from '../../harness/nemesis/index.js';
-import type { Nemesis, NemesisKind, NemesisOptions } from '../../harness/nemesis/nemesis.js';
+import type { FaultShapes, Nemesis, NemesisKind, NemesisOptions } from '../../harness/nemesis/nemesis.js';
 import { runTest, type RunDeps, type RunOptions, type RunResult } from '../../harness/run.js';
 import type { Runtime, RuntimeKind } from '../../harness/runtime/runtime.js';
 import type { WorkloadName } from '../../workloads/workload.js';
@@ -18,6 +18,10 @@ export interface BugFixture {
   readonly r?: number;
   readonly w?: number;
   readonly keyCount?: number;
+  /** Seconds each fault holds, when this class needs longer than the suite's default. */
+  readonly faultS?: number;
+  /** Partition kinds and targets to draw from (what a user hunting this class would pick). */
+  readonly shapes?: FaultShapes;
   /** Crash fixtures: kill exactly these targets each time ('one' | 'majority' | 'all'). */
   readonly crashTargets?: 'one' | 'minority' | 'majority' | 'all';
   /** Seeds to try in order; the first that exposes the defect is then run without it. */
@@ -34,7 +38,11 @@ export const bugFixtures: readonly BugFixture[] = [
   { fault: 'read-fewer-than-r', workload: 'register', sloppy: false, nemesis: ['partition'], seeds: [1, 2, 3], checker: 'quorum', evidence: 'staleReads' },
   { fault: 'lww-in-vclock', workload: 'register', sloppy: true, nemesis: ['clock'], seeds: [1, 2, 3], checker: 'register', evidence: 'lostCount' },
   { fault: 'lww-in-vclock', workload: 'cart-kv', sloppy: true, nemesis: ['clock'], seeds: [1, 2, 3], checker: 'cart', evidence: 'lost' },
-  { fault: 'drop-hints', workload: 'cart', sloppy: true, nemesis: ['partition'], keyCount: 12, seeds: [2, 3, 4, 5], checker: 'convergence', evidence: 'missingAcknowledged',
+  // Random halves: the minority side holds no replica of some keys (30 keys make a few such keys near
+  // certain), so its writes there live only as hints. Five-second partitions: the minority needs a second
+  // or so to mark the far side down before it writes hints at all, and writes still in flight when the
+  // partition heals reach the home replicas directly.
+  { fault: 'drop-hints', workload: 'cart', sloppy: true, nemesis: ['partition'], shapes: { partitions: ['random-halves'] }, faultS: 5, keyCount: 30, seeds: [2, 3, 4, 5], checker: 'convergence', evidence: 'missingAcknowledged',
     alsoBy: [{ checker: 'cart', evidence: 'lost' }, { checker: 'cart', evidence: 'resurrectedCount' }] },
   { fault: 'no-repair', workload: 'register', sloppy: false, nemesis: ['partition'], keyCount: 40, seeds: [1, 2, 3], checker: 'convergence', evidence: 'missingAcknowledged',
     alsoBy: [{ checker: 'convergence', evidence: 'disagreeingKeys' }] },
@@ -72,8 +80,9 @@ export async function runFixture(f: BugFixture, seed: number, withFault: boolean
     name: `${f.fault}-${f.workload}${withFault ? '' : '-reference'}`,
     runtime: s.runtime, nodes: 5, n: 3, r: f.r ?? 2, w: f.w ?? 2, sloppy: f.sloppy, conflicts: 'vclock', vnodes: 8,
     workload: f.workload, nemesis: [...f.nemesis], seed, timeLimitS: s.timeLimitS, concurrency: s.concurrency, rate: s.rate,
-    nemesisQuietS: s.nemesisQuietS, nemesisFaultS: s.nemesisFaultS, quiesceS: s.quiesceS, quiet: true, skipReport: true, store: s.store,
+    nemesisQuietS: s.nemesisQuietS, nemesisFaultS: f.faultS ?? s.nemesisFaultS, quiesceS: s.quiesceS, quiet: true, skipReport: true, store: s.store,
     ...(f.keyCount !== undefined ? { keyCount: f.keyCount } : {}),
+    ...(f.shapes !== undefined ? { faultShapes: f.shapes } : {}),
     ...(withFault ? { env: { QL_TEST_FAULTS: f.fault } } : {}),
     ...extra,
   }, deps);

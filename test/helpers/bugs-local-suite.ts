@@ -45,7 +45,7 @@ export function localBugSuite(pick: (f: BugFixture) => boolean, hostBase: number
     t.test(`local ${f.fault}: ${where} → ${f.checker}.${f.evidence}`, { skip }, async (t) => {
       let caught: number | undefined;
       const tried: string[] = [];
-      for (const seed of f.seeds.slice(0, 2)) {
+      for (const seed of f.seeds.slice(0, 3)) {
         const bad = await runFixture(f, seed, true, settings(), {}, runtime);
         tried.push(`seed ${seed}: ${verdicts(bad)} ${f.evidence}=${String(checkerOf(bad, f.checker)[f.evidence])} (${bad.stats.ok}/${bad.stats.ops} ok)`);
         if (exposes(f, bad)) {
