@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import net from 'node:net';
 import type { PeerMessage } from '../node/core/env.js';
-import { PeerTransport, type PeerTransportOptions } from '../node/peer-transport.js';
+import { FrameLateness, PeerTransport, type PeerTransportOptions } from '../node/peer-transport.js';
 import { RealRandom } from '../node/real-env.js';
 
 interface Logged {
@@ -87,6 +87,27 @@ t.test('messages that waited longer than maxDelayMs are dropped on arrival; fres
   a.tr.send('n2', { type: 'fresh' });
   t.ok(await until(() => b.got.length === 1), 'a fresh message is delivered');
   t.same(b.got.map(([, m]) => m.type), ['fresh'], 'and only the fresh one');
+});
+
+t.test('lateness is measured against the link baseline and tolerates clock drift between machines', async (t) => {
+  // A sender whose monotonic clock runs 50 ppm slow, one frame a second for ten hours, 0.2 ms on the wire.
+  const drifting = (driftPerMs?: number): number => {
+    const m = new FrameLateness(driftPerMs);
+    let worst = 0;
+    for (let s = 0; s <= 36_000; s++) {
+      const nowMs = 5_000 + s * 1000 + 0.2;
+      worst = Math.max(worst, m.lateByMs(nowMs, s * 1000 * (1 - 50e-6)));
+    }
+    return worst;
+  };
+  t.equal(drifting(), 0, 'no frame of the drifting sender counts as late');
+  t.ok(drifting(0) > 1000, 'without the drift allowance it would be dropped within hours');
+  const m = new FrameLateness();
+  t.equal(m.lateByMs(10_000, 9_000), 0, 'the first frame sets the baseline (offset 1000 ms)');
+  t.equal(m.lateByMs(11_000, 10_000), 0);
+  // Sent at 11 000, held 1.5 s in a buffer: 1.5 s late, give or take the drift allowance of 0.25 ms.
+  t.ok(Math.abs(m.lateByMs(13_500, 11_000) - 1500) < 1);
+  t.equal(m.lateByMs(13_600, 12_600), 0, 'a fresh frame afterwards is on time');
 });
 
 t.test('a peer with the wrong secret is rejected and logged with its address', async (t) => {
