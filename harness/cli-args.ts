@@ -19,25 +19,23 @@ export function parseNemesis(v: string): NemesisKind[] {
   return [...new Set(kinds)] as NemesisKind[];
 }
 
-/** `--partitions a,b`: the partition kinds the random nemesis draws from. */
-export function parsePartitionKinds(v: string): PartitionKind[] {
-  const kinds = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (kinds.length === 0) throw new InvalidArgumentError(`--partitions needs at least one of ${partitionKinds.join(', ')}`);
-  for (const k of kinds) {
-    if (!(partitionKinds as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown partition kind "${k}" (use ${partitionKinds.join(', ')})`);
-  }
-  return [...new Set(kinds)] as PartitionKind[];
+/** A parser for a comma-separated flag whose items must come from `allowed` (duplicates collapse). */
+function choiceList<T extends string>(flag: string, noun: string, allowed: readonly T[]): (v: string) => T[] {
+  return (v) => {
+    const items = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (items.length === 0) throw new InvalidArgumentError(`${flag} needs at least one of ${allowed.join(', ')}`);
+    for (const item of items) {
+      if (!(allowed as readonly string[]).includes(item)) throw new InvalidArgumentError(`unknown ${noun} "${item}" (use ${allowed.join(', ')})`);
+    }
+    return [...new Set(items)] as T[];
+  };
 }
 
+/** `--partitions a,b`: the partition kinds the random nemesis draws from. */
+export const parsePartitionKinds = choiceList<PartitionKind>('--partitions', 'partition kind', partitionKinds);
+
 /** `--targets a,b`: the crash and pause targets the random nemesis draws from. */
-export function parseTargets(v: string): TargetSpec[] {
-  const specs = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (specs.length === 0) throw new InvalidArgumentError(`--targets needs at least one of ${targetSpecs.join(', ')}`);
-  for (const t of specs) {
-    if (!(targetSpecs as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown target "${t}" (use ${targetSpecs.join(', ')})`);
-  }
-  return [...new Set(specs)] as TargetSpec[];
-}
+export const parseTargets = choiceList<TargetSpec>('--targets', 'target', targetSpecs);
 
 /** The fault shapes given by `--partitions` and `--targets`, or undefined when neither was. */
 export function faultShapesFrom(o: Record<string, unknown>): FaultShapes | undefined {
