@@ -41,12 +41,23 @@ export function removableAtMost(addInvokeTimes: readonly number[], removes: read
 /** Per item: how many acknowledged adds must still be live once every write has spread. */
 export type SurvivorBound = Map<string, { acknowledged: number; removableAtMost: number; mustSurvive: number }>;
 
+// The cart and convergence checkers both ask for the bound of the same key's ops (the lists clientOpsByKey
+// memoises per paired history), so it is computed once per list.
+const boundCache = new WeakMap<readonly ClientOp[], SurvivorBound>();
+
 /**
  * The survivor bound of every item of one key's client ops. A remove that failed definitely did nothing;
  * one that timed out may have happened, so it counts. Quantities are what reads show; every workload add
- * is of quantity 1, so a read's quantity is the number of add instances it observed.
+ * is of quantity 1, so a read's quantity is the number of add instances it observed. Callers must not
+ * mutate the result.
  */
 export function survivorBound(ops: readonly ClientOp[], paired: PairedHistory): SurvivorBound {
+  let bound = boundCache.get(ops);
+  if (bound === undefined) boundCache.set(ops, (bound = computeBound(ops, paired)));
+  return bound;
+}
+
+function computeBound(ops: readonly ClientOp[], paired: PairedHistory): SurvivorBound {
   const adds = new Map<string, number[]>();
   const removes = new Map<string, RemoveCapacity[]>();
   for (const op of ops) {
