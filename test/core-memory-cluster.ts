@@ -158,7 +158,7 @@ export interface MemoryCluster {
   restart(id: NodeId, options?: { wipe?: boolean }): Promise<void>;
   /** Starts a brand-new node that joins through the initial seeds. */
   addNode(id: NodeId, overrides?: Partial<NodeConfig>): Promise<DynamoNode>;
-  /** Whether every live node sees every live node "up" and all agree on the ring. */
+  /** Whether every live node sees every live node "up", all agree on the ring, and no ring transition is open. */
   converged(): boolean;
   stopAll(): void;
 }
@@ -313,6 +313,8 @@ export async function makeCluster(n: number, overrides: Partial<NodeConfig> = {}
       for (const id of live) {
         const s = (nodes.get(id) as DynamoNode).status();
         for (const other of live) if (!s.members.some((m) => m.id === other && m.status === 'up')) return false;
+        // Settled means no earlier ring still awaits its handoff confirmations either.
+        if ((s['ringTransition'] as unknown[]).length > 0) return false;
         rings.add(String(s.ringHash));
       }
       return rings.size === 1;

@@ -19,6 +19,12 @@ export interface MemberEntry {
   readonly incarnation: number;
   /** Bumped by the node itself every gossip round. */
   readonly heartbeat: number;
+  /**
+   * The ring version up to which this node has handed off everything it held but no longer replicates
+   * (absent: nothing reported yet). Other nodes end a ring transition once every member of the old ring
+   * reports the new version here.
+   */
+  readonly handedOff?: number;
 }
 
 export interface VersionedRing {
@@ -35,7 +41,26 @@ export function isMemberEntry(x: unknown): x is MemberEntry {
   const e = x as Record<string, unknown>;
   return typeof e.id === 'string' && e.id !== '' && typeof e.addr === 'string' &&
     (e.status === 'up' || e.status === 'joining' || e.status === 'leaving' || e.status === 'left') &&
-    Number.isSafeInteger(e.incarnation) && Number.isSafeInteger(e.heartbeat);
+    Number.isSafeInteger(e.incarnation) && Number.isSafeInteger(e.heartbeat) &&
+    (e.handedOff === undefined || Number.isSafeInteger(e.handedOff));
+}
+
+/**
+ * Whether the move away from an earlier ring is over as far as data goes: every member of that ring has
+ * left for good or reports that it handed off what it held up to the current ring version. Until then the
+ * earlier ring's home replicas may hold acknowledged writes the current homes lack, so coordinators keep
+ * its quorum too (see DynamoNode.planFor).
+ */
+export function transitionOver(past: VersionedRing, currentVersion: number, members: ReadonlyMap<NodeId, MemberEntry>): boolean {
+  return past.ring.members.every((id) => {
+    const m = members.get(id);
+    return m !== undefined && (m.status === 'left' || (m.handedOff ?? 0) >= currentVersion);
+  });
+}
+
+/** Two rings are the same ring when version and assignment agree. */
+export function sameRing(a: VersionedRing, b: VersionedRing): boolean {
+  return a.version === b.version && ringKey(a) === ringKey(b);
 }
 
 /** Members that should own partitions: everyone not leaving and not gone. */

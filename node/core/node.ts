@@ -33,6 +33,8 @@ import {
   ringCandidates,
   ringFromJson,
   ringToJson,
+  sameRing,
+  transitionOver,
 } from './membership.js';
 import { partitionsOwnedBy, partitionsReplicatedBy, preferenceList, preferenceListForPartition } from './ring.js';
 import { type VersionVector, isVersionVector, vvAddDot } from './version-vector.js';
@@ -43,6 +45,31 @@ interface Target {
   readonly node: NodeId;
   readonly hint?: NodeId;
 }
+
+/**
+ * Where a request goes and when it has its quorum: `needed` answers from every group. Normally there is
+ * one group, the targets. During a ring transition (strict mode) there is one more group per earlier ring
+ * whose handoff is not confirmed, holding that ring's home replicas of the key, so a read meets every
+ * write quorum an earlier ring acknowledged and a write lands where an earlier ring's reads look.
+ */
+interface QuorumPlan {
+  readonly targets: Target[];
+  readonly groups: readonly (readonly NodeId[])[];
+}
+
+/** Whether `have` holds `needed` members of every group (of a smaller group, all of it). */
+function quorumMet(plan: QuorumPlan, have: ReadonlySet<NodeId> | ReadonlyMap<NodeId, unknown>, needed: number): boolean {
+  return plan.groups.every((g, i) => {
+    let n = 0;
+    for (const id of g) if (have.has(id)) n++;
+    // The current ring's group needs the full quorum; an earlier ring with fewer distinct nodes than N
+    // stored each key on all of them, so all of them is its quorum.
+    return n >= (i === 0 ? needed : Math.min(needed, g.length));
+  });
+}
+
+/** Earlier rings a node keeps while their handoff is unconfirmed; beyond this the oldest is dropped. */
+const maxPastRings = 8;
 
 type Handler = (from: NodeId, msg: Record<string, unknown>) => void;
 
@@ -73,6 +100,10 @@ export class DynamoNode implements CoreNode {
 
   private members = new Map<NodeId, MemberEntry>();
   private ring: VersionedRing | undefined;
+  /** Earlier rings, oldest first, whose members have not all confirmed their handoff (see planFor). */
+  private pastRings: VersionedRing[] = [];
+  /** The ring version up to which this node holds nothing it does not replicate; gossiped in its entry. */
+  private handedOff = 0;
   private readonly detectors = new Map<NodeId, PhiAccrualDetector>();
   private incarnation = 0;
   private heartbeat = 0;
@@ -126,6 +157,12 @@ export class DynamoNode implements CoreNode {
         if (typeof m.actorBase === 'string' && m.actorBase !== '') this.actorBase = m.actorBase;
         if (Array.isArray(m.members)) for (const e of m.members) if (isMemberEntry(e) && e.id !== this.id) this.members.set(e.id, e);
         this.ring = ringFromJson(m.ring, this.config.partitions);
+        if (Array.isArray(m.pastRings)) {
+          for (const r of m.pastRings) {
+            const past = ringFromJson(r, this.config.partitions);
+            if (past !== undefined) this.pastRings.push(past);
+          }
+        }
       } catch (err) {
         this.env.logger.log('warn', 'meta-undecodable', { error: (err as Error).message });
       }
@@ -215,7 +252,7 @@ export class DynamoNode implements CoreNode {
   // ---- membership, gossip, ring ------------------------------------------------------------------
 
   private selfEntry(): MemberEntry {
-    return { id: this.id, addr: this.config.peerAddr, status: this.selfStatus, incarnation: this.incarnation, heartbeat: this.heartbeat };
+    return { id: this.id, addr: this.config.peerAddr, status: this.selfStatus, incarnation: this.incarnation, heartbeat: this.heartbeat, handedOff: this.handedOff };
   }
 
   private gossipMessage(reply: boolean): PeerMessage {
@@ -278,10 +315,11 @@ export class DynamoNode implements CoreNode {
         }
       }
     }
-    const theirs = ringFromJson(msg.ring, this.config.partitions);
-    const before = this.ring;
-    this.ring = pickRing(this.ring, theirs);
-    const ringChanged = this.recomputeRing() || before !== this.ring;
+    const adopted = this.adoptRing(ringFromJson(msg.ring, this.config.partitions));
+    const ringChanged = this.recomputeRing() || adopted;
+    // A node with nothing to hand off confirms the new ring at once, so the gossip pushed below carries it.
+    if (ringChanged) this.handoffTick();
+    this.prunePastRings();
     if (statusChanged || ringChanged) this.persistMetaSoon();
     if (ringChanged) {
       // A new ring is pushed to everyone at once: the ring must converge in a round, not in a random walk.
@@ -297,10 +335,40 @@ export class DynamoNode implements CoreNode {
     this.members.set(this.id, this.selfEntry());
     const next = nextRing(this.ring, ringCandidates(this.members.values()), this.config.partitions);
     if (next === undefined) return false;
-    this.ring = pickRing(this.ring, next);
+    this.adoptRing(next);
     this.env.logger.log('info', 'ring-changed', { version: this.ring?.version, members: this.ring?.ring.members });
     this.persistMetaSoon();
     return true;
+  }
+
+  /**
+   * Takes `candidate` when it wins over the current ring, keeping the ring it replaces as a past ring:
+   * until every member of that ring confirms its handoff, acknowledged writes may live only on its homes.
+   */
+  private adoptRing(candidate: VersionedRing | undefined): boolean {
+    const before = this.ring;
+    const winner = pickRing(before, candidate);
+    if (winner === before || winner === undefined) return false;
+    this.ring = winner;
+    if (before !== undefined && !this.pastRings.some((r) => sameRing(r, before))) {
+      this.pastRings.push(before);
+      if (this.pastRings.length > maxPastRings) this.pastRings.shift();
+    }
+    this.pastRings = this.pastRings.filter((r) => !sameRing(r, winner));
+    this.persistMetaSoon();
+    return true;
+  }
+
+  /** Drops the past rings whose members all confirmed their handoff up to the current ring. */
+  private prunePastRings(): void {
+    const current = this.ring;
+    if (current === undefined || this.pastRings.length === 0) return;
+    this.members.set(this.id, this.selfEntry());
+    const left = this.pastRings.filter((r) => !transitionOver(r, current.version, this.members));
+    if (left.length === this.pastRings.length) return;
+    this.pastRings = left;
+    this.env.logger.log('info', 'ring-transition-progress', { version: current.version, pastRings: left.map((r) => r.version) });
+    this.persistMetaSoon();
   }
 
   private persistMeta(): Promise<void> {
@@ -310,6 +378,7 @@ export class DynamoNode implements CoreNode {
       actorBase: this.actorBase,
       members: [...this.members.values()].filter((m) => m.id !== this.id),
       ring: this.ring === undefined ? null : ringToJson(this.ring),
+      pastRings: this.pastRings.map(ringToJson),
     };
     const value = new TextEncoder().encode(JSON.stringify(body));
     this.metaWrite = this.metaWrite.then(
@@ -363,6 +432,29 @@ export class DynamoNode implements CoreNode {
     const out: Target[] = chosen.map((node) => (home.includes(node) ? { node } : { node, hint: missing.shift() as NodeId }));
     while (out.length < home.length && missing.length > 0) out.push({ node: missing.shift() as NodeId });
     return out;
+  }
+
+  /**
+   * The targets and quorum groups of a request for `key`. Strict mode adds, per earlier ring still in
+   * transition whose homes for the key differ, those homes as a target group of their own (Raft's joint
+   * consensus applied to Dynamo's quorums): a read then meets the replicas of every write an earlier ring
+   * acknowledged, and a write also reaches the replicas an earlier ring's reads consult, however the ring
+   * moved. Sloppy mode promises availability, not intersection, so it keeps its one group: a down home of
+   * an earlier ring must not block it.
+   */
+  private planFor(key: string): QuorumPlan {
+    const targets = this.targetsFor(key);
+    const current = targets.map((x) => x.node);
+    if (this.config.sloppy || this.pastRings.length === 0) return { targets, groups: [current] };
+    const groups: NodeId[][] = [current];
+    const all = [...targets];
+    for (const past of this.pastRings) {
+      const home = preferenceList(past.ring, key).slice(0, this.config.n);
+      if (groups.some((g) => g.length === home.length && g.every((id) => home.includes(id)))) continue;
+      groups.push(home);
+      for (const node of home) if (!all.some((x) => x.node === node)) all.push({ node });
+    }
+    return { targets: all, groups };
   }
 
   // ---- message dispatch --------------------------------------------------------------------------
@@ -491,11 +583,12 @@ export class DynamoNode implements CoreNode {
    */
   private coordinateRead(kind: Kind, key: string, needed: number, timeoutMs: number): Promise<{ ok: true; state: State } | QuorumError> {
     const t = this.types[kind];
-    const targets = this.targetsFor(key);
+    const plan = this.planFor(key);
+    const targets = plan.targets;
     const home = this.homeOf(key);
     const replies = new Map<NodeId, State | undefined>();
     const req = this.nextId();
-    const answerAt = this.faults.has('read-fewer-than-r') ? 1 : needed;
+    const fewer = this.faults.has('read-fewer-than-r');
     return new Promise((resolve) => {
       let answered = false;
       let done = false;
@@ -527,7 +620,7 @@ export class DynamoNode implements CoreNode {
         } catch {
           return;
         }
-        if (!answered && replies.size >= answerAt) {
+        if (!answered && (fewer ? replies.size >= 1 : quorumMet(plan, replies, needed))) {
           answered = true;
           resolve({ ok: true, state: merged() });
         }
@@ -547,7 +640,9 @@ export class DynamoNode implements CoreNode {
         this.send(node, { type: 'write', kind, key, s: this.encodeState(kind, merged) });
       }
     }
-    if (kind !== 'kv') return;
+    // A tombstone is reaped only once every home holds it; during a ring transition an earlier ring's homes
+    // may still hold older versions, so reaping waits for the transition to end.
+    if (kind !== 'kv' || this.pastRings.length > 0) return;
     const v = merged as Versions;
     if (v.siblings.length === 0 || v.siblings.some((s) => s.value !== null)) return;
     const allHome = home.length === this.config.n && home.every((h) => {
@@ -601,17 +696,14 @@ export class DynamoNode implements CoreNode {
   // ---- writes ------------------------------------------------------------------------------------
 
   /**
-   * Sends a state to the targets (skipping `skip`, already written) and resolves on `needed` acks in all,
-   * counting `preAcked` acks already in hand and one more when `selfWrite` (the coordinator's own durable
+   * Sends a state to the plan's targets (skipping `skip`, already written) and resolves once the acks meet
+   * the plan's quorum of `needed`, counting this node once `selfWrite` (the coordinator's own durable
    * write, running concurrently) completes. 'ack-before-w' resolves on the first ack instead.
    */
-  private replicate(kind: Kind, key: string, encoded: unknown, targets: Target[], skip: NodeId | undefined, preAcked: number, needed: number, timeoutMs: number, extra: Record<string, unknown> = {}, selfWrite?: Promise<void>): Promise<boolean | number> {
-    const answerAt = this.faults.has('ack-before-w') ? 1 : needed;
-    let acks = preAcked;
-    if (acks >= answerAt && selfWrite === undefined) {
-      for (const x of targets) if (x.node !== skip) this.send(x.node, { type: 'write', kind, key, s: encoded, ...(x.hint ? { hint: x.hint } : {}), ...extra });
-      return Promise.resolve(true);
-    }
+  private replicate(kind: Kind, key: string, encoded: unknown, plan: QuorumPlan, skip: NodeId | undefined, needed: number, timeoutMs: number, extra: Record<string, unknown> = {}, selfWrite?: Promise<void>): Promise<boolean | number> {
+    const targets = plan.targets;
+    const early = this.faults.has('ack-before-w');
+    const met = (acked: ReadonlySet<NodeId>): boolean => (early ? acked.size >= 1 : quorumMet(plan, acked, needed));
     const req = this.nextId();
     return new Promise((resolve) => {
       const acked = new Set<NodeId>();
@@ -622,7 +714,7 @@ export class DynamoNode implements CoreNode {
         this.cancel(timer);
         this.handlers.delete(req);
         this.cancels.delete(cancelFn);
-        resolve(ok ? true : acks);
+        resolve(ok ? true : acked.size);
       };
       const cancelFn = (): void => finish(false);
       const timer = this.after(timeoutMs, () => finish(false));
@@ -630,8 +722,7 @@ export class DynamoNode implements CoreNode {
       this.handlers.set(req, (from, msg) => {
         if (msg.type !== 'write-ack' || acked.has(from) || !targets.some((x) => x.node === from)) return;
         acked.add(from);
-        acks += 1;
-        if (acks >= answerAt) finish(true);
+        if (met(acked)) finish(true);
       });
       for (const x of targets) {
         if (x.node === skip) continue;
@@ -642,8 +733,8 @@ export class DynamoNode implements CoreNode {
       selfWrite?.then(
         () => {
           if (done) return;
-          acks += 1;
-          if (acks >= answerAt) finish(true);
+          acked.add(this.id);
+          if (met(acked)) finish(true);
         },
         () => undefined,
       );
@@ -751,7 +842,7 @@ export class DynamoNode implements CoreNode {
    */
   private async coordinatePut(key: string, value: Uint8Array | null, ctx: VersionVector, w: number, timeoutMs: number, fixedActor: NodeId | undefined): Promise<PutResult> {
     const storesFirst = fixedActor === undefined;
-    const targets = this.targetsFor(key);
+    const plan = this.planFor(key);
     const lww = this.config.conflicts === 'lww';
     const wallMs = this.env.clock.wallMs();
     const mint = (cur: Versions, actor: NodeId): { versions: Versions; context: VersionVector } => {
@@ -808,8 +899,8 @@ export class DynamoNode implements CoreNode {
       for (const [n, c] of Object.entries(versionsContext(minted.versions))) over[n] = c + 1;
       context = over;
     }
-    const selfIn = storesFirst && targets.some((x) => x.node === this.id);
-    const res = await this.replicate('kv', key, this.encodeState('kv', minted.versions), targets, storesFirst ? this.id : undefined, 0, w, timeoutMs, {}, selfIn ? localWrite : undefined);
+    const selfIn = storesFirst && plan.targets.some((x) => x.node === this.id);
+    const res = await this.replicate('kv', key, this.encodeState('kv', minted.versions), plan, storesFirst ? this.id : undefined, w, timeoutMs, {}, selfIn ? localWrite : undefined);
     if (res === true) return { ok: true, context: encodeKvContext(context, this.secret, key) };
     return quorumError(w, res as number);
   }
@@ -823,7 +914,7 @@ export class DynamoNode implements CoreNode {
     if (typeof w === 'string') return badRequest(w);
     // Dots are unique by construction (node, boot nonce, counter), so any node may coordinate an add.
     const delta = cartAddDelta(item, qty, `${this.id}:${this.bootNonce}:${++this.cartCounter}`);
-    const res = await this.replicate('cart', key, this.encodeState('cart', delta), this.targetsFor(key), undefined, 0, w, options.timeoutMs ?? this.config.requestTimeoutMs);
+    const res = await this.replicate('cart', key, this.encodeState('cart', delta), this.planFor(key), undefined, w, options.timeoutMs ?? this.config.requestTimeoutMs);
     return res === true ? { ok: true } : quorumError(w, res as number);
   }
 
@@ -838,7 +929,7 @@ export class DynamoNode implements CoreNode {
     const dots = (observed as Record<string, string[]>)[item] ?? [];
     const delta = cartRemoveDelta(item, dots);
     const extra = this.faults.has('remove-unobserved') ? { removeAllOf: item } : {};
-    const res = await this.replicate('cart', key, this.encodeState('cart', delta), this.targetsFor(key), undefined, 0, w, options.timeoutMs ?? this.config.requestTimeoutMs, extra);
+    const res = await this.replicate('cart', key, this.encodeState('cart', delta), this.planFor(key), undefined, w, options.timeoutMs ?? this.config.requestTimeoutMs, extra);
     return res === true ? { ok: true } : quorumError(w, res as number);
   }
 
@@ -893,22 +984,33 @@ export class DynamoNode implements CoreNode {
   // ---- ownership handoff -------------------------------------------------------------------------
 
   /**
-   * Streams every partition this node holds but no longer replicates to its current home replicas, and
-   * deletes a key only after they acknowledged it and only if it did not change meanwhile: writes that
-   * reach an old owner during the change are forwarded on the next round, never lost.
+   * Streams every partition this node holds but no longer replicates to all of its current home replicas,
+   * and deletes a key only after they all acknowledged it and only if it did not change meanwhile: writes
+   * that reach an old owner during the change are forwarded on the next round, never lost. A tick that
+   * finds nothing left to hand off confirms the ring version in this node's gossiped entry.
    */
   private handoffTick(): void {
     if (this.ring === undefined) return;
+    let pending = this.handoffsInFlight.size > 0;
     for (const p of this.store.partitionsHeld()) {
       if (this.handoffsInFlight.has(p)) continue;
       const home = this.homeOfPartition(p);
       if (home.includes(this.id)) continue;
-      const targets = home.filter((h) => this.isHealthy(h));
-      if (targets.length === 0) continue;
+      pending = true;
+      // Every new home must have acknowledged a key before this copy is deleted: handing off to the
+      // healthy ones only and deleting would leave fewer than N replicas, and a read quorum of the new
+      // ring could then miss a write the old ring acknowledged. So it waits until all of them look up.
+      if (!home.every((h) => this.isHealthy(h))) continue;
       this.handoffsInFlight.add(p);
-      this.handoffPartition(p, targets)
+      this.handoffPartition(p, home)
         .catch((err: unknown) => this.env.logger.log('error', 'handoff-failed', { partition: p, error: String(err) }))
         .finally(() => this.handoffsInFlight.delete(p));
+    }
+    // Confirmed only from a tick that found nothing left to hand off, so every key the confirmation covers
+    // has been acknowledged by its new homes. Gossip carries it; peers then end the transition.
+    if (!pending && this.handedOff !== this.ring.version) {
+      this.handedOff = this.ring.version;
+      this.prunePastRings();
     }
   }
 
@@ -1124,7 +1226,9 @@ export class DynamoNode implements CoreNode {
       hints: { pending: this.hints.size, delivered: this.counters.hintsDelivered },
       antiEntropy: { rounds: this.counters.aeRounds, keysRepaired: this.counters.keysRepaired },
       readRepair: { repairs: this.counters.readRepairs },
-      handoff: { keys: this.counters.handoffKeys, partitionsHeld: this.store.partitionsHeld().length },
+      handoff: { keys: this.counters.handoffKeys, partitionsHeld: this.store.partitionsHeld().length, handedOffVersion: this.handedOff },
+      // Earlier ring versions whose quorums requests still meet too, because their handoff is unconfirmed.
+      ringTransition: this.pastRings.map((r) => r.version),
       reaped: this.counters.reaped,
       config: { n: this.config.n, r: this.config.r, w: this.config.w, sloppy: this.config.sloppy, conflicts: this.config.conflicts },
     };
