@@ -332,6 +332,20 @@ export class PeerTransport implements Transport {
     }, delay);
   }
 
+  /**
+   * A peer that just dialed us is reachable again (it restarted, or a partition healed): a redial of ours
+   * waiting out its backoff (up to backoffCapMs) goes now. Otherwise the peer would hear from us at once
+   * but our requests to it would sit queued, and a read needing its answer would time out.
+   */
+  private redialNow(id: NodeId): void {
+    const link = this.links.get(id);
+    if (link === undefined || link.connected || link.socket || link.retryTimer === undefined) return;
+    clearTimeout(link.retryTimer);
+    link.retryTimer = undefined;
+    link.attempts = 0;
+    if (link.queue.length > 0) this.dialIfIdle(link);
+  }
+
   private accept(socket: net.Socket): void {
     if (this.closed) {
       socket.destroy();
@@ -373,6 +387,7 @@ export class PeerTransport implements Transport {
           const addr = frame.msg['addr'];
           // A peer we have never heard of tells us where to reach it; gossip may correct it later.
           if (typeof addr === 'string' && !this.links.get(peer)?.addr) this.learnPeer(peer, addr);
+          this.redialNow(peer);
           continue;
         }
         if (frame.from !== peer) {

@@ -72,6 +72,24 @@ t.test('messages queued while the peer is down arrive after it starts', async (t
   t.ok(await until(() => b.got.length === 5), 'the queue is flushed after reconnecting');
 });
 
+t.test('a redial waiting out its backoff goes at once when the peer dials in', async (t) => {
+  const port = await freePort('127.0.0.38');
+  // A long backoff: without the early redial the queued message would wait seconds.
+  const a = make(t, 'n1', '127.0.0.37', 'k', 0, { backoffBaseMs: 4000, backoffCapMs: 4000 });
+  await a.tr.listen();
+  a.tr.learnPeer('n2', `127.0.0.38:${port}`);
+  a.tr.send('n2', { type: 'early' });
+  // The first dial is refused at once, and the retry is scheduled 2-4 s out.
+  await new Promise((r) => setTimeout(r, 200));
+  const b = make(t, 'n2', '127.0.0.38', 'k', port);
+  await b.tr.listen();
+  const started = Date.now();
+  b.tr.learnPeer('n1', a.addr());
+  b.tr.send('n1', { type: 'hello-from-n2' });
+  t.ok(await until(() => a.got.length === 1), 'n2 reaches n1');
+  t.ok(await until(() => b.got.length === 1, 1500), `n1's queued message reached n2 ${Date.now() - started} ms after n2 dialed in, not after the backoff`);
+});
+
 t.test('messages that waited longer than maxDelayMs are dropped on arrival; fresh ones still flow', async (t) => {
   // A partition's worth of writes must not reach a replica the moment the link heals: that would do the
   // work of hinted handoff and repair, and hide a node without them (see peer-transport.ts).
