@@ -271,6 +271,20 @@ t.test('leave hands everything to the remaining owners', async (t) => {
   for (const k of keys) t.same(okGet(t, await c.run(c.node('n2').get(k, { r: 3 }))), [`v-${k}`], `${k} readable from the rest`);
 });
 
+t.test('a leave whose new homes are not all up waits, then hands off to the healthy ones rather than to none', async (t) => {
+  const c = await cluster(t, 4, { hintIntervalMs: 200, antiEntropyIntervalMs: 600_000 });
+  const keys = Array.from({ length: 30 }, (_, i) => `partial-${i}`);
+  for (const k of keys) okPut(t, await c.run(c.node('n2').put(k, enc(`v-${k}`), undefined, { w: 3 })));
+  const viaN4 = keys.filter((k) => c.node('n2').preflist(k).includes('n4') && !c.node('n2').preflist(k).includes('n3'));
+  t.ok(viaN4.length > 0, `${viaN4.length} keys live on n4 but not on n3`);
+  c.crash('n1');
+  const started = c.time.nowMs;
+  await c.run(c.node('n4').leave(), 90_000);
+  t.ok(c.time.nowMs - started >= 30_000, `the leave waited for n1 before handing off partially (${c.time.nowMs - started} virtual ms)`);
+  t.same([...(await collect(c.node('n4').keys()))], [], 'n4 handed everything off');
+  for (const k of viaN4) t.not(await c.node('n3').local(k), undefined, `${k} reached n3 although n1 was down`);
+});
+
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);

@@ -104,6 +104,8 @@ export class DynamoNode implements CoreNode {
   private pastRings: VersionedRing[] = [];
   /** The ring version up to which this node holds nothing it does not replicate; gossiped in its entry. */
   private handedOff = 0;
+  /** Set late in a leave whose new homes are not all up: hand off to the healthy ones rather than to none. */
+  private partialHandoff = false;
   private readonly detectors = new Map<NodeId, PhiAccrualDetector>();
   private incarnation = 0;
   private heartbeat = 0;
@@ -999,10 +1001,13 @@ export class DynamoNode implements CoreNode {
       pending = true;
       // Every new home must have acknowledged a key before this copy is deleted: handing off to the
       // healthy ones only and deleting would leave fewer than N replicas, and a read quorum of the new
-      // ring could then miss a write the old ring acknowledged. So it waits until all of them look up.
-      if (!home.every((h) => this.isHealthy(h))) continue;
+      // ring could then miss a write the old ring acknowledged. So it waits until all of them look up,
+      // except late in a leave, where a partial handoff beats taking the data away with the node.
+      const healthy = home.filter((h) => this.isHealthy(h));
+      const targets = healthy.length === home.length || this.partialHandoff ? healthy : [];
+      if (targets.length === 0) continue;
       this.handoffsInFlight.add(p);
-      this.handoffPartition(p, home)
+      this.handoffPartition(p, targets)
         .catch((err: unknown) => this.env.logger.log('error', 'handoff-failed', { partition: p, error: String(err) }))
         .finally(() => this.handoffsInFlight.delete(p));
     }
@@ -1192,10 +1197,17 @@ export class DynamoNode implements CoreNode {
     const poll = Math.max(10, this.config.gossipIntervalMs);
     const budgetMs = Math.max(60_000, this.config.requestTimeoutMs * 60);
     await this.waitUntil(() => this.ring !== undefined && !this.ring.ring.members.includes(this.id), poll, budgetMs);
-    const drained = await this.waitUntil(() => {
+    const isDrained = (): boolean => {
       this.handoffTick();
       return this.store.partitionsHeld().length === 0 && this.hints.size === 0;
-    }, Math.max(10, this.config.hintIntervalMs), budgetMs);
+    };
+    // Half the budget waits for every new home to be up; then whatever is left goes to the healthy ones.
+    let drained = await this.waitUntil(isDrained, Math.max(10, this.config.hintIntervalMs), budgetMs / 2);
+    if (!drained) {
+      this.env.logger.log('warn', 'leave-handoff-partial', { partitions: this.store.partitionsHeld().length });
+      this.partialHandoff = true;
+      drained = await this.waitUntil(isDrained, Math.max(10, this.config.hintIntervalMs), budgetMs / 2);
+    }
     if (!drained) this.env.logger.log('warn', 'leave-handoff-incomplete', { partitions: this.store.partitionsHeld().length, hints: this.hints.size });
     this.selfStatus = 'left';
     this.heartbeat += 1;
