@@ -317,7 +317,11 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
         const stagger = random() * 2 * meanGapMs;
         await runtime.sleep(op.delayMs ?? stagger);
         if (stopping || runtime.nowNs() >= deadlineNs) return;
-        const node = op.node ?? nodes[proc % nodes.length]!;
+        // Membership may have changed during the wait, and a removed node has no client any more: the node
+        // is chosen among the members of now (the workload's choice when it is still one).
+        const live = runtime.nodeIds();
+        if (live.length === 0) return;
+        const node = op.node !== undefined && live.includes(op.node) ? op.node : live[proc % live.length]!;
         recorder.record({
           time: runtime.nowNs(), process: proc, type: 'invoke', f: op.f, key: op.key, value: op.value, node,
           context: op.context, readFrom: op.readFrom, readIndex: op.readIndex, ...op.extra,

@@ -125,3 +125,18 @@ t.test('a cluster that cannot start gives exit 2 with one line, and tears down',
   t.equal(bad.exitCode, 2, 'R > N is refused');
   t.match(bad.error ?? '', /--r must be between 1 and --n/);
 });
+
+t.test('clients never ask a node that left while they waited to send (membership changes mid-run)', async (t) => {
+  const store = await mkdtemp(join(tmpdir(), 'ql-run-'));
+  t.teardown(() => rm(store, { recursive: true, force: true }));
+  const runtime = new FakeRuntime({ membership: true });
+  // Short quiet and fault windows and a high rate: leaves happen while workers sleep before their next op.
+  const result = await runTest(
+    { ...base, store, nemesis: ['membership'], nemesisQuietS: 1, nemesisFaultS: 1, rate: 200, concurrency: 8 },
+    { runtime },
+  );
+  t.ok(runtime.calls.some((c) => c.startsWith('leave ')), `nodes joined and left: ${runtime.calls.join(', ')}`);
+  t.equal(result.error, undefined, 'the run completed');
+  t.equal(result.exitCode, 0, 'and is valid');
+  checkShape(t, await readHistory(result.runDir!));
+});

@@ -27,10 +27,12 @@ export class FakeRuntime implements Runtime {
   /** The spec setup was given (tests check what the run passed through). */
   spec: ClusterSpec | undefined;
 
-  constructor(private readonly bugs: { loseAdds?: boolean; failSetup?: string } = {}) {}
+  /** `membership`: nodes can join and leave; a client of a removed node throws, as the local runtime's does. */
+  constructor(private readonly bugs: { loseAdds?: boolean; failSetup?: string; membership?: boolean } = {}) {}
 
   capabilities(): RuntimeCapabilities {
-    return { partition: true, clock: true, crash: true, pause: true, membership: { unavailable: 'the fake runtime has fixed membership' } };
+    const membership = this.bugs.membership === true ? true : { unavailable: 'the fake runtime has fixed membership' };
+    return { partition: true, clock: true, crash: true, pause: true, membership };
   }
   async setup(spec: ClusterSpec): Promise<void> {
     this.spec = spec;
@@ -71,8 +73,19 @@ export class FakeRuntime implements Runtime {
   async pause(id: string): Promise<void> { this.calls.push(`pause ${id}`); this.down.add(id); }
   async resume(id: string): Promise<void> { this.calls.push(`resume ${id}`); this.down.delete(id); }
   async setClockOffset(id: string, offsetMs: number): Promise<void> { this.calls.push(`clock ${id} ${offsetMs}`); }
-  async addNode(): Promise<string> { throw new Error('fixed membership'); }
-  async removeNode(): Promise<void> { throw new Error('fixed membership'); }
+  private joined = 0;
+  async addNode(): Promise<string> {
+    if (this.bugs.membership !== true) throw new Error('fixed membership');
+    const id = `n${(this.spec?.nodes ?? 0) + ++this.joined}`;
+    this.calls.push(`join ${id}`);
+    this.ids.push(id);
+    return id;
+  }
+  async removeNode(id: string): Promise<void> {
+    if (this.bugs.membership !== true) throw new Error('fixed membership');
+    this.calls.push(`leave ${id}`);
+    this.ids = this.ids.filter((x) => x !== id);
+  }
   logFiles(): Record<string, string> { return {}; }
   async teardown(): Promise<void> { this.tornDown = true; }
 
@@ -84,6 +97,7 @@ export class FakeRuntime implements Runtime {
   }
 
   client(nodeId: string): NodeClient {
+    if (!this.ids.includes(nodeId)) throw new Error(`no such node "${nodeId}" in this cluster (definite: nothing was done)`);
     const rt = this;
     const enc = new TextEncoder();
     const dec = new TextDecoder();
