@@ -130,8 +130,9 @@ export function configFromEnv(env: Env): ProcessConfig {
     ...defaultNodeConfig,
     id,
     peerAddr,
-    // The seed list is usually the same for every node; a node is not its own seed.
-    seeds: seeds.filter((s) => s.id !== id),
+    // The seed list is usually the same for every node. A node finds itself in it and knows it is a seed
+    // (seeds found the ring; a node that joins through them waits for theirs); it never dials itself.
+    seeds,
     n,
     r,
     w,

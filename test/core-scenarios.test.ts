@@ -271,6 +271,24 @@ t.test('leave hands everything to the remaining owners', async (t) => {
   for (const k of keys) t.same(okGet(t, await c.run(c.node('n2').get(k, { r: 3 }))), [`v-${k}`], `${k} readable from the rest`);
 });
 
+t.test('a node joining through seeds refuses requests until it has the cluster\'s ring, never answers from a ring of its own', async (t) => {
+  const c = await cluster(t, 3, { sloppy: false });
+  okPut(t, await c.run(c.node('n1').put('before-join', enc('v'), undefined, { w: 3 })));
+  await c.addNode('n4', { sloppy: false });
+  // Cut off before its first gossip arrives anywhere (no virtual time has passed since it started).
+  c.isolate('n4');
+  const n4 = c.node('n4');
+  t.same(n4.preflist('before-join'), [], 'no homes before it knows the ring');
+  t.equal(n4.status().ring.version, 0, 'no ring of its own');
+  const read = await c.run(n4.get('before-join', { r: 1 }));
+  t.match(read, { ok: false, error: 'quorum' }, 'a read is refused, not answered empty');
+  t.match(await c.run(n4.put('during-join', enc('x'), undefined, { w: 1 })), { ok: false, error: 'quorum' }, 'a write is refused');
+  t.match(await c.run(n4.cartRead('cart-join', { r: 1 })), { ok: false, error: 'quorum' }, 'a cart read is refused');
+  c.heal();
+  await waitConverged(c);
+  t.same(okGet(t, await c.run(n4.get('before-join', { r: 1 }))), ['v'], 'once joined it reads what the cluster holds');
+});
+
 t.test('a leave whose new homes are not all up waits, then hands off to the healthy ones rather than to none', async (t) => {
   const c = await cluster(t, 4, { hintIntervalMs: 200, antiEntropyIntervalMs: 600_000 });
   const keys = Array.from({ length: 30 }, (_, i) => `partial-${i}`);

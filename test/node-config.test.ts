@@ -30,7 +30,7 @@ t.test('configFromEnv maps QL_* variables', async (t) => {
   });
   t.match(c.core, { id: 'n1', n: 5, r: 3, w: 4, sloppy: false, conflicts: 'lww', partitions: 512, secret: 's', requestTimeoutMs: 750, gossipIntervalMs: 50, antiEntropyIntervalMs: 1000, hintIntervalMs: 250 });
   t.same(c.core.testFaults, ['drop-hints', 'no-repair']);
-  t.same(c.core.seeds.map((s) => s.id), ['n2', 'n3'], 'a node is not its own seed');
+  t.same(c.core.seeds.map((s) => s.id), ['n1', 'n2', 'n3'], 'a node keeps itself in the seed list: it is a seed');
   t.equal(c.vnodes, 32);
   const d = configFromEnv(base);
   t.match(d.core, { n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', partitions: 256 });

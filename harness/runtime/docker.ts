@@ -18,6 +18,7 @@ import { isStaleRun, newRunId, registerTeardown, removeStaleTempDirs } from './c
 import { ensureNodeImage } from './docker-image.js';
 import { faketimeCapability, writeOffset } from './faketime.js';
 import { applyRules, iptablesArgs, namespaceGrudgeRules, type CommandRunner } from './iptables.js';
+import { type ReadyWhen, notReadyReason } from './readiness.js';
 
 export interface DockerRuntimeOptions {
   /** Test another image (spec.image also does); default: the reference node's image, built if missing. */
@@ -153,7 +154,7 @@ export class DockerRuntime implements Runtime {
       await Promise.all(initial.map((n) => this.createAndStart(n, seeds)));
       this.timings.startedSeconds = (Date.now() - readyStarted) / 1000;
       const ids = initial.map((n) => n.id);
-      await Promise.all(initial.map((n) => this.waitReady(n, ids)));
+      await Promise.all(initial.map((n) => this.waitReady(n, { expected: ids, settled: true })));
       this.timings.readySeconds = (Date.now() - readyStarted) / 1000;
     } catch (err) {
       await this.teardown().catch(() => undefined);
@@ -214,7 +215,7 @@ export class DockerRuntime implements Runtime {
     node.state = 'running';
     // A started container has a fresh network namespace: the partition in force must be put back.
     await this.applyGrudgeTo(node);
-    await this.waitReady(node, [node.id]);
+    await this.waitReady(node, { expected: [node.id] });
   }
 
   async pause(nodeId: string): Promise<void> {
@@ -240,7 +241,7 @@ export class DockerRuntime implements Runtime {
     this.nodes.set(node.id, node);
     await this.createAndStart(node, seeds);
     await this.applyGrudgeTo(node);
-    await this.waitReady(node, [node.id]);
+    await this.waitReady(node, { expected: [node.id], joining: true });
     return node.id;
   }
 
@@ -405,18 +406,16 @@ export class DockerRuntime implements Runtime {
     await applyRules(inNs, namespaceGrudgeRules(this.grudge[node.id] ?? [], (id) => (this.nodes.get(id) ?? this.removed.get(id))?.ip));
   }
 
-  private async waitReady(node: DockerNode, expected: readonly string[]): Promise<void> {
+  private async waitReady(node: DockerNode, when: ReadyWhen): Promise<void> {
     const client = this.client(node.id);
     const deadline = Date.now() + this.readyTimeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
       const s = await client.adminStatus();
       if (s.type === 'ok') {
-        const members = Array.isArray(s.value['members']) ? (s.value['members'] as { id?: unknown; status?: unknown }[]) : [];
-        const up = new Set(members.filter((m) => m.status === 'up').map((m) => String(m.id)));
-        const missing = expected.filter((id) => !up.has(id));
-        if (missing.length === 0) return;
-        last = `status answers but ${missing.join(', ')} not listed up`;
+        const reason = notReadyReason(s.value, node.id, when);
+        if (reason === undefined) return;
+        last = reason;
       } else {
         last = s.error;
         const info = await node.container!.inspect().catch(() => undefined);

@@ -25,6 +25,7 @@ import {
   listChains,
   type CommandRunner,
 } from './iptables.js';
+import { type ReadyWhen, notReadyReason } from './readiness.js';
 
 export interface LocalRuntimeOptions {
   /** Node i listens on 127.0.0.(hostBase + i); default 10 (so 127.0.0.11-20). */
@@ -150,7 +151,7 @@ export class LocalRuntime implements Runtime {
         await this.spawn(n);
       }
       const ids = initial.map((n) => n.id);
-      await Promise.all(initial.map((n) => this.waitReady(n, ids)));
+      await Promise.all(initial.map((n) => this.waitReady(n, { expected: ids, settled: true })));
     } catch (err) {
       await this.teardown().catch(() => undefined);
       throw err;
@@ -201,7 +202,7 @@ export class LocalRuntime implements Runtime {
     const node = this.mustGet(nodeId);
     if (node.proc !== undefined) throw new Error(`${nodeId} is still running; kill it before restarting (definite: nothing was done)`);
     await this.spawn(node);
-    await this.waitReady(node, [node.id]);
+    await this.waitReady(node, { expected: [node.id] });
   }
 
   async pause(nodeId: string): Promise<void> {
@@ -229,7 +230,7 @@ export class LocalRuntime implements Runtime {
     await assertFree(node.host, this.peerPort);
     this.nodes.set(node.id, node);
     await this.spawn(node);
-    await this.waitReady(node, [node.id]);
+    await this.waitReady(node, { expected: [node.id], joining: true });
     return node.id;
   }
 
@@ -379,8 +380,8 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  /** Waits until the node answers /admin/status 200 and lists `expected` as up; bounded, with the log tail on failure. */
-  private async waitReady(node: LocalNode, expected: readonly string[]): Promise<void> {
+  /** Waits until the node answers /admin/status 200, lists `expected` as up and, joining, is in the ring; bounded, with the log tail on failure. */
+  private async waitReady(node: LocalNode, when: ReadyWhen): Promise<void> {
     const client = this.client(node.id);
     const deadline = Date.now() + this.readyTimeoutMs;
     let last = 'no answer yet';
@@ -390,11 +391,9 @@ export class LocalRuntime implements Runtime {
       }
       const s = await client.adminStatus();
       if (s.type === 'ok') {
-        const members = Array.isArray(s.value['members']) ? (s.value['members'] as { id?: unknown; status?: unknown }[]) : [];
-        const up = new Set(members.filter((m) => m.status === 'up').map((m) => String(m.id)));
-        const missing = expected.filter((id) => !up.has(id));
-        if (missing.length === 0) return;
-        last = `status answers but ${missing.join(', ')} not listed up`;
+        const reason = notReadyReason(s.value, node.id, when);
+        if (reason === undefined) return;
+        last = reason;
       } else last = s.error;
       await this.sleep(100);
     }

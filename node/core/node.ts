@@ -332,8 +332,20 @@ export class DynamoNode implements CoreNode {
     return undefined;
   }
 
+  /**
+   * Whether this node may found a ring of its own: a seed (or a node with no other seeds) may, since the
+   * cluster starts from its seeds. A node that joins through seeds may not: on its own ring it would be the
+   * only home of every key and answer reads with nothing, so until gossip brings it the cluster's ring it
+   * has no homes at all and refuses requests.
+   */
+  private mayFoundRing(): boolean {
+    const seeds = this.config.seeds;
+    return seeds.some((s) => s.id === this.id) || seeds.every((s) => s.id === this.id);
+  }
+
   /** Recomputes the ring when the members that should own partitions differ from its members. */
   private recomputeRing(): boolean {
+    if (this.ring === undefined && !this.mayFoundRing()) return false;
     this.members.set(this.id, this.selfEntry());
     const next = nextRing(this.ring, ringCandidates(this.members.values()), this.config.partitions);
     if (next === undefined) return false;
@@ -413,11 +425,11 @@ export class DynamoNode implements CoreNode {
   }
 
   private homeOf(key: string): NodeId[] {
-    return this.ring === undefined ? [this.id] : preferenceList(this.ring.ring, key).slice(0, this.config.n);
+    return this.ring === undefined ? [] : preferenceList(this.ring.ring, key).slice(0, this.config.n);
   }
 
   private homeOfPartition(p: number): NodeId[] {
-    return this.ring === undefined ? [this.id] : preferenceListForPartition(this.ring.ring, p).slice(0, this.config.n);
+    return this.ring === undefined ? [] : preferenceListForPartition(this.ring.ring, p).slice(0, this.config.n);
   }
 
   /**
@@ -426,7 +438,7 @@ export class DynamoNode implements CoreNode {
    * nodes when fewer than N nodes are healthy, so a request still has a chance.
    */
   private targetsFor(key: string): Target[] {
-    const all = this.ring === undefined ? [this.id] : preferenceList(this.ring.ring, key);
+    const all = this.ring === undefined ? [] : preferenceList(this.ring.ring, key);
     const home = all.slice(0, this.config.n);
     if (!this.config.sloppy) return home.map((node) => ({ node }));
     const chosen = all.filter((n) => this.isHealthy(n)).slice(0, this.config.n);
@@ -629,6 +641,8 @@ export class DynamoNode implements CoreNode {
         if (replies.size === targets.length) finish();
       });
       for (const x of targets) this.send(x.node, { type: 'read', req, kind, key });
+      // No homes at all (a joining node that has not learned the ring yet): nothing can answer.
+      if (targets.length === 0) finish();
     });
   }
 
@@ -730,6 +744,8 @@ export class DynamoNode implements CoreNode {
         if (x.node === skip) continue;
         this.send(x.node, { type: 'write', req, kind, key, s: encoded, ...(x.hint ? { hint: x.hint } : {}), ...extra });
       }
+      // No homes at all (a joining node that has not learned the ring yet): nothing can acknowledge.
+      if (targets.length === 0) finish(false);
       // The coordinator's own write, running alongside the others, is one more ack once durable; a
       // failed local write simply does not count.
       selfWrite?.then(
