@@ -245,9 +245,11 @@ t.test('strict R+W>N holds while a node joins: reads meet the old ring\'s quorum
   t.ok((c.node('n3').status()['ringTransition'] as number[]).length > 0, 'n3 still meets the earlier ring\'s quorums');
   const moved = keys.filter((k) => c.node('n3').preflist(k).includes('n4') && c.node('n3').preflist(k).includes('n3'));
   t.ok(moved.length >= 10, `n4 took a home of ${moved.length} keys that n3 still replicates`);
+  t.ok((c.node('n4').status()['ringTransition'] as number[]).length > 0, 'n4, which never saw the earlier ring, learned it from gossip');
   let stale = 0;
-  for (const k of moved) {
-    const r = await c.run(c.node('n3').get(k, { r: 2 }));
+  // Through n3, and through the joiner itself: it is a home of these keys and still empty.
+  for (const [i, k] of moved.entries()) {
+    const r = await c.run(c.node(i % 2 === 0 ? 'n3' : 'n4').get(k, { r: 2 }));
     if (!r.ok || r.values.length === 0) stale++;
     else t.same(r.values.map(dec), [`v-${k}`]);
   }

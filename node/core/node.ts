@@ -106,6 +106,8 @@ export class DynamoNode implements CoreNode {
   private handedOff = 0;
   /** Set late in a leave whose new homes are not all up: hand off to the healthy ones rather than to none. */
   private partialHandoff = false;
+  /** Partitions this node no longer replicates whose keys all new homes acknowledged, with the ring version. */
+  private readonly handedOffPartitions = new Map<number, number>();
   private readonly detectors = new Map<NodeId, PhiAccrualDetector>();
   private incarnation = 0;
   private heartbeat = 0;
@@ -259,7 +261,10 @@ export class DynamoNode implements CoreNode {
 
   private gossipMessage(reply: boolean): PeerMessage {
     this.members.set(this.id, this.selfEntry());
-    return { type: 'gossip', reply, members: [...this.members.values()], ring: this.ring === undefined ? null : ringToJson(this.ring) };
+    return {
+      type: 'gossip', reply, members: [...this.members.values()], ring: this.ring === undefined ? null : ringToJson(this.ring),
+      ...(this.pastRings.length > 0 ? { pastRings: this.pastRings.map(ringToJson) } : {}),
+    };
   }
 
   private livePeers(): NodeId[] {
@@ -319,6 +324,7 @@ export class DynamoNode implements CoreNode {
     }
     const adopted = this.adoptRing(ringFromJson(msg.ring, this.config.partitions));
     const ringChanged = this.recomputeRing() || adopted;
+    this.learnPastRings(msg.pastRings);
     // A node with nothing to hand off confirms the new ring at once, so the gossip pushed below carries it.
     if (ringChanged) this.handoffTick();
     this.prunePastRings();
@@ -371,6 +377,24 @@ export class DynamoNode implements CoreNode {
     this.pastRings = this.pastRings.filter((r) => !sameRing(r, winner));
     this.persistMetaSoon();
     return true;
+  }
+
+  /**
+   * Takes a peer's earlier rings that are still in transition. A node that joins adopts the cluster's ring
+   * with itself already in it, so it never saw the ring before: without this it would coordinate with the
+   * current homes alone and, being one of them and still empty, answer a read with nothing.
+   */
+  private learnPastRings(x: unknown): void {
+    const current = this.ring;
+    if (!Array.isArray(x) || current === undefined) return;
+    for (const r of x) {
+      const past = ringFromJson(r, this.config.partitions);
+      if (past === undefined || past.version >= current.version || this.pastRings.some((p) => sameRing(p, past))) continue;
+      if (transitionOver(past, current.version, this.members)) continue;
+      this.pastRings.push(past);
+    }
+    this.pastRings.sort((a, b) => a.version - b.version);
+    while (this.pastRings.length > maxPastRings) this.pastRings.shift();
   }
 
   /** Drops the past rings whose members all confirmed their handoff up to the current ring. */
@@ -1009,12 +1033,22 @@ export class DynamoNode implements CoreNode {
    */
   private handoffTick(): void {
     if (this.ring === undefined) return;
+    const version = this.ring.version;
     let pending = this.handoffsInFlight.size > 0;
-    for (const p of this.store.partitionsHeld()) {
+    const held = this.store.partitionsHeld();
+    if (this.handedOffPartitions.size > 0) {
+      const holding = new Set(held);
+      for (const p of this.handedOffPartitions.keys()) if (!holding.has(p)) this.handedOffPartitions.delete(p);
+    }
+    for (const p of held) {
       if (this.handoffsInFlight.has(p)) continue;
       const home = this.homeOfPartition(p);
       if (home.includes(this.id)) continue;
-      pending = true;
+      // A partition every new home acknowledged in full under this ring no longer holds the confirmation
+      // back, even while it still has keys: those keep changing when writes still reach this node through
+      // an earlier ring's quorum, and such writes reach W of the new homes too. Waiting for the partition to
+      // empty instead would never end under load, since the writes stop only once the transition ends.
+      if (this.handedOffPartitions.get(p) !== version) pending = true;
       // Every new home must have acknowledged a key before this copy is deleted: handing off to the
       // healthy ones only and deleting would leave fewer than N replicas, and a read quorum of the new
       // ring could then miss a write the old ring acknowledged. So it waits until all of them look up,
@@ -1024,18 +1058,22 @@ export class DynamoNode implements CoreNode {
       if (targets.length === 0) continue;
       this.handoffsInFlight.add(p);
       this.handoffPartition(p, targets)
+        .then((complete) => {
+          if (complete && targets.length === home.length && this.ring?.version === version) this.handedOffPartitions.set(p, version);
+        })
         .catch((err: unknown) => this.env.logger.log('error', 'handoff-failed', { partition: p, error: String(err) }))
         .finally(() => this.handoffsInFlight.delete(p));
     }
     // Confirmed only from a tick that found nothing left to hand off, so every key the confirmation covers
-    // has been acknowledged by its new homes. Gossip carries it; peers then end the transition.
-    if (!pending && this.handedOff !== this.ring.version) {
-      this.handedOff = this.ring.version;
+    // has been acknowledged by all its new homes. Gossip carries it; peers then end the transition.
+    if (!pending && this.handedOff !== version) {
+      this.handedOff = version;
       this.prunePastRings();
     }
   }
 
-  private async handoffPartition(p: number, targets: NodeId[]): Promise<void> {
+  /** Hands a partition's keys to `targets`; true when every chunk was acknowledged by all of them. */
+  private async handoffPartition(p: number, targets: NodeId[]): Promise<boolean> {
     const keys = this.store.keysOf(p);
     for (let i = 0; i < keys.length; i += handoffChunk) {
       const chunk = keys.slice(i, i + handoffChunk);
@@ -1048,7 +1086,7 @@ export class DynamoNode implements CoreNode {
       }
       if (entries.length === 0) continue;
       const ok = await this.sendHandoff(targets, entries.map(({ kind, key, s }) => ({ kind, key, s })));
-      if (!ok || this.stopped) return;
+      if (!ok || this.stopped) return false;
       for (const e of entries) {
         await this.store.lock.run(mkey(e.kind, e.key), async () => {
           if (this.store.hashOf(e.kind, e.key) !== e.h) return;
@@ -1059,6 +1097,7 @@ export class DynamoNode implements CoreNode {
         });
       }
     }
+    return true;
   }
 
   private sendHandoff(targets: NodeId[], entries: { kind: Kind; key: string; s: unknown }[]): Promise<boolean> {
