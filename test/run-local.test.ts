@@ -46,3 +46,27 @@ t.test('3 local nodes, cart under partitions: valid, with every results file', a
   if (runtime.capabilities().partition === true) t.ok(history.some((op) => op['process'] === 'nemesis' && op['f'] === 'partition'), 'partitions were injected');
   t.ok(lines[0]?.includes('seed=11'), 'the seed is printed first');
 });
+
+t.test('4 local nodes, strict register (N=3 R=1 W=3) under joins and leaves: no stale read', async (t) => {
+  const runtime = await localRuntime();
+  if (typeof runtime === 'string') {
+    t.pass(`skipped: ${runtime}`);
+    return;
+  }
+  const store = await mkdtemp(join(tmpdir(), 'ql-run-local-'));
+  t.teardown(() => rm(store, { recursive: true, force: true }));
+  // Seed 8 read nothing through a node that had just joined, before joiners learned the cluster's earlier
+  // rings from gossip (README: "Membership changes keep R + W > N").
+  const result = await runTest({
+    runtime: 'local', nodes: 4, n: 3, r: 1, w: 3, sloppy: false, conflicts: 'vclock', workload: 'register', nemesis: ['membership'],
+    timeLimitS: 14, concurrency: 8, rate: 40, seed: 8, nemesisQuietS: 2, nemesisFaultS: 3, quiesceS: 3, store, quiet: true, skipReport: true,
+  }, { runtime });
+  t.equal(result.error, undefined, 'the run completed');
+  const quorum = result.checkers['quorum'] as { valid?: unknown; mode?: unknown; staleReads?: unknown };
+  t.match(String(quorum.mode), /^strict/, 'the quorum checker judged strictly');
+  t.equal(quorum.valid, true, `no stale read (staleReads=${String(quorum.staleReads)})`);
+  t.equal(result.valid, true, `valid (${JSON.stringify(Object.fromEntries(Object.entries(result.checkers).map(([k, v]) => [k, (v as { valid: unknown }).valid])))})`);
+  const history = (await readFile(join(result.runDir!, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const changes = history.filter((op) => op['process'] === 'nemesis' && op['type'] === 'info' && (op['f'] === 'join' || op['f'] === 'leave'));
+  t.ok(changes.length >= 2, `membership changed ${changes.length} times`);
+});
