@@ -1,11 +1,11 @@
 // A short real run: three reference nodes as local processes, the cart workload under partitions, heal,
 // final reads, checks and report. It must end valid and write every results file. Skipped, saying why,
 // when the local runtime cannot load here.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTest } from '../harness/run.js';
+import { runTest, type RunOptions, type RunResult } from '../harness/run.js';
 import type { Runtime } from '../harness/runtime/runtime.js';
 
 async function localRuntime(): Promise<Runtime | string> {
@@ -18,29 +18,47 @@ async function localRuntime(): Promise<Runtime | string> {
   }
 }
 
-t.test('3 local nodes, cart under partitions: valid, with every results file', async (t) => {
+type LocalRunOptions = Omit<RunOptions, 'runtime' | 'store'>;
+
+/**
+ * One run on the local runtime with a results store of its own (removed after the test); undefined, after
+ * a passing line that says why, when the local runtime cannot load here.
+ */
+async function localRun(t: Test, options: LocalRunOptions): Promise<{ result: RunResult; runtime: Runtime } | undefined> {
   const runtime = await localRuntime();
   if (typeof runtime === 'string') {
     t.pass(`skipped: ${runtime}`);
-    return;
+    return undefined;
   }
   const store = await mkdtemp(join(tmpdir(), 'ql-run-local-'));
   t.teardown(() => rm(store, { recursive: true, force: true }));
-  const lines: string[] = [];
-  const result = await runTest({
-    runtime: 'local', nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', workload: 'cart', nemesis: ['partition'],
-    timeLimitS: 8, concurrency: 4, rate: 40, seed: 11, nemesisQuietS: 2, nemesisFaultS: 3, quiesceS: 5, store,
-    log: (l) => lines.push(l),
-  }, { runtime });
+  const result = await runTest({ ...options, runtime: 'local', store }, { runtime });
   t.equal(result.error, undefined, 'the run completed');
-  t.equal(result.valid, true, `valid (${JSON.stringify(Object.fromEntries(Object.entries(result.checkers).map(([k, v]) => [k, (v as { valid: unknown }).valid])))})`);
+  const verdicts = Object.fromEntries(Object.entries(result.checkers).map(([k, v]) => [k, (v as { valid: unknown }).valid]));
+  t.equal(result.valid, true, `valid (${JSON.stringify(verdicts)})`);
+  return { result, runtime };
+}
+
+async function readHistory(dir: string): Promise<Record<string, unknown>[]> {
+  return (await readFile(join(dir, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+t.test('3 local nodes, cart under partitions: valid, with every results file', async (t) => {
+  const lines: string[] = [];
+  const run = await localRun(t, {
+    nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', workload: 'cart', nemesis: ['partition'],
+    timeLimitS: 8, concurrency: 4, rate: 40, seed: 11, nemesisQuietS: 2, nemesisFaultS: 3, quiesceS: 5,
+    log: (l) => lines.push(l),
+  });
+  if (run === undefined) return;
+  const { result, runtime } = run;
   t.equal(result.exitCode, 0);
   const dir = result.runDir!;
   for (const f of ['config.json', 'history.jsonl', 'results.json', 'report.html']) t.ok((await stat(join(dir, f))).size > 0, `${f} written`);
   const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as { logs: Record<string, string> };
   t.equal(Object.keys(results.logs).length, 3, 'three node logs listed');
   for (const path of Object.values(results.logs)) t.ok((await stat(join(dir, path))).isFile(), `${path} is in the results folder`);
-  const history = (await readFile(join(dir, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const history = await readHistory(dir);
   t.ok(history.filter((op) => op['type'] === 'ok' && op['f'] === 'add').length > 20, 'adds were acknowledged');
   t.ok(history.some((op) => op['process'] === 'final' && op['f'] === 'local'), 'replica states were recorded');
   if (runtime.capabilities().partition === true) t.ok(history.some((op) => op['process'] === 'nemesis' && op['f'] === 'partition'), 'partitions were injected');
@@ -48,25 +66,17 @@ t.test('3 local nodes, cart under partitions: valid, with every results file', a
 });
 
 t.test('4 local nodes, strict register (N=3 R=1 W=3) under joins and leaves: no stale read', async (t) => {
-  const runtime = await localRuntime();
-  if (typeof runtime === 'string') {
-    t.pass(`skipped: ${runtime}`);
-    return;
-  }
-  const store = await mkdtemp(join(tmpdir(), 'ql-run-local-'));
-  t.teardown(() => rm(store, { recursive: true, force: true }));
   // Seed 8 read nothing through a node that had just joined, before joiners learned the cluster's earlier
   // rings from gossip (README: "Membership changes keep R + W > N").
-  const result = await runTest({
-    runtime: 'local', nodes: 4, n: 3, r: 1, w: 3, sloppy: false, conflicts: 'vclock', workload: 'register', nemesis: ['membership'],
-    timeLimitS: 14, concurrency: 8, rate: 40, seed: 8, nemesisQuietS: 2, nemesisFaultS: 3, quiesceS: 3, store, quiet: true, skipReport: true,
-  }, { runtime });
-  t.equal(result.error, undefined, 'the run completed');
-  const quorum = result.checkers['quorum'] as { valid?: unknown; mode?: unknown; staleReads?: unknown };
+  const run = await localRun(t, {
+    nodes: 4, n: 3, r: 1, w: 3, sloppy: false, conflicts: 'vclock', workload: 'register', nemesis: ['membership'],
+    timeLimitS: 14, concurrency: 8, rate: 40, seed: 8, nemesisQuietS: 2, nemesisFaultS: 3, quiesceS: 3, quiet: true, skipReport: true,
+  });
+  if (run === undefined) return;
+  const quorum = run.result.checkers['quorum'] as { valid?: unknown; mode?: unknown; staleReads?: unknown };
   t.match(String(quorum.mode), /^strict/, 'the quorum checker judged strictly');
   t.equal(quorum.valid, true, `no stale read (staleReads=${String(quorum.staleReads)})`);
-  t.equal(result.valid, true, `valid (${JSON.stringify(Object.fromEntries(Object.entries(result.checkers).map(([k, v]) => [k, (v as { valid: unknown }).valid])))})`);
-  const history = (await readFile(join(result.runDir!, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const history = await readHistory(run.result.runDir!);
   const changes = history.filter((op) => op['process'] === 'nemesis' && op['type'] === 'info' && (op['f'] === 'join' || op['f'] === 'leave'));
   t.ok(changes.length >= 2, `membership changed ${changes.length} times`);
 });

@@ -380,7 +380,7 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  /** Waits until the node answers /admin/status 200, lists `expected` as up and, joining, is in the ring; bounded, with the log tail on failure. */
+  /** Waits (bounded) until /admin/status answers and notReadyReason finds nothing; the log tail on failure. */
   private async waitReady(node: LocalNode, when: ReadyWhen): Promise<void> {
     const client = this.client(node.id);
     const deadline = Date.now() + this.readyTimeoutMs;
