@@ -191,7 +191,7 @@ export class DynamoNode implements CoreNode {
     this.stopped = false;
     for (const s of this.config.seeds) if (s.id !== this.id) this.env.transport.learnPeer?.(s.id, s.addr);
     for (const m of this.members.values()) if (m.id !== this.id) this.env.transport.learnPeer?.(m.id, m.addr);
-    this.recomputeRing();
+    if (this.recomputeRing()) this.persistMetaSoon();
     for (const s of this.config.seeds) if (s.id !== this.id) this.send(s.id, this.gossipMessage(true));
     this.every(this.config.gossipIntervalMs, () => this.gossipTick());
     this.every(this.config.hintIntervalMs, () => {
@@ -324,11 +324,11 @@ export class DynamoNode implements CoreNode {
     }
     const adopted = this.adoptRing(ringFromJson(msg.ring, this.config.partitions));
     const ringChanged = this.recomputeRing() || adopted;
-    this.learnPastRings(msg.pastRings);
+    const learned = this.learnPastRings(msg.pastRings);
     // A node with nothing to hand off confirms the new ring at once, so the gossip pushed below carries it.
     if (ringChanged) this.handoffTick();
     this.prunePastRings();
-    if (statusChanged || ringChanged) this.persistMetaSoon();
+    if (statusChanged || ringChanged || learned) this.persistMetaSoon();
     if (ringChanged) {
       // A new ring is pushed to everyone at once: the ring must converge in a round, not in a random walk.
       for (const p of this.livePeers()) this.send(p, this.gossipMessage(false));
@@ -349,7 +349,7 @@ export class DynamoNode implements CoreNode {
     return seeds.some((s) => s.id === this.id) || seeds.every((s) => s.id === this.id);
   }
 
-  /** Recomputes the ring when the members that should own partitions differ from its members. */
+  /** Recomputes the ring when the members that should own partitions differ from its members (callers persist). */
   private recomputeRing(): boolean {
     if (this.ring === undefined && !this.mayFoundRing()) return false;
     this.members.set(this.id, this.selfEntry());
@@ -357,13 +357,13 @@ export class DynamoNode implements CoreNode {
     if (next === undefined) return false;
     this.adoptRing(next);
     this.env.logger.log('info', 'ring-changed', { version: this.ring?.version, members: this.ring?.ring.members });
-    this.persistMetaSoon();
     return true;
   }
 
   /**
    * Takes `candidate` when it wins over the current ring, keeping the ring it replaces as a past ring:
    * until every member of that ring confirms its handoff, acknowledged writes may live only on its homes.
+   * Callers persist the change.
    */
   private adoptRing(candidate: VersionedRing | undefined): boolean {
     const before = this.ring;
@@ -375,7 +375,6 @@ export class DynamoNode implements CoreNode {
       if (this.pastRings.length > maxPastRings) this.pastRings.shift();
     }
     this.pastRings = this.pastRings.filter((r) => !sameRing(r, winner));
-    this.persistMetaSoon();
     return true;
   }
 
@@ -384,17 +383,20 @@ export class DynamoNode implements CoreNode {
    * with itself already in it, so it never saw the ring before: without this it would coordinate with the
    * current homes alone and, being one of them and still empty, answer a read with nothing.
    */
-  private learnPastRings(x: unknown): void {
+  private learnPastRings(x: unknown): boolean {
     const current = this.ring;
-    if (!Array.isArray(x) || current === undefined) return;
+    if (!Array.isArray(x) || current === undefined) return false;
+    const before = this.pastRings.length;
     for (const r of x) {
       const past = ringFromJson(r, this.config.partitions);
       if (past === undefined || past.version >= current.version || this.pastRings.some((p) => sameRing(p, past))) continue;
       if (transitionOver(past, current.version, this.members)) continue;
       this.pastRings.push(past);
     }
+    if (this.pastRings.length === before) return false;
     this.pastRings.sort((a, b) => a.version - b.version);
     while (this.pastRings.length > maxPastRings) this.pastRings.shift();
+    return true;
   }
 
   /** Drops the past rings whose members all confirmed their handoff up to the current ring. */
