@@ -3,7 +3,7 @@
 // exit 2 instead of starting a node that misbehaves later.
 import { defaultNodeConfig, type ConflictMode, type NodeConfig, type SeedPeer, type TestFault } from './core/config.js';
 import type { LogLevel } from './core/env.js';
-import { parseHostPort } from './peer-transport.js';
+import { parseHostPort } from './host-port.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -18,7 +18,9 @@
 import net from 'node:net';
 import type { Logger, NodeId, PeerMessage, Random, Transport } from './core/env.js';
 import type { SeedPeer } from './core/config.js';
-import { FrameDecoder, FrameError, encodeFrame, type FramePayload } from './frame.js';
+import { FrameDecoder, FrameError, encodeFrame } from './frame.js';
+import { parseHostPort } from './host-port.js';
+import { acceptInbound, helloType, pingType, remoteOf, type InboundContext } from './peer-inbound.js';
 
 export type MessageHandler = (from: NodeId, message: PeerMessage) => void;
 
@@ -52,20 +54,6 @@ export interface PeerTransportStats {
   connects: number;
   /** Frames dropped on arrival because they were more than maxDelayMs late. */
   stale: number;
-}
-
-const helloType = 'ql-hello';
-const pingType = 'ql-ping';
-const pongType = 'ql-pong';
-
-/** Splits "host:port" (IPv6 hosts in brackets) into its parts; throws on anything else. Port 0 (any free
- * port) is accepted only where a listener asks for it. */
-export function parseHostPort(addr: string, allowZeroPort = false): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(addr.trim());
-  if (!m) throw new RangeError(`"${addr}" is not host:port`);
-  const port = Number(m[2]);
-  if (port < (allowZeroPort ? 0 : 1) || port > 65535) throw new RangeError(`port ${port} in "${addr}" is out of range`);
-  return { host: m[1]!, port };
 }
 
 interface Link {
@@ -103,6 +91,8 @@ export class PeerTransport implements Transport {
   private handler: MessageHandler = () => {};
   private closed = false;
   readonly stats: PeerTransportStats = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0, stale: 0 };
+  /** What inbound connections use of this transport (peer-inbound.ts). */
+  private readonly inbound: InboundContext;
 
   constructor(options: PeerTransportOptions) {
     this.id = options.id;
@@ -119,6 +109,18 @@ export class PeerTransport implements Transport {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.maxDelayMs = options.maxDelayMs ?? 1000;
     for (const seed of options.seeds ?? []) this.learnPeer(seed.id, seed.addr);
+    this.inbound = {
+      id: this.id,
+      secret: this.secret,
+      maxDelayMs: this.maxDelayMs,
+      logger: this.logger,
+      stats: this.stats,
+      knowsAddress: (peer) => Boolean(this.links.get(peer)?.addr),
+      learnPeer: (peer, addr) => this.learnPeer(peer, addr),
+      redialNow: (peer) => this.redialNow(peer),
+      deliver: (from, message) => this.deliver(from, message),
+      reject: (socket, error, peer) => this.reject(socket, error, peer),
+    };
   }
 
   /** Where valid messages from peers go (the core's receive). */
@@ -352,56 +354,7 @@ export class PeerTransport implements Transport {
       return;
     }
     this.incoming.add(socket);
-    socket.setNoDelay(true);
-    const decoder = new FrameDecoder(this.secret);
-    let peer: NodeId | undefined;
-    const lateness = new FrameLateness();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: FramePayload[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (error) {
-        this.reject(socket, error, peer);
-        return;
-      }
-      const nowMs = performance.now();
-      for (const frame of frames) {
-        if (typeof frame.at === 'number' && Number.isFinite(frame.at)) {
-          if (lateness.lateByMs(nowMs, frame.at) > this.maxDelayMs && peer !== undefined) {
-            this.stats.stale++;
-            continue;
-          }
-        }
-        if (peer === undefined) {
-          if (frame.msg.type !== helloType) {
-            this.reject(socket, new Error('first frame is not a hello'), frame.from);
-            return;
-          }
-          if (frame.to !== this.id) {
-            // The dialer's address book is stale (another node now lives at this address).
-            this.logger.log('warn', 'peer-misaddressed', { peer: frame.from, wanted: frame.to, remote: remoteOf(socket) });
-            socket.destroy();
-            return;
-          }
-          peer = frame.from;
-          const addr = frame.msg['addr'];
-          // A peer we have never heard of tells us where to reach it; gossip may correct it later.
-          if (typeof addr === 'string' && !this.links.get(peer)?.addr) this.learnPeer(peer, addr);
-          this.redialNow(peer);
-          continue;
-        }
-        if (frame.from !== peer) {
-          this.reject(socket, new Error(`frame from ${frame.from} on ${peer}'s connection`), peer);
-          return;
-        }
-        if (frame.msg.type === pingType) {
-          socket.write(encodeFrame({ from: this.id, to: peer, msg: { type: pongType } }, this.secret));
-          continue;
-        }
-        if (frame.to !== this.id) continue;
-        this.deliver(peer, frame.msg);
-      }
-    });
+    acceptInbound(socket, this.inbound);
     socket.on('error', () => {});
     socket.on('close', () => this.incoming.delete(socket));
   }
@@ -421,35 +374,4 @@ export class PeerTransport implements Transport {
     const host = this.listenAddr.host.includes(':') ? `[${this.listenAddr.host}]` : this.listenAddr.host;
     return `${host}:${this.port()}`;
   }
-}
-
-/**
- * How late frames on one connection arrive. The smallest (arrival - send) seen so far is the link's own
- * delay plus the offset between the two processes' monotonic clocks; a frame is late by how far it exceeds
- * that baseline. Clocks of two machines drift apart (crystals are good to some tens of ppm), and a sender
- * whose clock runs slow would make every frame look a little later each hour, so the baseline is allowed to
- * rise at `driftPerMs` (100 ppm): a day-old connection then tolerates 8.6 s of drift, while the baseline
- * moves only a millisecond across a ten-second partition.
- */
-export class FrameLateness {
-  private baselineMs = Infinity;
-  private baselineAtMs = 0;
-
-  constructor(private readonly driftPerMs = 1e-4) {}
-
-  /** Records one frame (receiver's now, sender's send time) and returns how late it is, in ms. */
-  lateByMs(nowMs: number, sentAtMs: number): number {
-    const deltaMs = nowMs - sentAtMs;
-    const allowed = this.baselineMs + (nowMs - this.baselineAtMs) * this.driftPerMs;
-    if (deltaMs <= allowed) {
-      this.baselineMs = deltaMs;
-      this.baselineAtMs = nowMs;
-      return 0;
-    }
-    return deltaMs - allowed;
-  }
-}
-
-function remoteOf(socket: net.Socket): string {
-  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 }

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap';
 import net from 'node:net';
 import type { PeerMessage } from '../node/core/env.js';
-import { FrameLateness, PeerTransport, type PeerTransportOptions } from '../node/peer-transport.js';
+import { FrameLateness } from '../node/frame-lateness.js';
+import { PeerTransport, type PeerTransportOptions } from '../node/peer-transport.js';
 import { RealRandom } from '../node/real-env.js';
 
 interface Logged {
