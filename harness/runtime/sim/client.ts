@@ -1,7 +1,8 @@
 // The simulation's NodeClient: it calls a simulated node's core directly, with a simulated client↔node
-// delay each way and a client-side timeout, and maps results to outcomes exactly as workloads/client.ts
-// documents, so a history from the sim means what a history over HTTP means.
+// delay each way and a client-side timeout, and maps results to outcomes with node/outcome.ts, the mapping the
+// HTTP API answers with, so a history from the sim means what a history over HTTP means.
 import type { CoreNode, LocalState, QuorumError, BadRequest } from '../../../node/core/api.js';
+import { refusalAnswer, type OpClass } from '../../../node/outcome.js';
 import type { CartRead, ClientOptions, KvRead, NodeClient, Outcome, ReplicaState } from '../../../workloads/client.js';
 import type { Scheduler } from './scheduler.js';
 import type { SimNodeHost } from './sim-node.js';
@@ -22,12 +23,10 @@ const ok = <T>(value: T): Outcome<T> => ({ type: 'ok', value });
 const fail = <T>(error: string): Outcome<T> => ({ type: 'fail', error });
 const info = <T>(error: string): Outcome<T> => ({ type: 'info', error });
 
-function quorumText(e: QuorumError): string {
-  return `quorum: needed ${e.needed}, replied ${e.replied}`;
-}
-
-function refusal(e: BadRequest): string {
-  return `${e.error}: ${e.message}`;
+/** A core refusal as an outcome, by the shared mapping. */
+function refused<T>(e: QuorumError | BadRequest, op: OpClass): Outcome<T> {
+  const { type, error } = refusalAnswer(e, op);
+  return { type, error };
 }
 
 const copyBytes = (v: Uint8Array): Uint8Array => new Uint8Array(v);
@@ -50,7 +49,7 @@ export class SimClient implements NodeClient {
   get(key: string, options?: ClientOptions): Promise<Outcome<KvRead>> {
     return this.call(
       (core) => core.get(key, options),
-      (r) => (r.ok ? ok({ values: r.values.map(copyBytes), ...(r.context === undefined ? {} : { context: r.context }) }) : r.error === 'quorum' ? fail(quorumText(r)) : fail(refusal(r))),
+      (r) => (r.ok ? ok({ values: r.values.map(copyBytes), ...(r.context === undefined ? {} : { context: r.context }) }) : refused(r, 'read')),
       options?.timeoutMs,
     );
   }
@@ -59,7 +58,7 @@ export class SimClient implements NodeClient {
     const bytes = copyBytes(value);
     return this.call(
       (core) => core.put(key, bytes, context, options),
-      (r) => (r.ok ? ok({ context: r.context }) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      (r) => (r.ok ? ok({ context: r.context }) : refused(r, 'write')),
       options?.timeoutMs,
     );
   }
@@ -67,7 +66,7 @@ export class SimClient implements NodeClient {
   delete(key: string, context: string | undefined, options?: ClientOptions): Promise<Outcome<{ context?: string }>> {
     return this.call(
       (core) => core.delete(key, context, options),
-      (r) => (r.ok ? ok({ context: r.context }) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      (r) => (r.ok ? ok({ context: r.context }) : refused(r, 'write')),
       options?.timeoutMs,
     );
   }
@@ -75,7 +74,7 @@ export class SimClient implements NodeClient {
   cartRead(key: string, options?: ClientOptions): Promise<Outcome<CartRead>> {
     return this.call(
       (core) => core.cartRead(key, options),
-      (r) => (r.ok ? ok({ items: { ...r.items }, context: r.context }) : r.error === 'quorum' ? fail(quorumText(r)) : fail(refusal(r))),
+      (r) => (r.ok ? ok({ items: { ...r.items }, context: r.context }) : refused(r, 'read')),
       options?.timeoutMs,
     );
   }
@@ -83,7 +82,7 @@ export class SimClient implements NodeClient {
   cartAdd(key: string, item: string, qty: number, options?: ClientOptions): Promise<Outcome<void>> {
     return this.call(
       (core) => core.cartAdd(key, item, qty, options),
-      (r) => (r.ok ? ok(undefined) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      (r) => (r.ok ? ok(undefined) : refused(r, 'write')),
       options?.timeoutMs,
     );
   }
@@ -91,7 +90,7 @@ export class SimClient implements NodeClient {
   cartRemove(key: string, item: string, context: string, options?: ClientOptions): Promise<Outcome<void>> {
     return this.call(
       (core) => core.cartRemove(key, item, context, options),
-      (r) => (r.ok ? ok(undefined) : r.error === 'quorum' ? info(quorumText(r)) : fail(refusal(r))),
+      (r) => (r.ok ? ok(undefined) : refused(r, 'write')),
       options?.timeoutMs,
     );
   }
