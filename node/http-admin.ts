@@ -18,12 +18,9 @@ export function adminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: 
     if (req.method !== wanted) throw methodNotAllowed([wanted]);
     switch (r.kind) {
       case 'status': {
-        const status = core.status();
-        const extra = deps.extraStatus?.() ?? {};
-        const members = Array.isArray(status.members) ? status.members.length : 1;
-        // Strategy 3 fixes Q; what a node holds is Q / members tokens, which is what "vnodes" reports.
-        const ring = { ...status.ring, vnodes: Math.max(1, Math.round(status.ring.partitions / Math.max(1, members))) };
-        sendJson(res, 200, { ...status, ...extra, ring });
+        // ring.vnodes is what the core counts in its ring (the partitions this node owns), not a formula
+        // over the member list: members include nodes that left, and Q/S rounds.
+        sendJson(res, 200, { ...core.status(), ...(deps.extraStatus?.() ?? {}) });
         return;
       }
       case 'local': {

@@ -110,9 +110,17 @@ t.test('vclock cluster (strict quorum, secret set)', async (t) => {
     t.ok(keys.includes('round trip'), '/admin/keys lists keys one per line');
     const digest = json(await call(a, 'GET', '/admin/digest')) as { partitions: Record<string, string> };
     t.ok(Object.keys(digest.partitions).length > 0);
-    const status = json(await call(a, 'GET', '/admin/status')) as { ring: { vnodes: number; partitions: number } };
-    t.equal(status.ring.partitions, 256);
-    t.equal(status.ring.vnodes, 85, 'Q / members');
+    // Each node reports the partitions it owns in the ring all three agree on: every partition has exactly
+    // one owner, so the counts add up to Q (a Q / members formula would give 85 + 85 + 85 = 255).
+    type Status = { ring: { vnodes: number; owned: number; partitions: number }; ringHash: string };
+    const statuses = await Promise.all(cluster.nodes.map(async (n) => json(await call(n, 'GET', '/admin/status')) as Status));
+    t.equal(new Set(statuses.map((s) => s.ringHash)).size, 1, 'the three nodes hold the same ring');
+    t.equal(statuses[0]!.ring.partitions, 256);
+    for (const s of statuses) {
+      t.equal(s.ring.vnodes, s.ring.owned, 'vnodes counts the partitions this node owns');
+      t.ok(s.ring.vnodes > 0, 'every member owns partitions');
+    }
+    t.equal(statuses.reduce((sum, s) => sum + s.ring.vnodes, 0), 256, 'owned partitions add up to Q');
   });
 
   t.test('a peer with the wrong secret never becomes a member and is logged', async (t) => {
