@@ -19,8 +19,13 @@ export interface ProcessConfig {
   readonly httpAddr: string;
   /** Directory holding the LevelDB database. */
   readonly dataDir: string;
-  /** QL_VNODES as given (Q is fixed by QL_PARTITIONS; vnodes per node is reported as Q / members). */
+  /** QL_VNODES as given; it does not change Q, which is QL_PARTITIONS (see README, "QL_VNODES"). */
   readonly vnodes: number;
+  /**
+   * Variables of NODE-API.md that were set but have no effect on this node, for `/admin/status` under
+   * "ignored" as NODE-API.md asks, so a run can report that the knob did nothing.
+   */
+  readonly ignored: readonly string[];
   readonly logLevel: LogLevel;
   /**
    * QL_PEER_MAX_DELAY_MS: a peer message that arrives later than this after it was sent is dropped (see
@@ -28,6 +33,14 @@ export interface ProcessConfig {
    */
   readonly peerMaxDelayMs: number;
 }
+
+/**
+ * NODE-API.md variables this node reads but does not act on. QL_VNODES: Strategy 3 fixes Q for the cluster's
+ * life, so Q is QL_PARTITIONS and a node's tokens are the partitions the ring gives it; the harness turns its
+ * vnodes setting into QL_PARTITIONS (vnodes × initial nodes) for every runtime. The three mechanism switches
+ * are not implemented: read repair, anti-entropy and hint delivery always run.
+ */
+const ignoredVariables: readonly string[] = ['QL_VNODES', 'QL_READ_REPAIR', 'QL_ANTI_ENTROPY', 'QL_HINTED_HANDOFF'];
 
 export const testFaultNames: readonly TestFault[] = [
   'ack-before-w',
@@ -147,11 +160,12 @@ export function configFromEnv(env: Env): ProcessConfig {
     ...(faults.length > 0 ? { testFaults: faults } : {}),
   };
   const peerMaxDelayMs = integer(env, 'QL_PEER_MAX_DELAY_MS', core.requestTimeoutMs, 1, 3_600_000);
-  return { core, httpAddr, dataDir, vnodes, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs };
+  const ignored = ignoredVariables.filter((name) => (env[name] ?? '').trim() !== '');
+  return { core, httpAddr, dataDir, vnodes, ignored, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs };
 }
 
 /** The configuration as it is logged at start: everything but the secret's value. */
 export function describeConfig(config: ProcessConfig): Record<string, unknown> {
   const { secret, ...core } = config.core;
-  return { ...core, secret: secret === undefined ? 'none' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes, peerMaxDelayMs: config.peerMaxDelayMs };
+  return { ...core, secret: secret === undefined ? 'none' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes, ignored: config.ignored, peerMaxDelayMs: config.peerMaxDelayMs };
 }

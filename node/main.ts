@@ -106,7 +106,7 @@ export async function runNode(env: Record<string, string | undefined> = process.
       logger,
       requestTimeoutMs: config.core.requestTimeoutMs,
       replicationFactor: config.core.n,
-      extraStatus: () => ({ transport: { ...transport.stats }, configuredVnodes: config.vnodes, storage: storage.getStats() }),
+      extraStatus: () => ({ transport: { ...transport.stats }, configuredVnodes: config.vnodes, ignored: config.ignored, storage: storage.getStats() }),
     });
   } catch (error) {
     logger.log('error', 'node-start-failed', { error });

@@ -28,6 +28,20 @@ export interface ClusterSpec {
   readonly sim?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Q, the cluster's fixed number of ring partitions (Dynamo's Strategy 3), one rule for every runtime: the
+ * run's QL_PARTITIONS when its env gives one, else `vnodes` tokens for each initial member (at least 8). The
+ * sim configures its nodes with it and the local and Docker runtimes pass it to every node as QL_PARTITIONS,
+ * joiners included, so every node of a run agrees on Q (a node refuses a ring of another size).
+ */
+export function ringPartitions(spec: Pick<ClusterSpec, 'nodes' | 'vnodes' | 'env'>): number {
+  const given = spec.env?.['QL_PARTITIONS']?.trim();
+  if (given === undefined || given === '') return Math.max(8, spec.vnodes * spec.nodes);
+  // The bounds a node accepts (node/config-env.ts); the sim refuses what a real node would refuse.
+  if (!/^\d{1,5}$/.test(given) || Number(given) < 1 || Number(given) > 65536) throw new RangeError(`QL_PARTITIONS must be an integer from 1 to 65536, got "${given}"`);
+  return Number(given);
+}
+
 /** Which nodes cannot hear which: grudge[a] lists the nodes whose messages a drops. */
 export type Grudge = Readonly<Record<string, readonly string[]>>;
 

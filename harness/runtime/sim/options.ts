@@ -18,7 +18,7 @@ export interface SimKnobs {
   readonly clientDelayMs: number;
   /** How long a client waits for an answer before recording `info` (default: request timeout + 1 s). */
   readonly clientTimeoutMs: number | undefined;
-  /** Q, the fixed number of ring partitions (default: vnodes × initial nodes, at least 8). */
+  /** Q, the fixed number of ring partitions (default: ringPartitions of the spec, the rule every runtime uses). */
   readonly partitions: number | undefined;
   /** Node timing overrides (undefined = the node's defaults). */
   readonly requestTimeoutMs: number | undefined;

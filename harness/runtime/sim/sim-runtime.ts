@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { defaultNodeConfig, type NodeConfig, type SeedPeer, type TestFault } from '../../../node/core/config.js';
 import { deriveSeed, seededRandom } from '../../../node/core/random.js';
 import type { NodeClient } from '../../../workloads/client.js';
-import type { ClusterSpec, Grudge, Runtime, RuntimeCapabilities } from '../runtime.js';
+import { ringPartitions, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from '../runtime.js';
 import { SimClient } from './client.js';
 import { exponential, type MessageClass } from './delay.js';
 import { SimNetwork } from './network.js';
@@ -122,7 +122,7 @@ export class SimRuntime implements Runtime {
       w: spec.w,
       sloppy: spec.sloppy,
       conflicts: spec.conflicts,
-      partitions: knobs.partitions ?? Math.max(8, spec.vnodes * spec.nodes),
+      partitions: knobs.partitions ?? ringPartitions(spec),
       secret: spec.secret ?? `quorumlab-sim-${spec.seed}`,
       ...(knobs.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: knobs.requestTimeoutMs }),
       ...(knobs.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: knobs.gossipIntervalMs }),
