@@ -41,7 +41,11 @@ export class SimNodeHost {
   core: CoreNode | undefined;
   storage: SimStorage | undefined;
   clockOffsetMs = 0;
-  readonly disk = new SimDisk();
+  /** The node's disk: it outlives every incarnation unless replaced by wipeDisk(). */
+  get disk(): SimDisk {
+    return this.currentDisk;
+  }
+  private currentDisk = new SimDisk();
   private readonly timers = new Map<number, EventHandle>();
   private nextTimerId = 1;
   private pausedQueue: (() => void)[] = [];
@@ -89,6 +93,13 @@ export class SimNodeHost {
       }
     }
     this.endIncarnation('removed');
+  }
+
+  /** A replaced disk: the next incarnation boots on empty storage (only while the node is down). */
+  wipeDisk(): void {
+    if (this.state === 'running' || this.state === 'paused') throw new Error(`node ${this.id} is running; kill it before wiping its disk`);
+    this.currentDisk = new SimDisk();
+    this.log('warn', 'sim.wipe-disk');
   }
 
   pause(): void {

@@ -198,10 +198,12 @@ export class SimRuntime implements Runtime {
     this.requireHost(nodeId).kill();
   }
 
-  async restart(nodeId: string): Promise<void> {
+  /** With `wipe`, the node comes back on an empty disk (a replaced drive) instead of its own data. */
+  async restart(nodeId: string, options: { readonly wipe?: boolean } = {}): Promise<void> {
     const host = this.requireHost(nodeId);
     if (host.state === 'running' || host.state === 'paused') return;
     if (host.state === 'removed') throw new Error(`sim runtime: node ${nodeId} was removed and cannot restart`);
+    if (options.wipe === true) host.wipeDisk();
     await host.boot();
   }
 
@@ -219,12 +221,17 @@ export class SimRuntime implements Runtime {
     host.log('warn', 'sim.clock-offset', { offsetMs });
   }
 
-  async addNode(): Promise<string> {
+  /**
+   * With `awaitJoin: false` it resolves as soon as the new node has started, before any of its messages
+   * arrived anywhere (for tests of what a joiner does before it knows the cluster).
+   */
+  async addNode(options: { readonly awaitJoin?: boolean } = {}): Promise<string> {
     const id = `n${this.nextNodeNumber++}`;
     const seeds: SeedPeer[] = this.members.map((m) => ({ id: m, addr: `sim:${m}` }));
     const host = this.createHost(id, seeds);
     this.members.push(id);
     await host.boot();
+    if (options.awaitJoin === false) return id;
     // "Once it answers": it answers at once in the sim; wait (bounded) until it also sees the live members
     // and they see it, so the caller's next requests find it in the ring.
     const live = (): string[] => this.members.filter((m) => this.hosts.get(m)!.state === 'running');
