@@ -1,8 +1,9 @@
-// Scenario tests of the Dynamo node state machine on the in-memory cluster: quorums, siblings, LWW,
-// hinted handoff, strict quorum failures, anti-entropy, join handoff, the cart and context checks.
+// Scenario tests of the Dynamo node state machine on the product's simulator (harness/runtime/sim):
+// quorums, siblings, LWW, hinted handoff, strict quorum failures, anti-entropy, join handoff, the cart
+// and context checks.
 import t, { type Test } from 'tap';
 import type { GetResult, PutResult } from '../node/core/api.js';
-import { type MemoryCluster, dec, enc, makeCluster, waitConverged } from './core-memory-cluster.js';
+import { type ScenarioConfig, type SimCluster, dec, enc, makeCluster, waitConverged } from './helpers/sim-cluster.js';
 
 function okGet(t: Test, r: GetResult): string[] {
   if (!r.ok) {
@@ -20,16 +21,17 @@ function okPut(t: Test, r: PutResult): string {
   return r.context;
 }
 
-async function cluster(t: Test, n: number, overrides: Parameters<typeof makeCluster>[1] = {}, seed = 1): Promise<MemoryCluster> {
-  const c = await makeCluster(n, overrides, { seed });
+async function cluster(t: Test, n: number, config: ScenarioConfig = {}, seed = 1): Promise<SimCluster> {
+  const c = await makeCluster(n, config, { seed });
   t.teardown(() => c.stopAll());
-  const ms = await waitConverged(c);
-  t.ok(ms < 5000, `membership converged in ${ms} virtual ms`);
+  await waitConverged(c);
+  // Measured from the first boot: the runtime's setup already waited for the members to see each other.
+  t.ok(c.nowMs < 5000, `membership converged in ${c.nowMs} virtual ms`);
   return c;
 }
 
 /** A node that is not among the key's home replicas (by n1's ring), if any. */
-function outsider(c: MemoryCluster, key: string): string | undefined {
+function outsider(c: SimCluster, key: string): string | undefined {
   const home = c.node('n1').preflist(key);
   return c.ids.find((id) => !home.includes(id));
 }
@@ -200,7 +202,7 @@ t.test('a joining node receives its partitions; reads through it return old data
   const c = await cluster(t, 3, { hintIntervalMs: 200 });
   const keys = Array.from({ length: 30 }, (_, i) => `join-${i}`);
   for (const k of keys) okPut(t, await c.run(c.node('n1').put(k, enc(`v-${k}`), undefined, { w: 3 })));
-  await c.addNode('n4');
+  t.equal(await c.addNode(), 'n4');
   // Writes acknowledged while the ring changes must all survive.
   const during: string[] = [];
   for (let i = 0; i < 20; i++) {
@@ -239,7 +241,7 @@ t.test('strict R+W>N holds while a node joins: reads meet the old ring\'s quorum
   c.heal();
   c.crash('n1');
   await c.advance(3000);
-  await c.addNode('n4', slow);
+  t.equal(await c.addNode(), 'n4');
   await c.advance(1500);
   t.same(c.node('n3').status().ringMembers, ['n1', 'n2', 'n3', 'n4'], 'n3 has the ring with n4');
   t.ok((c.node('n3').status()['ringTransition'] as number[]).length > 0, 'n3 still meets the earlier ring\'s quorums');
@@ -276,7 +278,7 @@ t.test('leave hands everything to the remaining owners', async (t) => {
 t.test('a node joining through seeds refuses requests until it has the cluster\'s ring, never answers from a ring of its own', async (t) => {
   const c = await cluster(t, 3, { sloppy: false });
   okPut(t, await c.run(c.node('n1').put('before-join', enc('v'), undefined, { w: 3 })));
-  await c.addNode('n4', { sloppy: false });
+  t.equal(await c.addNode(), 'n4');
   // Cut off before its first gossip arrives anywhere (no virtual time has passed since it started).
   c.isolate('n4');
   const n4 = c.node('n4');
@@ -298,9 +300,9 @@ t.test('a leave whose new homes are not all up waits, then hands off to the heal
   const viaN4 = keys.filter((k) => c.node('n2').preflist(k).includes('n4') && !c.node('n2').preflist(k).includes('n3'));
   t.ok(viaN4.length > 0, `${viaN4.length} keys live on n4 but not on n3`);
   c.crash('n1');
-  const started = c.time.nowMs;
+  const started = c.nowMs;
   await c.run(c.node('n4').leave(), 90_000);
-  t.ok(c.time.nowMs - started >= 30_000, `the leave waited for n1 before handing off partially (${c.time.nowMs - started} virtual ms)`);
+  t.ok(c.nowMs - started >= 30_000, `the leave waited for n1 before handing off partially (${c.nowMs - started} virtual ms)`);
   t.same([...(await collect(c.node('n4').keys()))], [], 'n4 handed everything off');
   for (const k of viaN4) t.not(await c.node('n3').local(k), undefined, `${k} reached n3 although n1 was down`);
 });
@@ -430,7 +432,7 @@ t.test("fault 'context-overcovers' lets a write supersede a version its client n
     okPut(t, await c.run(c.node(coord).put('k', enc('c'), ctxA, { w: 3 })));
     const got = okGet(t, await c.run(c.node(coord).get('k', { r: 3 })));
     t.same(got, faulty ? ['c'] : ['b', 'c'], faulty ? 'the unseen write b was lost' : 'b and c are siblings');
-    c.stopAll();
+    await c.stopAll();
   }
 });
 
@@ -445,7 +447,7 @@ t.test("acknowledged writes survive a crash of every replica; fault 'ack-not-dur
     await waitConverged(c, 20_000);
     const got = okGet(t, await c.run(c.node('n2').get('durable', { r: 3 })));
     t.same(got, faulty ? [] : ['v'], faulty ? 'the acknowledged write was lost' : 'the acknowledged write survived');
-    c.stopAll();
+    await c.stopAll();
   }
 });
 
@@ -533,7 +535,7 @@ t.test('random partitions and crashes: no acknowledged cart add or kv write is l
       }
     }
     t.same(incomplete, [], `seed ${seed}: every home replica converged`);
-    c.stopAll();
+    await c.stopAll();
   }
 });
 
@@ -543,6 +545,7 @@ t.test('a node restarted on an empty disk rejoins and anti-entropy refills it', 
   for (const k of keys) okPut(t, await c.run(c.node('n1').put(k, enc(k), undefined, { w: 3 })));
   c.crash('n3');
   await c.restart('n3', { wipe: true });
+  t.equal(await c.node('n3').local(keys[0] as string), undefined, 'n3 came back on an empty disk');
   await waitConverged(c);
   t.ok(c.ids.every((id) => c.node(id).status().members.every((m) => m.status === 'up')), 'everyone sees everyone up');
   await c.advance(10_000);

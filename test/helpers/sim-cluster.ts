@@ -1,0 +1,163 @@
+// Scenario tests drive the product's simulator (harness/runtime/sim, SimRuntime) directly: the same
+// scheduler, network, disks and node hosts as `quorumlab run --runtime sim`. This file only adapts its
+// API to the scenarios' vocabulary (per-link cuts, direct calls on a node's core, waiting on virtual
+// time); it keeps no clock, storage or network of its own.
+import type { CoreNode } from '../../node/core/api.js';
+import type { NodeConfig, TestFault } from '../../node/core/config.js';
+import type { NodeId } from '../../node/core/env.js';
+import type { ClusterSpec } from '../../harness/runtime/runtime.js';
+import { SimRuntime } from '../../harness/runtime/sim/sim-runtime.js';
+
+/** The node settings scenarios vary; each travels the harness's own path (spec, QL_TEST_FAULTS, sim knobs). */
+export type ScenarioConfig = Partial<
+  Pick<NodeConfig, 'n' | 'r' | 'w' | 'sloppy' | 'conflicts' | 'requestTimeoutMs' | 'gossipIntervalMs' | 'antiEntropyIntervalMs' | 'hintIntervalMs' | 'tombstoneReapDelayMs' | 'partitions'>
+> & { readonly testFaults?: readonly TestFault[] };
+
+export interface ClusterOptions {
+  readonly seed?: number;
+  /** Message delay range in virtual ms (uniform). */
+  readonly minDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Simulated fsync latency of every storage batch, in virtual ms (default 0: durable at once). */
+  readonly fsyncMs?: number;
+}
+
+export interface SimCluster {
+  readonly runtime: SimRuntime;
+  /** The initial members n1..nK (nodes added later are not listed). */
+  readonly ids: NodeId[];
+  /** Virtual ms since the simulation began. */
+  readonly nowMs: number;
+  /** The node's current core, or the last one it ran if it is down now (its disk still reads). */
+  node(id: NodeId): CoreNode;
+  advance(ms: number): Promise<void>;
+  /** Lets virtual time pass until the promise settles (bounded). */
+  run<T>(p: Promise<T>, maxMs?: number): Promise<T>;
+  /** Cuts the link between two nodes, both ways (other cuts stay). */
+  partition(a: NodeId, b: NodeId): void;
+  /** Cuts every link between the node and the rest. */
+  isolate(id: NodeId): void;
+  heal(): void;
+  crash(id: NodeId): void;
+  /** Restarts on the same disk, or on an empty one with `wipe` (a replaced disk). */
+  restart(id: NodeId, options?: { wipe?: boolean }): Promise<void>;
+  /** Starts a brand-new node that joins through the members; resolves once it started, before it joined. */
+  addNode(): Promise<NodeId>;
+  /** Whether every live node sees every live node "up", all agree on the ring, and no ring transition is open. */
+  converged(): boolean;
+  stopAll(): Promise<void>;
+}
+
+export async function makeCluster(n: number, config: ScenarioConfig = {}, options: ClusterOptions = {}): Promise<SimCluster> {
+  const { n: replicas, r, w, sloppy, conflicts, testFaults, partitions, ...timing } = config;
+  const seed = options.seed ?? 1;
+  const spec: ClusterSpec = {
+    nodes: n,
+    n: replicas ?? 3,
+    r: r ?? 2,
+    w: w ?? 2,
+    sloppy: sloppy ?? true,
+    conflicts: conflicts ?? 'vclock',
+    vnodes: 8,
+    seed,
+    runDir: '',
+    ...(testFaults === undefined ? {} : { env: { QL_TEST_FAULTS: testFaults.join(',') } }),
+    sim: {
+      delay: 'uniform',
+      minDelayMs: options.minDelayMs ?? 1,
+      maxDelayMs: options.maxDelayMs ?? 5,
+      fsyncMs: options.fsyncMs ?? 0,
+      partitions: partitions ?? 32,
+      ...timing,
+    },
+  };
+  const runtime = new SimRuntime();
+  await runtime.setup(spec);
+  const scheduler = runtime.scheduler;
+  const lastCore = new Map<NodeId, CoreNode>();
+  const cuts = new Set<string>();
+  const linkKey = (a: NodeId, b: NodeId): string => JSON.stringify(a < b ? [a, b] : [b, a]);
+  const applyCuts = (): void => {
+    const grudge: Record<string, string[]> = {};
+    for (const link of cuts) {
+      const [a, b] = JSON.parse(link) as [string, string];
+      (grudge[a] ??= []).push(b);
+      if (a !== b) (grudge[b] ??= []).push(a);
+    }
+    void runtime.partition(grudge);
+  };
+  const live = (): NodeId[] => runtime.nodeIds().filter((id) => runtime.host(id)?.state === 'running');
+
+  const cluster: SimCluster = {
+    runtime,
+    ids: runtime.nodeIds(),
+    get nowMs() {
+      return scheduler.nowMs;
+    },
+    node(id) {
+      const core = runtime.host(id)?.core ?? lastCore.get(id);
+      if (core === undefined) throw new Error(`no node ${id}`);
+      lastCore.set(id, core);
+      return core;
+    },
+    advance: (ms) => runtime.sleep(ms),
+    async run<T>(p: Promise<T>, maxMs = 30_000): Promise<T> {
+      let timer: ReturnType<typeof scheduler.after> | undefined;
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = scheduler.after(maxMs, () => reject(new Error(`operation did not settle within ${maxMs} virtual ms`)));
+      });
+      try {
+        return await Promise.race([p, timeout]);
+      } finally {
+        if (timer !== undefined) scheduler.cancel(timer);
+      }
+    },
+    partition(a, b) {
+      cuts.add(linkKey(a, b));
+      applyCuts();
+    },
+    isolate(id) {
+      for (const other of runtime.nodeIds()) if (other !== id) cuts.add(linkKey(id, other));
+      applyCuts();
+    },
+    heal() {
+      cuts.clear();
+      void runtime.heal();
+    },
+    crash(id) {
+      cluster.node(id);
+      runtime.host(id)?.kill();
+    },
+    async restart(id, restartOptions = {}) {
+      await runtime.restart(id, restartOptions);
+    },
+    addNode: () => runtime.addNode({ awaitJoin: false }),
+    converged() {
+      const ids = live();
+      const rings = new Set<string>();
+      for (const id of ids) {
+        const s = cluster.node(id).status();
+        for (const other of ids) if (!s.members.some((m) => m.id === other && m.status === 'up')) return false;
+        // Settled means no earlier ring still awaits its handoff confirmations either.
+        if ((s['ringTransition'] as unknown[]).length > 0) return false;
+        rings.add(String(s.ringHash));
+      }
+      return rings.size === 1;
+    },
+    stopAll: () => runtime.teardown(),
+  };
+  return cluster;
+}
+
+/** Advances until the cluster converged (bounded); returns the virtual ms it took. */
+export async function waitConverged(c: SimCluster, maxMs = 20_000): Promise<number> {
+  const start = c.nowMs;
+  while (!c.converged()) {
+    if (c.nowMs - start > maxMs) throw new Error(`cluster did not converge within ${maxMs} virtual ms`);
+    await c.advance(50);
+  }
+  return c.nowMs - start;
+}
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
