@@ -12,7 +12,7 @@ import type { Logger } from './core/env.js';
 import type { CoreNode } from './core/api.js';
 import { parseHostPort } from './host-port.js';
 import { adminHandler } from './http-admin.js';
-import { onClientError } from './http-client-error.js';
+import { onCheckExpectation, onClientError, onConnect } from './http-client-error.js';
 import { cartHandler, kvHandler } from './http-data.js';
 import { HttpError, sendError } from './http-io.js';
 import { route } from './http-request.js';
@@ -28,10 +28,27 @@ export interface HttpApiOptions {
   readonly replicationFactor?: number;
   /** Slack beyond twice the request timeout before an unsettled core call is answered 504 (default 5000). */
   readonly stuckSlackMs?: number;
+  /** How long a client may take to send a whole request before it is answered 408 (default 60 000). */
+  readonly incompleteRequestMs?: number;
 }
 
 /** Shared by every request without a query string; nothing modifies it. */
 const emptyQuery = new URLSearchParams();
+
+/**
+ * What Node's parser lets through but HTTP/1.1 refuses: a request without Host (RFC 9112 §3.2), and a
+ * transfer coding other than chunked alone (we would store a gzip-coded body as the value; RFC 9112 §6.1
+ * says 501). The body is left unread, so the connection closes after the answer.
+ */
+function framingCheck(req: http.IncomingMessage): void {
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+    throw new HttpError(400, 'bad-http', 'An HTTP/1.1 request needs a Host header.', {}, { Connection: 'close' });
+  }
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+    throw new HttpError(501, 'unsupported-transfer-encoding', 'The only transfer coding this node accepts is chunked.', {}, { Connection: 'close' });
+  }
+}
 
 /** Builds the request listener; exported separately so tests can mount it on their own server. */
 export function createHttpHandler(options: HttpApiOptions): http.RequestListener {
@@ -79,6 +96,7 @@ export function createHttpHandler(options: HttpApiOptions): http.RequestListener
 
   return (req, res) => {
     const handle = async (): Promise<void> => {
+      framingCheck(req);
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
@@ -114,10 +132,22 @@ export interface HttpApi {
 /** Starts the API on `listen` ("host:port"; port 0 picks a free one). */
 export async function startHttpApi(listen: string, options: HttpApiOptions): Promise<HttpApi> {
   const { host, port } = parseHostPort(listen, true);
-  const server = http.createServer({ keepAlive: true, requestTimeout: 60_000, headersTimeout: 20_000 }, createHttpHandler(options));
+  const incompleteMs = options.incompleteRequestMs ?? 60_000;
+  const serverOptions: http.ServerOptions = {
+    keepAlive: true,
+    requestTimeout: incompleteMs,
+    headersTimeout: Math.min(20_000, incompleteMs),
+    // Host is checked by the handler, so that a request without it gets the JSON error body too.
+    requireHostHeader: false,
+    // Node looks for expired requests on this interval (default 30 s); it must not exceed the timeout.
+    connectionsCheckingInterval: Math.min(30_000, incompleteMs),
+  };
+  const server = http.createServer(serverOptions, createHttpHandler(options));
   // Keep idle client connections longer than typical client pools do, so reuse does not race a close.
   server.keepAliveTimeout = 30_000;
   server.on('clientError', onClientError);
+  server.on('connect', onConnect);
+  server.on('checkExpectation', onCheckExpectation);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
