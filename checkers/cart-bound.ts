@@ -6,6 +6,7 @@
 // every replica (and every read) after heal and quiescence must show at least the rest.
 import type { ClientOp, PairedHistory } from './ops.js';
 import { readItems } from './ops.js';
+import { observedRead } from './links.js';
 
 /** One remove of an item, as far as counting goes. */
 export interface RemoveCapacity {
@@ -67,8 +68,7 @@ function computeBound(ops: readonly ClientOp[], paired: PairedHistory): Survivor
       if (list === undefined) adds.set(item, (list = []));
       list.push(op.invokeTime);
     } else if (op.f === 'remove' && op.type !== 'fail') {
-      const readIndex = op.invoke.readIndex;
-      const read = typeof readIndex === 'number' ? paired.byCompletionIndex.get(readIndex) : undefined;
+      const read = observedRead(paired, op);
       const known = read !== undefined && read.type === 'ok';
       const cap: RemoveCapacity = known
         ? { cutoff: read.completeTime, capacity: readItems(read.complete?.value)[item] ?? 0 }

@@ -6,6 +6,7 @@ import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples, quantiles } from './evidence.js';
 import { clientOpsByKey, pairHistory, readItems, toMs, type ClientOp, type PairedHistory } from './ops.js';
 import { survivorBound } from './cart-bound.js';
+import { observedRead } from './links.js';
 import type { CheckOptions } from './options.js';
 
 interface Instance {
@@ -143,8 +144,7 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
       list.push(inst);
     } else if (op.f === 'remove' && op.type !== 'fail') {
       const item = String(op.invoke.value);
-      const readIndex = op.invoke.readIndex;
-      const read = typeof readIndex === 'number' ? paired.byCompletionIndex.get(readIndex) : undefined;
+      const read = observedRead(paired, op);
       // Without a known read, assume the remove could have observed everything invoked before it completed.
       const info: RemoveInfo = read !== undefined && read.type === 'ok'
         ? { op, item, cutoff: read.completeTime, readQty: readItems(read.complete?.value)[item] ?? 0, readInvokeT: read.invokeTime }

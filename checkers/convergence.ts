@@ -3,9 +3,10 @@
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples } from './evidence.js';
 import { clientOpsByKey, groupByKey, pairHistory, readItems, readValues, toMs, type ClientOp, type PairedHistory } from './ops.js';
-import { buildRegisterModel, supersededBy } from './register-model.js';
+import { buildRegisterModel, supersededBy, unlinkedAfter } from './register-model.js';
 import { healTime } from './faults.js';
 import { survivorBound } from './cart-bound.js';
+import { observedRead } from './links.js';
 import type { CheckOptions } from './options.js';
 
 const isCartWorkload = (w: string): boolean => w === 'cart' || w === 'cart-kv';
@@ -79,7 +80,7 @@ function registerExpectations(paired: PairedHistory): Map<string, Map<string, nu
   for (const [key, m] of buildRegisterModel(paired)) {
     const covered = supersededBy(m, (w) => w.op.type !== 'fail');
     const need = new Map<string, number>();
-    for (const w of m.acked) if (!w.isDelete && !covered.has(w.id)) need.set(w.id, 1);
+    for (const w of m.acked) if (!w.isDelete && !covered.has(w.id) && unlinkedAfter(m, w) === undefined) need.set(w.id, 1);
     out.set(key, need);
   }
   return out;
@@ -98,8 +99,7 @@ function cartExpectations(paired: PairedHistory, countBound: boolean): Map<strin
     for (const op of ops) {
       if (op.f !== 'remove' || op.type === 'fail') continue;
       const item = String(op.invoke.value);
-      const readIndex = op.invoke.readIndex;
-      const read: ClientOp | undefined = typeof readIndex === 'number' ? paired.byCompletionIndex.get(readIndex) : undefined;
+      const read: ClientOp | undefined = observedRead(paired, op);
       const c = read !== undefined ? read.completeTime : op.completeTime === Infinity ? paired.endTime + 1 : op.completeTime;
       cutoff.set(item, Math.max(cutoff.get(item) ?? -Infinity, c));
     }

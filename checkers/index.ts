@@ -8,19 +8,22 @@
  *
  * Register workload (`register`, and `pbs`), over /kv:
  * - put    invoke: `{f:"put", key, value: "<unique string, e.g. p3-17>", context?: "<ctx sent>", readFrom?: string[]}`
- *            `context` absent = blind write. `readFrom` = the sibling values of the ok read whose context was sent
- *            (so the checkers can trace which versions this write supersedes). Omit both for a blind write.
+ *            `context` absent = blind write. What a write supersedes is what the earlier op that RECEIVED the same
+ *            context string observed (links.ts): an ok get's values, or an ok write's own value (unless the node
+ *            returned the very context it was sent). `readFrom` is an optional shortcut, used only when the
+ *            history does not show the context being received.
  *          ok: `{f:"put", key, value: <same string>, context: "<new ctx>"}`; a write that missed W is `info`
  *            (it may have landed on some replicas); `fail` only when certainly not applied (4xx).
  * - delete invoke: `{f:"delete", key, context?, readFrom?}` (no value); completions as put.
- * - get    invoke: `{f:"get", key}`; ok: `{f:"get", key, value: string[], context?}`: the sibling values, `[]` = not found;
- *            a read that missed R is `fail`.
+ * - get    invoke: `{f:"get", key}`; ok: `{f:"get", key, value: string[], context}`: the sibling values, `[]` = not
+ *            found; the context received is what links later writes to this read. A read that missed R is `fail`.
  *
  * Cart workload (`cart`: server-side CRDT on /cart; `cart-kv`: client-side merge over /kv, same recording):
  * - add    invoke/ok: `{f:"add", key, value: "<item>"}` (quantity 1; the same item may be added again later).
- * - remove invoke/ok: `{f:"remove", key, value: "<item>", readIndex: <index of the ok completion of the read whose
- *            context the remove sent>}`.
- * - read   invoke: `{f:"read", key}`; ok: `{f:"read", key, value: {"<item>": <qty>, ...}}`.
+ * - remove invoke/ok: `{f:"remove", key, value: "<item>", context: "<ctx of the read it acts on>", readIndex?}`:
+ *            the read it observed is the one that received that context; `readIndex` (the index of that read's ok
+ *            completion) is an optional shortcut.
+ * - read   invoke: `{f:"read", key}`; ok: `{f:"read", key, value: {"<item>": <qty>, ...}, context}`.
  * - Final reads (after heal and quiesce) are ordinary reads with `final: true`.
  *
  * Final replica states (recorded by the harness after the final reads, no invoke):

@@ -1,8 +1,10 @@
-// The causal model of a register history: which write each write observed (its readFrom), per key.
-// A write x "supersedes" v when v is reachable from x through readFrom edges. Everything here is linear or
+// The causal model of a register history: which writes each write observed, per key (from the context it
+// sent, or the `readFrom` shortcut when recorded; see links.ts). A write x "supersedes" v when v is reachable
+// from x through these edges. Everything here is linear or
 // bounded by a time window so the checkers stay fast on million-op histories.
 import type { HistoryOp } from './history.js';
 import { clientOpsByKey, readValues, type ClientOp, type PairedHistory } from './ops.js';
+import { contextSource } from './links.js';
 
 export interface WriteNode {
   /** The value written, or `delete@<invoke index>` for a delete. */
@@ -11,6 +13,12 @@ export interface WriteNode {
   isDelete: boolean;
   /** Whether the write sent a context (false = blind write). */
   hasContext: boolean;
+  /**
+   * How its parents were found: 'readFrom' (the shortcut), 'context' (the op that received the same context),
+   * 'unlinked' (it sent a context the history never shows being received: what it covered is unknown), or
+   * 'blind'.
+   */
+  link: 'readFrom' | 'context' | 'unlinked' | 'blind';
   parents: WriteNode[];
   invokeTime: number;
   /** Completion time of an ok write; Infinity otherwise. */
@@ -39,6 +47,8 @@ export interface KeyModel {
   readVals: string[][];
   /** Final replica states (process "final") for this key. */
   finals: HistoryOp[];
+  /** The latest-invoked write that may have happened and sent a context the history cannot link. */
+  latestUnlinked: WriteNode | undefined;
 }
 
 export const isWrite = (f: string): boolean => f === 'put' || f === 'delete';
@@ -57,7 +67,7 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
   const model = (key: string): KeyModel => {
     let m = models.get(key);
     if (m === undefined) {
-      m = { key, writes: [], byId: new Map(), acked: [], deletes: [], reads: [], readVals: [], finals: [] };
+      m = { key, writes: [], byId: new Map(), acked: [], deletes: [], reads: [], readVals: [], finals: [], latestUnlinked: undefined };
       models.set(key, m);
     }
     return m;
@@ -78,6 +88,7 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
       const node: WriteNode = {
         id, op, isDelete,
         hasContext: typeof op.invoke.context === 'string' && op.invoke.context !== '',
+        link: 'blind',
         parents: [],
         invokeTime: op.invokeTime,
         ackTime: op.type === 'ok' ? op.completeTime : Infinity,
@@ -89,19 +100,54 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
       if (!m.byId.has(id)) m.byId.set(id, node);
       if (isDelete && op.type !== 'fail') m.deletes.push(node);
     }
+    // Writes are in invoke order, so a source write's own parents are resolved before any write citing it.
+    const byOp = new Map<ClientOp, WriteNode>();
+    for (const node of m.writes) byOp.set(node.op, node);
     for (const node of m.writes) {
-      const rf = node.op.invoke.readFrom;
-      if (!Array.isArray(rf)) continue;
-      for (const v of rf) {
-        const parent = m.byId.get(String(v));
-        if (parent !== undefined && parent !== node) node.parents.push(parent);
+      // The context is what the node was told, so it decides when the history links it; `readFrom` (what the
+      // workload believed the context covered) serves histories whose ops do not record received contexts.
+      const src = node.hasContext ? contextSource(paired, node.op) : undefined;
+      if (src !== undefined) {
+        node.link = 'context';
+        for (const p of coveredBy(m, src, byOp)) if (p !== node && !node.parents.includes(p)) node.parents.push(p);
+        continue;
       }
+      const rf = node.op.invoke.readFrom;
+      if (Array.isArray(rf)) {
+        node.link = 'readFrom';
+        addParents(m, node, rf.map(String));
+        continue;
+      }
+      if (!node.hasContext) continue;
+      node.link = 'unlinked';
+      if (node.op.type !== 'fail' && !(node.invokeTime <= (m.latestUnlinked?.invokeTime ?? -Infinity))) m.latestUnlinked = node;
     }
     m.acked = m.writes.filter((w) => w.ackTime !== Infinity).sort((a, b) => a.ackTime - b.ackTime);
     m.acked.forEach((w, i) => (w.ackRank = i + 1));
   }
   for (const op of paired.finals) if (op.key !== undefined) model(op.key).finals.push(op);
   return models;
+}
+
+/**
+ * The writes covered by the context `src`'s completion received. An ok read's context covers the values it
+ * returned. An ok write's context covers that write, unless it equals the context the write sent: a node may
+ * return the client's context unchanged (a version vector cannot express a gap, so the reference node keeps
+ * its new version a sibling rather than cover dots the client never read), and then the context covers what
+ * it covered before the write, nothing more.
+ */
+function coveredBy(m: KeyModel, src: ClientOp, byOp: Map<ClientOp, WriteNode>): WriteNode[] {
+  if (src.f === 'get') return readValues(src.complete?.value).map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
+  const w = byOp.get(src);
+  if (w === undefined) return [];
+  return src.complete?.context === src.invoke.context ? w.parents : [w];
+}
+
+function addParents(m: KeyModel, node: WriteNode, ids: readonly string[]): void {
+  for (const id of ids) {
+    const parent = m.byId.get(id);
+    if (parent !== undefined && parent !== node && !node.parents.includes(parent)) node.parents.push(parent);
+  }
 }
 
 /** Ids reachable (strictly) backwards from the writes accepted by `from`: the writes they supersede. */
@@ -116,6 +162,12 @@ export function supersededBy(m: KeyModel, from: (w: WriteNode) => boolean): Set<
     for (const p of n.parents) stack.push(p);
   }
   return out;
+}
+
+/** A write that may have happened, invoked after w, whose sent context the history cannot link. */
+export function unlinkedAfter(m: KeyModel, w: WriteNode): WriteNode | undefined {
+  const x = m.latestUnlinked;
+  return x !== undefined && x !== w && x.invokeTime > w.invokeTime ? x : undefined;
 }
 
 let generation = 0;

@@ -3,7 +3,7 @@
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples } from './evidence.js';
 import { pairHistory, readValues, toMs, type ClientOp } from './ops.js';
-import { buildRegisterModel, finalObservations, supersededBy, type KeyModel, type WriteNode } from './register-model.js';
+import { buildRegisterModel, finalObservations, supersededBy, unlinkedAfter, type KeyModel, type WriteNode } from './register-model.js';
 import type { CheckOptions } from './options.js';
 
 export function checkRegister(history: readonly HistoryOp[], options: CheckOptions): CheckerResult {
@@ -50,6 +50,12 @@ export function checkRegister(history: readonly HistoryOp[], options: CheckOptio
         possiblyLost.add(() => ({ key: m.key, value: w.id, ackMs: toMs(w.ackTime), reason: 'superseded only by indeterminate (info) writes' }));
         continue;
       }
+      const unlinked = unlinkedAfter(m, w);
+      if (unlinked !== undefined) {
+        // A write whose context the history never shows being received may have covered w: not provably lost.
+        possiblyLost.add(() => ({ key: m.key, value: w.id, ackMs: toMs(w.ackTime), reason: 'may be covered by a write whose context no op in the history received', by: unlinked.id }));
+        continue;
+      }
       const culprit = options.conflicts === 'lww' ? undefined : overcoveringWrite(m, w, finals.observed);
       lost.add(() => ({
         key: m.key,
@@ -65,11 +71,13 @@ export function checkRegister(history: readonly HistoryOp[], options: CheckOptio
           dropped: w.id,
           by: culprit.id,
           byIndex: culprit.op.invoke.index,
-          byReadFrom: culprit.op.invoke.readFrom ?? [],
+          byReadFrom: culprit.parents.map((p) => p.id),
         }));
       }
     }
   }
+  const links = { readFrom: 0, context: 0, unlinked: 0, blind: 0 };
+  for (const m of models.values()) for (const w of m.writes) links[w.link]++;
   const valid = lost.count > 0 || phantom.count > 0 ? false : ackedWrites === 0 || survived + superseded === 0 ? 'unknown' : true;
   return {
     valid,
@@ -86,6 +94,8 @@ export function checkRegister(history: readonly HistoryOp[], options: CheckOptio
     phantom: phantom.examples,
     contextOvercoverCount: overcover.count,
     contextOvercover: overcover.examples,
+    // How each write's causal past was found: the readFrom shortcut, the context link, or neither.
+    writeLinks: links,
   };
 }
 

@@ -49,9 +49,30 @@ export class HistoryBuilder {
     return this.complete(process, type, value, type === 'ok' ? { context: `ctx-${value}` } : {});
   }
 
+  /** An ok read; its completion receives a fresh context `c<index>` (covering the values it returned). */
   get(process: number, key: string, values: string[], final = false): number {
     this.invoke(process, 'get', key, undefined, final ? { final: true } : {});
-    return this.complete(process, 'ok', values, final ? { final: true } : {});
+    return this.complete(process, 'ok', values, { ...(final ? { final: true } : {}), context: `c${this.ops.length}` });
+  }
+
+  /**
+   * A write that sends the context the op completed at `from` received, recording also the `readFrom`
+   * shortcut this project's register workload would (strip it with `stripShortcuts`). `returns` is the
+   * context its ok completion receives (default: a fresh one covering the new value).
+   */
+  rmw(process: number, key: string, value: string, from: number, type: 'ok' | 'info' | 'fail' = 'ok', returns?: string): number {
+    const src = this.ops[from]!;
+    const readFrom = src.f === 'get' ? (src.value as string[]) : [String(src.value)];
+    this.invoke(process, 'put', key, value, { context: src.context, readFrom });
+    return this.complete(process, type, value, type === 'ok' ? { context: returns ?? `ctx-${value}` } : {});
+  }
+
+  /** A delete that sends the context the op completed at `from` received (plus the readFrom shortcut). */
+  del(process: number, key: string, from: number, type: 'ok' | 'info' | 'fail' = 'ok'): number {
+    const src = this.ops[from]!;
+    const readFrom = src.f === 'get' ? (src.value as string[]) : [String(src.value)];
+    this.invoke(process, 'delete', key, undefined, { context: src.context, readFrom });
+    return this.complete(process, type, undefined, type === 'ok' ? { context: `ctx-del${this.ops.length}` } : {});
   }
 
   add(process: number, key: string, item: string, type: 'ok' | 'info' | 'fail' = 'ok'): number {
@@ -59,13 +80,16 @@ export class HistoryBuilder {
     return this.complete(process, type, item);
   }
 
+  /** An ok cart read; its completion receives a fresh context `c<index>`. */
   read(process: number, key: string, items: Record<string, number>, final = false): number {
     this.invoke(process, 'read', key, undefined, final ? { final: true } : {});
-    return this.complete(process, 'ok', items, final ? { final: true } : {});
+    return this.complete(process, 'ok', items, { ...(final ? { final: true } : {}), context: `c${this.ops.length}` });
   }
 
+  /** A remove that sends the context of the read completed at `readIndex` and records the readIndex shortcut. */
   remove(process: number, key: string, item: string, readIndex: number, type: 'ok' | 'info' | 'fail' = 'ok'): number {
-    this.invoke(process, 'remove', key, item, { readIndex });
+    const context = this.ops[readIndex]?.context;
+    this.invoke(process, 'remove', key, item, { readIndex, ...(context !== undefined ? { context } : {}) });
     return this.complete(process, type, item);
   }
 
@@ -82,3 +106,11 @@ export class HistoryBuilder {
 export const opts = (over: Partial<CheckOptions> = {}): CheckOptions => ({
   n: 3, r: 2, w: 2, sloppy: false, conflicts: 'vclock', workload: 'register', ...over,
 });
+
+/** The history without the optional shortcut fields (`readFrom`, `readIndex`): what another tool would write. */
+export function stripShortcuts(ops: readonly HistoryOp[]): HistoryOp[] {
+  return ops.map((op) => {
+    const { readFrom: _rf, readIndex: _ri, ...rest } = op;
+    return rest as HistoryOp;
+  });
+}
