@@ -28,9 +28,9 @@ t.test('correct register histories are accepted', async (t) => {
     const h = syntheticHistory('register', s);
     parseHistory(h.map((op) => JSON.stringify(op)).join('\n'), 'synthetic');
     const r = checkAll(h, opts('register'));
-    for (const [name, c] of Object.entries(r.checkers)) if (c.valid === false) throw new Error(`${name}: ${JSON.stringify(c).slice(0, 800)}`);
+    for (const [name, c] of Object.entries(r.checkers)) if (c.valid !== true) throw new Error(`${name} is ${String(c.valid)}: ${JSON.stringify(c).slice(0, 800)}`);
   }), { numRuns: RUNS });
-  t.pass('no false positives');
+  t.pass('every checker accepted every history (valid: true)');
 });
 
 t.test('correct cart histories are accepted', async (t) => {
@@ -38,9 +38,9 @@ t.test('correct cart histories are accepted', async (t) => {
     const h = syntheticHistory('cart', s);
     parseHistory(h.map((op) => JSON.stringify(op)).join('\n'), 'synthetic');
     const r = checkAll(h, opts('cart'));
-    for (const [name, c] of Object.entries(r.checkers)) if (c.valid === false) throw new Error(`${name}: ${JSON.stringify(c).slice(0, 800)}`);
+    for (const [name, c] of Object.entries(r.checkers)) if (c.valid !== true) throw new Error(`${name} is ${String(c.valid)}: ${JSON.stringify(c).slice(0, 800)}`);
   }), { numRuns: RUNS });
-  t.pass('no false positives');
+  t.pass('every checker accepted every history (valid: true)');
 });
 
 t.test('an ok add dropped from every later read and replica is found (lost)', async (t) => {

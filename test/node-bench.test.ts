@@ -1,4 +1,5 @@
 import t from 'tap';
+import { performance } from 'node:perf_hooks';
 import { benchNode, quantile, type BenchOp } from '../bench/node-load.js';
 
 t.test('quantile uses nearest rank', async (t) => {
@@ -13,6 +14,7 @@ t.test('quantile uses nearest rank', async (t) => {
 t.test('benchNode drives a pluggable request function and reports per phase', async (t) => {
   const seen: { op: BenchOp; url: string; key: string; size: number }[] = [];
   const written = new Set<string>();
+  const wall0 = performance.now();
   const results = await benchNode({
     baseUrls: ['http://a', 'http://b'],
     concurrency: 4,
@@ -20,20 +22,30 @@ t.test('benchNode drives a pluggable request function and reports per phase', as
     valueBytes: 64,
     keys: 50,
     request: async (op, url, key, value) => {
-      seen.push({ op, url, key, size: value.byteLength });
+      const nth = seen.push({ op, url, key, size: value.byteLength });
       if (op === 'put') written.add(key);
       await new Promise((r) => setTimeout(r, 2));
-      // Every tenth get fails, to check errors are counted apart from successes.
-      return op === 'put' || seen.length % 10 !== 0;
+      // Every tenth request (if a get) fails, to check errors are counted apart from successes.
+      return op === 'put' || nth % 10 !== 0;
     },
   });
+  const wallS = (performance.now() - wall0) / 1000;
   t.same(results.map((r) => r.op), ['put', 'get']);
   const [put, get] = results as [(typeof results)[0], (typeof results)[0]];
-  t.ok(put.ops > 20, `${put.ops} puts`);
+  const puts = seen.filter((s) => s.op === 'put').length;
+  const gets = seen.filter((s) => s.op === 'get').length;
+  t.ok(puts > 0, 'the put phase issued requests');
+  t.equal(put.ops, puts, 'every put request that succeeded is counted once');
   t.equal(put.errors, 0);
-  t.ok(get.errors > 0 && get.errors < get.ops, 'failed gets are counted as errors');
-  t.ok(put.p50Ms >= 1 && put.p50Ms <= put.p99Ms && put.p99Ms <= put.p999Ms, 'latency quantiles are ordered');
-  t.ok(Math.abs(put.opsPerS - put.ops / put.seconds) <= put.opsPerS * 0.02 + 1, 'ops/s is ops over seconds');
+  t.equal(get.ops + get.errors, gets, 'every get request is counted, as a success or an error');
+  t.equal(get.errors, seen.filter((s, i) => s.op === 'get' && (i + 1) % 10 === 0).length, 'failed gets are counted as errors');
+  t.ok(get.errors > 0 && get.ops > 0, 'both outcomes occurred');
+  // Each request sleeps 2 ms, so a latency below 1 ms would mean the clock is not around the request.
+  t.ok(put.p50Ms >= 1 && put.p50Ms <= put.p99Ms && put.p99Ms <= put.p999Ms, 'latency quantiles are ordered and include the request');
+  // Throughput against this test's own counts and clock: a phase lasts at least its 200 ms and at most the
+  // whole call, so ops/s lies between puts / wall time and puts / 0.2 s.
+  t.ok(put.seconds >= 0.2 && put.seconds <= wallS, `the put phase lasted ${put.seconds} s of ${wallS.toFixed(3)} s`);
+  t.ok(put.opsPerS >= Math.floor(puts / wallS) && put.opsPerS <= Math.ceil(puts / 0.2), `put ops/s ${put.opsPerS} for ${puts} puts`);
   t.same(new Set(seen.map((s) => s.url)), new Set(['http://a', 'http://b']), 'workers spread over the targets');
   t.ok(seen.every((s) => s.size === 64));
   t.ok(seen.filter((s) => s.op === 'get').every((s) => written.has(s.key)), 'gets read keys the put phase wrote');

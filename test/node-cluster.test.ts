@@ -94,18 +94,33 @@ t.test('vclock cluster (strict quorum, secret set)', async (t) => {
   });
 
   t.test('introspection: preflist, local, keys, digest, status', async (t) => {
-    await call(a, 'PUT', '/kv/intro', 'v1');
+    t.equal((await call(a, 'PUT', '/kv/intro', 'v1')).status, 204);
     const pre = json(await call(b, 'GET', '/admin/preflist/intro')) as { nodes: string[] };
     t.same([...pre.nodes].sort(), ['n1', 'n2', 'n3']);
-    await sleep(200);
-    for (const n of cluster.nodes) {
-      const local = await call(n, 'GET', '/admin/local/intro');
-      // W=2 of 3: at least two replicas hold it now; all three do eventually.
-      if (local.status === 200) {
-        const versions = json(local)['versions'] as { value: string; tombstone: boolean }[];
-        t.equal(Buffer.from(versions[0]!.value, 'base64').toString(), 'v1');
+    /** Which nodes' local replicas hold v1; anything but v1 (or 404, not yet) goes into `wrong`. */
+    const wrong: string[] = [];
+    const holders = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (const n of cluster.nodes) {
+        const local = await call(n, 'GET', '/admin/local/intro');
+        if (local.status === 404) continue;
+        const versions = local.status === 200 ? (json(local)['versions'] as { value: string; tombstone: boolean }[]) : [];
+        const seen = versions.map((v) => `${Buffer.from(v.value, 'base64').toString()}${v.tombstone ? ' (tombstone)' : ''}`);
+        if (local.status === 200 && seen.length === 1 && seen[0] === 'v1') out.push(n.id);
+        else wrong.push(`${n.id}: ${local.status} ${seen.join(', ')}`);
       }
+      return out;
+    };
+    // W=2 of 3: at least two replicas hold it once the PUT is acknowledged; all three do eventually.
+    const atAck = await holders();
+    t.ok(atAck.length >= 2, `two replicas hold the write when it is acknowledged (${atAck.join(', ')})`);
+    let all = atAck;
+    for (let i = 0; i < 100 && all.length < 3; i++) {
+      await sleep(100);
+      all = await holders();
     }
+    t.same(all, ['n1', 'n2', 'n3'], 'the third replica receives it too');
+    t.same(wrong, [], 'no replica holds anything but v1');
     const keys = (await call(a, 'GET', '/admin/keys')).body.toString().split('\n');
     t.ok(keys.includes('round trip'), '/admin/keys lists keys one per line');
     const digest = json(await call(a, 'GET', '/admin/digest')) as { partitions: Record<string, string> };
