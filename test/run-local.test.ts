@@ -1,35 +1,21 @@
 // A short real run: three reference nodes as local processes, the cart workload under partitions, heal,
-// final reads, checks and report. It must end valid and write every results file. Skipped, saying why,
-// when the local runtime cannot load here.
+// final reads, checks and report. It must end valid and write every results file. The partition test
+// needs root and iptables and skips, saying so, without them (the membership test needs neither).
 import t, { type Test } from 'tap';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTest, type RunOptions, type RunResult } from '../harness/run.js';
+import { LocalRuntime } from '../harness/runtime/local.js';
 import type { Runtime } from '../harness/runtime/runtime.js';
-
-async function localRuntime(): Promise<Runtime | string> {
-  try {
-    const { LocalRuntime } = await import('../harness/runtime/local.js');
-    // Addresses 127.0.0.71-80 keep this test clear of the runtime's own tests running in parallel.
-    return new LocalRuntime({ hostBase: 70, httpPort: 18180, peerPort: 17100, log: () => {} });
-  } catch (error) {
-    return `the local runtime cannot load: ${error instanceof Error ? error.message : String(error)}`;
-  }
-}
+import { whyNoPartitions } from './helpers/skips.js';
 
 type LocalRunOptions = Omit<RunOptions, 'runtime' | 'store'>;
 
-/**
- * One run on the local runtime with a results store of its own (removed after the test); undefined, after
- * a passing line that says why, when the local runtime cannot load here.
- */
-async function localRun(t: Test, options: LocalRunOptions): Promise<{ result: RunResult; runtime: Runtime } | undefined> {
-  const runtime = await localRuntime();
-  if (typeof runtime === 'string') {
-    t.pass(`skipped: ${runtime}`);
-    return undefined;
-  }
+/** One run on the local runtime with a results store of its own (removed after the test). */
+async function localRun(t: Test, options: LocalRunOptions): Promise<{ result: RunResult; runtime: Runtime }> {
+  // Addresses 127.0.0.71-80 keep this test clear of the runtime's own tests running in parallel.
+  const runtime = new LocalRuntime({ hostBase: 70, httpPort: 18180, peerPort: 17100, log: () => {} });
   const store = await mkdtemp(join(tmpdir(), 'ql-run-local-'));
   t.teardown(() => rm(store, { recursive: true, force: true }));
   const result = await runTest({ ...options, runtime: 'local', store }, { runtime });
@@ -43,14 +29,13 @@ async function readHistory(dir: string): Promise<Record<string, unknown>[]> {
   return (await readFile(join(dir, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-t.test('3 local nodes, cart under partitions: valid, with every results file', async (t) => {
+t.test('3 local nodes, cart under partitions: valid, with every results file', { skip: whyNoPartitions() }, async (t) => {
   const lines: string[] = [];
   const run = await localRun(t, {
     nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', workload: 'cart', nemesis: ['partition'],
     timeLimitS: 8, concurrency: 4, rate: 40, seed: 11, nemesisQuietS: 2, nemesisFaultS: 3, quiesceS: 5,
     log: (l) => lines.push(l),
   });
-  if (run === undefined) return;
   const { result, runtime } = run;
   t.equal(result.exitCode, 0);
   const dir = result.runDir!;
@@ -61,7 +46,8 @@ t.test('3 local nodes, cart under partitions: valid, with every results file', a
   const history = await readHistory(dir);
   t.ok(history.filter((op) => op['type'] === 'ok' && op['f'] === 'add').length > 20, 'adds were acknowledged');
   t.ok(history.some((op) => op['process'] === 'final' && op['f'] === 'local'), 'replica states were recorded');
-  if (runtime.capabilities().partition === true) t.ok(history.some((op) => op['process'] === 'nemesis' && op['f'] === 'partition'), 'partitions were injected');
+  t.equal(runtime.capabilities().partition, true, 'the runtime can partition');
+  t.ok(history.some((op) => op['process'] === 'nemesis' && op['f'] === 'partition' && op['type'] === 'info' && op['error'] === undefined), 'partitions were injected');
   t.ok(lines[0]?.includes('seed=11'), 'the seed is printed first');
 });
 
@@ -72,7 +58,6 @@ t.test('4 local nodes, strict register (N=3 R=1 W=3) under joins and leaves: no 
     nodes: 4, n: 3, r: 1, w: 3, sloppy: false, conflicts: 'vclock', workload: 'register', nemesis: ['membership'],
     timeLimitS: 14, concurrency: 8, rate: 40, seed: 8, nemesisQuietS: 2, nemesisFaultS: 3, quiesceS: 3, quiet: true, skipReport: true,
   });
-  if (run === undefined) return;
   const quorum = run.result.checkers['quorum'] as { valid?: unknown; mode?: unknown; staleReads?: unknown };
   t.match(String(quorum.mode), /^strict/, 'the quorum checker judged strictly');
   t.equal(quorum.valid, true, `no stale read (staleReads=${String(quorum.staleReads)})`);

@@ -11,6 +11,10 @@ import { LocalRuntime } from '../harness/runtime/local.js';
 import { createNemesis } from '../harness/nemesis/create-nemesis.js';
 import type { ClusterSpec } from '../harness/runtime/runtime.js';
 import { bytes, distinctValues, eventually } from './helpers/runtime-checks.js';
+import { whyNoClock, whyNoPartitions } from './helpers/skips.js';
+
+/** Partitions need root and iptables; without them the tests that apply one skip, saying so. */
+const noPartitions = whyNoPartitions();
 
 const runDir = mkdtempSync(path.join(os.tmpdir(), 'ql-local-test-'));
 t.teardown(() => rmSync(runDir, { recursive: true, force: true }));
@@ -75,12 +79,8 @@ t.test('local runtime: 3 real nodes under faults', { timeout: 55_000 }, async (t
     if (r.type === 'ok') t.same(distinctValues(r.value.values), ['v1']);
   });
 
-  await t.test('partition: an isolated node cannot reach a strict write quorum; heal restores it', async (t) => {
-    const caps = rt.capabilities();
-    if (caps.partition !== true) {
-      t.plan(0, `skip: partitions unavailable: ${caps.partition.unavailable}`);
-      return;
-    }
+  await t.test('partition: an isolated node cannot reach a strict write quorum; heal restores it', { skip: noPartitions }, async (t) => {
+    t.equal(rt.capabilities().partition, true, 'the runtime can partition');
     await rt.partition({ n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] });
     const rules = execFileSync('iptables', ['-w', '5', '-S', `QUORUMLAB-${rt.id}`], { encoding: 'utf8' });
     t.match(rules, /-s 127\.0\.0\.12\/32 -d 127\.0\.0\.11\/32 -p tcp -m tcp --dport 17100 -j DROP/);
@@ -118,12 +118,8 @@ t.test('local runtime: 3 real nodes under faults', { timeout: 55_000 }, async (t
     t.pass('n2 answers again');
   });
 
-  await t.test('clock skew is visible to the node process', async (t) => {
-    const caps = rt.capabilities();
-    if (caps.clock !== true) {
-      t.plan(0, `skip: clock skew unavailable: ${caps.clock.unavailable}`);
-      return;
-    }
+  await t.test('clock skew is visible to the node process', { skip: whyNoClock() }, async (t) => {
+    t.equal(rt.capabilities().clock, true, 'the runtime can skew clocks');
     const base = 'http://127.0.0.11:18180';
     const before = await nodeDateMs(base);
     t.ok(Math.abs(before - Date.now()) < 5_000, 'true time before skew');
@@ -137,12 +133,9 @@ t.test('local runtime: 3 real nodes under faults', { timeout: 55_000 }, async (t
     t.pass('skew followed');
   });
 
-  await t.test('the nemesis drives the real runtime: partition recorded with sides, undone by heal', async (t) => {
+  await t.test('the nemesis drives the real runtime: partition recorded with sides, undone by heal', { skip: noPartitions }, async (t) => {
     const nem = createNemesis({ runtime: rt, kinds: ['partition', 'crash', 'pause', 'clock', 'membership'], random: () => 0.3 });
-    if (rt.capabilities().partition !== true) {
-      t.ok('partition' in nem.unavailable, 'partition listed as unavailable with a reason');
-      return;
-    }
+    t.notOk('partition' in nem.unavailable, 'partition is available');
     const applied = await nem.start({ f: 'partition', value: { kind: 'isolate-one' } });
     const sides = applied.value.sides as string[][];
     t.equal(sides[0]!.length, 1, 'one node isolated');
@@ -182,9 +175,8 @@ t.test('local runtime: 3 real nodes under faults', { timeout: 55_000 }, async (t
     t.comment(`teardown in ${((Date.now() - started) / 1000).toFixed(2)} s`);
     t.same(markerPids(rt.id), [], 'no node process left');
     t.equal(readdirSync(os.tmpdir()).filter((d) => d.startsWith(`quorumlab-${rt.id}-`)).length, 0, 'temp dir removed');
-    if (rt.capabilities().partition === true) {
-      t.notMatch(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' }), `QUORUMLAB-${rt.id}`, 'chain removed');
-    }
+    if (noPartitions !== false) t.pass('chain removed', { skip: noPartitions });
+    else t.notMatch(execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' }), `QUORUMLAB-${rt.id}`, 'chain removed');
     t.ok(existsSync(rt.logFiles()['n1']!), 'logs stay in runDir');
   });
 });

@@ -1,13 +1,10 @@
 // Known-bad configurations and the node's deliberate defects (config.testFaults) must be detected by the
 // checkers on the simulation runtime; each detection is checked against the same run without the defect.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTest, type RunOptions, type RunResult } from '../harness/run.js';
-
-const ready = existsSync(new URL('../node/core/node.ts', import.meta.url));
-const skip = ready ? false : 'node/core/node.ts is not there yet';
 
 type Case = Pick<RunOptions, 'workload' | 'r' | 'w' | 'sloppy' | 'conflicts' | 'nemesis' | 'seed'> & Partial<RunOptions>;
 
@@ -46,7 +43,7 @@ const verdicts = (r: RunResult): string =>
     .map(([name, v]) => `${name}=${String((v as CheckerOut).valid)}`)
     .join(' ');
 
-t.test('lww with clock skew loses acknowledged register writes', { skip }, async (t) => {
+t.test('lww with clock skew loses acknowledged register writes', async (t) => {
   const r = await simRun({ workload: 'register', r: 2, w: 2, sloppy: true, conflicts: 'lww', nemesis: ['clock'], seed: 201 });
   t.equal(r.valid, false, verdicts(r));
   t.ok((checker(r, 'register')['lostCount'] as number) > 0, `lost writes: ${String(checker(r, 'register')['lostCount'])}`);
@@ -54,7 +51,7 @@ t.test('lww with clock skew loses acknowledged register writes', { skip }, async
   t.equal(control.valid, true, `vclock under the same skew: ${verdicts(control)}`);
 });
 
-t.test('R + W <= N shows stale reads in the quorum checker; R + W > N strict shows none', { skip }, async (t) => {
+t.test('R + W <= N shows stale reads in the quorum checker; R + W > N strict shows none', async (t) => {
   const partial = await simRun({ workload: 'register', r: 1, w: 1, sloppy: true, conflicts: 'vclock', nemesis: ['partition'], seed: 202 });
   const stale = checker(partial, 'quorum')['staleReads'] as number;
   t.ok(stale > 0, `R=W=1: ${stale} stale reads (rate ${String(checker(partial, 'quorum')['staleReadRate'])})`);
@@ -64,7 +61,7 @@ t.test('R + W <= N shows stale reads in the quorum checker; R + W > N strict sho
   t.equal(strict.valid, true, verdicts(strict));
 });
 
-t.test('strict quorum under partitions shows unavailability', { skip }, async (t) => {
+t.test('strict quorum under partitions shows unavailability', async (t) => {
   const r = await simRun({ workload: 'register', r: 2, w: 2, sloppy: false, conflicts: 'vclock', nemesis: ['partition'], seed: 203 });
   const perF = (checker(r, 'availability')['perF'] ?? {}) as Record<string, { inFault?: { fail: number; info: number } }>;
   const refusedInFault = Object.values(perF).reduce((sum, f) => sum + (f.inFault?.fail ?? 0) + (f.inFault?.info ?? 0), 0);
@@ -72,7 +69,7 @@ t.test('strict quorum under partitions shows unavailability', { skip }, async (t
   t.ok(r.stats.fail + r.stats.info > 0);
 });
 
-t.test('test fault ack-before-w is caught (stale reads under a strict quorum)', { skip }, async (t) => {
+t.test('test fault ack-before-w is caught (stale reads under a strict quorum)', async (t) => {
   const c: Case = { workload: 'register', r: 2, w: 2, sloppy: false, conflicts: 'vclock', nemesis: ['partition'], seed: 204 };
   const bad = await simRun(c, 'ack-before-w');
   t.equal(bad.valid, false, verdicts(bad));
@@ -80,7 +77,7 @@ t.test('test fault ack-before-w is caught (stale reads under a strict quorum)', 
   t.equal((await simRun(c)).valid, true, 'the same run without the defect passes');
 });
 
-t.test('test fault no-repair is caught (replicas never converge)', { skip }, async (t) => {
+t.test('test fault no-repair is caught (replicas never converge)', async (t) => {
   const c: Case = { workload: 'register', r: 2, w: 2, sloppy: false, conflicts: 'vclock', nemesis: ['partition'], seed: 205, keyCount: 100 };
   const bad = await simRun(c, 'no-repair');
   t.equal(bad.valid, false, verdicts(bad));

@@ -2,12 +2,10 @@
 // sloppy/strict and vclock/lww: the checkers must accept every one. Known-bad configurations and the
 // node's deliberate defects are in sim-campaign-bad.test.ts. Each run is ~10 s of virtual time.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTest, type RunOptions, type RunResult } from '../harness/run.js';
-
-const ready = existsSync(new URL('../node/core/node.ts', import.meta.url));
 
 type Case = Pick<RunOptions, 'workload' | 'r' | 'w' | 'sloppy' | 'conflicts' | 'nemesis' | 'seed'> & Partial<RunOptions>;
 
@@ -47,7 +45,7 @@ const verdicts = (r: RunResult): string =>
     .map(([name, v]) => `${name}=${String((v as { valid?: unknown }).valid)}`)
     .join(' ');
 
-t.test('the correct node passes seeded campaigns across configurations', { skip: ready ? false : 'node/core/node.ts is not there yet' }, async (t) => {
+t.test('the correct node passes seeded campaigns across configurations', async (t) => {
   const store = mkdtempSync(join(tmpdir(), 'ql-sim-campaign-'));
   t.teardown(() => rmSync(store, { recursive: true, force: true }));
   const wall0 = performance.now();
@@ -73,7 +71,6 @@ t.test('the correct node passes seeded campaigns across configurations', { skip:
 // remove yet): the cart checker reports them as transient resurrections without failing the run.
 t.test(
   'cart under sloppy partitions (known issue: "resurrected" items)',
-  { skip: ready ? false : 'node/core/node.ts is not there yet' },
   async (t) => {
     const store = mkdtempSync(join(tmpdir(), 'ql-sim-campaign-'));
     t.teardown(() => rmSync(store, { recursive: true, force: true }));

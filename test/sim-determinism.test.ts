@@ -2,7 +2,6 @@
 // faults chosen from the seed) give identical operation logs and identical node logs; another seed differs.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { deriveSeed, seededRandom } from '../node/core/random.js';
 import { SimRuntime } from '../harness/runtime/sim/sim-runtime.js';
 import { ToyQuorumNode } from '../harness/runtime/sim/toy-node.js';
@@ -127,8 +126,7 @@ t.test('toy node: same seed, same run; other seed, other run', async (t) => {
   t.notSame(c.ops, a.ops, 'a different seed gives a different run');
 });
 
-const dynamoPresent = existsSync(new URL('../node/core/node.ts', import.meta.url));
-t.test('reference DynamoNode: same seed, same run', { skip: dynamoPresent ? false : 'node/core/node.ts is not there yet' }, async (t) => {
+t.test('reference DynamoNode: same seed, same run', async (t) => {
   const a = await scripted(21, undefined, 3000);
   const b = await scripted(21, undefined, 3000);
   const c = await scripted(22, undefined, 3000);

@@ -11,12 +11,9 @@
 // "no faults in force" case explicitly.
 import t from 'tap';
 import fc from 'fast-check';
-import { existsSync } from 'node:fs';
 import { SimRuntime } from '../harness/runtime/sim/sim-runtime.js';
 import { grudgeFromSides } from '../harness/nemesis/grudge.js';
 import type { NodeClient } from '../workloads/client.js';
-
-const ready = existsSync(new URL('../node/core/node.ts', import.meta.url));
 
 const NODES = ['n1', 'n2', 'n3'] as const;
 const REG_KEYS = ['k1', 'k2'] as const;
@@ -292,9 +289,7 @@ function modelProperty(stats: ModelStats, testFaults?: string): fc.IAsyncPropert
   });
 }
 
-const skip = ready ? false : 'node/core/node.ts is not there yet';
-
-t.test('strict quorum N=3 R=2 W=2: reads agree with the model under partitions and crashes', { skip }, async (t) => {
+t.test('strict quorum N=3 R=2 W=2: reads agree with the model under partitions and crashes', async (t) => {
   const stats: ModelStats = { runs: 0, reads: 0 };
   const wall0 = performance.now();
   await fc.assert(modelProperty(stats), { numRuns: 20, seed: 7, includeErrorInReport: true });
@@ -303,7 +298,7 @@ t.test('strict quorum N=3 R=2 W=2: reads agree with the model under partitions a
 });
 
 // The model must be able to fail: a coordinator that acknowledges after one replica breaks R + W > N.
-t.test('the same model catches ack-before-w', { skip }, async (t) => {
+t.test('the same model catches ack-before-w', async (t) => {
   const stats: ModelStats = { runs: 0, reads: 0 };
   const details = await fc.check(modelProperty(stats, 'ack-before-w'), { numRuns: 40, seed: 7, includeErrorInReport: true });
   t.ok(details.failed, `a counterexample within 40 cases:\n${fc.defaultReportMessage(details) ?? ''}`);

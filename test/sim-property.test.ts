@@ -4,16 +4,13 @@
 // `quorumlab run ... --schedule` line that replays it — which this test runs through the CLI to prove it.
 import t from 'tap';
 import fc from 'fast-check';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../harness/cli.js';
 import {
   caseArbitrary, replayArgs, runCase, validRunProperty, verdictLine, type PropertyCase, type PropertyLog, type PropertySettings,
 } from '../harness/sim-property.js';
-
-const ready = existsSync(new URL('../node/core/node.ts', import.meta.url));
-const skip = ready ? false : 'node/core/node.ts is not there yet';
 
 let store = '';
 t.before(() => {
@@ -37,14 +34,14 @@ const summary = (log: PropertyLog): string => {
   return `${log.tried.length} runs, ${unknown} undecided, ${simS.toFixed(0)} simulated s in ${wallS.toFixed(1)} wall s (${(simS / wallS).toFixed(1)}x)`;
 };
 
-t.test('the reference node: every drawn schedule and configuration gives a valid run', { skip }, async (t) => {
+t.test('the reference node: every drawn schedule and configuration gives a valid run', async (t) => {
   const log: PropertyLog = { tried: [] };
   await fc.assert(validRunProperty(settings(), caseArbitrary(), log), { numRuns: 20, seed: FC_SEED, includeErrorInReport: true });
   t.equal(log.firstFailure, undefined, 'no case failed');
   t.comment(summary(log));
 });
 
-t.test('ack-before-w (strict register, R=W=2 of N=3): the property fails, shrinks, and the printed line replays it', { skip }, async (t) => {
+t.test('ack-before-w (strict register, R=W=2 of N=3): the property fails, shrinks, and the printed line replays it', async (t) => {
   const bad = settings({ testFaults: ['ack-before-w'] });
   const log: PropertyLog = { tried: [] };
   const arb = caseArbitrary({ workloads: ['register'], nrw: { n: 3, r: 2, w: 2 }, sloppy: false, faults: ['partition', 'kill', 'pause'] });

@@ -2,20 +2,20 @@
 // (runtime 'local': loopback, iptables partitions, SIGKILL crashes, libfaketime clocks), with the defect
 // and without it. Split over two test files so each stays within a few minutes on a loaded 2-core box.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime } from '../../harness/runtime/local.js';
+import { whyNoClock, whyNoPartitions } from './skips.js';
 import { bugFixtures, checkerOf, exposes, runFixture, verdicts, type BugFixture, type BugRunSettings } from './bug-runs.js';
 
-function whyNotLocal(): string | false {
-  if (process.getuid?.() !== 0) return 'local bug runs need root for iptables partitions (run as root to include them)';
-  try {
-    execFileSync('iptables', ['-L', '-n'], { stdio: 'ignore' });
-  } catch {
-    return 'local bug runs need a working iptables for partitions';
+/** The reason a fixture cannot run here (a fault it needs is missing), or false. */
+function whyNotHere(f: BugFixture): string | false {
+  if (f.nemesis.includes('partition')) {
+    const why = whyNoPartitions();
+    if (why !== false) return why;
   }
+  if (f.nemesis.includes('clock')) return whyNoClock();
   return false;
 }
 
@@ -25,7 +25,6 @@ function whyNotLocal(): string | false {
  */
 export function localBugSuite(pick: (f: BugFixture) => boolean, hostBase: number): void {
   const runtime = (): LocalRuntime => new LocalRuntime({ hostBase, httpPort: 18000 + hostBase * 10, peerPort: 17000 + hostBase * 10, log: () => {} });
-  const skip = whyNotLocal();
   let store = '';
   t.before(() => {
     store = mkdtempSync(join(tmpdir(), 'ql-bugs-local-'));
@@ -42,7 +41,7 @@ export function localBugSuite(pick: (f: BugFixture) => boolean, hostBase: number
   });
   for (const f of bugFixtures.filter(pick)) {
     const where = `${f.workload} ${f.sloppy ? 'sloppy' : 'strict'} ${f.nemesis.join(',')}${f.crashTargets !== undefined ? ` (kill ${f.crashTargets})` : ''}`;
-    t.test(`local ${f.fault}: ${where} → ${f.checker}.${f.evidence}`, { skip }, async (t) => {
+    t.test(`local ${f.fault}: ${where} → ${f.checker}.${f.evidence}`, { skip: whyNotHere(f) }, async (t) => {
       let caught: number | undefined;
       const tried: string[] = [];
       for (const seed of f.seeds.slice(0, 3)) {
