@@ -61,11 +61,14 @@ t.test('group commit: concurrent writes are coalesced into few synchronous batch
   await s.open();
   t.teardown(() => s.close());
   const count = 500;
+  // All 500 are issued before the first fsync can finish: the first write starts a flush on its own and
+  // the other 499 queue behind it, so they go out together as the next batch, however slow the disk.
+  // (Batch sizes under sustained load are figures for `npm run bench`, section storage.)
   await Promise.all(Array.from({ length: count }, (_, i) => s.write([{ type: 'put', ns: 'kv', key: `k${i}`, value: enc(`v${i}`) }])));
   const stats = s.getStats();
   t.equal(stats.writes, count);
-  t.ok(stats.syncBatches <= 10, `500 concurrent writes took ${stats.syncBatches} fsyncs`);
-  t.ok(stats.maxCoalesced >= 50, `largest group held ${stats.maxCoalesced} writes`);
+  t.ok(stats.syncBatches >= 1 && stats.syncBatches <= 2, `500 concurrent writes took ${stats.syncBatches} fsyncs (the first write's, then one for the rest)`);
+  t.ok(stats.maxCoalesced >= count - 1, `largest group held ${stats.maxCoalesced} writes`);
   for (const i of [0, 250, 499]) t.equal(dec(await s.get('kv', `k${i}`)), `v${i}`);
 });
 

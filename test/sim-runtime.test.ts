@@ -203,8 +203,11 @@ async function load(rt: SimRuntime, simSeconds: number, concurrency: number, thi
   return counts;
 }
 
-/** Runs the load and reports simulated seconds per wall second. */
-async function measure(t: Test, rt: SimRuntime, label: string, simSeconds: number, thinkMs: number): Promise<number> {
+/**
+ * Runs the load for `simSeconds` of virtual time; asserts it ran and mostly succeeded. The speed figure is a
+ * comment only: how fast the simulation runs is measured by `npm run bench` (section simulation), not asserted.
+ */
+async function measure(t: Test, rt: SimRuntime, label: string, simSeconds: number, thinkMs: number): Promise<void> {
   const wall0 = performance.now();
   const sim0 = rt.nowNs();
   const events0 = rt.scheduler.eventsRun;
@@ -216,22 +219,19 @@ async function measure(t: Test, rt: SimRuntime, label: string, simSeconds: numbe
     `${label}: ${((counts.ok + counts.other) / simS).toFixed(0)} ops per simulated s; ${simS.toFixed(1)} simulated s in ${wallS.toFixed(2)} wall s = ${speed.toFixed(0)}x real time; ` +
       `${counts.ok} ok, ${counts.other} not ok; ${((rt.scheduler.eventsRun - events0) / simS).toFixed(0)} events per simulated s`,
   );
+  t.ok(simS >= simSeconds, `virtual time advanced ${simS.toFixed(1)} s for a ${simSeconds} s load`);
+  t.ok(counts.ok > 0, 'the load ran');
   t.ok(counts.ok > 0.9 * (counts.ok + counts.other), 'the load ran and mostly succeeded');
-  return speed;
 }
 
-t.test('speed: simulated seconds per wall second, 5 toy nodes under load', async (t) => {
+t.test('5 toy nodes under a closed-loop load: virtual time advances and the load succeeds', async (t) => {
   await withSim(spec({ nodes: 5 }), async (rt) => {
     await measure(t, rt, 'toy, heavy load', 10, 20);
-    const speed = await measure(t, rt, 'toy, run-like load', 20, 100);
-    // A loose bound: CI runs two test files at once on two cores; the figure is printed above.
-    t.ok(speed >= 10, `speed ${speed.toFixed(0)}x`);
+    await measure(t, rt, 'toy, run-like load', 20, 100);
   });
 });
 
-// The reference node, once node/core/node.ts exists.
-const dynamoPresent = existsSync(new URL('../node/core/node.ts', import.meta.url));
-t.test('reference DynamoNode in the simulation', { skip: dynamoPresent ? false : 'node/core/node.ts is not there yet' }, async (t) => {
+t.test('reference DynamoNode in the simulation', async (t) => {
   const real = (s: Partial<ClusterSpec>): ClusterSpec =>
     spec({ conflicts: 'vclock', sim: { delay: 'exponential', delayMs: 1, fsyncMs: 1, requestTimeoutMs: 500 }, ...s });
   const dyn = async (s: ClusterSpec, body: (rt: SimRuntime) => Promise<void>): Promise<void> => {
@@ -276,16 +276,16 @@ t.test('reference DynamoNode in the simulation', { skip: dynamoPresent ? false :
     });
   });
 
-  t.test('speed: 5 reference nodes under load', async (t) => {
+  t.test('5 reference nodes idle and under load: virtual time advances and the load succeeds', async (t) => {
     await dyn(real({ nodes: 5, sloppy: true, vnodes: 16 }), async (rt) => {
       const wall0 = performance.now();
       const sim0 = rt.nowNs();
       await rt.sleep(20_000);
+      t.ok((rt.nowNs() - sim0) / 1e9 >= 20, 'an idle cluster sleeps through 20 virtual seconds');
       const idle = (rt.nowNs() - sim0) / 1e9 / ((performance.now() - wall0) / 1000);
       t.comment(`DynamoNode, idle cluster (gossip, anti-entropy): ${idle.toFixed(0)}x real time`);
       await measure(t, rt, 'DynamoNode, heavy load', 5, 20);
-      const speed = await measure(t, rt, 'DynamoNode, run-like load', 10, 100);
-      t.ok(speed >= 5, `speed ${speed.toFixed(0)}x`);
+      await measure(t, rt, 'DynamoNode, run-like load', 10, 100);
     });
   });
 });
