@@ -6,6 +6,7 @@ import type { CoreNode } from '../../node/core/api.js';
 import type { NodeConfig, TestFault } from '../../node/core/config.js';
 import type { NodeId } from '../../node/core/env.js';
 import type { ClusterSpec } from '../../harness/runtime/runtime.js';
+import { replicaAcksDurable } from '../../harness/runtime/sim/invariants.js';
 import { SimRuntime } from '../../harness/runtime/sim/sim-runtime.js';
 
 /** The node settings scenarios vary; each travels the harness's own path (spec, QL_TEST_FAULTS, sim knobs). */
@@ -20,6 +21,12 @@ export interface ClusterOptions {
   readonly maxDelayMs?: number;
   /** Simulated fsync latency of every storage batch, in virtual ms (default 0: durable at once). */
   readonly fsyncMs?: number;
+  /**
+   * The simulator's invariants checked on every message (default on): a violation halts the run and the
+   * next advance/run rejects with the InvariantViolation. Off only where a scenario must watch a broken
+   * node go on to lose data.
+   */
+  readonly invariants?: boolean;
 }
 
 export interface SimCluster {
@@ -71,7 +78,7 @@ export async function makeCluster(n: number, config: ScenarioConfig = {}, option
       ...timing,
     },
   };
-  const runtime = new SimRuntime();
+  const runtime = new SimRuntime(options.invariants === false ? {} : { invariants: [replicaAcksDurable()] });
   await runtime.setup(spec);
   const scheduler = runtime.scheduler;
   const lastCore = new Map<NodeId, CoreNode>();
@@ -102,15 +109,12 @@ export async function makeCluster(n: number, config: ScenarioConfig = {}, option
     },
     advance: (ms) => runtime.sleep(ms),
     async run<T>(p: Promise<T>, maxMs = 30_000): Promise<T> {
-      let timer: ReturnType<typeof scheduler.after> | undefined;
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = scheduler.after(maxMs, () => reject(new Error(`operation did not settle within ${maxMs} virtual ms`)));
+      // A sleep, not a bare timer: it also rejects when the scheduler halts (a violated invariant), which
+      // would otherwise leave `p` pending for ever.
+      const timeout = scheduler.sleep(maxMs).then(() => {
+        throw new Error(`operation did not settle within ${maxMs} virtual ms`);
       });
-      try {
-        return await Promise.race([p, timeout]);
-      } finally {
-        if (timer !== undefined) scheduler.cancel(timer);
-      }
+      return Promise.race([p, timeout]);
     },
     partition(a, b) {
       cuts.add(linkKey(a, b));

@@ -213,6 +213,11 @@ export class Scheduler {
     this.running = false;
   }
 
+  /** Halts the simulation from outside an event (e.g. a violated invariant): a definite failure of the run. */
+  fail(error: Error): void {
+    if (this.failure === undefined) this.halt(error);
+  }
+
   private halt(error: Error): void {
     this.failure = error;
     for (const reject of this.sleepers) reject(error);

@@ -11,6 +11,7 @@ import type { NodeClient } from '../../../workloads/client.js';
 import { ringPartitions, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from '../runtime.js';
 import { SimClient } from './client.js';
 import { exponential, type MessageClass } from './delay.js';
+import { type InvariantView, InvariantViolation, type SimInvariant } from './invariants.js';
 import { SimNetwork } from './network.js';
 import { parseSimKnobs, type SimKnobs } from './options.js';
 import { Scheduler } from './scheduler.js';
@@ -23,6 +24,8 @@ export interface SimRuntimeOptions {
   readonly nodeFactory?: NodeFactory;
   /** Overrides the WARS classification of peer messages for the PBS delay models. */
   readonly classify?: (message: PeerMessage) => MessageClass;
+  /** Rules checked on every peer message (invariants.ts); a violation halts the run. None by default. */
+  readonly invariants?: readonly SimInvariant[];
 }
 
 /** What describe() returns: everything needed to replay the run. */
@@ -108,7 +111,10 @@ export class SimRuntime implements Runtime {
       model: { kind: knobs.delay, delayMs: knobs.delayMs, minDelayMs: knobs.minDelayMs, maxDelayMs: knobs.maxDelayMs },
       dropRate: knobs.dropRate,
       duplicateRate: knobs.duplicateRate,
-      deliver: (from, to, message) => this.hosts.get(to)?.deliver(from, message),
+      deliver: (from, to, message) => {
+        this.observeDelivery(from, to, message);
+        this.hosts.get(to)?.deliver(from, message);
+      },
       ...(this.options.classify === undefined ? {} : { classify: this.options.classify }),
     });
     const testFaults = (spec.env?.['QL_TEST_FAULTS'] ?? '')
@@ -269,13 +275,40 @@ export class SimRuntime implements Runtime {
       scheduler: this.scheduler,
       seed: this.requireSpec().seed,
       factory: this.factory!,
-      send: (from, to, message) => this.network.send(from, to, message),
+      send: (from, to, message) => {
+        this.checkSent(from, to, message);
+        this.network.send(from, to, message);
+      },
       // Simulated fsync latency: the knob's value with ±50 % jitter, so concurrent batches interleave.
       fsyncDelayMs: () => knobs.fsyncMs * (0.5 + fsyncRandom()),
       logLimit: knobs.logLimit,
     });
     this.hosts.set(id, host);
     return host;
+  }
+
+  private observeDelivery(from: string, to: string, message: PeerMessage): void {
+    for (const inv of this.options.invariants ?? []) inv.delivered?.(from, to, message, this.invariantView());
+  }
+
+  private checkSent(from: string, to: string, message: PeerMessage): void {
+    for (const inv of this.options.invariants ?? []) {
+      let wrong: string | undefined;
+      try {
+        wrong = inv.sent?.(from, to, message, this.invariantView());
+      } catch (error) {
+        // A check that cannot read what it checks must not throw into the node's send; it fails the run.
+        wrong = `the check itself threw: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      if (wrong === undefined) continue;
+      const violation = new InvariantViolation(inv.name, this.scheduler.nowMs, wrong);
+      this.hosts.get(from)?.log('error', 'sim.invariant-violated', { invariant: inv.name, detail: wrong });
+      this.scheduler.fail(violation);
+    }
+  }
+
+  private invariantView(): InvariantView {
+    return { nowMs: this.scheduler.nowMs, host: (id) => this.hosts.get(id) };
   }
 
   /** Whether node `id` is running and its membership view has every id in `others` up. */
