@@ -7,6 +7,7 @@ import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
 import { clusterEnvFrom, faultShapesFrom, parseNemesis, parsePartitionKinds, parseSchedule, parseTargets, scriptedNemesis, testFaultNames, withSchedule } from './cli-args.js';
+import { parseFormat } from './export.js';
 import { targetSpecs } from './nemesis/create-nemesis.js';
 import { partitionKinds } from './nemesis/grudge.js';
 
@@ -163,16 +164,24 @@ node logs), and <store>/latest points at the newest.`))
     });
 
   program.command('export')
-    .description('convert a history to another format')
-    .requiredOption('--edn <history.jsonl>', "write Jepsen's EDN for this history to stdout")
-    .action(async (o: { edn: string }) => {
-      const { readFile } = await import('node:fs/promises');
-      const specifier = './edn.js';
-      const { historyToEdn } = (await import(specifier)) as { historyToEdn: (ops: unknown[]) => string };
-      const text = await readFile(o.edn, 'utf8');
-      const ops = text.split('\n').filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as unknown);
-      // Exit only once the text has drained: exiting with a pipe still full would truncate it.
-      await new Promise<void>((done) => process.stdout.write(historyToEdn(ops), () => done()));
+    .description("convert a history to Jepsen's EDN, in the shape one of Jepsen's checkers takes")
+    .requiredOption('--edn <history>', 'the history.jsonl (or a results folder) to write as EDN on stdout')
+    .addOption(new Option('--format <name>', 'generic: every field as it is; set-full: cart adds and reads as sets (jepsen.checker/set-full); ' +
+      'knossos: register :read/:write of [k v] tuples (jepsen.independent + a register model); elle-rw: register ops as Elle rw-register :txn')
+      .argParser(parseFormat).default('generic'))
+    .option('--key <key>', 'only this key, with bare values instead of [k v] tuples (set-full, knossos, elle-rw)')
+    .addHelpText('after', `
+Examples:
+  quorumlab export --edn store/latest --format set-full > history.edn    a cart run for (independent/checker (checker/set-full))
+  quorumlab export --edn store/latest --format knossos --key reg-3       one register for a Knossos linearizability check
+  quorumlab export --edn store/latest --format elle-rw                   a register run for elle.rw-register/check`)
+    .action(async (o: { edn: string; format: 'generic' | 'set-full' | 'knossos' | 'elle-rw'; key?: string }) => {
+      const { exportLines, writeLines } = await import('./export.js');
+      const { lines, notes } = await exportLines(o.edn, { format: o.format, ...(o.key !== undefined ? { key: o.key } : {}) });
+      for (const note of notes) process.stderr.write(`note: ${note}\n`);
+      // Exit only once the text has drained (exiting with a pipe still full would truncate it); a reader
+      // that closed the pipe early (\`| head\`) wanted no more, which is no error.
+      await writeLines(process.stdout, lines);
       exit(0);
     });
 

@@ -1,44 +1,68 @@
-// Jepsen EDN export: one map per op, keywords for :type, :f and the nemesis process, so Jepsen's own
-// checkers (and Elle) can read a quorumlab history.
+// EDN text: the writer behind `quorumlab export`. JSON has no keywords or sets, so values that must be
+// EDN keywords or sets are wrapped (kw, ednSet); everything else maps from JSON as it is. The generic
+// export (historyToEdn) is lossless: every field of every op, string-keyed value maps as they were.
 import type { HistoryOp } from '../checkers/history.js';
+
+/** An EDN keyword (`:name`). */
+export class Keyword {
+  constructor(readonly name: string) {}
+}
+
+/** An EDN set (`#{…}`), written in the order given (EDN sets are unordered; a fixed order keeps exports diffable). */
+export class EdnSet {
+  constructor(readonly items: readonly EdnValue[]) {}
+}
+
+/** An EDN map whose keys may be any EDN value (a plain object's keys are strings). */
+export class EdnMap {
+  constructor(readonly entries: readonly (readonly [EdnValue, EdnValue])[]) {}
+}
+
+export type EdnValue = null | undefined | boolean | number | string | Keyword | EdnSet | EdnMap | readonly EdnValue[] | { readonly [k: string]: unknown };
+
+export const kw = (name: string): Keyword => new Keyword(name);
+export const ednSet = (items: readonly EdnValue[]): EdnSet => new EdnSet(items);
 
 const KEYWORD_FIELDS = new Set(['type', 'f']);
 const FIELD_ORDER = ['type', 'f', 'process', 'time', 'key', 'value', 'index'];
 
+/** The generic export: one map per op, every field kept; :type, :f and a named process as keywords. */
 export function historyToEdn(ops: readonly HistoryOp[]): string {
   return ops.map(opToEdn).join('\n') + (ops.length > 0 ? '\n' : '');
 }
 
 export function opToEdn(op: HistoryOp): string {
   const keys = [...FIELD_ORDER.filter((k) => op[k] !== undefined), ...Object.keys(op).filter((k) => !FIELD_ORDER.includes(k) && op[k] !== undefined)];
-  const parts: string[] = [];
-  for (const k of keys) {
+  const entries: [EdnValue, EdnValue][] = keys.map((k) => {
     const v = op[k];
-    let text: string;
-    if (KEYWORD_FIELDS.has(k) && typeof v === 'string') text = keyword(v);
-    else if (k === 'process' && typeof v === 'string') text = keyword(v);
-    else text = toEdn(v);
-    parts.push(`${keyword(k)} ${text}`);
-  }
-  return `{${parts.join(', ')}}`;
+    const asKeyword = (KEYWORD_FIELDS.has(k) || k === 'process') && typeof v === 'string' && isKeywordName(v);
+    return [kw(k), asKeyword ? kw(v) : (v as EdnValue)];
+  });
+  return toEdn(new EdnMap(entries));
 }
 
-/** Any JSON value as EDN: strings quoted and escaped, arrays as vectors, objects as maps with string keys. */
-export function toEdn(v: unknown): string {
+/** Any EDN value as text: strings quoted and escaped, arrays as vectors, plain objects as maps with string keys. */
+export function toEdn(v: EdnValue): string {
   if (v === null || v === undefined) return 'nil';
   if (typeof v === 'string') return ednString(v);
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'nil';
   if (typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return `[${v.map(toEdn).join(' ')}]`;
+  if (v instanceof Keyword) return isKeywordName(v.name) ? `:${v.name}` : ednString(v.name);
+  if (v instanceof EdnSet) return `#{${v.items.map(toEdn).join(' ')}}`;
+  if (v instanceof EdnMap) return `{${v.entries.map(([k, x]) => `${toEdn(k)} ${toEdn(x)}`).join(', ')}}`;
+  if (Array.isArray(v)) return `[${(v as readonly EdnValue[]).map(toEdn).join(' ')}]`;
   if (typeof v === 'object') {
-    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${ednString(k)} ${toEdn(x)}`).join(', ')}}`;
+    return `{${Object.entries(v).map(([k, x]) => `${ednString(k)} ${toEdn(x as EdnValue)}`).join(', ')}}`;
   }
   return ednString(String(v));
 }
 
-/** A keyword, falling back to a string when the name is not a legal EDN symbol. */
-function keyword(name: string): string {
-  return /^[A-Za-z*+!_?<>=-][A-Za-z0-9*+!_?<>=.-]*$/.test(name) ? `:${name}` : ednString(name);
+/**
+ * Whether `:name` reads back as a keyword: EDN symbol characters, not starting with a digit, and not
+ * a sign followed by a digit (that would read as a number).
+ */
+export function isKeywordName(name: string): boolean {
+  return /^[A-Za-z*+!_?<>=.-][A-Za-z0-9*+!_?<>=.-]*$/.test(name) && !/^[+-.]\d/.test(name);
 }
 
 function ednString(s: string): string {
