@@ -10,7 +10,8 @@ import { scriptJson } from './report/html.js';
 import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
 import type { Runtime, RuntimeKind } from './runtime/runtime.js';
 import { createRunDir, updateLatest, writeJson } from './store.js';
-import { clusterEnvFrom, faultShapesFrom, parseNemesis } from './cli-args.js';
+import { InvalidArgumentError } from 'commander';
+import { checkRuntimeFlags, clusterEnvFrom, faultShapesFrom, parseConflictsList, parseInterval, parseModes, parseNemesis, parseNrwList } from './cli-args.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import { isWorkloadName } from '../workloads/index.js';
 
@@ -76,21 +77,28 @@ function list(v: unknown, fallback: string): string[] {
   return String(v ?? fallback).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Turns `campaign` flags into options; `--quick` fixes a bounded sweep. */
+/**
+ * Turns `campaign` flags into options; `--quick` fixes a bounded sweep. Every flag is checked, with
+ * --quick too, and a bad value throws one line (InvalidArgumentError: the CLI prints it and exits 2)
+ * before any run starts: a sweep that ran some other configuration than the one asked for, or ran
+ * nothing and reported unknown, would be a wrong measurement.
+ */
 export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions {
   const quick = o['quick'] === true;
-  const nrw = list(o['nrw'], '3/2/2').map((t) => {
-    const [n, r, w] = t.split('/').map(Number);
-    if (!Number.isInteger(n) || !Number.isInteger(r) || !Number.isInteger(w)) throw new Error(`--nrw expects N/R/W triples like 3/2/2, got "${t}"`);
-    return { n: n!, r: r!, w: w! };
-  });
+  checkRuntimeFlags(o);
+  const nrw = parseNrwList(o['nrw']);
+  const sloppy = parseModes(o['modes']);
+  const conflicts = parseConflictsList(o['conflicts']);
   const workloads = list(o['workloads'], 'register,cart').map((w) => {
-    if (!isWorkloadName(w)) throw new Error(`unknown workload "${w}"`);
+    if (!isWorkloadName(w)) throw new InvalidArgumentError(`unknown workload "${w}" (use register, cart, cart-kv or pbs)`);
     return w;
   });
+  if (workloads.length === 0) throw new InvalidArgumentError('--workloads needs at least one of register, cart, cart-kv, pbs');
+  const nemeses = String(o['nemeses'] ?? 'partition').split(';').map((s) => parseNemesis(s.trim()));
   const firstSeed = (o['seed'] as number | undefined) ?? 1;
   const seedCount = (o['seeds'] as number | undefined) ?? 1;
-  const interval = String(o['nemesisInterval'] ?? '5,5').split(',').map(Number);
+  if (!Number.isInteger(seedCount) || seedCount < 1) throw new InvalidArgumentError(`--seeds must be a whole number above 0, got ${seedCount}`);
+  const interval = parseInterval(String(o['nemesisInterval'] ?? '5,5'));
   const env = clusterEnvFrom(o);
   const keys = typeof o['keys'] === 'number' ? o['keys'] : undefined;
   const shapes = faultShapesFrom(o);
@@ -131,15 +139,15 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   return {
     ...base,
     nrw,
-    sloppy: list(o['modes'], 'sloppy,strict').map((m) => m === 'sloppy'),
-    conflicts: list(o['conflicts'], 'vclock') as ('vclock' | 'lww')[],
+    sloppy,
+    conflicts,
     workloads,
-    nemeses: String(o['nemeses'] ?? 'partition').split(';').map((s) => parseNemesis(s.trim())),
+    nemeses,
     seeds: Array.from({ length: seedCount }, (_, i) => firstSeed + i),
     timeLimitS: (o['timeLimit'] as number | undefined) ?? 20,
     quiesceS: (o['quiesce'] as number | undefined) ?? 5,
-    nemesisQuietS: interval[0] ?? 5,
-    nemesisFaultS: interval[1] ?? 5,
+    nemesisQuietS: interval.quietS,
+    nemesisFaultS: interval.faultS,
     ...(keys !== undefined ? { keyCount: keys } : {}),
     ...(shapes !== undefined ? { faultShapes: shapes } : {}),
   };

@@ -45,6 +45,82 @@ export function faultShapesFrom(o: Record<string, unknown>): FaultShapes | undef
   return { ...(partitions !== undefined ? { partitions } : {}), ...(targets !== undefined ? { targets } : {}) };
 }
 
+/** `--nemesis-interval quiet,fault`: exactly two numbers of seconds, 0 or more. */
+export function parseInterval(v: string): { quietS: number; faultS: number } {
+  const parts = v.split(',').map((s) => s.trim());
+  const [q, f] = parts.map((s) => (s === '' ? NaN : Number(s)));
+  if (parts.length !== 2 || !Number.isFinite(q) || !Number.isFinite(f) || q! < 0 || f! < 0) {
+    throw new InvalidArgumentError(`--nemesis-interval must be "quiet,fault" seconds (two numbers, 0 or more), got "${v}"`);
+  }
+  return { quietS: q!, faultS: f! };
+}
+
+/** One `--env VAR=value` (the flag repeats and takes several): checked as it is given. */
+export function parseEnvItem(v: string, previous: readonly string[] | undefined): string[] {
+  if (v.indexOf('=') <= 0) throw new InvalidArgumentError(`--env expects VAR=value, got "${v}"`);
+  return [...(previous ?? []), v];
+}
+
+/** `--fault a,b`: every name must be one of the reference node's test faults; kept as the string given. */
+export function parseFaultList(v: string): string {
+  const names = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new InvalidArgumentError(`--fault needs at least one of ${testFaultNames.join(', ')}`);
+  for (const f of names) {
+    if (!(testFaultNames as readonly string[]).includes(f)) throw new InvalidArgumentError(`unknown test fault "${f}" (use ${testFaultNames.join(', ')})`);
+  }
+  return names.join(',');
+}
+
+/**
+ * `--node-cmd` only means something to the local runtime and `--image` only to Docker; elsewhere the
+ * reference node would be tested in their place and the verdict would be about the wrong system.
+ */
+export function checkRuntimeFlags(o: Record<string, unknown>): void {
+  const runtime = String(o['runtime'] ?? 'local');
+  if (typeof o['nodeCmd'] === 'string' && runtime !== 'local') {
+    throw new InvalidArgumentError(`--node-cmd needs --runtime local (with --runtime ${runtime} the reference node would be tested instead)`);
+  }
+  if (typeof o['image'] === 'string' && runtime !== 'docker') {
+    throw new InvalidArgumentError(`--image needs --runtime docker (with --runtime ${runtime} the reference node would be tested instead)`);
+  }
+}
+
+/** A comma-separated list flag's items. */
+function listItems(v: unknown, fallback: string): string[] {
+  return String(v ?? fallback).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** `campaign --nrw 3/2/2,3/1/1`: each triple needs 1 ≤ R ≤ N and 1 ≤ W ≤ N. */
+export function parseNrwList(v: unknown): { n: number; r: number; w: number }[] {
+  const triples = listItems(v, '3/2/2');
+  if (triples.length === 0) throw new InvalidArgumentError('--nrw needs at least one N/R/W triple like 3/2/2');
+  return triples.map((t) => {
+    const parts = t.split('/');
+    const [n, r, w] = parts.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
+    if (parts.length !== 3 || !Number.isInteger(n) || !Number.isInteger(r) || !Number.isInteger(w)) {
+      throw new InvalidArgumentError(`--nrw expects N/R/W triples like 3/2/2, got "${t}"`);
+    }
+    if (n! < 1 || r! < 1 || r! > n! || w! < 1 || w! > n!) throw new InvalidArgumentError(`--nrw ${t}: R and W must be between 1 and N`);
+    return { n: n!, r: r!, w: w! };
+  });
+}
+
+/** `campaign --modes sloppy,strict` as the sloppy flag of each mode. */
+export function parseModes(v: unknown): boolean[] {
+  const modes = listItems(v, 'sloppy,strict');
+  if (modes.length === 0) throw new InvalidArgumentError('--modes needs at least one of sloppy, strict');
+  for (const m of modes) if (m !== 'sloppy' && m !== 'strict') throw new InvalidArgumentError(`unknown mode "${m}" (use sloppy, strict)`);
+  return [...new Set(modes)].map((m) => m === 'sloppy');
+}
+
+/** `campaign --conflicts vclock,lww`. */
+export function parseConflictsList(v: unknown): ('vclock' | 'lww')[] {
+  const modes = listItems(v, 'vclock');
+  if (modes.length === 0) throw new InvalidArgumentError('--conflicts needs at least one of vclock, lww');
+  for (const m of modes) if (m !== 'vclock' && m !== 'lww') throw new InvalidArgumentError(`unknown conflict mode "${m}" (use vclock, lww)`);
+  return [...new Set(modes)] as ('vclock' | 'lww')[];
+}
+
 /** The reference node's deliberate defects (node/core/config.ts TestFault), for `--fault`. Test-only. */
 export const testFaultNames = [
   'ack-before-w', 'read-fewer-than-r', 'lww-in-vclock', 'drop-hints', 'no-repair', 'remove-unobserved', 'ack-not-durable', 'context-overcovers',

@@ -6,7 +6,10 @@ import type { RuntimeKind } from './runtime/runtime.js';
 import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
-import { clusterEnvFrom, faultShapesFrom, parseNemesis, parsePartitionKinds, parseSchedule, parseTargets, scriptedNemesis, testFaultNames, withSchedule } from './cli-args.js';
+import {
+  checkRuntimeFlags, clusterEnvFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseSchedule,
+  parseTargets, scriptedNemesis, testFaultNames, withSchedule, type FaultSchedule,
+} from './cli-args.js';
 import { parseFormat } from './export.js';
 import { targetSpecs } from './nemesis/create-nemesis.js';
 import { partitionKinds } from './nemesis/grudge.js';
@@ -18,6 +21,15 @@ function intArg(name: string): (v: string) => number {
   return (v) => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
+    return x;
+  };
+}
+
+/** A whole number of at least 1 (a count of keys, a timeout in ms: 0 would make the run meaningless). */
+function positiveIntArg(name: string): (v: string) => number {
+  return (v) => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError(`${name} must be a whole number above 0, got "${v}"`);
     return x;
   };
 }
@@ -43,26 +55,21 @@ function addClusterOptions(cmd: Command): Command {
     .option('--concurrency <count>', 'client processes (each has one op in flight)', intArg('--concurrency'), 10)
     .option('--rate <ops>', 'target operations per second, all processes together', numberArg('--rate'), 50)
     .option('--quiesce <seconds>', 'wait after heal before the final reads', numberArg('--quiesce'), 5)
-    .option('--nemesis-interval <quiet,fault>', 'seconds without faults, then seconds with one in force', '5,5')
+    .option('--nemesis-interval <quiet,fault>', 'seconds without faults, then seconds with one in force', (v: string) => { parseInterval(v); return v; }, '5,5')
     .option('--node-cmd <command>', 'local runtime: the command that starts a node (test another NODE-API.md implementation)')
     .option('--image <image>', 'docker runtime: a node image to test instead of the reference node')
     .option('--store <dir>', 'results store', 'store')
-    .option('--keys <count>', 'number of keys the workload spreads over', intArg('--keys'))
+    .option('--keys <count>', 'number of keys the workload spreads over', positiveIntArg('--keys'))
     .option('--partitions <kinds>', `partition kinds the nemesis draws from: ${partitionKinds.join(',')} (default: all)`, parsePartitionKinds)
     .option('--targets <specs>', `crash and pause targets the nemesis draws from: ${targetSpecs.join(',')} (default: all)`, parseTargets)
-    .option('--request-timeout <ms>', 'client timeout per request', intArg('--request-timeout'), 1000)
-    .option('--env <VAR=value...>', 'extra QL_* variables for every node (e.g. QL_TEST_FAULTS=ack-before-w)')
-    .option('--fault <names>', `TEST ONLY (checks the harness itself, never a normal configuration): switch on deliberate defects of the reference node, comma-separated, as QL_TEST_FAULTS: ${testFaultNames.join(', ')}; a correct harness must then report invalid (see docs/bug-classes.md)`);
-}
-
-function parseInterval(v: string): { quietS: number; faultS: number } {
-  const [q, f] = v.split(',').map(Number);
-  if (q === undefined || f === undefined || !(q >= 0) || !(f >= 0)) throw new InvalidArgumentError(`--nemesis-interval must be "quiet,fault" seconds, got "${v}"`);
-  return { quietS: q, faultS: f };
+    .option('--request-timeout <ms>', 'client timeout per request', positiveIntArg('--request-timeout'), 1000)
+    .option('--env <VAR=value...>', 'extra QL_* variables for every node (e.g. QL_TEST_FAULTS=ack-before-w)', parseEnvItem)
+    .option('--fault <names>', `TEST ONLY (checks the harness itself, never a normal configuration): switch on deliberate defects of the reference node, comma-separated, as QL_TEST_FAULTS: ${testFaultNames.join(', ')}; a correct harness must then report invalid (see docs/bug-classes.md)`, parseFaultList);
 }
 
 /** Turns parsed `run` flags into RunOptions (exported for tests). */
 export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string[] = []): RunOptions {
+  checkRuntimeFlags(o);
   const interval = parseInterval(String(o['nemesisInterval'] ?? '5,5'));
   const env = clusterEnvFrom(o);
   const shapes = faultShapesFrom(o);
@@ -143,8 +150,7 @@ node logs), and <store>/latest points at the newest.`))
       const { runTest } = await import('./run.js');
       const options = runOptionsFrom(o, process.argv.slice(2));
       if (typeof o['schedule'] === 'string') {
-        const { readFile } = await import('node:fs/promises');
-        const schedule = parseSchedule(JSON.parse(await readFile(o['schedule'], 'utf8')) as unknown);
+        const schedule = await readSchedule(o['schedule']);
         exit((await runTest(withSchedule(options, schedule), { nemesis: scriptedNemesis(schedule) })).exitCode);
         return;
       }
@@ -193,11 +199,19 @@ Examples:
     .option('--conflicts <list>', 'vclock,lww', 'vclock')
     .option('--workloads <list>', 'workloads to run', 'register,cart')
     .option('--nemeses <list>', 'one fault set per run, ";"-separated (e.g. "partition;crash,pause")', 'partition;clock;crash;pause')
-    .option('--seeds <count>', 'seeds per configuration', intArg('--seeds'), 1)
+    .option('--seeds <count>', 'seeds per configuration', positiveIntArg('--seeds'), 1)
     .option('--seed <integer>', 'first seed', intArg('--seed'), 1)
     .option('--time-limit <seconds>', 'workload seconds per run', numberArg('--time-limit'), 20)
     .option('--name <name>', 'campaign name', 'campaign'))
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      if (o['quick'] === true) {
+        // --quick fixes the sweep; a sweep flag given beside it would be silently ignored.
+        const ignored = ['nrw', 'modes', 'conflicts', 'workloads', 'nemeses', 'seeds', 'timeLimit', 'quiesce', 'nemesisInterval']
+          .filter((name) => cmd.getOptionValueSource(name) === 'cli');
+        if (ignored.length > 0) {
+          throw new InvalidArgumentError(`--quick fixes the sweep; drop ${ignored.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} or drop --quick`);
+        }
+      }
       const { runCampaign, campaignOptionsFrom } = await import('./campaign.js');
       const result = await runCampaign(campaignOptionsFrom(o));
       exit(result.exitCode);
@@ -213,12 +227,36 @@ Examples:
   return program;
 }
 
+/** Reads and checks a `--schedule` file; every way it can be wrong is one line. */
+async function readSchedule(path: string): Promise<FaultSchedule> {
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(`--schedule: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidArgumentError(`--schedule: ${path} is not JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  return parseSchedule(json);
+}
+
 /** Runs the CLI; resolves with the exit code instead of exiting when `exit` is given (tests). */
 export async function main(argv: readonly string[], exit: (code: number) => void = (c) => process.exit(c)): Promise<void> {
   const program = buildProgram(exit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
+    if (error instanceof InvalidArgumentError) {
+      // Thrown by a check inside an action (commander prints only the errors of its own parsing).
+      process.stderr.write(`error: ${error.message.split('\n')[0]}\n`);
+      exit(2);
+      return;
+    }
     if (error instanceof CommanderError) {
       // --help and --version "fail" with code 0 after printing; anything else is a usage error.
       exit(error.exitCode === 0 ? 0 : 2);

@@ -2,6 +2,9 @@
 // and exits 0; flags map onto the run's options with the documented defaults.
 import t from 'tap';
 import { execa } from 'execa';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main, parseNemesis, runOptionsFrom, buildProgram } from '../harness/cli.js';
 
@@ -66,4 +69,77 @@ t.test('flags become run options with the documented defaults', async (t) => {
   t.equal(opts.faultShapes, undefined, 'every partition kind and target by default');
   await program.parseAsync(['run', '--seed', '1', '--partitions', 'halves,random-halves', '--targets', 'all'], { from: 'user' });
   t.same(runOptionsFrom(seen!).faultShapes, { partitions: ['halves', 'random-halves'], targets: ['all'] });
+});
+
+// No false green, no silent failure: every invalid flag value below exited 2 printing nothing, or ran
+// something other than what was asked (the reference node instead of --node-cmd/--image, strict for
+// --modes foo, vclock labelled "bogus", a sweep of unknown runs for --nrw 3/4/1). Each must now say so
+// in one line and exit 2 before anything runs. The baseline flags keep a wrongly accepted run short.
+const store = mkdtempSync(join(tmpdir(), 'ql-cli-args-'));
+const runBase = ['run', '--runtime', 'sim', '--seed', '1', '--time-limit', '1', '--nemesis', 'none', '--store', store];
+const campaignBase = ['campaign', '--runtime', 'sim', '--time-limit', '1', '--workloads', 'register', '--nemeses', 'none', '--nrw', '3/2/2',
+  '--modes', 'strict', '--conflicts', 'vclock', '--quiesce', '0', '--store', store];
+const badSchedule = join(store, 'bad-shape.json');
+writeFileSync(badSchedule, JSON.stringify({ quietS: 1, faults: [] }));
+const notJson = join(store, 'not-json.json');
+writeFileSync(notJson, '{"quietS": 1,');
+
+/** Runs the CLI in-process; returns its exit code and everything it printed (stdout and stderr). */
+async function cli(argv: readonly string[]): Promise<{ codes: number[]; printed: string }> {
+  const codes: number[] = [];
+  let printed = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const capture = ((chunk: string | Uint8Array): boolean => {
+    printed += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stdout.write = capture;
+  process.stderr.write = capture;
+  try {
+    await main(argv, (c) => codes.push(c));
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+  return { codes, printed };
+}
+
+const badValues: [string, readonly string[], RegExp][] = [
+  ['--node-cmd with --runtime sim', [...runBase, '--node-cmd', './my-node'], /--node-cmd needs --runtime local/],
+  ['--image with --runtime sim', [...runBase, '--image', 'my/node:dev'], /--image needs --runtime docker/],
+  ['--image with --runtime local', [...runBase, '--runtime', 'local', '--image', 'my/node:dev'], /--image needs --runtime docker \(with --runtime local/],
+  ['--env without =', [...runBase, '--env', 'NOEQUALS'], /--env expects VAR=value, got "NOEQUALS"/],
+  ['--fault bogus', [...runBase, '--fault', 'bogus'], /unknown test fault "bogus"/],
+  ['--nemesis-interval 5', [...runBase, '--nemesis-interval', '5'], /--nemesis-interval must be "quiet,fault" seconds.*got "5"/],
+  ['--nemesis-interval 5,5,5', [...runBase, '--nemesis-interval', '5,5,5'], /--nemesis-interval must be "quiet,fault" seconds.*got "5,5,5"/],
+  ['--schedule of a missing file', [...runBase, '--schedule', join(store, 'missing.json')], /--schedule: cannot read .*missing\.json: ENOENT/],
+  ['--schedule of a non-JSON file', [...runBase, '--schedule', notJson], /--schedule: .*not-json\.json is not JSON/],
+  ['--schedule of the wrong shape', [...runBase, '--schedule', badSchedule], /--schedule: faultS must be a number/],
+  ['--keys 0', [...runBase, '--keys', '0'], /--keys must be a whole number above 0/],
+  ['--request-timeout 0', [...runBase, '--request-timeout', '0'], /--request-timeout must be a whole number above 0/],
+  ['campaign --nemeses "partition;bogus"', [...campaignBase, '--nemeses', 'partition;bogus'], /unknown fault "bogus"/],
+  ['campaign --modes foo', [...campaignBase, '--modes', 'foo'], /unknown mode "foo" \(use sloppy, strict\)/],
+  ['campaign --conflicts bogus', [...campaignBase, '--conflicts', 'bogus'], /unknown conflict mode "bogus" \(use vclock, lww\)/],
+  ['campaign --nrw 3/4/1', [...campaignBase, '--nrw', '3/4/1'], /--nrw 3\/4\/1: R and W must be between 1 and N/],
+  ['campaign --nrw 3/2/2/1', [...campaignBase, '--nrw', '3/2/2/1'], /--nrw expects N\/R\/W triples like 3\/2\/2, got "3\/2\/2\/1"/],
+  ['campaign --seeds 0', [...campaignBase, '--seeds', '0'], /--seeds must be a whole number above 0/],
+  ['campaign --image with --runtime sim', [...campaignBase, '--image', 'my/node:dev'], /--image needs --runtime docker/],
+  ['campaign --quick beside a sweep flag it would ignore', ['campaign', '--quick', '--runtime', 'sim', '--store', store, '--modes', 'strict'], /--quick fixes the sweep; drop --modes/],
+];
+
+for (const [name, argv, message] of badValues) {
+  t.test(`bad value, one line, exit 2: ${name}`, async (t) => {
+    const r = await cli(argv);
+    t.same(r.codes, [2], 'exit 2');
+    t.equal(r.printed.trim().split('\n').length, 1, `one line: ${r.printed.trim().slice(0, 300)}`);
+    t.match(r.printed, message);
+  });
+}
+
+t.test('--node-cmd with --runtime sim is refused by the real program too, before anything starts', async (t) => {
+  const r = await execa('node', [bin, ...runBase, '--node-cmd', './my-node'], { reject: false, timeout: 60_000 });
+  t.equal(r.exitCode, 2);
+  t.equal(r.stdout, '', 'no run was started');
+  t.match(r.stderr.trim(), /^error: --node-cmd needs --runtime local \(with --runtime sim the reference node would be tested instead\)$/);
 });
