@@ -129,6 +129,7 @@ export async function makeCluster(n: number, config: ScenarioConfig = {}, option
       void runtime.heal();
     },
     crash(id) {
+      // Remember its core first: while it is down a scenario still reads its disk through it.
       cluster.node(id);
       runtime.host(id)?.kill();
     },
