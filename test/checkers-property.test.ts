@@ -23,24 +23,34 @@ const opts = (workload: string): CheckOptions => ({ n: 3, r: 2, w: 2, sloppy: fa
 const RUNS = 60;
 const clone = (h: HistoryOp[]): HistoryOp[] => h.map((op) => structuredClone(op));
 
+/**
+ * Throws unless every checker accepts the history. `unknown` is accepted only where a checker is defined to
+ * have nothing to judge: the cart checker when no add is stable (every add was removed, as Jepsen's
+ * set-full says); that case is counted so the property cannot pass on such histories alone.
+ */
+function acceptAll(h: HistoryOp[], workload: string, nothingToJudge: { count: number }): void {
+  parseHistory(h.map((op) => JSON.stringify(op)).join('\n'), 'synthetic');
+  const r = checkAll(h, opts(workload));
+  for (const [name, c] of Object.entries(r.checkers)) {
+    if (c.valid === true) continue;
+    if (c.valid === 'unknown' && name === 'cart' && (c as { stable?: unknown }).stable === 0) {
+      nothingToJudge.count++;
+      continue;
+    }
+    throw new Error(`${name} is ${String(c.valid)}: ${JSON.stringify(c).slice(0, 800)}`);
+  }
+}
+
 t.test('correct register histories are accepted', async (t) => {
-  fc.assert(fc.property(shape, (s) => {
-    const h = syntheticHistory('register', s);
-    parseHistory(h.map((op) => JSON.stringify(op)).join('\n'), 'synthetic');
-    const r = checkAll(h, opts('register'));
-    for (const [name, c] of Object.entries(r.checkers)) if (c.valid !== true) throw new Error(`${name} is ${String(c.valid)}: ${JSON.stringify(c).slice(0, 800)}`);
-  }), { numRuns: RUNS });
-  t.pass('every checker accepted every history (valid: true)');
+  const none = { count: 0 };
+  fc.assert(fc.property(shape, (s) => acceptAll(syntheticHistory('register', s), 'register', none)), { numRuns: RUNS });
+  t.equal(none.count, 0, 'every checker said valid: true on every history');
 });
 
 t.test('correct cart histories are accepted', async (t) => {
-  fc.assert(fc.property(shape, (s) => {
-    const h = syntheticHistory('cart', s);
-    parseHistory(h.map((op) => JSON.stringify(op)).join('\n'), 'synthetic');
-    const r = checkAll(h, opts('cart'));
-    for (const [name, c] of Object.entries(r.checkers)) if (c.valid !== true) throw new Error(`${name} is ${String(c.valid)}: ${JSON.stringify(c).slice(0, 800)}`);
-  }), { numRuns: RUNS });
-  t.pass('every checker accepted every history (valid: true)');
+  const none = { count: 0 };
+  fc.assert(fc.property(shape, (s) => acceptAll(syntheticHistory('cart', s), 'cart', none)), { numRuns: RUNS });
+  t.ok(none.count <= RUNS / 4, `every checker said valid: true, except ${none.count} of ${RUNS} histories in which no add was stable (cart: unknown)`);
 });
 
 t.test('an ok add dropped from every later read and replica is found (lost)', async (t) => {
