@@ -48,17 +48,45 @@ export async function runCheck(target: string, opts: { workload?: string; print?
     if (err instanceof HistoryError) return failWith(`malformed history: ${err.message}`);
     return failWith(`could not read ${historyPath}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // results.json of the run holds what the run measured outside the history (stats: the convergence time
+  // polled during quiesce) and its logs; a re-check reports those and keeps them when it rewrites the file.
+  const resultsPath = join(dirname(historyPath), 'results.json');
+  const previous = readPreviousResults(resultsPath, notes);
   const options = optionsFrom(config, history, opts.workload, notes);
+  const measured = measuredConvergence(previous);
+  if (measured !== undefined) options.measuredConvergenceMs = measured;
+  else notes.push('no run measurement of convergence time in results.json (stats.convergenceMs): not reported');
   const results = checkAll(history, options);
-  const out = { valid: results.valid, checkers: results.checkers, config: { ...config, ...options }, notes };
+  const out = { ...previous, valid: results.valid, checkers: results.checkers, config: { ...config, ...options }, notes };
   try {
-    writeFileSync(join(dirname(historyPath), 'results.json'), JSON.stringify(out, null, 2) + '\n');
+    writeFileSync(resultsPath, JSON.stringify(out, null, 2) + '\n');
   } catch (err) {
     notes.push(`could not write results.json: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (print) printSummary(say, historyPath, history.length, out.valid, results, notes);
   const exitCode = results.valid === true ? 0 : results.valid === false ? 1 : 2;
   return { exitCode, results: out };
+}
+
+/** The results.json already next to the history (a run's, or an earlier check's), or {} when absent or unreadable. */
+function readPreviousResults(path: string, notes: string[]): Record<string, unknown> {
+  if (!existsSync(path)) return {};
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // Reported below; the check itself does not depend on it.
+  }
+  notes.push(`${path} is not a JSON object: replaced`);
+  return {};
+}
+
+/** stats.convergenceMs of a run's results (a number, or null when the replicas never agreed), if present. */
+function measuredConvergence(results: Record<string, unknown>): number | null | undefined {
+  const stats = results['stats'];
+  if (stats === null || typeof stats !== 'object' || !('convergenceMs' in stats)) return undefined;
+  const v = (stats as Record<string, unknown>)['convergenceMs'];
+  return v === null || (typeof v === 'number' && Number.isFinite(v)) ? v : undefined;
 }
 
 /** Checker options from config.json, a --workload override, or inference from the history's f names. */

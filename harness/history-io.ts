@@ -22,6 +22,7 @@ export function parseHistory(text: string, sourceName = 'history.jsonl'): Histor
   const ops: HistoryOp[] = [];
   const inFlight = new Map<string, HistoryOp>();
   const crashed = new Set<string>();
+  const lastTime = new Map<string, { time: number; index: number }>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.trim();
@@ -47,6 +48,12 @@ export function parseHistory(text: string, sourceName = 'history.jsonl'): Histor
     if (typeof op.f !== 'string' || op.f === '') fail('missing "f"');
     if (typeof p === 'number' && typeof op.key !== 'string') fail('a client op needs a "key"');
     const pk = String(p);
+    // A process is sequential and the file is in observation order: its events cannot go back in time.
+    const before = lastTime.get(pk);
+    if (before !== undefined && (op.time as number) < before.time) {
+      fail(`process ${pk} goes back in time: "time" ${String(op.time)} is before its previous event's ${before.time} (index ${before.index}); a process's events must be in time order`);
+    }
+    lastTime.set(pk, { time: op.time as number, index: op.index as number });
     if (p === 'final') {
       if (op.type === 'invoke') fail('process "final" records completed states only, never an invoke');
     } else if (op.type === 'invoke') {

@@ -23,7 +23,13 @@ export interface CheckConfig {
 type CheckAll = (history: HistoryOp[], options: Record<string, unknown>) =>
   { valid: Validity; checkers: Record<string, unknown> } | Promise<{ valid: Validity; checkers: Record<string, unknown> }>;
 
-export async function runCheckers(history: HistoryOp[], config: CheckConfig): Promise<CheckOutcome> {
+/** Measurements the run took outside the history that checkers report (see CheckOptions). */
+export interface RunMeasurements {
+  /** Heal → first agreement of every home replica, from polling during quiesce; null if they never agreed. */
+  readonly convergenceMs: number | null;
+}
+
+export async function runCheckers(history: HistoryOp[], config: CheckConfig, measured?: RunMeasurements): Promise<CheckOutcome> {
   let checkAll: CheckAll | undefined;
   try {
     const specifier = '../checkers/index.js';
@@ -35,7 +41,10 @@ export async function runCheckers(history: HistoryOp[], config: CheckConfig): Pr
   if (typeof checkAll !== 'function') return { valid: 'unknown', checkers: {}, error: 'checkers/index.ts exports no checkAll' };
   try {
     const { workload, n, r, w, sloppy, conflicts } = config;
-    const out = await checkAll(history, { ...config, workload, n, r, w, sloppy, conflicts });
+    const out = await checkAll(history, {
+      ...config, workload, n, r, w, sloppy, conflicts,
+      ...(measured !== undefined ? { measuredConvergenceMs: measured.convergenceMs } : {}),
+    });
     return { valid: out.valid, checkers: out.checkers };
   } catch (error) {
     return { valid: 'unknown', checkers: {}, error: `checkers threw: ${error instanceof Error ? error.message : String(error)}` };

@@ -384,7 +384,9 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
 
     phase = 'check';
     await recorder.close();
-    const outcome = await (deps.check ?? runCheckers)(recorder.ops, config);
+    const outcome = deps.check !== undefined
+      ? await deps.check(recorder.ops, config)
+      : await runCheckers(recorder.ops, config, { convergenceMs: stats.convergenceMs });
     valid = outcome.valid;
     checkers = outcome.checkers;
     if (outcome.error !== undefined) log(`check: ${outcome.error}`);
