@@ -2,14 +2,15 @@
 //
 //   [u32 big-endian length of the rest][u8 version][32-byte HMAC-SHA256, only with a secret][JSON payload]
 //
-// and the HMAC covers the version byte and the payload. With QL_SECRET set a process that does not
+// and the HMAC covers the version byte, the frame's sequence number on its connection (counted by both
+// ends, never sent; see peer-session.ts) and the payload. With QL_SECRET set a process that does not
 // know the secret cannot produce a frame the cluster accepts, so it cannot join, gossip or write a
-// replica. The length prefix makes frames self-delimiting on a TCP stream; a length over the limit is a
+// replica, and a recorded frame is refused on any other connection or position. The length prefix makes frames self-delimiting on a TCP stream; a length over the limit is a
 // protocol error (a garbage or hostile stream), never an allocation of that size.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { NodeId, PeerMessage } from './core/env.js';
 
-export const frameVersion = 1;
+export const frameVersion = 2;
 export const hmacBytes = 32;
 /** Large enough for a 1 MiB value base64-encoded with its metadata, and for anti-entropy batches. */
 export const defaultMaxFrameBytes = 64 * 1024 * 1024;
@@ -29,30 +30,40 @@ export interface FramePayload {
 export class FrameError extends Error {
   constructor(
     message: string,
-    readonly reason: 'too-large' | 'bad-version' | 'bad-hmac' | 'bad-payload',
+    /** bad-hmac: not signed with the cluster key; replay: not signed for this connection at this position. */
+    readonly reason: 'too-large' | 'bad-version' | 'bad-hmac' | 'replay' | 'bad-payload',
   ) {
     super(message);
     this.name = 'FrameError';
   }
 }
 
-function mac(secret: string, version: Uint8Array, body: Uint8Array): Buffer {
-  return createHmac('sha256', secret).update(version).update(body).digest();
+/** A frame signing key: a string (tests, and the raw form) or derived key bytes. */
+export type FrameKey = string | Buffer;
+
+function mac(key: FrameKey, version: Uint8Array, seq: number | undefined, body: Uint8Array): Buffer {
+  const h = createHmac('sha256', key).update(version);
+  if (seq !== undefined) {
+    const n = Buffer.alloc(8);
+    n.writeBigUInt64BE(BigInt(seq));
+    h.update(n);
+  }
+  return h.update(body).digest();
 }
 
-/** Encodes one frame; `secret` adds the HMAC. */
-export function encodeFrame(payload: FramePayload, secret?: string): Buffer {
+/** Encodes one frame; `key` adds the HMAC, over `seq` when the frame belongs to a session. */
+export function encodeFrame(payload: FramePayload, key?: FrameKey, seq?: number): Buffer {
   // The JSON is written straight into the frame buffer: values make most of a frame's bytes, and an
   // intermediate body buffer would copy them once more for every message.
   const json = JSON.stringify(payload);
-  const sigLength = secret === undefined ? 0 : hmacBytes;
+  const sigLength = key === undefined ? 0 : hmacBytes;
   const bodyStart = 5 + sigLength;
   const bodyLength = Buffer.byteLength(json, 'utf8');
   const frame = Buffer.allocUnsafe(bodyStart + bodyLength);
   frame.writeUInt32BE(1 + sigLength + bodyLength, 0);
   frame[4] = frameVersion;
   frame.write(json, bodyStart, 'utf8');
-  if (secret !== undefined) mac(secret, frame.subarray(4, 5), frame.subarray(bodyStart)).copy(frame, 5);
+  if (key !== undefined) mac(key, frame.subarray(4, 5), seq, frame.subarray(bodyStart)).copy(frame, 5);
   return frame;
 }
 
@@ -78,18 +89,40 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private failed: FrameError | undefined;
+  /** The sequence number the next frame must be signed over; undefined before a session key is set. */
+  private seq: number | undefined;
 
   constructor(
-    private readonly secret?: string,
+    private secret?: FrameKey,
     private readonly maxFrameBytes = defaultMaxFrameBytes,
   ) {}
 
+  /**
+   * Switches to a session: every later frame must be signed with `key` over its position from here
+   * (0, 1, 2, …). A decoder without a key (no secret) stays unsigned.
+   */
+  rekey(key: FrameKey | undefined): void {
+    if (this.secret === undefined) return;
+    if (key === undefined) throw new Error('a signed link cannot switch to an unsigned session');
+    this.secret = key;
+    this.seq = 0;
+  }
+
   /** Appends bytes and returns every complete frame they finish; throws FrameError on a bad frame. */
   push(chunk: Uint8Array): FramePayload[] {
+    const out: FramePayload[] = [];
+    this.pushEach(chunk, (f) => out.push(f));
+    return out;
+  }
+
+  /**
+   * As push, but hands each frame to `visit` before decoding the next, so a handshake frame can rekey
+   * the decoder for the frames behind it in the same chunk.
+   */
+  pushEach(chunk: Uint8Array, visit: (frame: FramePayload) => void): void {
     if (this.failed) throw this.failed;
     this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.buffered += chunk.byteLength;
-    const out: FramePayload[] = [];
     try {
       for (;;) {
         if (this.buffered < 4) break;
@@ -100,15 +133,15 @@ export class FrameDecoder {
         if (length < minimum) throw new FrameError(`frame of ${length} bytes is shorter than the ${minimum}-byte minimum`, 'bad-payload');
         if (this.buffered < 4 + length) break;
         const frame = this.take(4 + length).subarray(4);
-        out.push(this.decodeBody(frame));
+        visit(this.decodeBody(frame));
       }
     } catch (error) {
+      // An error thrown by `visit` is the caller's, not the stream's; it still ends the stream.
       this.failed = error instanceof FrameError ? error : new FrameError(String(error), 'bad-payload');
       this.chunks = [];
       this.buffered = 0;
       throw this.failed;
     }
-    return out;
   }
 
   private decodeBody(frame: Buffer): FramePayload {
@@ -118,8 +151,12 @@ export class FrameDecoder {
     if (this.secret !== undefined) {
       const sig = frame.subarray(1, 1 + hmacBytes);
       body = frame.subarray(1 + hmacBytes);
-      const expected = mac(this.secret, version, body);
-      if (!timingSafeEqual(sig, expected)) throw new FrameError('frame HMAC does not match the shared secret', 'bad-hmac');
+      const expected = mac(this.secret, version, this.seq, body);
+      if (!timingSafeEqual(sig, expected)) {
+        if (this.seq !== undefined) throw new FrameError(`frame ${this.seq} is not signed for this connection at this position (replayed, reordered or forged)`, 'replay');
+        throw new FrameError('frame HMAC does not match the shared secret', 'bad-hmac');
+      }
+      if (this.seq !== undefined) this.seq++;
     } else {
       body = frame.subarray(1);
     }

@@ -1,21 +1,20 @@
-// The receiving side of the peer transport: a connection a peer dialed to us. Its first frame must be a
-// hello naming the peer and addressed to us; after that every frame must come from that peer. Pings are
-// answered with pongs on the same connection, late frames are dropped as stale, everything else goes to
-// the core. Anything failing the HMAC or the protocol closes the connection (counted as rejected).
+// The receiving side of the peer transport: a connection a peer dialed to us. We open with a challenge
+// (our nonce, signed with the cluster key); the peer's first frame must be a hello naming it, addressed to
+// us, with its nonce; every later frame must come from that peer, signed for this connection and position
+// (peer-session.ts). Pings are answered with pongs on the same connection, late frames are dropped as
+// stale, everything else goes to the core. Anything failing the HMAC or the protocol closes the
+// connection (counted as rejected; a frame failing only the session signature is counted as replayed).
 import type net from 'node:net';
-import type { NodeId, PeerMessage } from './core/env.js';
-import type { Logger } from './core/env.js';
+import type { Logger, NodeId, PeerMessage } from './core/env.js';
 import { FrameDecoder, encodeFrame, type FramePayload } from './frame.js';
 import { FrameLateness } from './frame-lateness.js';
-
-export const helloType = 'ql-hello';
-export const pingType = 'ql-ping';
-export const pongType = 'ql-pong';
+import { challengeType, helloType, newNonce, parseNonce, pingType, pongType, sessionKeys, type LinkKey } from './peer-session.js';
 
 /** What an inbound connection needs from the transport that accepted it. */
 export interface InboundContext {
   readonly id: NodeId;
-  readonly secret: string | undefined;
+  /** The cluster key (derived from QL_SECRET), or undefined without a secret. */
+  readonly key: LinkKey;
   readonly maxDelayMs: number;
   readonly logger: Logger;
   readonly stats: { stale: number };
@@ -34,53 +33,65 @@ export function remoteOf(socket: net.Socket): string {
 
 export function acceptInbound(socket: net.Socket, ctx: InboundContext): void {
   socket.setNoDelay(true);
-  const decoder = new FrameDecoder(ctx.secret);
+  const decoder = new FrameDecoder(ctx.key);
   let peer: NodeId | undefined;
   const lateness = new FrameLateness();
+  // The challenge goes out before the dialer has proved anything: it carries nothing but a fresh nonce,
+  // and a dialer without our secret learns from its signature that it cannot join (and says so).
+  const nonce = newNonce();
+  socket.write(encodeFrame({ from: ctx.id, to: '*', msg: { type: challengeType, nonce } }, ctx.key));
+  let replyKey: LinkKey;
+  let replySeq = 0;
+  const onFrame = (frame: FramePayload, nowMs: number): boolean => {
+    if (typeof frame.at === 'number' && Number.isFinite(frame.at)) {
+      if (lateness.lateByMs(nowMs, frame.at) > ctx.maxDelayMs && peer !== undefined) {
+        ctx.stats.stale++;
+        return true;
+      }
+    }
+    if (peer === undefined) {
+      const dialerNonce = parseNonce(frame.msg['nonce']);
+      if (frame.msg.type !== helloType || dialerNonce === undefined) {
+        ctx.reject(socket, new Error('first frame is not a hello with a nonce'), frame.from);
+        return false;
+      }
+      if (frame.to !== ctx.id) {
+        // The dialer's address book is stale (another node now lives at this address).
+        ctx.logger.log('warn', 'peer-misaddressed', { peer: frame.from, wanted: frame.to, remote: remoteOf(socket) });
+        socket.destroy();
+        return false;
+      }
+      peer = frame.from;
+      const keys = sessionKeys(ctx.key, dialerNonce, nonce);
+      decoder.rekey(keys.dialerToAcceptor);
+      replyKey = keys.acceptorToDialer;
+      const addr = frame.msg['addr'];
+      // A peer we have never heard of tells us where to reach it; gossip may correct it later.
+      if (typeof addr === 'string' && !ctx.knowsAddress(peer)) ctx.learnPeer(peer, addr);
+      ctx.redialNow(peer);
+      return true;
+    }
+    if (frame.from !== peer) {
+      ctx.reject(socket, new Error(`frame from ${frame.from} on ${peer}'s connection`), peer);
+      return false;
+    }
+    if (frame.msg.type === pingType) {
+      socket.write(encodeFrame({ from: ctx.id, to: peer, msg: { type: pongType } }, replyKey, replyKey === undefined ? undefined : replySeq++));
+      return true;
+    }
+    if (frame.to === ctx.id) ctx.deliver(peer, frame.msg);
+    return true;
+  };
   socket.on('data', (chunk: Buffer) => {
-    let frames: FramePayload[];
+    const nowMs = performance.now();
+    let open = true;
     try {
-      frames = decoder.push(chunk);
+      decoder.pushEach(chunk, (frame) => {
+        // After a protocol error the rest of the chunk is not looked at.
+        if (open) open = onFrame(frame, nowMs);
+      });
     } catch (error) {
       ctx.reject(socket, error, peer);
-      return;
-    }
-    const nowMs = performance.now();
-    for (const frame of frames) {
-      if (typeof frame.at === 'number' && Number.isFinite(frame.at)) {
-        if (lateness.lateByMs(nowMs, frame.at) > ctx.maxDelayMs && peer !== undefined) {
-          ctx.stats.stale++;
-          continue;
-        }
-      }
-      if (peer === undefined) {
-        if (frame.msg.type !== helloType) {
-          ctx.reject(socket, new Error('first frame is not a hello'), frame.from);
-          return;
-        }
-        if (frame.to !== ctx.id) {
-          // The dialer's address book is stale (another node now lives at this address).
-          ctx.logger.log('warn', 'peer-misaddressed', { peer: frame.from, wanted: frame.to, remote: remoteOf(socket) });
-          socket.destroy();
-          return;
-        }
-        peer = frame.from;
-        const addr = frame.msg['addr'];
-        // A peer we have never heard of tells us where to reach it; gossip may correct it later.
-        if (typeof addr === 'string' && !ctx.knowsAddress(peer)) ctx.learnPeer(peer, addr);
-        ctx.redialNow(peer);
-        continue;
-      }
-      if (frame.from !== peer) {
-        ctx.reject(socket, new Error(`frame from ${frame.from} on ${peer}'s connection`), peer);
-        return;
-      }
-      if (frame.msg.type === pingType) {
-        socket.write(encodeFrame({ from: ctx.id, to: peer, msg: { type: pongType } }, ctx.secret));
-        continue;
-      }
-      if (frame.to !== ctx.id) continue;
-      ctx.deliver(peer, frame.msg);
     }
   });
 }

@@ -13,14 +13,19 @@
 // frame is late by how far it exceeds that baseline.
 //
 // Outgoing sockets bind to QL_PEER's host, so address-based firewall rules (iptables in the Docker
-// runtime) cut exactly the links they name. With a shared secret every frame carries an HMAC; a stream
-// that fails it is closed and logged as `peer-rejected`, so an outsider cannot join, gossip or write.
+// runtime) cut exactly the links they name. With a shared secret every frame carries an HMAC, bound to its
+// connection and position by a handshake (peer-session.ts); a stream that fails it is closed and logged as
+// `peer-rejected` (rate-limited, peer-warnings.ts), so an outsider cannot join, gossip or write, and a
+// recorded frame cannot be played again. The inbound side lives in peer-inbound.ts.
 import net from 'node:net';
 import type { Logger, NodeId, PeerMessage, Random, Transport } from './core/env.js';
 import type { SeedPeer } from './core/config.js';
-import { FrameDecoder, FrameError, encodeFrame } from './frame.js';
+import { FrameError } from './frame.js';
 import { parseHostPort } from './host-port.js';
-import { acceptInbound, helloType, pingType, remoteOf, type InboundContext } from './peer-inbound.js';
+import { acceptInbound, remoteOf, type InboundContext } from './peer-inbound.js';
+import { dialPeer, writeLinkFrame, type Link, type OutboundContext } from './peer-outbound.js';
+import { clusterKey, type LinkKey } from './peer-session.js';
+import { RateLimitedWarnings } from './peer-warnings.js';
 
 export type MessageHandler = (from: NodeId, message: PeerMessage) => void;
 
@@ -54,25 +59,21 @@ export interface PeerTransportStats {
   connects: number;
   /** Frames dropped on arrival because they were more than maxDelayMs late. */
   stale: number;
+  /** Connections closed because a frame was not signed for that connection and position (a replay). */
+  replayed: number;
+  /** Our own links closed because the peer's challenge failed our key (we do not share its secret). */
+  authFailures: number;
+  /** Warnings about rejected peers left out of the log by the rate limit. */
+  warningsSuppressed: number;
 }
 
-interface Link {
-  readonly id: NodeId;
-  addr?: string;
-  socket?: net.Socket;
-  connected: boolean;
-  /** Messages waiting for a connection, with the time each was sent. */
-  queue: { msg: PeerMessage; at: number }[];
-  attempts: number;
-  retryTimer?: NodeJS.Timeout;
-  pingTimer?: NodeJS.Timeout;
-  lastHeardMs: number;
-}
 
 export class PeerTransport implements Transport {
   private readonly id: NodeId;
   private readonly listenAddr: { host: string; port: number };
-  private readonly secret: string | undefined;
+  /** The cluster key derived from QL_SECRET (never the secret itself), or undefined without one. */
+  private readonly key: LinkKey;
+  private readonly warnings: RateLimitedWarnings;
   private readonly logger: Logger;
   private readonly random: Random;
   private readonly maxQueue: number;
@@ -90,15 +91,18 @@ export class PeerTransport implements Transport {
   private server: net.Server | undefined;
   private handler: MessageHandler = () => {};
   private closed = false;
-  readonly stats: PeerTransportStats = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0, stale: 0 };
+  private readonly counters = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0, stale: 0, replayed: 0, authFailures: 0 };
   /** What inbound connections use of this transport (peer-inbound.ts). */
   private readonly inbound: InboundContext;
+  /** What our own outgoing connections use of it (peer-outbound.ts). */
+  private readonly outbound: OutboundContext;
 
   constructor(options: PeerTransportOptions) {
     this.id = options.id;
     this.listenAddr = parseHostPort(options.listen, true);
-    this.secret = options.secret;
+    this.key = clusterKey(options.secret);
     this.logger = options.logger;
+    this.warnings = new RateLimitedWarnings(options.logger);
     this.random = options.random;
     this.maxQueue = options.maxQueue ?? 1024;
     this.backoffBaseMs = options.backoffBaseMs ?? 50;
@@ -111,16 +115,36 @@ export class PeerTransport implements Transport {
     for (const seed of options.seeds ?? []) this.learnPeer(seed.id, seed.addr);
     this.inbound = {
       id: this.id,
-      secret: this.secret,
+      key: this.key,
       maxDelayMs: this.maxDelayMs,
       logger: this.logger,
-      stats: this.stats,
+      stats: this.counters,
       knowsAddress: (peer) => Boolean(this.links.get(peer)?.addr),
       learnPeer: (peer, addr) => this.learnPeer(peer, addr),
       redialNow: (peer) => this.redialNow(peer),
       deliver: (from, message) => this.deliver(from, message),
       reject: (socket, error, peer) => this.reject(socket, error, peer),
     };
+    this.outbound = {
+      id: this.id,
+      key: this.key,
+      bindHost: this.listenAddr.host,
+      listenString: () => this.listenString(),
+      connectTimeoutMs: this.connectTimeoutMs,
+      pingIntervalMs: this.pingIntervalMs,
+      pingTimeoutMs: this.pingTimeoutMs,
+      logger: this.logger,
+      warnings: this.warnings,
+      counters: this.counters,
+      isClosed: () => this.closed,
+      scheduleRetry: (link) => this.scheduleRetry(link),
+      reject: (socket, error, peer) => this.reject(socket, error, peer),
+    };
+  }
+
+  /** Counters for /admin/status. */
+  get stats(): PeerTransportStats {
+    return { ...this.counters, warningsSuppressed: this.warnings.suppressed };
   }
 
   /** Where valid messages from peers go (the core's receive). */
@@ -183,18 +207,18 @@ export class PeerTransport implements Transport {
     // a message sent meanwhile is queued, and the close handler then redials for it.
     if (link.connected && link.socket && !link.socket.destroyed) {
       if (link.socket.writableLength > this.maxBufferedBytes) {
-        this.stats.dropped++;
+        this.counters.dropped++;
         return;
       }
       this.corkForTick(link.socket);
-      link.socket.write(encodeFrame({ from: this.id, to, msg: message, at: performance.now() }, this.secret));
-      this.stats.sent++;
+      writeLinkFrame(link, link.socket, { from: this.id, to, msg: message, at: performance.now() });
+      this.counters.sent++;
       return;
     }
     link.queue.push({ msg: message, at: performance.now() });
     if (link.queue.length > this.maxQueue) {
       link.queue.shift();
-      this.stats.dropped++;
+      this.counters.dropped++;
     }
     this.dialIfIdle(link);
   }
@@ -244,7 +268,7 @@ export class PeerTransport implements Transport {
   }
 
   private deliver(from: NodeId, message: PeerMessage): void {
-    this.stats.received++;
+    this.counters.received++;
     try {
       this.handler(from, message);
     } catch (error) {
@@ -255,71 +279,7 @@ export class PeerTransport implements Transport {
 
   private dialIfIdle(link: Link): void {
     if (this.closed || link.socket || link.retryTimer || link.addr === undefined) return;
-    this.dial(link, link.addr);
-  }
-
-  private dial(link: Link, addr: string): void {
-    const { host, port } = parseHostPort(addr);
-    const bindHost = this.listenAddr.host;
-    const bind = net.isIP(bindHost) !== 0 && bindHost !== '0.0.0.0' && bindHost !== '::' ? { localAddress: bindHost } : {};
-    const socket = net.connect({ host, port, ...bind });
-    link.socket = socket;
-    socket.setNoDelay(true);
-    const connectTimer = setTimeout(() => socket.destroy(new Error(`connect to ${addr} timed out`)), this.connectTimeoutMs);
-    const decoder = new FrameDecoder(this.secret);
-
-    socket.on('connect', () => {
-      clearTimeout(connectTimer);
-      if (this.closed) return socket.destroy();
-      link.connected = true;
-      link.attempts = 0;
-      link.lastHeardMs = performance.now();
-      this.stats.connects++;
-      socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: helloType, addr: this.listenString() }, at: performance.now() }, this.secret));
-      // Queued messages keep their send time: the receiver drops those that waited too long.
-      const queued = link.queue;
-      link.queue = [];
-      for (const { msg, at } of queued) {
-        socket.write(encodeFrame({ from: this.id, to: link.id, msg, at }, this.secret));
-        this.stats.sent++;
-      }
-      link.pingTimer = setInterval(() => {
-        if (performance.now() - link.lastHeardMs > this.pingTimeoutMs) {
-          this.logger.log('warn', 'peer-link-stalled', { peer: link.id, addr });
-          socket.destroy();
-          return;
-        }
-        socket.write(encodeFrame({ from: this.id, to: link.id, msg: { type: pingType }, at: performance.now() }, this.secret));
-      }, this.pingIntervalMs);
-    });
-
-    // The only frames that come back on an outgoing link are pongs; anything failing the HMAC means the
-    // peer does not share our secret.
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-        link.lastHeardMs = performance.now();
-      } catch (error) {
-        this.reject(socket, error, link.id);
-      }
-    });
-
-    socket.on('error', (error) => {
-      this.logger.log('debug', 'peer-connect-error', { peer: link.id, addr, error: error.message });
-    });
-
-    socket.on('close', () => {
-      clearTimeout(connectTimer);
-      clearInterval(link.pingTimer);
-      link.pingTimer = undefined;
-      if (link.socket === socket) link.socket = undefined;
-      const wasConnected = link.connected;
-      link.connected = false;
-      if (wasConnected) this.logger.log('info', 'peer-disconnected', { peer: link.id, addr });
-      if (this.closed) return;
-      // Redial only when something waits to be sent: the link is lazy, like the first dial.
-      if (link.queue.length > 0 || link.addr !== addr) this.scheduleRetry(link);
-    });
+    dialPeer(link, link.addr, this.outbound);
   }
 
   private scheduleRetry(link: Link): void {
@@ -360,11 +320,14 @@ export class PeerTransport implements Transport {
   }
 
   private reject(socket: net.Socket, error: unknown, peer: NodeId | undefined): void {
-    this.stats.rejected++;
-    this.logger.log('warn', 'peer-rejected', {
+    this.counters.rejected++;
+    const reason = error instanceof FrameError ? error.reason : 'protocol';
+    if (reason === 'replay') this.counters.replayed++;
+    // One line per source address and window: the source can reconnect as fast as it likes.
+    this.warnings.log('warn', 'peer-rejected', socket.remoteAddress ?? '?', {
       remote: remoteOf(socket),
       claimed: peer,
-      reason: error instanceof FrameError ? error.reason : 'protocol',
+      reason,
       message: error instanceof Error ? error.message : String(error),
     });
     socket.destroy();

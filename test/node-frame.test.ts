@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { FrameDecoder, FrameError, encodeFrame, type FramePayload } from '../node/frame.js';
+import { FrameDecoder, FrameError, encodeFrame, frameVersion, type FramePayload } from '../node/frame.js';
 
 function reasonOf(fn: () => unknown): string | undefined {
   try {
@@ -81,14 +81,41 @@ t.test('oversized, short and non-JSON frames are protocol errors', async (t) => 
   const huge = Buffer.alloc(5);
   huge.writeUInt32BE(0xffffffff, 0);
   t.equal(reasonOf(() => new FrameDecoder(undefined, 1024).push(huge)), 'too-large');
-  const short = Buffer.from([0, 0, 0, 1, 1]);
+  const short = Buffer.from([0, 0, 0, 1, frameVersion]);
   t.equal(reasonOf(() => new FrameDecoder().push(short)), 'bad-payload');
   const body = Buffer.from('not json');
-  const frame = Buffer.concat([Buffer.from([0, 0, 0, body.length + 1, 1]), body]);
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, body.length + 1, frameVersion]), body]);
   t.equal(reasonOf(() => new FrameDecoder().push(frame)), 'bad-payload');
   const noType = Buffer.from(JSON.stringify({ from: 'a', to: 'b', msg: {} }));
-  t.equal(reasonOf(() => new FrameDecoder().push(Buffer.concat([Buffer.from([0, 0, 0, noType.length + 1, 1]), noType]))), 'bad-payload');
-  const v2 = Buffer.from(encodeFrame(payload(1)));
-  v2[4] = 2;
-  t.equal(reasonOf(() => new FrameDecoder().push(v2)), 'bad-version');
+  t.equal(reasonOf(() => new FrameDecoder().push(Buffer.concat([Buffer.from([0, 0, 0, noType.length + 1, frameVersion]), noType]))), 'bad-payload');
+  const other = Buffer.from(encodeFrame(payload(1)));
+  other[4] = frameVersion + 1;
+  t.equal(reasonOf(() => new FrameDecoder().push(other)), 'bad-version');
+});
+
+t.test('a session binds each frame to its position: replayed, dropped or reordered frames are refused', async (t) => {
+  const key = Buffer.alloc(32, 7);
+  const frames = [0, 1, 2].map((i) => encodeFrame(payload(i), key, i));
+  const inOrder = new FrameDecoder('cluster');
+  inOrder.rekey(key);
+  t.same(inOrder.push(Buffer.concat(frames)), [payload(0), payload(1), payload(2)], 'in order, each at its position, all pass');
+  t.equal(reasonOf(() => inOrder.push(frames[2]!)), 'replay', 'the same frame again is a replay');
+  const skipped = new FrameDecoder('cluster');
+  skipped.rekey(key);
+  t.equal(reasonOf(() => skipped.push(frames[1]!)), 'replay', 'a frame out of its position is refused');
+  const otherSession = new FrameDecoder('cluster');
+  otherSession.rekey(Buffer.alloc(32, 8));
+  t.equal(reasonOf(() => otherSession.push(frames[0]!)), 'replay', 'a frame of another session is refused');
+  // A handshake frame signed with the cluster key, then the session, in one chunk: pushEach rekeys between them.
+  const hello = encodeFrame({ from: 'n1', to: 'n2', msg: { type: 'hello' } }, 'cluster');
+  const d = new FrameDecoder('cluster');
+  const seen: string[] = [];
+  d.pushEach(Buffer.concat([hello, frames[0]!, frames[1]!]), (f) => {
+    seen.push(f.msg.type);
+    if (f.msg.type === 'hello') d.rekey(key);
+  });
+  t.same(seen, ['hello', 'put', 'put'], 'the frames behind the handshake are read with the session key');
+  const unsigned = new FrameDecoder();
+  unsigned.rekey(undefined);
+  t.same(unsigned.push(encodeFrame(payload(5))), [payload(5)], 'without a secret nothing is signed');
 });

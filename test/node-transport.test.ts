@@ -176,7 +176,93 @@ t.test('a link that stops answering pings is torn down and redialed', async (t) 
   const a = make(t, 'n1', '127.0.0.29', undefined, 0, { pingIntervalMs: 50, pingTimeoutMs: 200 });
   a.tr.learnPeer('n2', `127.0.0.30:${(silent.address() as net.AddressInfo).port}`);
   a.tr.send('n2', { type: 'first' });
-  t.ok(await until(() => a.logs.some((l) => l.event === 'peer-link-stalled')), 'the silent link is detected');
+  t.ok(await until(() => a.logs.some((l) => l.event === 'peer-link-stalled')), 'the silent link is detected (it never answers the hello)');
   a.tr.send('n2', { type: 'second' });
   t.ok(await until(() => connections >= 2, 15_000), 'the next message dials a fresh connection (after reconnect backoff)');
+});
+
+/** A TCP relay that records what the dialer sends, so a test can play it again. */
+async function recordingRelay(t: Test, host: string, target: () => string) {
+  const recorded: Buffer[] = [];
+  const upstreams: net.Socket[] = [];
+  const server = net.createServer((down) => {
+    const [h, p] = target().split(':');
+    const up = net.connect({ host: h!, port: Number(p) });
+    upstreams.push(up);
+    down.on('data', (d: Buffer) => {
+      recorded.push(Buffer.from(d));
+      up.write(d);
+    });
+    up.on('data', (d: Buffer) => down.write(d));
+    for (const s of [up, down]) s.on('error', () => {});
+    up.on('close', () => down.destroy());
+    down.on('close', () => up.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  t.teardown(() => new Promise((r) => { server.close(r); for (const u of upstreams) u.destroy(); }));
+  /** The recorded dialer→acceptor stream cut into whole frames (u32 length prefix). */
+  const frames = (): Buffer[] => {
+    const all = Buffer.concat(recorded);
+    const out: Buffer[] = [];
+    for (let at = 0; at + 4 <= all.length; ) {
+      const end = at + 4 + all.readUInt32BE(at);
+      out.push(all.subarray(at, end));
+      at = end;
+    }
+    return out;
+  };
+  return { addr: () => `${host}:${(server.address() as net.AddressInfo).port}`, frames, upstreams };
+}
+
+t.test('recorded frames are refused on a new connection and when replayed within one, and counted', async (t) => {
+  const a = make(t, 'n1', '127.0.0.41', 'k');
+  const b = make(t, 'n2', '127.0.0.42', 'k');
+  await a.tr.listen();
+  await b.tr.listen();
+  const relay = await recordingRelay(t, '127.0.0.43', () => b.addr());
+  a.tr.learnPeer('n2', relay.addr());
+  a.tr.send('n2', { type: 'put', key: 'k', value: 'v1' });
+  t.ok(await until(() => b.got.length === 1), 'the genuine message arrives through the relay');
+  const frames = relay.frames();
+  t.ok(frames.length >= 2, 'hello and the message were recorded');
+
+  // Within the connection: the message frame again, on the same upstream socket.
+  relay.upstreams[0]!.write(frames[1]!);
+  t.ok(await until(() => b.tr.stats.replayed === 1), `a frame replayed within its connection is refused (replayed=${b.tr.stats.replayed})`);
+  t.equal(b.got.length, 1, 'and never reaches the core');
+
+  // On a fresh connection: the whole recording, hello included.
+  const replay = net.connect({ host: '127.0.0.42', port: b.tr.port() });
+  replay.on('error', () => {});
+  replay.write(Buffer.concat(frames));
+  t.ok(await until(() => b.tr.stats.replayed === 2), `the recording played on a new connection is refused (replayed=${b.tr.stats.replayed})`);
+  replay.destroy();
+  t.equal(b.got.length, 1, 'nothing replayed reached the core');
+  t.ok(b.logs.some((l) => l.event === 'peer-rejected' && l.fields['reason'] === 'replay'), 'the rejection is logged as a replay');
+  // The genuine link still works (it redials after the replay closed the old connection).
+  a.tr.send('n2', { type: 'put', key: 'k', value: 'v2' });
+  t.ok(await until(() => b.got.length === 2), 'a fresh genuine message still arrives');
+});
+
+t.test('rejections are rate-limited in the log and counted; the outsider says it cannot authenticate', async (t) => {
+  const a = make(t, 'n1', '127.0.0.44', 'right');
+  await a.tr.listen();
+  for (let i = 0; i < 20; i++) {
+    const raw = net.connect({ host: '127.0.0.44', port: a.tr.port(), localAddress: '127.0.0.45' });
+    raw.on('error', () => {});
+    raw.write('garbage that is not a frame at all, just bytes\r\n');
+  }
+  t.ok(await until(() => a.tr.stats.rejected === 20), `all 20 are rejected (rejected=${a.tr.stats.rejected})`);
+  const lines = a.logs.filter((l) => l.event === 'peer-rejected').length;
+  t.equal(lines, 1, 'one warning for the source within the window');
+  t.equal(a.tr.stats.warningsSuppressed, 19, 'the other 19 are counted, not logged');
+
+  const evil = make(t, 'n9', '127.0.0.46', 'wrong');
+  await evil.tr.listen();
+  evil.tr.learnPeer('n1', a.addr());
+  evil.tr.send('n1', { type: 'gossip' });
+  t.ok(await until(() => evil.tr.stats.authFailures >= 1), 'the node with the wrong secret notices');
+  const loud = evil.logs.find((l) => l.event === 'peer-auth-failed');
+  t.equal(loud?.level, 'error', 'and says so at error level');
+  t.match(String(loud?.fields['message']), /QL_SECRET/, 'naming the variable');
 });
