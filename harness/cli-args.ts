@@ -1,6 +1,7 @@
 // Argument parsers shared by the CLI and the campaign (kept apart from cli.ts, whose top-level await runs
 // the program: a module imported back from it would wait on that await forever).
 import { InvalidArgumentError } from 'commander';
+import { testFaultNames } from '../node/core/config.js';
 import { createNemesis, kindOfOp, targetSpecs, type TargetSpec } from './nemesis/create-nemesis.js';
 import { partitionKinds, type PartitionKind } from './nemesis/grudge.js';
 import type { FaultShapes, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis/nemesis.js';
@@ -121,10 +122,8 @@ export function parseConflictsList(v: unknown): ('vclock' | 'lww')[] {
   return [...new Set(modes)] as ('vclock' | 'lww')[];
 }
 
-/** The reference node's deliberate defects (node/core/config.ts TestFault), for `--fault`. Test-only. */
-export const testFaultNames = [
-  'ack-before-w', 'read-fewer-than-r', 'lww-in-vclock', 'drop-hints', 'no-repair', 'remove-unobserved', 'ack-not-durable', 'context-overcovers',
-] as const;
+/** The reference node's deliberate defects, for `--fault` (defined once in node/core/config.ts). Test-only. */
+export { testFaultNames };
 
 /**
  * The extra node environment of `run` and `campaign`: every `--env VAR=value`, plus `--fault a,b` as

@@ -1,7 +1,7 @@
 // Reads the node's configuration from the QL_* environment variables of NODE-API.md. Every problem is
 // reported as one ConfigError with a sentence naming the variable, so `main` can print one line and
 // exit 2 instead of starting a node that misbehaves later.
-import { defaultNodeConfig, type ConflictMode, type NodeConfig, type SeedPeer, type TestFault } from './core/config.js';
+import { defaultNodeConfig, testFaultNames, type ConflictMode, type NodeConfig, type SeedPeer, type TestFault } from './core/config.js';
 import type { LogLevel } from './core/env.js';
 import { parseHostPort } from './host-port.js';
 
@@ -42,16 +42,8 @@ export interface ProcessConfig {
  */
 const ignoredVariables: readonly string[] = ['QL_VNODES', 'QL_READ_REPAIR', 'QL_ANTI_ENTROPY', 'QL_HINTED_HANDOFF'];
 
-export const testFaultNames: readonly TestFault[] = [
-  'ack-before-w',
-  'read-fewer-than-r',
-  'lww-in-vclock',
-  'drop-hints',
-  'no-repair',
-  'remove-unobserved',
-  'ack-not-durable',
-  'context-overcovers',
-];
+/** The test faults QL_TEST_FAULTS may name (defined once, in the core's config). */
+export { testFaultNames };
 
 type Env = Record<string, string | undefined>;
 

@@ -48,15 +48,22 @@ export interface NodeConfig {
   readonly testFaults?: readonly TestFault[];
 }
 
-export type TestFault =
-  | 'ack-before-w'          // coordinator acknowledges a write after the first replica, not W
-  | 'read-fewer-than-r'     // coordinator answers a read from the first reply, not R
-  | 'lww-in-vclock'         // resolves conflicts by wall clock although the mode promises siblings
-  | 'drop-hints'            // hinted handoff never delivers its hints
-  | 'no-repair'             // read repair and anti-entropy disabled
-  | 'remove-unobserved'     // a cart remove also removes adds it did not observe
-  | 'ack-not-durable'       // replicas acknowledge before the write is durable
-  | 'context-overcovers';   // a write's returned context covers versions the client never read
+/**
+ * The deliberate defects, defined once: the node process (QL_TEST_FAULTS), the CLI (`--fault`) and the
+ * simulation read this list. Each name breaks exactly one guarantee.
+ */
+export const testFaultNames = [
+  'ack-before-w',          // coordinator acknowledges a write after the first replica, not W
+  'read-fewer-than-r',     // coordinator answers a read from the first reply, not R
+  'lww-in-vclock',         // resolves conflicts by wall clock although the mode promises siblings
+  'drop-hints',            // hinted handoff never delivers its hints
+  'no-repair',             // read repair and anti-entropy disabled
+  'remove-unobserved',     // a cart remove also removes adds it did not observe
+  'ack-not-durable',       // replicas acknowledge before the write is durable
+  'context-overcovers',    // a write's returned context covers versions the client never read
+] as const;
+
+export type TestFault = (typeof testFaultNames)[number];
 
 export const defaultNodeConfig: Omit<NodeConfig, 'id' | 'peerAddr' | 'seeds'> = {
   n: 3,
