@@ -4,6 +4,8 @@
 // Pareto body and an exponential tail, and differs by message class — W (write to a replica), A (its
 // acknowledgement), R (read request) and S (read response), the "WARS" model.
 
+import { type LatencyClass, latencyClassOf } from '../../../node/core/messages.js';
+
 export type DelayKind = 'constant' | 'uniform' | 'exponential' | 'lnkd-ssd' | 'lnkd-disk' | 'ymmr';
 
 export const delayKinds: readonly DelayKind[] = ['constant', 'uniform', 'exponential', 'lnkd-ssd', 'lnkd-disk', 'ymmr'];
@@ -78,16 +80,13 @@ export function delaySampler(model: DelayModel): (cls: MessageClass, random: Uni
 }
 
 /**
- * Which WARS class a peer message belongs to, from its `type` name: write-path requests are W and their
- * replies A, read-path requests R and their replies S; gossip and everything else travel as A. The
- * reference node's message names follow that vocabulary (put/get/…, "-ack"/"-reply" for answers).
+ * The WARS class of a message of the reference node, from the latency class its type declares
+ * (node/core/messages.ts): write-path requests are W, their acknowledgements A, read requests R and their
+ * responses S; background traffic (gossip, anti-entropy, reaping) travels as A, as everything the WARS
+ * model does not name. A type the node does not declare counts as background.
  */
 export function classifyMessage(type: string): MessageClass {
-  const t = type.toLowerCase();
-  const reply = /(ack|reply|resp|result|answer)/.test(t);
-  const read = /(get|read|fetch)/.test(t);
-  const write = /(put|write|store|hint|handoff|repair|replicate|cart-?add|cart-?remove|delete)/.test(t);
-  if (read && !write) return reply ? 'S' : 'R';
-  if (write) return reply ? 'A' : 'W';
-  return 'A';
+  return warsClassOf[latencyClassOf(type)];
 }
+
+const warsClassOf: Readonly<Record<LatencyClass, MessageClass>> = { write: 'W', ack: 'A', read: 'R', response: 'S', background: 'A' };

@@ -1,0 +1,325 @@
+// Every message one node sends another, as one discriminated union, and the one place where a message off
+// the wire is checked. The core builds messages of these types (with states in their JSON form) and
+// handles only decoded ones (with states decoded): a malformed message is reported by decodePeerMessage,
+// counted and dropped by the node, and never reaches a handler half-parsed.
+//
+// Each type also declares its latency class, which a simulated network's delay model uses (the PBS paper's
+// WARS classes): a request on the write path, its acknowledgement, a read request, its response, or
+// background traffic (membership, anti-entropy, reaping) that no client waits for.
+import type { PutResult } from './api.js';
+import type { NodeId, PeerMessage } from './env.js';
+import { type DataType, type Kind, type State, fromB64 } from './local-store.js';
+import { type MemberEntry, type VersionedRing, isMemberEntry, ringFromJson } from './membership.js';
+import { type VersionVector, isVersionVector } from './version-vector.js';
+
+export type LatencyClass = 'write' | 'ack' | 'read' | 'response' | 'background';
+
+/** One stored state in a message that moves many (handoff, anti-entropy). */
+export type StateEntry<S> = { readonly kind: Kind; readonly key: string; readonly s: S };
+
+// `S` is how states travel: `unknown` (their JSON form) in a message being sent, `State` once decoded.
+
+/** Failure-detector heartbeat to a member gossip did not pick this round. Class: background. */
+export type PingMsg = { readonly type: 'ping' };
+
+/** Membership and ring exchange; `reply` asks the receiver to answer with its own view. Class: background. */
+export type GossipMsg<R, P> = {
+  readonly type: 'gossip';
+  readonly reply: boolean;
+  readonly members: readonly MemberEntry[];
+  /** The sender's ring: JSON (or null) when sent, undefined once decoded if absent, malformed or of another Q. */
+  readonly ring: R;
+  readonly pastRings?: readonly P[];
+};
+
+/** A coordinator asks a replica for its state of a key. Class: read. */
+export type ReadMsg = { readonly type: 'read'; readonly req: string; readonly kind: Kind; readonly key: string };
+
+/**
+ * A replica's state of a key (null: none). The reply does not say its kind, so the state stays in its JSON
+ * form here and the read coordinator, which knows the kind, decodes it (decodeState). Class: response.
+ */
+export type ReadReplyMsg = { readonly type: 'read-reply'; readonly req: string; readonly s: unknown };
+
+/**
+ * A replica write. Without `req` (read repair) it is not acknowledged; `hint` names the home node a sloppy
+ * fallback stands in for; `removeAllOf` exists only under the 'remove-unobserved' test fault. Class: write.
+ */
+export type WriteMsg<S> = {
+  readonly type: 'write';
+  readonly req?: string;
+  readonly kind: Kind;
+  readonly key: string;
+  readonly s: S;
+  readonly hint?: NodeId;
+  readonly removeAllOf?: string;
+};
+
+/** Class: ack. */
+export type WriteAckMsg = { readonly type: 'write-ack'; readonly req: string };
+
+/** A put handed to a home replica by a node that is not one. `v` is base64 (null: delete). Class: write. */
+export type ForwardPutMsg<V> = {
+  readonly type: 'fwd-put';
+  readonly req: string;
+  readonly key: string;
+  readonly v: V;
+  readonly ctx: VersionVector;
+  readonly w: number;
+  readonly timeoutMs?: number;
+};
+
+/** The home coordinator's result for a forwarded put (null when it could not say). Class: ack. */
+export type ForwardPutReplyMsg = { readonly type: 'fwd-put-reply'; readonly req: string; readonly result: PutResult | null };
+
+/** A hinted write offered to the node it was meant for. Class: write. */
+export type HintMsg<S> = { readonly type: 'hint'; readonly req: string; readonly kind: Kind; readonly key: string; readonly s: S };
+
+/** Class: ack. */
+export type HintAckMsg = { readonly type: 'hint-ack'; readonly req: string };
+
+/** Delete this tombstone if it is still exactly what you hold. Class: background. */
+export type ReapMsg<S> = { readonly type: 'reap'; readonly key: string; readonly s: S };
+
+/** A chunk of a partition an old owner hands to a new home. Class: write. */
+export type HandoffMsg<S> = { readonly type: 'handoff'; readonly req: string; readonly entries: readonly StateEntry<S>[] };
+
+/** Class: ack. */
+export type HandoffAckMsg = { readonly type: 'handoff-ack'; readonly req: string };
+
+/** Anti-entropy: Merkle roots per shared partition (keys are partition numbers). Class: background. */
+export type AeRootsMsg = { readonly type: 'ae-roots'; readonly roots: Readonly<Record<string, string>> };
+
+/** Anti-entropy: the leaf hashes of one partition whose root differed. Class: background. */
+export type AeLeavesMsg = { readonly type: 'ae-leaves'; readonly p: number; readonly leaves: readonly string[] };
+
+/** Anti-entropy: key hashes in the buckets whose leaves differed. Class: background. */
+export type AeHashesMsg = { readonly type: 'ae-hashes'; readonly p: number; readonly buckets: readonly number[]; readonly hashes: Readonly<Record<string, string>> };
+
+/** Anti-entropy: states the receiver lacks, and the keys the sender wants back. Class: background. */
+export type AeStatesMsg<S> = { readonly type: 'ae-states'; readonly p: number; readonly entries: readonly StateEntry<S>[]; readonly want: readonly string[] };
+
+/** A message as the core builds it to send: states in their JSON form. */
+export type OutMessage =
+  | PingMsg
+  | GossipMsg<unknown, unknown>
+  | ReadMsg
+  | ReadReplyMsg
+  | WriteMsg<unknown>
+  | WriteAckMsg
+  | ForwardPutMsg<string | null>
+  | ForwardPutReplyMsg
+  | HintMsg<unknown>
+  | HintAckMsg
+  | ReapMsg<unknown>
+  | HandoffMsg<unknown>
+  | HandoffAckMsg
+  | AeRootsMsg
+  | AeLeavesMsg
+  | AeHashesMsg
+  | AeStatesMsg<unknown>;
+
+/** A message as handlers see it, after decodePeerMessage checked it. */
+export type InMessage =
+  | PingMsg
+  | GossipMsg<VersionedRing | undefined, VersionedRing>
+  | ReadMsg
+  | ReadReplyMsg
+  | WriteMsg<State>
+  | WriteAckMsg
+  | ForwardPutMsg<Uint8Array | null>
+  | ForwardPutReplyMsg
+  | HintMsg<State>
+  | HintAckMsg
+  | ReapMsg<State>
+  | HandoffMsg<State>
+  | HandoffAckMsg
+  | AeRootsMsg
+  | AeLeavesMsg
+  | AeHashesMsg
+  | AeStatesMsg<State>;
+
+export type MessageType = InMessage['type'];
+
+/** The answers a request tracker routes to the request waiting for them (by `req`). */
+export type ReplyMessage = Extract<InMessage, { type: 'read-reply' | 'write-ack' | 'fwd-put-reply' | 'hint-ack' | 'handoff-ack' }>;
+
+/** Each message type's latency class (see the type's comment for why). */
+export const latencyClasses: Readonly<Record<MessageType, LatencyClass>> = {
+  ping: 'background',
+  gossip: 'background',
+  read: 'read',
+  'read-reply': 'response',
+  write: 'write',
+  'write-ack': 'ack',
+  'fwd-put': 'write',
+  'fwd-put-reply': 'ack',
+  hint: 'write',
+  'hint-ack': 'ack',
+  reap: 'background',
+  handoff: 'write',
+  'handoff-ack': 'ack',
+  'ae-roots': 'background',
+  'ae-leaves': 'background',
+  'ae-hashes': 'background',
+  'ae-states': 'background',
+};
+
+/** The latency class of a message type; a type this node does not speak counts as background. */
+export function latencyClassOf(type: string): LatencyClass {
+  return Object.hasOwn(latencyClasses, type) ? latencyClasses[type as MessageType] : 'background';
+}
+
+/** What decoding needs from the node's configuration: its Q and how each kind's states decode. */
+export interface DecodeContext {
+  readonly partitions: number;
+  readonly types: Readonly<Record<Kind, DataType>>;
+}
+
+export type Decoded = { readonly ok: true; readonly message: InMessage } | { readonly ok: false; readonly error: string };
+
+function fail(why: string): never {
+  throw new Error(why);
+}
+
+function str(m: Record<string, unknown>, field: string): string {
+  const v = m[field];
+  return typeof v === 'string' ? v : fail(`${field} is not a string`);
+}
+
+function num(m: Record<string, unknown>, field: string): number {
+  const v = m[field];
+  return typeof v === 'number' ? v : fail(`${field} is not a number`);
+}
+
+function kindOf(m: Record<string, unknown>): Kind {
+  return m.kind === 'kv' || m.kind === 'cart' ? m.kind : fail('message has no valid kind');
+}
+
+function partitionOf(m: Record<string, unknown>, ctx: DecodeContext): number {
+  const p = m.p;
+  return Number.isInteger(p) && (p as number) >= 0 && (p as number) < ctx.partitions ? (p as number) : fail('p is not a partition');
+}
+
+function stringRecord(x: unknown, field: string): Record<string, string> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(`${field} is not an object`);
+  for (const v of Object.values(x)) if (typeof v !== 'string') fail(`${field} holds a non-string`);
+  return x as Record<string, string>;
+}
+
+function stringArray(x: unknown, field: string): string[] {
+  return Array.isArray(x) && x.every((v) => typeof v === 'string') ? x : fail(`${field} is not a list of strings`);
+}
+
+/** A state in its JSON form decoded for `kind`; throws when malformed. */
+function stateOf(ctx: DecodeContext, kind: Kind, s: unknown): State {
+  if (s === null || s === undefined) fail('message carries no state');
+  return ctx.types[kind].fromJson(s);
+}
+
+/** A read reply's state: undefined for "none"; an error when malformed. */
+export function decodeState(types: Readonly<Record<Kind, DataType>>, kind: Kind, s: unknown): { ok: true; state: State | undefined } | { ok: false; error: string } {
+  if (s === null) return { ok: true, state: undefined };
+  try {
+    if (s === undefined) fail('message carries no state');
+    return { ok: true, state: types[kind].fromJson(s) };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function entries(ctx: DecodeContext, x: unknown): StateEntry<State>[] {
+  if (!Array.isArray(x)) fail('entries is not a list');
+  return x.map((e: unknown) => {
+    if (typeof e !== 'object' || e === null) fail('an entry is not an object');
+    const m = e as Record<string, unknown>;
+    const kind = kindOf(m);
+    return { kind, key: str(m, 'key'), s: stateOf(ctx, kind, m.s) };
+  });
+}
+
+/** A forwarded put's result as the home coordinator sent it, normalised (anything unknown is a bad request). */
+function putResultOf(r: unknown): PutResult | null {
+  if (r === null || typeof r !== 'object') return null;
+  const m = r as Record<string, unknown>;
+  if (m.ok === true && typeof m.context === 'string') return { ok: true, context: m.context };
+  if (m.error === 'quorum') return { ok: false, error: 'quorum', needed: Number(m.needed), replied: Number(m.replied) };
+  return { ok: false, error: m.error === 'bad-context' ? 'bad-context' : 'bad-request', message: String(m.message) };
+}
+
+function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
+  const type = m.type;
+  switch (type) {
+    case 'ping':
+      return { type };
+    case 'gossip': {
+      // Entries and earlier rings this node cannot read are skipped, not fatal: a peer's view stays
+      // useful even when one entry of it is not (the ring of another Q is ignored the same way).
+      const members = Array.isArray(m.members) ? m.members.filter(isMemberEntry) : fail('members is not a list');
+      const pastRings = Array.isArray(m.pastRings)
+        ? m.pastRings.map((r: unknown) => ringFromJson(r, ctx.partitions)).filter((r): r is VersionedRing => r !== undefined)
+        : undefined;
+      return { type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions), ...(pastRings !== undefined ? { pastRings } : {}) };
+    }
+    case 'read':
+      return { type, req: str(m, 'req'), kind: kindOf(m), key: str(m, 'key') };
+    case 'read-reply':
+      return { type, req: str(m, 'req'), s: m.s };
+    case 'write': {
+      const kind = kindOf(m);
+      return {
+        type,
+        ...(typeof m.req === 'string' ? { req: m.req } : {}),
+        kind,
+        key: str(m, 'key'),
+        s: stateOf(ctx, kind, m.s),
+        ...(typeof m.hint === 'string' ? { hint: m.hint } : {}),
+        ...(typeof m.removeAllOf === 'string' ? { removeAllOf: m.removeAllOf } : {}),
+      };
+    }
+    case 'fwd-put': {
+      const v = m.v === null ? null : fromB64(str(m, 'v'));
+      // An unreadable context is treated as none, as for a blind write; the quorum is range-checked by
+      // the coordinator, which answers a bad one with a definite bad-request.
+      const ctxVv = isVersionVector(m.ctx) ? m.ctx : {};
+      return { type, req: str(m, 'req'), key: str(m, 'key'), v, ctx: ctxVv, w: num(m, 'w'), ...(typeof m.timeoutMs === 'number' ? { timeoutMs: m.timeoutMs } : {}) };
+    }
+    case 'fwd-put-reply':
+      return { type, req: str(m, 'req'), result: putResultOf(m.result) };
+    case 'hint': {
+      const kind = kindOf(m);
+      return { type, req: str(m, 'req'), kind, key: str(m, 'key'), s: stateOf(ctx, kind, m.s) };
+    }
+    case 'reap':
+      return { type, key: str(m, 'key'), s: stateOf(ctx, 'kv', m.s) };
+    case 'handoff':
+      return { type, req: str(m, 'req'), entries: entries(ctx, m.entries) };
+    case 'write-ack':
+    case 'hint-ack':
+    case 'handoff-ack':
+      return { type, req: str(m, 'req') };
+    case 'ae-roots':
+      return { type, roots: stringRecord(m.roots, 'roots') };
+    case 'ae-leaves':
+      return { type, p: partitionOf(m, ctx), leaves: stringArray(m.leaves, 'leaves') };
+    case 'ae-hashes': {
+      const buckets = Array.isArray(m.buckets) && m.buckets.every((b) => Number.isInteger(b)) ? (m.buckets as number[]) : fail('buckets is not a list of integers');
+      return { type, p: partitionOf(m, ctx), buckets, hashes: stringRecord(m.hashes, 'hashes') };
+    }
+    case 'ae-states':
+      return { type, p: num(m, 'p'), entries: entries(ctx, m.entries), want: stringArray(m.want, 'want') };
+    default:
+      return fail(`unknown message type ${JSON.stringify(type)}`);
+  }
+}
+
+/** Checks a message off the wire and decodes its states; never throws. */
+export function decodePeerMessage(raw: PeerMessage, ctx: DecodeContext): Decoded {
+  try {
+    if (typeof raw !== 'object' || raw === null) return { ok: false, error: 'message is not an object' };
+    return { ok: true, message: decode(raw as Record<string, unknown>, ctx) };
+  } catch (err) {
+    // A state decoder's own error is a malformed message too: the bytes came from a peer.
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
