@@ -1,0 +1,98 @@
+// Gossip membership: each round this node sends its member entries and ring to one healthy peer (a seed
+// now and then, to heal a split view) and pings the rest to feed their failure detectors; a gossip it
+// receives is merged entry by entry (newest wins), and a ring change is pushed to every peer at once.
+import type { NodeId } from './env.js';
+import { type VersionedRing, entryNewer, ringToJson } from './membership.js';
+import type { GossipMsg, OutMessage } from './messages.js';
+import type { NodeContext } from './node-context.js';
+
+export class Gossip {
+  constructor(
+    private readonly ctx: NodeContext,
+    /** Called when a gossip changed the ring, before the change is pushed on (ownership handoff). */
+    private readonly onRingChanged: () => void,
+  ) {}
+
+  message(reply: boolean): OutMessage {
+    const view = this.ctx.view;
+    view.refreshSelf();
+    return {
+      type: 'gossip', reply, members: [...view.members.values()], ring: view.ring === undefined ? null : ringToJson(view.ring),
+      ...(view.pastRings.length > 0 ? { pastRings: view.pastRings.map(ringToJson) } : {}),
+    };
+  }
+
+  /** Pushes this node's view to every live peer, asking for no answer. */
+  broadcast(): void {
+    for (const p of this.ctx.view.livePeers()) this.ctx.send(p, this.message(false));
+  }
+
+  /** The first gossip of a node that just started: to its seeds, asking for theirs. */
+  greetSeeds(): void {
+    for (const s of this.ctx.config.seeds) if (s.id !== this.ctx.id) this.ctx.send(s.id, this.message(true));
+  }
+
+  private pick<T>(xs: readonly T[]): T | undefined {
+    return xs.length === 0 ? undefined : xs[Math.floor(this.ctx.env.random.next() * xs.length)];
+  }
+
+  tick(): void {
+    const { view, config } = this.ctx;
+    view.heartbeat += 1;
+    const peers = view.livePeers();
+    const healthy = peers.filter((p) => view.isHealthy(p));
+    const target = this.pick(healthy.length > 0 ? healthy : peers);
+    if (target !== undefined) this.ctx.send(target, this.message(true));
+    // A seed now and then heals a split view; always while we know nobody.
+    const seeds = config.seeds.filter((s) => s.id !== this.ctx.id);
+    if (seeds.length > 0 && (peers.length === 0 || this.ctx.env.random.next() < 0.2)) {
+      const s = this.pick(seeds);
+      if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(true));
+    }
+    // Small pings to every member feed the failure detectors even when gossip picks someone else.
+    for (const p of peers) if (p !== target) this.ctx.send(p, { type: 'ping' });
+  }
+
+  onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {
+    const { view, env, actor } = this.ctx;
+    let statusChanged = false;
+    for (const e of msg.members) {
+      if (e.id === this.ctx.id) {
+        // Someone remembers a newer entry of ours (we lost our meta): move past it, or our own
+        // entry would lose every merge and the cluster would keep its stale view of us.
+        // Only this node ever advances its entry, so any newer one means a lost disk.
+        if (entryNewer(e, view.selfEntry())) {
+          view.incarnation = e.incarnation + 1;
+          view.heartbeat = 0;
+          statusChanged = true;
+          // We had an earlier life whose dots this disk no longer knows: never mint under that actor again.
+          actor.lostState();
+          env.logger.log('warn', 'lost-state-detected', { incarnation: view.incarnation, actor: actor.base });
+        }
+        continue;
+      }
+      const cur = view.members.get(e.id);
+      if (cur === undefined || entryNewer(e, cur)) {
+        if (cur === undefined || cur.status !== e.status || cur.addr !== e.addr) statusChanged = true;
+        view.members.set(e.id, e);
+        if (cur === undefined || cur.addr !== e.addr) env.transport.learnPeer?.(e.id, e.addr);
+        // A member heard of only indirectly starts with one heartbeat now: if it never speaks to us
+        // itself, its phi grows and we report it down instead of trusting hearsay forever.
+        if (cur === undefined && !view.hasDetector(e.id)) view.detector(e.id).heartbeat(env.clock.monoMs());
+      }
+    }
+    const adopted = view.adoptRing(msg.ring);
+    const ringChanged = view.recomputeRing() || adopted;
+    const learned = view.learnPastRings(msg.pastRings);
+    // A node with nothing to hand off confirms the new ring at once, so the gossip pushed below carries it.
+    if (ringChanged) this.onRingChanged();
+    view.prunePastRings();
+    if (statusChanged || ringChanged || learned) this.ctx.meta.persistSoon();
+    if (ringChanged) {
+      // A new ring is pushed to everyone at once: the ring must converge in a round, not in a random walk.
+      this.broadcast();
+    } else if (msg.reply) {
+      this.ctx.send(from, this.message(false));
+    }
+  }
+}

@@ -1,0 +1,186 @@
+// This node's view of the cluster: the member entries gossip merged (its own included), a failure detector
+// per peer, the current ring and the earlier rings whose handoff is not confirmed yet. It answers "who is
+// healthy", "who are a key's homes" and "what does a request for a key need", and moves the ring forward;
+// gossip (gossip.ts) feeds it, and persisting it is the caller's (metadata.ts).
+import type { NodeConfig } from './config.js';
+import type { CoreEnv, NodeId } from './env.js';
+import { PhiAccrualDetector } from './failure-detector.js';
+import {
+  type MemberEntry,
+  type VersionedRing,
+  nextRing,
+  pickRing,
+  ringCandidates,
+  sameRing,
+  transitionOver,
+} from './membership.js';
+import { type PlanInput, type QuorumPlan, type Target, planFor, targetsFor } from './quorum-plan.js';
+import { partitionsReplicatedBy, preferenceList, preferenceListForPartition } from './ring.js';
+
+/** Earlier rings a node keeps while their handoff is unconfirmed; beyond this the oldest is dropped. */
+const maxPastRings = 8;
+
+export class MembershipView {
+  members = new Map<NodeId, MemberEntry>();
+  ring: VersionedRing | undefined;
+  /** Earlier rings, oldest first, whose members have not all confirmed their handoff (see plan). */
+  pastRings: VersionedRing[] = [];
+  /** The ring version up to which this node holds nothing it does not replicate; gossiped in its entry. */
+  handedOff = 0;
+  /** Set late in a leave whose new homes are not all up: hand off to the healthy ones rather than to none. */
+  partialHandoff = false;
+  incarnation = 0;
+  heartbeat = 0;
+  selfStatus: MemberEntry['status'] = 'up';
+  private readonly detectors = new Map<NodeId, PhiAccrualDetector>();
+  private replicatedCache: { version: number; parts: number[] } | undefined;
+
+  constructor(
+    private readonly id: NodeId,
+    private readonly config: NodeConfig,
+    private readonly env: CoreEnv,
+    private readonly stopped: () => boolean,
+    /** Persists the view soon (metadata.ts); called when pruning earlier rings changed it. */
+    private readonly persistSoon: () => void,
+  ) {}
+
+  selfEntry(): MemberEntry {
+    return { id: this.id, addr: this.config.peerAddr, status: this.selfStatus, incarnation: this.incarnation, heartbeat: this.heartbeat, handedOff: this.handedOff };
+  }
+
+  /** Refreshes this node's own entry in the member map (before it is gossiped or ring candidates are read). */
+  refreshSelf(): void {
+    this.members.set(this.id, this.selfEntry());
+  }
+
+  livePeers(): NodeId[] {
+    return [...this.members.values()].filter((m) => m.id !== this.id && m.status !== 'left').map((m) => m.id).sort();
+  }
+
+  hasDetector(peer: NodeId): boolean {
+    return this.detectors.has(peer);
+  }
+
+  detectorOf(peer: NodeId): PhiAccrualDetector | undefined {
+    return this.detectors.get(peer);
+  }
+
+  detector(peer: NodeId): PhiAccrualDetector {
+    let d = this.detectors.get(peer);
+    if (d === undefined) {
+      const g = this.config.gossipIntervalMs;
+      d = new PhiAccrualDetector({ firstHeartbeatEstimateMs: g, minStdDevMs: Math.max(20, g / 2), acceptablePauseMs: g, windowSize: 200 });
+      this.detectors.set(peer, d);
+    }
+    return d;
+  }
+
+  /** Whether a peer looks alive: phi below the threshold. A peer never heard from is given the benefit of the doubt. */
+  isHealthy(peer: NodeId): boolean {
+    if (peer === this.id) return !this.stopped();
+    if (this.members.get(peer)?.status === 'left') return false;
+    const d = this.detectors.get(peer);
+    return d === undefined || d.isAvailable(this.env.clock.monoMs(), this.config.phiThreshold);
+  }
+
+  homeOf(key: string): NodeId[] {
+    return this.ring === undefined ? [] : preferenceList(this.ring.ring, key).slice(0, this.config.n);
+  }
+
+  homeOfPartition(p: number): NodeId[] {
+    return this.ring === undefined ? [] : preferenceListForPartition(this.ring.ring, p).slice(0, this.config.n);
+  }
+
+  targetsFor(key: string): Target[] {
+    return targetsFor(this.planInput(), key);
+  }
+
+  /** The targets and quorum groups of a request for `key` (quorum-plan.ts planFor). */
+  plan(key: string): QuorumPlan {
+    return planFor(this.planInput(), key);
+  }
+
+  replicatedPartitions(): number[] {
+    if (this.ring === undefined) return [];
+    if (this.replicatedCache?.version !== this.ring.version) {
+      this.replicatedCache = { version: this.ring.version, parts: partitionsReplicatedBy(this.ring.ring, this.id, this.config.n) };
+    }
+    return this.replicatedCache.parts;
+  }
+
+  /**
+   * Whether this node may found a ring of its own: a seed (or a node with no other seeds) may, since the
+   * cluster starts from its seeds. A node that joins through seeds may not: on its own ring it would be the
+   * only home of every key and answer reads with nothing, so until gossip brings it the cluster's ring it
+   * has no homes at all and refuses requests.
+   */
+  private mayFoundRing(): boolean {
+    const seeds = this.config.seeds;
+    return seeds.some((s) => s.id === this.id) || seeds.every((s) => s.id === this.id);
+  }
+
+  /** Recomputes the ring when the members that should own partitions differ from its members (callers persist). */
+  recomputeRing(): boolean {
+    if (this.ring === undefined && !this.mayFoundRing()) return false;
+    this.refreshSelf();
+    const next = nextRing(this.ring, ringCandidates(this.members.values()), this.config.partitions);
+    if (next === undefined) return false;
+    this.adoptRing(next);
+    this.env.logger.log('info', 'ring-changed', { version: this.ring?.version, members: this.ring?.ring.members });
+    return true;
+  }
+
+  /**
+   * Takes `candidate` when it wins over the current ring, keeping the ring it replaces as a past ring:
+   * until every member of that ring confirms its handoff, acknowledged writes may live only on its homes.
+   * Callers persist the change.
+   */
+  adoptRing(candidate: VersionedRing | undefined): boolean {
+    const before = this.ring;
+    const winner = pickRing(before, candidate);
+    if (winner === before || winner === undefined) return false;
+    this.ring = winner;
+    if (before !== undefined && !this.pastRings.some((r) => sameRing(r, before))) {
+      this.pastRings.push(before);
+      if (this.pastRings.length > maxPastRings) this.pastRings.shift();
+    }
+    this.pastRings = this.pastRings.filter((r) => !sameRing(r, winner));
+    return true;
+  }
+
+  /**
+   * Takes a peer's earlier rings that are still in transition. A node that joins adopts the cluster's ring
+   * with itself already in it, so it never saw the ring before: without this it would coordinate with the
+   * current homes alone and, being one of them and still empty, answer a read with nothing.
+   */
+  learnPastRings(rings: readonly VersionedRing[] | undefined): boolean {
+    const current = this.ring;
+    if (rings === undefined || current === undefined) return false;
+    const before = this.pastRings.length;
+    for (const past of rings) {
+      if (past.version >= current.version || this.pastRings.some((p) => sameRing(p, past))) continue;
+      if (transitionOver(past, current.version, this.members)) continue;
+      this.pastRings.push(past);
+    }
+    if (this.pastRings.length === before) return false;
+    this.pastRings.sort((a, b) => a.version - b.version);
+    while (this.pastRings.length > maxPastRings) this.pastRings.shift();
+    return true;
+  }
+
+  /** Drops the past rings whose members all confirmed their handoff up to the current ring. */
+  prunePastRings(): void {
+    const current = this.ring;
+    if (current === undefined || this.pastRings.length === 0) return;
+    this.refreshSelf();
+    const left = this.pastRings.filter((r) => !transitionOver(r, current.version, this.members));
+    if (left.length === this.pastRings.length) return;
+    this.pastRings = left;
+    this.env.logger.log('info', 'ring-transition-progress', { version: current.version, pastRings: left.map((r) => r.version) });
+    this.persistSoon();
+  }
+
+  private planInput(): PlanInput {
+    return { ring: this.ring, pastRings: this.pastRings, n: this.config.n, sloppy: this.config.sloppy, isHealthy: (n) => this.isHealthy(n) };
+  }
+}

@@ -1,0 +1,64 @@
+// The node's own durable metadata, one record in the "meta" namespace: incarnation, actor epoch and base,
+// the member entries it knew, its ring and the earlier rings still in transition. Written whole, one write
+// after another (each waits for the one before, failed or not), so the last write is the newest state.
+import type { ActorIds } from './actor-ids.js';
+import type { CoreEnv, NodeId } from './env.js';
+import { isMemberEntry, ringFromJson, ringToJson } from './membership.js';
+import type { MembershipView } from './membership-view.js';
+
+export class MetaStore {
+  private metaWrite: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly id: NodeId,
+    private readonly partitions: number,
+    private readonly env: CoreEnv,
+    private readonly view: MembershipView,
+    private readonly actor: ActorIds,
+  ) {}
+
+  /** Loads the stored record into the view and the actor ids; false when there was none (a first boot). */
+  async load(): Promise<boolean> {
+    const meta = await this.env.storage.get('meta', 'state');
+    if (meta === undefined) return false;
+    try {
+      const m = JSON.parse(new TextDecoder().decode(meta)) as Record<string, unknown>;
+      if (Number.isSafeInteger(m.incarnation)) this.view.incarnation = m.incarnation as number;
+      if (Number.isSafeInteger(m.actorEpoch)) this.actor.epoch = m.actorEpoch as number;
+      if (typeof m.actorBase === 'string' && m.actorBase !== '') this.actor.base = m.actorBase;
+      if (Array.isArray(m.members)) for (const e of m.members) if (isMemberEntry(e) && e.id !== this.id) this.view.members.set(e.id, e);
+      this.view.ring = ringFromJson(m.ring, this.partitions);
+      if (Array.isArray(m.pastRings)) {
+        for (const r of m.pastRings) {
+          const past = ringFromJson(r, this.partitions);
+          if (past !== undefined) this.view.pastRings.push(past);
+        }
+      }
+    } catch (err) {
+      this.env.logger.log('warn', 'meta-undecodable', { error: (err as Error).message });
+    }
+    return true;
+  }
+
+  persist(): Promise<void> {
+    const view = this.view;
+    const body = {
+      incarnation: view.incarnation,
+      actorEpoch: this.actor.epoch,
+      actorBase: this.actor.base,
+      members: [...view.members.values()].filter((m) => m.id !== this.id),
+      ring: view.ring === undefined ? null : ringToJson(view.ring),
+      pastRings: view.pastRings.map(ringToJson),
+    };
+    const value = new TextEncoder().encode(JSON.stringify(body));
+    this.metaWrite = this.metaWrite.then(
+      () => this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]),
+      () => this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]),
+    );
+    return this.metaWrite;
+  }
+
+  persistSoon(): void {
+    this.persist().catch((err: unknown) => this.env.logger.log('error', 'meta-write-failed', { error: String(err) }));
+  }
+}

@@ -1,0 +1,123 @@
+// The read coordinator: sends a read to the plan's targets, answers once the replies meet the quorum, keeps
+// listening until every target answered or the deadline passed, then repairs the home replicas that were
+// behind (read repair) and, for a tombstone every home holds, schedules its reap.
+import type { CartReadResult, GetResult, QuorumError, RequestOptions } from './api.js';
+import { type CartState, cartItems, cartObservedAll } from './cart.js';
+import { encodeCartContext, encodeKvContext } from './context.js';
+import type { NodeId } from './env.js';
+import { checkKey } from './limits.js';
+import type { Kind, State } from './local-store.js';
+import { decodeState } from './messages.js';
+import type { NodeContext } from './node-context.js';
+import { quorumMet } from './quorum-plan.js';
+import { badRequest, quorumError, quorumOf } from './results.js';
+import { type Versions, versionsClientContext, versionsLive } from './versions.js';
+
+export class ReadCoordinator {
+  private readonly reapsScheduled = new Set<string>();
+
+  constructor(private readonly ctx: NodeContext) {}
+
+  async get(key: string, options: RequestOptions = {}): Promise<GetResult> {
+    const bad = checkKey(key);
+    if (bad !== undefined) return badRequest(bad);
+    const r = quorumOf(options.r, this.ctx.config.r, 'r', this.ctx.config.n);
+    if (typeof r === 'string') return badRequest(r);
+    const res = await this.coordinate('kv', key, r, options.timeoutMs ?? this.ctx.config.requestTimeoutMs);
+    if (!res.ok) return res;
+    const v = res.state as Versions;
+    const values = versionsLive(v).map((s) => s.value as Uint8Array);
+    if (v.siblings.length === 0) return { ok: true, values };
+    return { ok: true, values, context: encodeKvContext(versionsClientContext(v, this.ctx.config.clockPruneEntries), this.ctx.secret, key) };
+  }
+
+  async cartRead(key: string, options: RequestOptions = {}): Promise<CartReadResult> {
+    const bad = checkKey(key);
+    if (bad !== undefined) return badRequest(bad);
+    const r = quorumOf(options.r, this.ctx.config.r, 'r', this.ctx.config.n);
+    if (typeof r === 'string') return badRequest(r);
+    const res = await this.coordinate('cart', key, r, options.timeoutMs ?? this.ctx.config.requestTimeoutMs);
+    if (!res.ok) return res;
+    const c = res.state as CartState;
+    return { ok: true, items: cartItems(c), context: encodeCartContext(cartObservedAll(c), this.ctx.secret, key) };
+  }
+
+  /**
+   * Sends a read to the targets and answers once `needed` replied (or one, under the
+   * 'read-fewer-than-r' fault). It keeps listening until every target answered or the timeout fires,
+   * then repairs the replicas that were behind and, for a tombstone seen everywhere, schedules a reap.
+   */
+  private coordinate(kind: Kind, key: string, needed: number, timeoutMs: number): Promise<{ ok: true; state: State } | QuorumError> {
+    const { view, types, faults, requests } = this.ctx;
+    const t = types[kind];
+    const plan = view.plan(key);
+    const targets = plan.targets;
+    const home = view.homeOf(key);
+    const replies = new Map<NodeId, State | undefined>();
+    const fewer = faults.readFewerThanR;
+    return new Promise((resolve) => {
+      let answered = false;
+      const merged = (): State => {
+        let s = t.empty;
+        for (const r of replies.values()) if (r !== undefined) s = t.merge(s, r);
+        return s;
+      };
+      const req = requests.start({
+        deadlineMs: timeoutMs,
+        onReply: (from, msg) => {
+          if (msg.type !== 'read-reply' || replies.has(from) || !targets.some((x) => x.node === from)) return;
+          const d = decodeState(types, kind, msg.s);
+          if (!d.ok) {
+            this.ctx.counters.malformedMessages += 1;
+            return;
+          }
+          replies.set(from, d.state);
+          if (!answered && (fewer ? replies.size >= 1 : quorumMet(plan, replies, needed))) {
+            answered = true;
+            resolve({ ok: true, state: merged() });
+          }
+          if (replies.size === targets.length) req.finish();
+        },
+        onClose: () => {
+          if (!answered) {
+            answered = true;
+            resolve(quorumError(needed, replies.size));
+            return;
+          }
+          this.afterRead(kind, key, merged(), replies, home);
+        },
+      });
+      for (const x of targets) this.ctx.send(x.node, { type: 'read', req: req.id, kind, key });
+      // No homes at all (a joining node that has not learned the ring yet): nothing can answer.
+      if (targets.length === 0) req.finish();
+    });
+  }
+
+  private afterRead(kind: Kind, key: string, merged: State, replies: Map<NodeId, State | undefined>, home: NodeId[]): void {
+    const { types, faults, counters, view, config, timers } = this.ctx;
+    const t = types[kind];
+    if (!faults.noRepair && !t.isEmpty(merged)) {
+      for (const [node, s] of replies) {
+        if (!home.includes(node)) continue;
+        if (s !== undefined && (t.equal(s, merged) || t.equal(s, t.merge(s, merged)))) continue;
+        counters.readRepairs += 1;
+        this.ctx.send(node, { type: 'write', kind, key, s: this.ctx.encodeState(kind, merged) });
+      }
+    }
+    // A tombstone is reaped only once every home holds it; during a ring transition an earlier ring's homes
+    // may still hold older versions, so reaping waits for the transition to end.
+    if (kind !== 'kv' || view.pastRings.length > 0) return;
+    const v = merged as Versions;
+    if (v.siblings.length === 0 || v.siblings.some((s) => s.value !== null)) return;
+    const allHome = home.length === config.n && home.every((h) => {
+      const s = replies.get(h);
+      return s !== undefined && t.equal(s, merged);
+    });
+    if (!allHome || this.reapsScheduled.has(key)) return;
+    this.reapsScheduled.add(key);
+    timers.after(config.tombstoneReapDelayMs, () => {
+      this.reapsScheduled.delete(key);
+      for (const h of home) this.ctx.send(h, { type: 'reap', key, s: this.ctx.encodeState('kv', merged) });
+    }, 'reap');
+  }
+}

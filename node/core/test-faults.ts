@@ -1,0 +1,52 @@
+// The deliberate defects of the harness's own tests (config.ts testFaultNames), asked in one place: each
+// guarantee a fault breaks is one named question here, so the code that keeps the guarantee reads
+// `faults.durable`, not a string lookup scattered through the node.
+import type { TestFault } from './config.js';
+
+export class FaultHooks {
+  private readonly on: ReadonlySet<TestFault>;
+
+  constructor(faults: readonly TestFault[] | undefined) {
+    this.on = new Set(faults ?? []);
+  }
+
+  /** 'ack-before-w': a write is acknowledged after its first replica ack. */
+  get ackBeforeW(): boolean {
+    return this.on.has('ack-before-w');
+  }
+
+  /** 'read-fewer-than-r': a read answers from its first reply. */
+  get readFewerThanR(): boolean {
+    return this.on.has('read-fewer-than-r');
+  }
+
+  /** 'lww-in-vclock': conflicts resolve by wall clock although the mode promises siblings. */
+  get lwwInVclock(): boolean {
+    return this.on.has('lww-in-vclock');
+  }
+
+  /** 'drop-hints': hints are deleted instead of delivered. */
+  get dropHints(): boolean {
+    return this.on.has('drop-hints');
+  }
+
+  /** 'no-repair': read repair and anti-entropy do nothing. */
+  get noRepair(): boolean {
+    return this.on.has('no-repair');
+  }
+
+  /** 'remove-unobserved': a cart remove also removes adds it did not observe. */
+  get removeUnobserved(): boolean {
+    return this.on.has('remove-unobserved');
+  }
+
+  /** Whether replica writes are durable before they are acknowledged (false under 'ack-not-durable'). */
+  get durable(): boolean {
+    return !this.on.has('ack-not-durable');
+  }
+
+  /** 'context-overcovers': a write's context covers versions the client never read. */
+  get contextOvercovers(): boolean {
+    return this.on.has('context-overcovers');
+  }
+}
