@@ -1,10 +1,11 @@
 // What a request asks for: its route, its key and its ?r= ?w= ?timeout= options, checked against the
 // limits of NODE-API.md. Anything out of bounds is a 400 before the core sees it.
 import type { RequestOptions } from './core/api.js';
+import { maxKeyBytes } from './core/limits.js';
 import { HttpError } from './http-io.js';
 
-export const maxValueBytes = 1024 * 1024;
-export const maxKeyBytes = 1024;
+/** The size limits are the core's (defined once, node/core/limits.ts), so both paths refuse the same sizes. */
+export { maxKeyBytes, maxValueBytes } from './core/limits.js';
 /** Cart commands are small JSON objects; anything bigger is refused before parsing. */
 export const maxCartBodyBytes = 64 * 1024;
 
