@@ -120,6 +120,24 @@ async function benchCheckersSection(): Promise<void> {
   }
 }
 
+async function benchStorageSection(): Promise<void> {
+  const durationMs = quick ? 1500 : 3000;
+  console.log(`[bench] storage: LevelDB group commit, 1/16/128 concurrent writers of ${valueBytes} B, fsync per batch`);
+  const { benchStorage } = await import('./storage.js');
+  for (const r of await benchStorage([1, 16, 128], durationMs, valueBytes)) {
+    rows.push({ section: 'storage', system: 'leveldb', metric: `${r.writers} writers: durable writes`, value: round(r.writesPerS), unit: 'writes/s', note: `${round(r.fsyncsPerS)} fsyncs/s, batch mean ${round(r.meanBatch, 1)} max ${r.maxBatch}` });
+  }
+}
+
+async function benchCampaignSection(): Promise<void> {
+  console.log('[bench] campaign: `campaign --quick` on local processes, sampled (register and cart × strict and sloppy, partitions)');
+  const { benchQuickCampaign } = await import('./campaign.js');
+  const e = await benchQuickCampaign();
+  const invalid = e.valid.filter((v) => v !== true).length;
+  rows.push({ section: 'campaign', system: 'local', metric: 'campaign --quick, one run', value: round(e.meanRunSeconds, 1), unit: 's', note: `mean of ${e.sampledRuns} runs${invalid > 0 ? `, ${invalid} not valid` : ''}` });
+  rows.push({ section: 'campaign', system: 'local', metric: `campaign --quick, ${e.sweepRuns} runs (estimated)`, value: round(e.estimatedSweepSeconds), unit: 's', note: `goal ≤ 300 s: ${e.estimatedSweepSeconds <= 300 ? 'met' : 'not met'}` });
+}
+
 async function benchSimulation(): Promise<void> {
   const { runTest } = await import('../harness/run.js');
   const store = mkdtempSync(join(tmpdir(), 'ql-bench-sim-'));
@@ -205,14 +223,18 @@ if (want('kv')) {
   await section('kv', benchRedis);
   ratios();
 }
+if (want('storage')) await section('storage', benchStorageSection);
 if (want('checkers')) await section('checkers', benchCheckersSection);
 if (want('simulation')) await section('simulation', benchSimulation);
+if (want('campaign')) await section('campaign', benchCampaignSection);
 if (want('docker')) await section('docker', benchDocker);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
-const result = { date: new Date().toISOString(), machine, quick, rows, loads };
+// The command as a user would type it, so the README's table can say which run it is.
+const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+const result = { date: new Date().toISOString(), command, machine, quick, rows, loads };
 mkdirSync(new URL('.', import.meta.url).pathname, { recursive: true });
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
-console.log(`\nquorumlab bench — ${result.date} — ${machine}${quick ? ' (quick)' : ''}\n`);
+console.log(`\nquorumlab bench — \`${command}\` — ${result.date} — ${machine}${quick ? ' (quick)' : ''}\n`);
 console.log('| section | system | metric | value | unit | note |\n|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.section} | ${r.system} | ${r.metric} | ${r.value} | ${r.unit} | ${r.note ?? ''} |`);
