@@ -386,7 +386,11 @@ t.test("fault 'lww-in-vclock' drops a concurrent sibling", async (t) => {
 });
 
 t.test("fault 'drop-hints' loses the hinted write for the returning node", async (t) => {
-  const c = await cluster(t, 5, { hintIntervalMs: 200, testFaults: ['drop-hints', 'no-repair'] });
+  // The simulator's hints-dropped-only-when-acked invariant would halt this run at the first dropped
+  // hint (sim-invariants.test.ts); off here, the run goes on to show the owner never gets the write.
+  const c = await makeCluster(5, { hintIntervalMs: 200, testFaults: ['drop-hints', 'no-repair'] }, { invariants: false });
+  t.teardown(() => c.stopAll());
+  await waitConverged(c);
   const key = 'hinted-key';
   const home = c.node('n1').preflist(key);
   const down = home[2] as string;

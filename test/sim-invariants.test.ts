@@ -1,6 +1,7 @@
 // The simulator's invariants: replica-acks-durable must halt a run at the first acknowledgement a
-// replica sends before the acknowledged state is on its disk, and stay quiet on the reference node.
-// (Every scenario in core-scenarios.test.ts also runs with it on.)
+// replica sends before the acknowledged state is on its disk, hints-dropped-only-when-acked at the first
+// hint a fallback deletes unacknowledged; both stay quiet on the reference node. (Every scenario in
+// core-scenarios.test.ts also runs with them on.)
 import t from 'tap';
 import { defaultNodeConfig } from '../node/core/config.js';
 import { hintId } from '../node/core/hints.js';
@@ -71,4 +72,39 @@ t.test('replica-acks-durable checks handoffs and hints against what is on disk',
   t.equal(inv.sent?.('n2', 'n1', { type: 'write-ack', req: 'w2' }, view), undefined, 'a hinted write acked once the hint is on disk');
 
   t.equal(inv.sent?.('n2', 'n1', { type: 'write-ack', req: 'never-received' }, view), undefined, 'an ack of a request never seen is not judged');
+});
+
+t.test('a fallback deleting a hint its owner never acknowledged (fault drop-hints) halts the run', async (t) => {
+  const c = await makeCluster(5, { hintIntervalMs: 200, testFaults: ['drop-hints'] });
+  t.teardown(() => c.stopAll());
+  await waitConverged(c);
+  const home = c.node('n1').preflist('hinted-key');
+  const down = home[2] as string;
+  c.crash(down);
+  await c.advance(3000);
+  t.ok((await c.run(c.node(home[0] as string).put('hinted-key', enc('while-down'), undefined, { w: 3 }))).ok, 'a fallback took the write as a hint');
+  const error = await c.advance(2000).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.type(error, InvariantViolation, 'the next hint round halts the simulation');
+  if (!(error instanceof InvariantViolation)) return;
+  t.equal(error.invariant, 'hints-dropped-only-when-acked');
+  t.match(error.message, new RegExp(`deleted hint \\["${down}","kv","hinted-key"\\] which its owner never acknowledged`));
+});
+
+t.test('without the fault the same hint is delivered, acknowledged and only then deleted', async (t) => {
+  const c = await makeCluster(5, { hintIntervalMs: 200 });
+  t.teardown(() => c.stopAll());
+  await waitConverged(c);
+  const home = c.node('n1').preflist('hinted-key');
+  const down = home[2] as string;
+  c.crash(down);
+  await c.advance(3000);
+  t.ok((await c.run(c.node(home[0] as string).put('hinted-key', enc('while-down'), undefined, { w: 3 }))).ok);
+  await c.advance(2000);
+  await c.restart(down);
+  await c.advance(4000);
+  t.equal(c.ids.reduce((n, id) => n + c.node(id).status().hints.delivered, 0), 1, 'the hint was delivered and deleted');
+  t.equal(c.runtime.scheduler.failure, undefined, 'no invariant fired');
 });

@@ -6,7 +6,7 @@ import type { CoreNode } from '../../node/core/api.js';
 import type { NodeConfig, TestFault } from '../../node/core/config.js';
 import type { NodeId } from '../../node/core/env.js';
 import type { ClusterSpec } from '../../harness/runtime/runtime.js';
-import { replicaAcksDurable } from '../../harness/runtime/sim/invariants.js';
+import { referenceNodeInvariants } from '../../harness/runtime/sim/invariants.js';
 import { SimRuntime } from '../../harness/runtime/sim/sim-runtime.js';
 
 /** The node settings scenarios vary; each travels the harness's own path (spec, QL_TEST_FAULTS, sim knobs). */
@@ -78,7 +78,7 @@ export async function makeCluster(n: number, config: ScenarioConfig = {}, option
       ...timing,
     },
   };
-  const runtime = new SimRuntime(options.invariants === false ? {} : { invariants: [replicaAcksDurable()] });
+  const runtime = new SimRuntime(options.invariants === false ? {} : { invariants: referenceNodeInvariants() });
   await runtime.setup(spec);
   const scheduler = runtime.scheduler;
   const lastCore = new Map<NodeId, CoreNode>();

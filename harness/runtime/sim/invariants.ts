@@ -2,7 +2,7 @@
 // each one watches every peer message as it arrives and as it leaves a node, and may look at the node's
 // disk. A violation halts the scheduler with an InvariantViolation, so the run fails at the event that
 // broke the rule instead of, much later, in a checker that sees only the client history — if at all.
-import type { NodeId, PeerMessage } from '../../../node/core/env.js';
+import type { NodeId, PeerMessage, StorageWrite } from '../../../node/core/env.js';
 import { hintId } from '../../../node/core/hints.js';
 import { type DataType, type Kind, type State, dataTypes, fromB64 } from '../../../node/core/local-store.js';
 import type { SimNodeHost } from './sim-node.js';
@@ -18,6 +18,8 @@ export interface SimInvariant {
   delivered?(from: NodeId, to: NodeId, message: PeerMessage, view: InvariantView): void;
   /** A peer message leaves `from`'s process. Returns what is wrong, or undefined when all is well. */
   sent?(from: NodeId, to: NodeId, message: PeerMessage, view: InvariantView): string | undefined;
+  /** `node` hands a batch to its storage (before it is durable). Returns what is wrong, if anything. */
+  wrote?(node: NodeId, batch: readonly StorageWrite[], view: InvariantView): string | undefined;
 }
 
 /** Definite: the simulated cluster broke a rule the node must always keep. */
@@ -110,4 +112,45 @@ export function replicaAcksDurable(): SimInvariant {
       return undefined;
     },
   };
+}
+
+/**
+ * Hinted handoff's promise: a fallback deletes a hint from its disk only after the hint's owner
+ * acknowledged a delivery of it (hint → hint-ack); a hint deleted unacknowledged is a write lost for the
+ * owner, which only anti-entropy might still repair.
+ */
+export function hintsDroppedOnlyWhenAcked(): SimInvariant {
+  // (fallback, owner, request id) → the hint that request delivered.
+  const inFlight = new Map<string, string>();
+  // (fallback, hint id): hints whose owner acknowledged a delivery and that the fallback may now delete.
+  const acked = new Set<string>();
+  const id = (...parts: unknown[]): string => JSON.stringify(parts);
+  return {
+    name: 'hints-dropped-only-when-acked',
+    sent(from, to, message) {
+      if (message.type === 'hint' && typeof message['req'] === 'string') {
+        inFlight.set(id(from, to, message['req']), hintId(to, message['kind'] as Kind, String(message['key'])));
+      }
+      return undefined;
+    },
+    delivered(from, to, message) {
+      if (message.type !== 'hint-ack') return;
+      const key = id(to, from, message['req']);
+      const hint = inFlight.get(key);
+      inFlight.delete(key);
+      if (hint !== undefined) acked.add(id(to, hint));
+    },
+    wrote(node, batch) {
+      for (const w of batch) {
+        if (w.type !== 'del' || w.ns !== 'hint') continue;
+        if (!acked.delete(id(node, w.key))) return `${node} deleted hint ${w.key} which its owner never acknowledged`;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Every invariant above, for runs of the reference node. */
+export function referenceNodeInvariants(): SimInvariant[] {
+  return [replicaAcksDurable(), hintsDroppedOnlyWhenAcked()];
 }

@@ -6,7 +6,7 @@
 // requests) waits in a queue and runs, in order, at resume.
 import type { CoreNode } from '../../../node/core/api.js';
 import type { NodeConfig } from '../../../node/core/config.js';
-import type { CoreEnv, LogLevel, NodeId, PeerMessage, TimerHandle } from '../../../node/core/env.js';
+import type { CoreEnv, LogLevel, NodeId, PeerMessage, StorageWrite, TimerHandle } from '../../../node/core/env.js';
 import { deriveSeed, seededRandom } from '../../../node/core/random.js';
 import type { EventHandle, Scheduler } from './scheduler.js';
 import { SimDisk, SimStorage } from './storage.js';
@@ -32,6 +32,8 @@ export interface HostDeps {
   readonly send: (from: NodeId, to: NodeId, message: PeerMessage) => void;
   readonly fsyncDelayMs: () => number;
   readonly logLimit: number;
+  /** Sees every storage batch this node issues (for the simulator's invariants). */
+  readonly wrote?: (node: NodeId, batch: readonly StorageWrite[]) => void;
 }
 
 export class SimNodeHost {
@@ -201,6 +203,7 @@ export class SimNodeHost {
       fsyncDelayMs: this.deps.fsyncDelayMs,
       alive,
       runInNode: (fn) => this.runIn(inc, fn),
+      ...(this.deps.wrote === undefined ? {} : { issued: (batch: readonly StorageWrite[]) => this.deps.wrote?.(this.id, batch) }),
     });
     this.storage = storage;
     const random = seededRandom(deriveSeed(this.deps.seed, `node:${this.id}:${inc}`));

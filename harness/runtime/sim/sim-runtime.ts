@@ -16,7 +16,7 @@ import { SimNetwork } from './network.js';
 import { parseSimKnobs, type SimKnobs } from './options.js';
 import { Scheduler } from './scheduler.js';
 import { SimNodeHost, type NodeFactory } from './sim-node.js';
-import type { CoreEnv, PeerMessage } from '../../../node/core/env.js';
+import type { CoreEnv, PeerMessage, StorageWrite } from '../../../node/core/env.js';
 import type { CoreNode } from '../../../node/core/api.js';
 
 export interface SimRuntimeOptions {
@@ -282,6 +282,7 @@ export class SimRuntime implements Runtime {
       // Simulated fsync latency: the knob's value with ±50 % jitter, so concurrent batches interleave.
       fsyncDelayMs: () => knobs.fsyncMs * (0.5 + fsyncRandom()),
       logLimit: knobs.logLimit,
+      ...(this.options.invariants === undefined ? {} : { wrote: (node: string, batch: readonly StorageWrite[]) => this.checkWrite(node, batch) }),
     });
     this.hosts.set(id, host);
     return host;
@@ -292,19 +293,25 @@ export class SimRuntime implements Runtime {
   }
 
   private checkSent(from: string, to: string, message: PeerMessage): void {
-    for (const inv of this.options.invariants ?? []) {
-      let wrong: string | undefined;
-      try {
-        wrong = inv.sent?.(from, to, message, this.invariantView());
-      } catch (error) {
-        // A check that cannot read what it checks must not throw into the node's send; it fails the run.
-        wrong = `the check itself threw: ${error instanceof Error ? error.message : String(error)}`;
-      }
-      if (wrong === undefined) continue;
-      const violation = new InvariantViolation(inv.name, this.scheduler.nowMs, wrong);
-      this.hosts.get(from)?.log('error', 'sim.invariant-violated', { invariant: inv.name, detail: wrong });
-      this.scheduler.fail(violation);
+    for (const inv of this.options.invariants ?? []) this.judge(inv, from, () => inv.sent?.(from, to, message, this.invariantView()));
+  }
+
+  private checkWrite(node: string, batch: readonly StorageWrite[]): void {
+    for (const inv of this.options.invariants ?? []) this.judge(inv, node, () => inv.wrote?.(node, batch, this.invariantView()));
+  }
+
+  /** Runs one check; a violation is logged on the node that broke the rule and halts the scheduler. */
+  private judge(inv: SimInvariant, node: string, check: () => string | undefined): void {
+    let wrong: string | undefined;
+    try {
+      wrong = check();
+    } catch (error) {
+      // A check that cannot read what it checks must not throw into the node's send or write; it fails the run.
+      wrong = `the check itself threw: ${error instanceof Error ? error.message : String(error)}`;
     }
+    if (wrong === undefined) return;
+    this.hosts.get(node)?.log('error', 'sim.invariant-violated', { invariant: inv.name, detail: wrong });
+    this.scheduler.fail(new InvariantViolation(inv.name, this.scheduler.nowMs, wrong));
   }
 
   private invariantView(): InvariantView {

@@ -55,6 +55,8 @@ export interface SimStorageHooks {
   readonly alive: () => boolean;
   /** Runs a continuation in the node's context (queued while the node is paused). */
   readonly runInNode: (fn: () => void) => void;
+  /** Sees every batch as the node hands it to storage (for the simulator's invariants). */
+  readonly issued?: (batch: readonly StorageWrite[]) => void;
 }
 
 /** One incarnation's view of its disk. */
@@ -82,6 +84,7 @@ export class SimStorage implements Storage {
     const copy: StorageWrite[] = batch.map((w) =>
       w.value === undefined ? { type: w.type, ns: w.ns, key: w.key } : { type: w.type, ns: w.ns, key: w.key, value: w.value.slice() },
     );
+    this.hooks.issued?.(copy);
     const sched = this.hooks.scheduler;
     const doneAt = Math.max(sched.nowMs + this.hooks.fsyncDelayMs(), this.lastDoneAtMs);
     this.lastDoneAtMs = doneAt;
