@@ -2,23 +2,33 @@
 // address so seeds are known before anything starts. Faults come from outside: SIGKILL + start on the same
 // bind-mounted data, `docker pause`, iptables DROP rules inside each container's network namespace
 // (nsenter from the host), and a libfaketime offset file in a bind-mounted directory.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// What it shares with the local runtime (the QL_* environment, the roster and its clients, readiness,
+// removal by leave) lives in modules of its own beside this file.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { NodeClient } from '../../workloads/client.js';
-import { createHttpClient, type HttpNodeClient } from '../../workloads/http-client.js';
 import type { Capability, ClusterSpec, Grudge, Runtime, RuntimeCapabilities } from './runtime.js';
-import { isStaleRun, newRunId, registerTeardown, removeStaleTempDirs } from './cleanup.js';
+import { requireCapability } from './capability.js';
+import { newRunId, registerTeardown } from './cleanup.js';
+import { dockerAvailable, removeDockerLeftovers, runLabel } from './docker-engine.js';
 import { ensureNodeImage } from './docker-image.js';
-import { faketimeCapability, writeOffset } from './faketime.js';
-import { applyRules, iptablesArgs, namespaceGrudgeRules, type CommandRunner } from './iptables.js';
-import { type ReadyWhen, notReadyReason } from './readiness.js';
+import { containerLogText } from './docker-logs.js';
+import { createRunNetwork } from './docker-network.js';
+import { faketimeCapability, faketimeEnv, writeOffset } from './faketime.js';
+import { freeLoopbackPort } from './loopback-ports.js';
+import { namespacePartitionCapability, replaceNamespaceRules } from './namespace-partition.js';
+import { nodeEnv, seedList } from './node-env.js';
+import { removeWithLeave } from './node-removal.js';
+import { NodeRoster } from './node-roster.js';
+import { type ReadyWhen, waitUntilReady } from './readiness.js';
+import { WallClock } from './wall-clock.js';
+
+export { dockerAvailable, removeDockerLeftovers } from './docker-engine.js';
+export { demuxDockerLog } from './docker-logs.js';
 
 export interface DockerRuntimeOptions {
   /** Test another image (spec.image also does); default: the reference node's image, built if missing. */
@@ -33,7 +43,9 @@ interface DockerNode {
   readonly id: string;
   readonly index: number;
   readonly ip: string;
+  readonly peerAddr: string;
   readonly hostPort: number;
+  readonly baseUrl: string;
   readonly containerName: string;
   readonly dataDir: string;
   readonly faketimeDir: string;
@@ -44,29 +56,7 @@ interface DockerNode {
 
 const httpPort = 8080;
 const peerPort = 7000;
-const runLabel = 'quorumlab.run';
 const defaultRepoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const execFileAsync = promisify(execFile);
-
-const runCommand: CommandRunner = async (file, args) => {
-  const r = await execFileAsync(file, [...args], { timeout: 20_000 });
-  return { stdout: r.stdout };
-};
-
-/** Whether a Docker daemon answers, and if not why (tests skip with this message). */
-export async function dockerAvailable(socketPath?: string): Promise<Capability> {
-  const docker = new Docker(socketPath !== undefined ? { socketPath } : {});
-  try {
-    await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer in 3 s')), 3000).unref())]);
-    return true;
-  } catch (err) {
-    return { unavailable: `no Docker daemon answers (${(err as Error).message})` };
-  }
-}
-
-function which(bin: string): boolean {
-  return (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => existsSync(path.join(d, bin)));
-}
 
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
@@ -84,10 +74,8 @@ export class DockerRuntime implements Runtime {
   private network: Docker.Network | undefined;
   private subnetPrefix = '';
   private tempDir: string | undefined;
-  private startedNs = process.hrtime.bigint();
-  private readonly nodes = new Map<string, DockerNode>();
-  private readonly removed = new Map<string, DockerNode>();
-  private readonly clients = new Map<string, HttpNodeClient>();
+  private readonly clock = new WallClock();
+  private readonly nodes = new NodeRoster<DockerNode>();
   private nextIndex = 1;
   private grudge: Grudge = {};
   private unregister: (() => void) | undefined;
@@ -108,12 +96,7 @@ export class DockerRuntime implements Runtime {
   }
 
   capabilities(): RuntimeCapabilities {
-    const root = typeof process.getuid !== 'function' || process.getuid() === 0;
-    const partition: Capability = !root
-      ? { unavailable: 'partitions use nsenter + iptables in the containers, which needs root' }
-      : !which('nsenter') || !which('iptables')
-        ? { unavailable: 'nsenter and iptables must be installed on the host' }
-        : true;
+    const partition = namespacePartitionCapability();
     const custom = this.customImage || this.options.image !== undefined;
     const clock: Capability = custom
       ? { unavailable: 'clock skew needs libfaketime inside the image; only the reference image is known to have it' }
@@ -125,12 +108,12 @@ export class DockerRuntime implements Runtime {
     if (this.spec !== undefined) throw new Error('setup was already called on this runtime (definite: nothing started)');
     if (spec.nodes < 1 || spec.nodes > 200) throw new Error(`the docker runtime runs 1-200 nodes, asked for ${spec.nodes} (definite: nothing started)`);
     this.spec = spec;
-    this.startedNs = process.hrtime.bigint();
+    this.clock.restart();
     this.unregister = registerTeardown(() => this.teardown());
     try {
       const available = await dockerAvailable(this.options.socketPath);
       if (available !== true) throw new Error(`${available.unavailable} (definite: nothing started)`);
-      await this.removeLeftovers();
+      await removeDockerLeftovers(this.docker, this.log);
       const custom = spec.image ?? this.options.image;
       if (custom !== undefined) {
         this.customImage = true;
@@ -143,14 +126,16 @@ export class DockerRuntime implements Runtime {
       }
       const readyStarted = Date.now();
       this.tempDir = await mkdtemp(path.join(os.tmpdir(), `quorumlab-${this.runId}-`));
-      await this.createNetwork();
+      const net = await createRunNetwork(this.docker, this.networkName, this.runId);
+      this.network = net.network;
+      this.subnetPrefix = net.prefix;
       const initial: DockerNode[] = [];
       for (let i = 0; i < spec.nodes; i++) {
         const node = await this.defineNode(this.nextIndex++);
         initial.push(node);
-        this.nodes.set(node.id, node);
+        this.nodes.add(node);
       }
-      const seeds = initial.map((n) => `${n.id}@${n.ip}:${peerPort}`).join(',');
+      const seeds = seedList(initial);
       await Promise.all(initial.map((n) => this.createAndStart(n, seeds)));
       this.timings.startedSeconds = (Date.now() - readyStarted) / 1000;
       const ids = initial.map((n) => n.id);
@@ -163,41 +148,35 @@ export class DockerRuntime implements Runtime {
   }
 
   nodeIds(): string[] {
-    return [...this.nodes.keys()];
+    return this.nodes.ids();
   }
 
   client(nodeId: string): NodeClient {
-    const node = this.mustGet(nodeId);
-    let c = this.clients.get(nodeId);
-    if (c === undefined) {
-      c = createHttpClient(nodeId, `http://127.0.0.1:${node.hostPort}`);
-      this.clients.set(nodeId, c);
-    }
-    return c;
+    return this.nodes.client(nodeId);
   }
 
   nowNs(): number {
-    return Number(process.hrtime.bigint() - this.startedNs);
+    return this.clock.nowNs();
   }
 
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return this.clock.sleep(ms);
   }
 
   async partition(grudge: Grudge): Promise<void> {
-    this.require('partition', this.capabilities().partition);
+    requireCapability(this.kind, 'partition', this.capabilities().partition);
     this.grudge = grudge;
-    for (const node of this.nodes.values()) await this.applyGrudgeTo(node);
+    for (const node of this.nodes.current()) await this.applyGrudgeTo(node);
   }
 
   async heal(): Promise<void> {
     this.grudge = {};
     if (this.capabilities().partition !== true) return;
-    for (const node of this.nodes.values()) await this.applyGrudgeTo(node);
+    for (const node of this.nodes.current()) await this.applyGrudgeTo(node);
   }
 
   async kill(nodeId: string): Promise<void> {
-    const node = this.mustGet(nodeId);
+    const node = this.nodes.mustGet(nodeId);
     const c = node.container!;
     const info = await c.inspect();
     if (info.State.Running) {
@@ -210,7 +189,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async restart(nodeId: string): Promise<void> {
-    const node = this.mustGet(nodeId);
+    const node = this.nodes.mustGet(nodeId);
     await node.container!.start();
     node.state = 'running';
     // A started container has a fresh network namespace: the partition in force must be put back.
@@ -219,26 +198,26 @@ export class DockerRuntime implements Runtime {
   }
 
   async pause(nodeId: string): Promise<void> {
-    const node = this.mustGet(nodeId);
+    const node = this.nodes.mustGet(nodeId);
     await node.container!.pause();
     node.state = 'paused';
   }
 
   async resume(nodeId: string): Promise<void> {
-    const node = this.mustGet(nodeId);
+    const node = this.nodes.mustGet(nodeId);
     await node.container!.unpause();
     node.state = 'running';
   }
 
   async setClockOffset(nodeId: string, offsetMs: number): Promise<void> {
-    this.require('clock', this.capabilities().clock);
-    await writeOffset(path.join(this.mustGet(nodeId).faketimeDir, 'offset'), offsetMs);
+    requireCapability(this.kind, 'clock', this.capabilities().clock);
+    await writeOffset(path.join(this.nodes.mustGet(nodeId).faketimeDir, 'offset'), offsetMs);
   }
 
   async addNode(): Promise<string> {
-    const seeds = [...this.nodes.values()].map((n) => `${n.id}@${n.ip}:${peerPort}`).join(',');
+    const seeds = seedList(this.nodes.current());
     const node = await this.defineNode(this.nextIndex++);
-    this.nodes.set(node.id, node);
+    this.nodes.add(node);
     await this.createAndStart(node, seeds);
     await this.applyGrudgeTo(node);
     await this.waitReady(node, { expected: [node.id], joining: true });
@@ -246,38 +225,30 @@ export class DockerRuntime implements Runtime {
   }
 
   async removeNode(nodeId: string): Promise<void> {
-    const node = this.mustGet(nodeId);
-    const leave = await this.client(nodeId).adminLeave();
-    if (leave.type !== 'ok') this.log(`${nodeId}: /admin/leave answered ${leave.type} (${leave.error}); stopping it anyway`);
-    await node.container!.stop({ t: 10 }).catch(() => undefined);
-    node.state = 'stopped';
-    await this.collectLogs(node);
-    await node.container!.remove({ force: true, v: true }).catch(() => undefined);
-    node.container = undefined;
-    this.nodes.delete(nodeId);
-    this.removed.set(nodeId, node);
-    this.clients.get(nodeId)?.close();
-    this.clients.delete(nodeId);
+    await removeWithLeave(this.nodes, nodeId, this.log, async (node) => {
+      await node.container!.stop({ t: 10 }).catch(() => undefined);
+      node.state = 'stopped';
+      await this.collectLogs(node);
+      await node.container!.remove({ force: true, v: true }).catch(() => undefined);
+      node.container = undefined;
+    });
   }
 
   logFiles(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const n of [...this.nodes.values(), ...this.removed.values()]) out[n.id] = n.logFile;
-    return out;
+    return this.nodes.logFiles();
   }
 
   /** Writes every live container's log so far to `<runDir>/nodes/<id>/node.log` (teardown does it too). */
   async collectAllLogs(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => this.collectLogs(n)));
+    await Promise.all(this.nodes.current().map((n) => this.collectLogs(n)));
   }
 
   async teardown(): Promise<void> {
     if (this.tornDown) return;
     this.tornDown = true;
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.nodes.closeClients();
     await Promise.all(
-      [...this.nodes.values()].map(async (n) => {
+      this.nodes.current().map(async (n) => {
         await this.collectLogs(n);
         await n.container?.remove({ force: true, v: true }).catch((err) => this.log(`could not remove ${n.containerName}: ${String(err)}`));
         n.container = undefined;
@@ -299,31 +270,6 @@ export class DockerRuntime implements Runtime {
 
   // --- internals ---
 
-  /** A private /24 for this run; a random one in 10.213-220.x, retried when it overlaps another network. */
-  private async createNetwork(): Promise<void> {
-    let lastErr: unknown;
-    for (let attempt = 0; attempt < 12; attempt++) {
-      const second = 213 + Math.floor(Math.random() * 8);
-      const third = Math.floor(Math.random() * 256);
-      const prefix = `10.${second}.${third}`;
-      try {
-        this.network = await this.docker.createNetwork({
-          Name: this.networkName,
-          Driver: 'bridge',
-          CheckDuplicate: true,
-          Labels: { [runLabel]: this.runId },
-          IPAM: { Driver: 'default', Config: [{ Subnet: `${prefix}.0/24`, Gateway: `${prefix}.1` }] },
-        });
-        this.subnetPrefix = prefix;
-        return;
-      } catch (err) {
-        lastErr = err;
-        if (!/overlap|in use|conflict/i.test(String((err as Error).message))) break;
-      }
-    }
-    throw new Error(`could not create the run's Docker network ${this.networkName}: ${String((lastErr as Error)?.message ?? lastErr)} (definite: nothing started)`);
-  }
-
   private async defineNode(index: number): Promise<DockerNode> {
     if (index > 240) throw new Error(`no address left in the run's /24 for n${index} (definite: nothing started)`);
     const id = `n${index}`;
@@ -334,11 +280,15 @@ export class DockerRuntime implements Runtime {
     mkdirSync(faketimeDir, { recursive: true });
     mkdirSync(logDir, { recursive: true });
     await writeOffset(path.join(faketimeDir, 'offset'), 0);
+    const ip = `${this.subnetPrefix}.${10 + index}`;
+    const hostPort = await freeLoopbackPort();
     return {
       id,
       index,
-      ip: `${this.subnetPrefix}.${10 + index}`,
-      hostPort: await freeLoopbackPort(),
+      ip,
+      peerAddr: `${ip}:${peerPort}`,
+      hostPort,
+      baseUrl: `http://127.0.0.1:${hostPort}`,
       containerName: `quorumlab-${this.runId}-${id}`,
       dataDir,
       faketimeDir,
@@ -349,30 +299,9 @@ export class DockerRuntime implements Runtime {
   }
 
   private async createAndStart(node: DockerNode, seeds: string): Promise<void> {
-    const spec = this.spec!;
-    const env: Record<string, string> = {
-      QL_ID: node.id,
-      QL_HTTP: `0.0.0.0:${httpPort}`,
-      QL_PEER: `${node.ip}:${peerPort}`,
-      QL_SEEDS: seeds,
-      QL_DATA: '/data',
-      QL_N: String(spec.n),
-      QL_R: String(spec.r),
-      QL_W: String(spec.w),
-      QL_SLOPPY: spec.sloppy ? '1' : '0',
-      QL_CONFLICTS: spec.conflicts,
-      QL_VNODES: String(spec.vnodes),
-      ...(spec.secret !== undefined ? { QL_SECRET: spec.secret } : {}),
-      ...(spec.env ?? {}),
-    };
-    if (this.capabilities().clock === true) {
-      Object.assign(env, {
-        LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
-        FAKETIME_TIMESTAMP_FILE: '/faketime/offset',
-        FAKETIME_NO_CACHE: '1',
-        DONT_FAKE_MONOTONIC: '1',
-      });
-    }
+    const env = nodeEnv(this.spec!, { id: node.id, http: `0.0.0.0:${httpPort}`, peer: node.peerAddr, seeds, data: '/data' });
+    // The reference image carries libfaketime at the host's path (docker-image.ts copies it there).
+    if (this.capabilities().clock === true) Object.assign(env, faketimeEnv('/faketime/offset'));
     node.container = await this.docker.createContainer({
       name: node.containerName,
       Image: this.image!,
@@ -401,37 +330,29 @@ export class DockerRuntime implements Runtime {
     if (this.capabilities().partition !== true || node.container === undefined) return;
     const pid = await this.containerPid(node);
     if (pid === undefined) return; // A stopped container gets its rules when it starts again.
-    const inNs: CommandRunner = (file, args) => runCommand('nsenter', ['-t', String(pid), '-n', file, ...args]);
-    await inNs('iptables', iptablesArgs(['-F', 'INPUT']));
-    await applyRules(inNs, namespaceGrudgeRules(this.grudge[node.id] ?? [], (id) => (this.nodes.get(id) ?? this.removed.get(id))?.ip));
+    await replaceNamespaceRules(pid, this.grudge[node.id] ?? [], (id) => this.nodes.find(id)?.ip);
   }
 
+  /** Waits (bounded) until the node is ready; asks the engine whether the container exited when it is silent. */
   private async waitReady(node: DockerNode, when: ReadyWhen): Promise<void> {
-    const client = this.client(node.id);
-    const deadline = Date.now() + this.readyTimeoutMs;
-    let last = 'no answer yet';
-    while (Date.now() < deadline) {
-      const s = await client.adminStatus();
-      if (s.type === 'ok') {
-        const reason = notReadyReason(s.value, node.id, when);
-        if (reason === undefined) return;
-        last = reason;
-      } else {
-        last = s.error;
+    await waitUntilReady({
+      label: `${node.id} (${node.containerName})`,
+      nodeId: node.id,
+      client: this.client(node.id),
+      when,
+      timeoutMs: this.readyTimeoutMs,
+      logHeading: 'Last log lines',
+      logTail: () => this.logTail(node),
+      sleep: (ms) => this.sleep(ms),
+      goneAfterSilence: async () => {
         const info = await node.container!.inspect().catch(() => undefined);
-        if (info !== undefined && !info.State.Running) {
-          throw new Error(`${node.id} (${node.containerName}) exited during startup with code ${info.State.ExitCode} (definite: the cluster is not up). Last log lines:\n${await this.logTail(node)}`);
-        }
-      }
-      await this.sleep(100);
-    }
-    throw new Error(`${node.id} (${node.containerName}) was not ready within ${this.readyTimeoutMs} ms (${last}) (definite: the cluster is not up). Last log lines:\n${await this.logTail(node)}`);
+        return info !== undefined && !info.State.Running ? `exited during startup with code ${info.State.ExitCode}` : undefined;
+      },
+    });
   }
 
   private async logText(node: DockerNode): Promise<string> {
-    if (node.container === undefined) return '';
-    const buf = (await node.container.logs({ stdout: true, stderr: true, follow: false, timestamps: false })) as unknown as Buffer;
-    return demuxDockerLog(buf);
+    return node.container === undefined ? '' : containerLogText(node.container);
   }
 
   private async logTail(node: DockerNode, lines = 20): Promise<string> {
@@ -449,71 +370,5 @@ export class DockerRuntime implements Runtime {
       this.log(`could not collect the log of ${node.id}: ${String(err)}`);
     }
   }
-
-  private async removeLeftovers(): Promise<void> {
-    await removeDockerLeftovers(this.docker, this.log);
-  }
-
-  private mustGet(nodeId: string): DockerNode {
-    const n = this.nodes.get(nodeId);
-    if (n === undefined) throw new Error(`no such node "${nodeId}" in this cluster (definite: nothing was done)`);
-    return n;
-  }
-
-  private require(what: string, cap: Capability): void {
-    if (cap !== true) throw new Error(`${what} is unavailable on the docker runtime: ${cap.unavailable} (definite: nothing was done)`);
-  }
 }
 
-/**
- * Removes containers and networks labelled by runs whose harness process is gone (live runs of other
- * harness processes are left alone). Returns the names it removed.
- */
-export async function removeDockerLeftovers(docker: Docker, log: (line: string) => void): Promise<{ containers: string[]; networks: string[] }> {
-  const removed = { containers: [] as string[], networks: [] as string[] };
-  const containers = await docker.listContainers({ all: true, filters: { label: [runLabel] } });
-  for (const c of containers) {
-    const runId = c.Labels[runLabel] ?? '';
-    if (!isStaleRun(runId)) continue;
-    const name = (c.Names[0] ?? c.Id).replace(/^\//, '');
-    log(`removing leftover container ${name} of dead run ${runId}`);
-    await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
-    removed.containers.push(name);
-  }
-  const networks = await docker.listNetworks({ filters: { label: [runLabel] } });
-  for (const n of networks) {
-    const runId = n.Labels?.[runLabel] ?? '';
-    if (!isStaleRun(runId)) continue;
-    log(`removing leftover network ${n.Name} of dead run ${runId}`);
-    await docker.getNetwork(n.Id).remove().catch(() => undefined);
-    removed.networks.push(n.Name);
-  }
-  removeStaleTempDirs(log);
-  return removed;
-}
-
-/** Docker multiplexes stdout/stderr of non-TTY containers in 8-byte-header frames; this strips them. */
-export function demuxDockerLog(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const kind = buf[i];
-    if (kind !== 0 && kind !== 1 && kind !== 2) return buf.toString('utf8'); // Not multiplexed.
-    const size = buf.readUInt32BE(i + 4);
-    parts.push(buf.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
-/** A port on 127.0.0.1 that is free now (bound and released); published ports stay fixed across restarts. */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}

@@ -1,4 +1,6 @@
-// When a node counts as ready, judged from its /admin/status body; shared by the local and Docker runtimes.
+// When a node counts as ready, judged from its /admin/status body, and the bounded wait for it; shared by the
+// local and Docker runtimes.
+import type { NodeClient } from '../../workloads/client.js';
 
 export interface ReadyWhen {
   /** Members the node must list as "up". */
@@ -29,4 +31,45 @@ export function notReadyReason(status: Record<string, unknown>, self: string, wh
     return `ring transition still open (earlier ring versions ${(status['ringTransition'] as unknown[]).join(', ')})`;
   }
   return undefined;
+}
+
+export interface ReadyProbe {
+  /** How errors name the node, e.g. "n3" or "n3 (quorumlab-…-n3)". */
+  readonly label: string;
+  readonly nodeId: string;
+  readonly client: Pick<NodeClient, 'adminStatus'>;
+  readonly when: ReadyWhen;
+  readonly timeoutMs: number;
+  /** Heads the log tail in an error: "Last lines of <file>" or "Last log lines". */
+  readonly logHeading: string;
+  logTail(): Promise<string>;
+  sleep(ms: number): Promise<void>;
+  /** A cheap check made before every poll: why the node can never answer (it exited), or undefined. */
+  goneBeforePoll?(): string | undefined;
+  /** A costlier check made only after a poll got no answer (asks the container engine), or undefined. */
+  goneAfterSilence?(): Promise<string | undefined>;
+}
+
+/** Polls /admin/status every 100 ms until notReadyReason finds nothing; bounded, with the log tail on failure. */
+export async function waitUntilReady(p: ReadyProbe): Promise<void> {
+  const fail = async (what: string): Promise<Error> =>
+    new Error(`${p.label} ${what} (definite: the cluster is not up). ${p.logHeading}:\n${await p.logTail()}`);
+  const deadline = Date.now() + p.timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    const goneEarly = p.goneBeforePoll?.();
+    if (goneEarly !== undefined) throw await fail(goneEarly);
+    const s = await p.client.adminStatus();
+    if (s.type === 'ok') {
+      const reason = notReadyReason(s.value, p.nodeId, p.when);
+      if (reason === undefined) return;
+      last = reason;
+    } else {
+      last = s.error;
+      const gone = await p.goneAfterSilence?.();
+      if (gone !== undefined) throw await fail(gone);
+    }
+    await p.sleep(100);
+  }
+  throw await fail(`was not ready within ${p.timeoutMs} ms (${last})`);
 }

@@ -1,0 +1,40 @@
+// The QL_* environment of NODE-API.md for one node, built from the cluster spec in one place so the local
+// and Docker runtimes start nodes with the same knobs. Only the addresses and the data directory differ
+// between runtimes; everything a run configures (N, R, W, mode, conflicts, vnodes, secret, extras) is here.
+import type { ClusterSpec } from './runtime.js';
+
+export interface NodePlace {
+  readonly id: string;
+  /** QL_HTTP: the client API listen address. */
+  readonly http: string;
+  /** QL_PEER: the inter-node listen address (also the address the seeds list names). */
+  readonly peer: string;
+  /** QL_DATA: the node's data directory, as the node sees it. */
+  readonly data: string;
+  /** QL_SEEDS when already known; a runtime that learns them later sets QL_SEEDS itself. */
+  readonly seeds?: string;
+}
+
+/** The node's variables; `spec.env` comes last so a run's extra QL_* variables can override the defaults. */
+export function nodeEnv(spec: ClusterSpec, place: NodePlace): Record<string, string> {
+  return {
+    QL_ID: place.id,
+    QL_HTTP: place.http,
+    QL_PEER: place.peer,
+    ...(place.seeds !== undefined ? { QL_SEEDS: place.seeds } : {}),
+    QL_DATA: place.data,
+    QL_N: String(spec.n),
+    QL_R: String(spec.r),
+    QL_W: String(spec.w),
+    QL_SLOPPY: spec.sloppy ? '1' : '0',
+    QL_CONFLICTS: spec.conflicts,
+    QL_VNODES: String(spec.vnodes),
+    ...(spec.secret !== undefined ? { QL_SECRET: spec.secret } : {}),
+    ...(spec.env ?? {}),
+  };
+}
+
+/** QL_SEEDS: `id@peer-address`, comma-separated. */
+export function seedList(nodes: readonly { readonly id: string; readonly peerAddr: string }[]): string {
+  return nodes.map((n) => `${n.id}@${n.peerAddr}`).join(',');
+}
