@@ -2,7 +2,9 @@
 // the program: a module imported back from it would wait on that await forever).
 import { InvalidArgumentError } from 'commander';
 import { testFaultNames } from '../node/core/config.js';
-import { createNemesis, kindOfOp, targetSpecs, type TargetSpec } from './nemesis/create-nemesis.js';
+import { createNemesis } from './nemesis/create-nemesis.js';
+import { kindOfOp } from './nemesis/standard-faults.js';
+import { targetSpecs, type TargetSpec } from './nemesis/targets.js';
 import { partitionKinds, type PartitionKind } from './nemesis/grudge.js';
 import type { FaultShapes, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis/nemesis.js';
 import type { RunOptions } from './run.js';

@@ -11,7 +11,7 @@ import {
   parseTargets, scriptedNemesis, testFaultNames, withSchedule, type FaultSchedule,
 } from './cli-args.js';
 import { parseFormat } from './export.js';
-import { targetSpecs } from './nemesis/create-nemesis.js';
+import { targetSpecs } from './nemesis/targets.js';
 import { partitionKinds } from './nemesis/grudge.js';
 
 export { parseNemesis } from './cli-args.js';

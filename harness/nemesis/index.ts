@@ -1,5 +1,10 @@
-// The nemesis package's public surface: the interface, the implementation, partition geometry and recipes.
+// The nemesis package's public surface: the interface, the implementation and its pieces, partition
+// geometry and recipes.
 export type { FaultApplied, FaultShapes, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis.js';
-export { createNemesis, kindOfOp, pickTargets, targetSpecs, type NemesisExtraOptions, type TargetSpec } from './create-nemesis.js';
+export type { Fault, FaultContext, FaultDefinition, FaultSettings } from './fault.js';
+export { composeNemesis, type ComposeOptions } from './compose.js';
+export { createNemesis, type NemesisExtraOptions } from './create-nemesis.js';
+export { kindOfOp, standardFaults } from './standard-faults.js';
+export { pickTargets, targetSpecs, type TargetSpec } from './targets.js';
 export { cut, grudgeFromSides, partitionKinds, planPartition, shuffle, sortNodeIds, type PartitionKind, type PartitionPlan } from './grudge.js';
 export { recipes, riakLostWriteRecipe, type NemesisRecipe, type TimedFault } from './recipes.js';

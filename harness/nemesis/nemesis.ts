@@ -3,7 +3,7 @@
 // decides which fault and applies it through the Runtime, never through the node's cooperation.
 import type { Runtime } from '../runtime/runtime.js';
 import type { PartitionKind } from './grudge.js';
-import type { TargetSpec } from './create-nemesis.js';
+import type { TargetSpec } from './targets.js';
 
 export type NemesisKind = 'partition' | 'clock' | 'crash' | 'pause' | 'membership';
 

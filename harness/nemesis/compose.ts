@@ -1,0 +1,93 @@
+// The nemesis as a composition of fault pieces (Jepsen's `nemesis/compose`): every history op is routed by
+// name to the piece that owns it, the random draw picks among the configured kinds that can start now, and
+// undo() lists every piece's undo steps in the order the pieces are given. Kinds the runtime cannot apply
+// here are left out of the draw, with the runtime's reason, and refused when asked for by name.
+import type { RuntimeCapabilities } from '../runtime/runtime.js';
+import { pick } from './draw.js';
+import { DownNodes } from './down-nodes.js';
+import type { Fault, FaultContext, FaultDefinition, FaultSettings } from './fault.js';
+import { partitionKinds } from './grudge.js';
+import type { FaultApplied, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis.js';
+import { targetSpecs } from './targets.js';
+
+/** Membership changes never shrink the cluster below this many members (default). */
+const defaultMinMembers = 3;
+
+export interface ComposeOptions extends NemesisOptions {
+  /** Never shrink the cluster below this many members through `leave` (default 3). */
+  readonly minMembers?: number;
+}
+
+function capabilityReason(caps: RuntimeCapabilities, kind: NemesisKind): string | undefined {
+  const c = caps[kind];
+  return c === true ? undefined : c.unavailable;
+}
+
+/** The draw's choices: the shapes asked for (checked), else every partition kind and target. */
+function settingsFrom(options: ComposeOptions): FaultSettings {
+  const partitions = options.shapes?.partitions !== undefined && options.shapes.partitions.length > 0 ? options.shapes.partitions : partitionKinds;
+  const targets = options.shapes?.targets !== undefined && options.shapes.targets.length > 0 ? options.shapes.targets : targetSpecs;
+  for (const k of partitions) if (!partitionKinds.includes(k)) throw new Error(`unknown partition kind "${String(k)}" (use ${partitionKinds.join(', ')})`);
+  for (const t of targets) if (!targetSpecs.includes(t)) throw new Error(`unknown target "${String(t)}" (use ${targetSpecs.join(', ')})`);
+  return { partitions, targets, minMembers: options.minMembers ?? defaultMinMembers };
+}
+
+/** `definitions` in undo order: their undo steps are concatenated in this order. */
+export function composeNemesis(definitions: readonly FaultDefinition[], options: ComposeOptions): Nemesis {
+  const { runtime, random } = options;
+  const caps = runtime.capabilities();
+  const settings = settingsFrom(options);
+  const kinds: NemesisKind[] = [];
+  const unavailable: Record<string, string> = {};
+  for (const k of options.kinds) {
+    const reason = capabilityReason(caps, k);
+    if (reason === undefined) {
+      if (!kinds.includes(k)) kinds.push(k);
+    } else unavailable[k] = reason;
+  }
+
+  const down = new DownNodes();
+  const pieces = new Map<NemesisKind, Fault>();
+  const ctx: FaultContext = {
+    runtime,
+    random,
+    settings,
+    down,
+    forget(node) {
+      down.forget(node);
+      for (const p of pieces.values()) p.forget?.(node);
+    },
+  };
+  for (const d of definitions) pieces.set(d.kind, d.create(ctx));
+
+  const kindOf = (f: string): NemesisKind | undefined => definitions.find((d) => d.owns(f))?.kind;
+
+  function undo(): FaultStep[] {
+    return [...pieces.values()].flatMap((p) => p.undo());
+  }
+
+  async function apply(step: FaultStep): Promise<FaultApplied> {
+    const kind = kindOf(step.f);
+    if (kind === undefined) throw new Error(`unknown nemesis op "${step.f}" (definite: nothing was done)`);
+    const reason = capabilityReason(caps, kind);
+    if (reason !== undefined) throw new Error(`${step.f} is unavailable on the ${runtime.kind} runtime: ${reason} (definite: nothing was done)`);
+    return pieces.get(kind)!.apply(step);
+  }
+
+  return {
+    kinds,
+    unavailable,
+    next(): FaultStep {
+      const ready = kinds.filter((k) => pieces.get(k)?.startable() === true);
+      if (ready.length === 0) {
+        const first = undo()[0];
+        if (first !== undefined) return first;
+        throw new Error('the nemesis has no fault kind it can apply here (definite: nothing to do)');
+      }
+      return pieces.get(pick(ready, random))!.draw();
+    },
+    start: apply,
+    undo,
+    stop: apply,
+  };
+}

@@ -1,0 +1,55 @@
+// Membership changes: `join` starts a new node that joins through the seeds, `leave` asks a member to
+// leave with handoff and stops it. Undoing them restores the cluster's size: the nodes this nemesis added
+// leave again (newest first), and as many nodes join as originals left.
+import type { FaultContext, FaultDefinition } from '../fault.js';
+import { unknownOp } from '../fault.js';
+import { pick } from '../draw.js';
+import { sortNodeIds } from '../grudge.js';
+import type { FaultApplied, FaultStep } from '../nemesis.js';
+
+function create(ctx: FaultContext) {
+  const { runtime, random } = ctx;
+  /** Nodes this nemesis added that are still members, in the order they joined. */
+  const joined: string[] = [];
+  /** Original members removed and not yet replaced by a join. */
+  let leftCount = 0;
+
+  function draw(): FaultStep {
+    const members = runtime.nodeIds();
+    // Grow when at or below the floor, otherwise join or leave with even odds.
+    if (members.length <= ctx.settings.minMembers || random() < 0.5) return { f: 'join', value: {} };
+    return { f: 'leave', value: { node: pick(sortNodeIds(members), random) } };
+  }
+
+  async function apply(step: FaultStep): Promise<FaultApplied> {
+    if (step.f === 'join') {
+      const node = await runtime.addNode();
+      joined.push(node);
+      if (leftCount > 0) leftCount--;
+      return { f: 'join', value: { node } };
+    }
+    if (step.f !== 'leave') throw unknownOp(step.f);
+    // {joined: i} names the i-th node this nemesis added (recipes use it); {node} names one directly.
+    let node = typeof step.value.node === 'string' ? step.value.node : undefined;
+    if (node === undefined && typeof step.value.joined === 'number') node = joined[step.value.joined];
+    if (node === undefined) node = joined.at(-1) ?? pick(sortNodeIds(runtime.nodeIds()), random);
+    if (!runtime.nodeIds().includes(node)) throw new Error(`cannot remove ${node}: not a member (definite: nothing was done)`);
+    await runtime.removeNode(node);
+    const j = joined.indexOf(node);
+    if (j >= 0) joined.splice(j, 1);
+    else leftCount++;
+    ctx.forget(node);
+    return { f: 'leave', value: { node } };
+  }
+
+  function undo(): FaultStep[] {
+    const steps: FaultStep[] = [];
+    for (const node of [...joined].reverse()) steps.push({ f: 'leave', value: { node } });
+    for (let i = 0; i < leftCount; i++) steps.push({ f: 'join', value: {} });
+    return steps;
+  }
+
+  return { startable: () => true, draw, apply, undo };
+}
+
+export const membershipFault: FaultDefinition = { kind: 'membership', owns: (f) => f === 'join' || f === 'leave', create };
