@@ -1,7 +1,7 @@
 // The read coordinator: sends a read to the plan's targets, answers once the replies meet the quorum, keeps
 // listening until every target answered or the deadline passed, then repairs the home replicas that were
 // behind (read repair) and, for a tombstone every home holds, schedules its reap.
-import type { CartReadResult, GetResult, QuorumError, RequestOptions } from './api.js';
+import type { BadRequest, CartReadResult, GetResult, QuorumError, RequestOptions } from './api.js';
 import { type CartState, cartItems, cartObservedAll } from './cart.js';
 import { encodeCartContext, encodeKvContext } from './context.js';
 import type { NodeId } from './env.js';
@@ -19,11 +19,7 @@ export class ReadCoordinator {
   constructor(private readonly ctx: NodeContext) {}
 
   async get(key: string, options: RequestOptions = {}): Promise<GetResult> {
-    const bad = checkKey(key);
-    if (bad !== undefined) return badRequest(bad);
-    const r = quorumOf(options.r, this.ctx.config.r, 'r', this.ctx.config.n);
-    if (typeof r === 'string') return badRequest(r);
-    const res = await this.coordinate('kv', key, r, options.timeoutMs ?? this.ctx.config.requestTimeoutMs);
+    const res = await this.read('kv', key, options);
     if (!res.ok) return res;
     const v = res.state as Versions;
     const values = versionsLive(v).map((s) => s.value as Uint8Array);
@@ -32,14 +28,19 @@ export class ReadCoordinator {
   }
 
   async cartRead(key: string, options: RequestOptions = {}): Promise<CartReadResult> {
-    const bad = checkKey(key);
-    if (bad !== undefined) return badRequest(bad);
-    const r = quorumOf(options.r, this.ctx.config.r, 'r', this.ctx.config.n);
-    if (typeof r === 'string') return badRequest(r);
-    const res = await this.coordinate('cart', key, r, options.timeoutMs ?? this.ctx.config.requestTimeoutMs);
+    const res = await this.read('cart', key, options);
     if (!res.ok) return res;
     const c = res.state as CartState;
     return { ok: true, items: cartItems(c), context: encodeCartContext(cartObservedAll(c), this.ctx.secret, key) };
+  }
+
+  /** A read of `key` with the request's R (checked against N) and timeout; refused before sending when invalid. */
+  private read(kind: Kind, key: string, options: RequestOptions): Promise<{ ok: true; state: State } | QuorumError | BadRequest> {
+    const bad = checkKey(key);
+    if (bad !== undefined) return Promise.resolve(badRequest(bad));
+    const r = quorumOf(options.r, this.ctx.config.r, 'r', this.ctx.config.n);
+    if (typeof r === 'string') return Promise.resolve(badRequest(r));
+    return this.coordinate(kind, key, r, options.timeoutMs ?? this.ctx.config.requestTimeoutMs);
   }
 
   /**
