@@ -7,12 +7,18 @@
 // This file is the facade: it builds the context the concerns share (node-context.ts), starts and stops
 // the node, ticks the named timers, decodes each peer message once (messages.ts) and hands it to the
 // concern it belongs to. Each concern is one file:
-//   membership-view.ts  members, failure detectors, ring and earlier rings   quorum-plan.ts   targets, quorums
-//   gossip.ts           membership exchange                                 read-coordinator.ts  reads, read repair
-//   write-coordinator.ts puts, deletes, cart updates (replicate.ts fan-out) replica.ts       the replica side
-//   hinted-handoff.ts   hints to their owners        ownership-handoff.ts / leave.ts  ring changes, leaving
-//   anti-entropy.ts     Merkle repair                metadata.ts  durable node metadata   actor-ids.ts  dot actors
-//   requests.ts         request tracker              timers.ts    named timers            test-faults.ts  defects
+//   membership-view.ts    members, failure detectors, the ring and earlier rings in transition
+//   quorum-plan.ts        targets and quorum groups of a request, and when they are met (pure)
+//   gossip.ts             membership exchange and ring propagation
+//   read-coordinator.ts   reads, read repair, scheduling tombstone reaps
+//   write-coordinator.ts  puts, deletes, cart updates; replicate.ts is their fan-out
+//   replica.ts            the replica side: answering reads, storing writes, reaping
+//   hinted-handoff.ts     hints offered to their owners
+//   ownership-handoff.ts  partitions handed to their new homes on ring changes; leave.ts leaving
+//   anti-entropy.ts       Merkle repair between replicas
+//   metadata.ts           the node's durable metadata; actor-ids.ts the ids it mints under
+//   requests.ts           the request tracker; timers.ts the named timers; test-faults.ts the defects
+//   introspection.ts      status() and local()
 import { ActorIds } from './actor-ids.js';
 import { AntiEntropy } from './anti-entropy.js';
 import type {
