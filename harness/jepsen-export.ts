@@ -103,7 +103,8 @@ function setFullConverter(history: readonly HistoryOp[]): Converter {
     if (op.f === 'remove') return { f: kw('remove'), value: wrap(k, (invoke.value ?? op.value ?? null) as EdnValue) };
     if (op.type !== 'ok') return { f: kw('read'), value: wrap(k, null) };
     const elements = byEntry ? (op['entries'] as unknown[]).map(String) : presentItems(op.value);
-    return { f: kw('read'), value: wrap(k, ednSet([...elements].sort())) };
+    // Each element once: a set literal with a repeated element is an error to Clojure's reader.
+    return { f: kw('read'), value: wrap(k, ednSet([...new Set(elements)].sort())) };
   };
 }
 

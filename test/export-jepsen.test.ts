@@ -112,11 +112,11 @@ t.test('set-full --key: one cart with bare elements; cart-kv elements are its un
   h.invoke(1, 'add', 'cart-0', 'sku-1', { addId: '1-1' });
   h.complete(1, 'info');
   h.invoke(2, 'read', 'cart-0');
-  h.complete(2, 'ok', { 'sku-1': 2 }, { entries: ['sku-1#1-1', 'sku-1#0-1'] });
+  h.complete(2, 'ok', { 'sku-1': 2 }, { entries: ['sku-1#1-1', 'sku-1#0-1', 'sku-1#1-1'] });
   const kv = parseOps(t, (await exportLines(writeHistory('cart-kv', h.ops), { format: 'set-full' })).lines.join('\n'));
   checkCommon(t, kv, h.ops);
   t.same(kv.map((op) => op['value']), [['cart-0', 'sku-1#0-1'], ['cart-0', 'sku-1#0-1'], ['cart-0', 'sku-1#1-1'], ['cart-0', 'sku-1#1-1'],
-    ['cart-0', null], ['cart-0', { set: ['sku-1#0-1', 'sku-1#1-1'] }]], 'each add is its own element, as set-full requires');
+    ['cart-0', null], ['cart-0', { set: ['sku-1#0-1', 'sku-1#1-1'] }]], 'each add is its own element, as set-full requires; a set lists each once');
 });
 
 function registerHistory(): HistoryOp[] {
