@@ -11,7 +11,7 @@ import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } f
 import type { Runtime, RuntimeKind } from './runtime/runtime.js';
 import { createRunDir, updateLatest, writeJson } from './store.js';
 import { InvalidArgumentError } from 'commander';
-import { checkRuntimeFlags, clusterEnvFrom, faultShapesFrom, parseConflictsList, parseInterval, parseModes, parseNemesis, parseNrwList } from './cli-args.js';
+import { checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, faultShapesFrom, parseConflictsList, parseInterval, parseModes, parseNemesis, parseNrwList } from './cli-args.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import { isWorkloadName } from '../workloads/index.js';
 
@@ -95,6 +95,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   });
   if (workloads.length === 0) throw new InvalidArgumentError('--workloads needs at least one of register, cart, cart-kv, pbs');
   const nemeses = String(o['nemeses'] ?? 'partition').split(';').map((s) => parseNemesis(s.trim()));
+  checkShapeFlags(o, quick ? quickNemeses : nemeses);
   const firstSeed = (o['seed'] as number | undefined) ?? 1;
   const seedCount = (o['seeds'] as number | undefined) ?? 1;
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new InvalidArgumentError(`--seeds must be a whole number above 0, got ${seedCount}`);
@@ -121,7 +122,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
       sloppy: [false, true],
       conflicts: ['vclock'],
       workloads: ['register', 'cart'],
-      nemeses: [['partition'], ['clock'], ['crash'], ['pause']],
+      nemeses: quickNemeses,
       seeds: [firstSeed],
       timeLimitS: 6,
       quiesceS: 2,
@@ -152,6 +153,9 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     ...(shapes !== undefined ? { faultShapes: shapes } : {}),
   };
 }
+
+/** The quick sweep's fault sets, one fault per run. */
+const quickNemeses: NemesisKind[][] = [['partition'], ['clock'], ['crash'], ['pause']];
 
 /** The quick sweep's fault shapes (see campaignOptionsFrom). */
 export const quickFaultShapes: FaultShapes = { partitions: ['random-halves'], targets: ['majority', 'all'] };

@@ -124,6 +124,20 @@ export function parseConflictsList(v: unknown): ('vclock' | 'lww')[] {
   return [...new Set(modes)] as ('vclock' | 'lww')[];
 }
 
+/**
+ * `--partitions` shapes only the partition nemesis and `--targets` only crash and pause; given without
+ * them the flag would change nothing, and the run would not be the one asked for.
+ */
+export function checkShapeFlags(o: Record<string, unknown>, nemeses: readonly (readonly NemesisKind[])[]): void {
+  const kinds = new Set(nemeses.flat());
+  if (o['partitions'] !== undefined && !kinds.has('partition')) {
+    throw new InvalidArgumentError('--partitions shapes the partition nemesis, and no run here has one (add partition to the faults)');
+  }
+  if (o['targets'] !== undefined && !kinds.has('crash') && !kinds.has('pause')) {
+    throw new InvalidArgumentError('--targets picks what crash and pause hit, and no run here has either (add crash or pause to the faults)');
+  }
+}
+
 /** The reference node's deliberate defects, for `--fault` (defined once in node/core/config.ts). Test-only. */
 export { testFaultNames };
 

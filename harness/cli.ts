@@ -7,7 +7,7 @@ import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
 import {
-  checkRuntimeFlags, clusterEnvFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseSchedule,
+  checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseSchedule,
   parseTargets, scriptedNemesis, testFaultNames, withSchedule, type FaultSchedule,
 } from './cli-args.js';
 import { parseFormat } from './export.js';
@@ -70,6 +70,7 @@ function addClusterOptions(cmd: Command): Command {
 /** Turns parsed `run` flags into RunOptions (exported for tests). */
 export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string[] = []): RunOptions {
   checkRuntimeFlags(o);
+  if (typeof o['schedule'] !== 'string') checkShapeFlags(o, [(o['nemesis'] as NemesisKind[] | undefined) ?? []]);
   const interval = parseInterval(String(o['nemesisInterval'] ?? '5,5'));
   const env = clusterEnvFrom(o);
   const shapes = faultShapesFrom(o);

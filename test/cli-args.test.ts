@@ -125,6 +125,9 @@ const badValues: [string, readonly string[], RegExp][] = [
   ['campaign --nrw 3/2/2/1', [...campaignBase, '--nrw', '3/2/2/1'], /--nrw expects N\/R\/W triples like 3\/2\/2, got "3\/2\/2\/1"/],
   ['campaign --seeds 0', [...campaignBase, '--seeds', '0'], /--seeds must be a whole number above 0/],
   ['campaign --image with --runtime sim', [...campaignBase, '--image', 'my/node:dev'], /--image needs --runtime docker/],
+  ['--partitions without the partition nemesis', [...runBase, '--nemesis', 'clock', '--partitions', 'halves'], /--partitions shapes the partition nemesis, and no run here has one/],
+  ['--targets without crash or pause', [...runBase, '--nemesis', 'partition', '--targets', 'all'], /--targets picks what crash and pause hit, and no run here has either/],
+  ['campaign --partitions without the partition nemesis', [...campaignBase, '--nemeses', 'clock;crash', '--partitions', 'halves'], /--partitions shapes the partition nemesis/],
   ['campaign --quick beside a sweep flag it would ignore', ['campaign', '--quick', '--runtime', 'sim', '--store', store, '--modes', 'strict'], /--quick fixes the sweep; drop --modes/],
 ];
 
