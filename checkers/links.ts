@@ -31,6 +31,11 @@ function contextIndex(paired: PairedHistory): ContextIndex {
   return index;
 }
 
+/** Every ok op of `key` whose completion received `context`, in completion order (callers must not mutate). */
+export function contextReceivers(paired: PairedHistory, key: string, context: string): readonly ClientOp[] {
+  return contextIndex(paired).get(key)?.get(context) ?? [];
+}
+
 /** The context an op's invoke sent, or undefined for a blind op. */
 export function sentContext(op: ClientOp): string | undefined {
   const c = op.invoke.context;

@@ -4,7 +4,7 @@
 // bounded by a time window so the checkers stay fast on million-op histories.
 import type { HistoryOp } from './history.js';
 import { clientOpsByKey, readValues, type ClientOp, type PairedHistory } from './ops.js';
-import { contextSource } from './links.js';
+import { contextReceivers, contextSource } from './links.js';
 
 export interface WriteNode {
   /** The value written, or `delete@<invoke index>` for a delete. */
@@ -103,13 +103,15 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
     // Writes are in invoke order, so a source write's own parents are resolved before any write citing it.
     const byOp = new Map<ClientOp, WriteNode>();
     for (const node of m.writes) byOp.set(node.op, node);
+    const memo = new Map<string, WriteNode[] | undefined>();
     for (const node of m.writes) {
       // The context is what the node was told, so it decides when the history links it; `readFrom` (what the
       // workload believed the context covered) serves histories whose ops do not record received contexts.
       const src = node.hasContext ? contextSource(paired, node.op) : undefined;
-      if (src !== undefined) {
+      const covered = src !== undefined ? coverage(paired, m, String(node.op.invoke.context), byOp, memo) : undefined;
+      if (covered !== undefined) {
         node.link = 'context';
-        for (const p of coveredBy(m, src, byOp)) if (p !== node && !node.parents.includes(p)) node.parents.push(p);
+        for (const p of covered) if (p !== node && !node.parents.includes(p)) node.parents.push(p);
         continue;
       }
       const rf = node.op.invoke.readFrom;
@@ -130,17 +132,36 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
 }
 
 /**
- * The writes covered by the context `src`'s completion received. An ok read's context covers the values it
- * returned. An ok write's context covers that write, unless it equals the context the write sent: a node may
- * return the client's context unchanged (a version vector cannot express a gap, so the reference node keeps
- * its new version a sibling rather than cover dots the client never read), and then the context covers what
- * it covered before the write, nothing more.
+ * The writes a context string covers. Equal strings are equal causal states, so every op that received it
+ * says something: an ok read, that it covers the values returned; an ok write that had not sent it, that it
+ * covers that write. The context covers what all of them agree on (the intersection). This matters because a
+ * node may return a context that does not cover the write just made (the reference node returns the client's
+ * context, or the empty one for a blind write, when a version vector cannot cover the new dot without a gap);
+ * the same string then comes back from other ops that did not make that write. A write that received the very
+ * context it sent says nothing. Undefined when no receiver says anything.
  */
-function coveredBy(m: KeyModel, src: ClientOp, byOp: Map<ClientOp, WriteNode>): WriteNode[] {
-  if (src.f === 'get') return readValues(src.complete?.value).map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
-  const w = byOp.get(src);
-  if (w === undefined) return [];
-  return src.complete?.context === src.invoke.context ? w.parents : [w];
+function coverage(
+  paired: PairedHistory, m: KeyModel, context: string, byOp: Map<ClientOp, WriteNode>, memo: Map<string, WriteNode[] | undefined>,
+): WriteNode[] | undefined {
+  if (memo.has(context)) return memo.get(context);
+  let acc: Set<WriteNode> | undefined;
+  for (const r of contextReceivers(paired, m.key, context)) {
+    let says: WriteNode[];
+    if (r.f === 'get') says = readValues(r.complete?.value).map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
+    else {
+      const w = byOp.get(r);
+      if (w === undefined || r.invoke.context === context) continue;
+      says = [w];
+    }
+    if (acc === undefined) acc = new Set(says);
+    else {
+      const next = new Set(says);
+      for (const w of acc) if (!next.has(w)) acc.delete(w);
+    }
+  }
+  const out = acc === undefined ? undefined : [...acc];
+  memo.set(context, out);
+  return out;
 }
 
 function addParents(m: KeyModel, node: WriteNode, ids: readonly string[]): void {
