@@ -46,6 +46,7 @@ import { checkQuorum } from './quorum.js';
 import { checkSiblings } from './siblings.js';
 import { checkAvailability } from './availability.js';
 import { checkPerf } from './perf.js';
+import { checkSession } from './session.js';
 
 export type { CheckOptions } from './options.js';
 export { DEFAULT_CHECK_OPTIONS } from './options.js';
@@ -61,15 +62,16 @@ export const checkers: Record<string, Checker> = {
   siblings: checkSiblings,
   availability: checkAvailability,
   perf: checkPerf,
+  session: checkSession,
 };
 
 /** Which checkers apply to a workload. Unknown workloads get the workload-independent ones. */
 export function checkersFor(workload: string): string[] {
   switch (workload) {
     case 'register':
-      return ['register', 'quorum', 'convergence', 'siblings', 'availability', 'perf'];
+      return ['register', 'quorum', 'session', 'convergence', 'siblings', 'availability', 'perf'];
     case 'pbs':
-      return ['quorum', 'register', 'siblings', 'availability', 'perf'];
+      return ['quorum', 'register', 'session', 'siblings', 'availability', 'perf'];
     case 'cart':
     case 'cart-kv':
       return ['cart', 'convergence', 'availability', 'perf'];

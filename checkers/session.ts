@@ -1,0 +1,190 @@
+// Session guarantees (Terry et al., PDIS 1994) per client process and key, for register workloads:
+// read-your-writes, monotonic reads, monotonic writes and writes-follow-reads. Measured as violation rates in
+// every configuration, enforced (valid: false) only where the configuration promises them.
+//
+// "R reflects W" uses only contract fields (values and contexts): R returned W's value, or the value of a
+// write whose context covered W directly or transitively (links.ts), or a delete that may have happened
+// before R completed covered W. R reflects a delete D unless R returned a value D's context covered.
+//
+// The promise: a strict quorum (no sloppy quorum, R + W > N) with version vectors makes every read that
+// begins after a write was acknowledged intersect a replica holding it, so a miss of a write acknowledged
+// before the read began breaks the guarantee. A miss of a write still in flight (or whose outcome was
+// unknown) when the read began is measured, never enforced: Dynamo quorums are not atomic. Sloppy or partial
+// quorums and last-write-wins promise none of the four; they are measured.
+import type { CheckerResult, HistoryOp } from './history.js';
+import { Examples, round } from './evidence.js';
+import { pairHistory, toMs } from './ops.js';
+import { buildRegisterModel, markReflected, type KeyModel, type WriteNode } from './register-model.js';
+import type { CheckOptions } from './options.js';
+
+export const SESSION_GUARANTEES = ['readYourWrites', 'monotonicReads', 'monotonicWrites', 'writesFollowReads'] as const;
+export type SessionGuarantee = (typeof SESSION_GUARANTEES)[number];
+
+/** Bounds per read keep the checker linear: own writes asked about, session predecessors per returned write. */
+const OWN_WRITES = 8;
+const PREDECESSORS = 4;
+
+interface Tally {
+  /** Reads the guarantee applies to (the session had something to reflect). */
+  checked: number;
+  /** Reads that missed something the guarantee required. */
+  violations: number;
+  /** Violations that break the configuration's promise (the missed write was acknowledged before the read began). */
+  enforced: number;
+  examples: Examples<Record<string, unknown>>;
+}
+
+interface Ask {
+  g: SessionGuarantee;
+  target: WriteNode;
+}
+
+/** Whether the configuration promises the session guarantees (see the header). */
+export function sessionPromised(options: CheckOptions): boolean {
+  return !options.sloppy && options.r + options.w > options.n && options.conflicts === 'vclock';
+}
+
+export function checkSession(history: readonly HistoryOp[], options: CheckOptions): CheckerResult {
+  const promised = sessionPromised(options);
+  const tallies = Object.fromEntries(SESSION_GUARANTEES.map((g) => [g, { checked: 0, violations: 0, enforced: 0, examples: new Examples() }])) as Record<SessionGuarantee, Tally>;
+  const sessions = new Set<number | string>();
+  let reads = 0;
+  for (const m of buildRegisterModel(pairHistory(history)).values()) {
+    reads += m.reads.length;
+    scanKey(m, options, promised, tallies, sessions);
+  }
+  const enforced = SESSION_GUARANTEES.some((g) => tallies[g].enforced > 0);
+  const out: CheckerResult = {
+    // Like the quorum checker: without a single ok read there is nothing to decide.
+    valid: promised && enforced ? false : reads === 0 ? 'unknown' : true,
+    promised,
+    mode: promised
+      ? 'strict quorum (R + W > N, no sloppy quorum, version vectors): a miss of a write acknowledged before the read began is a violation'
+      : 'no promise in this configuration (sloppy or partial quorum, or last-write-wins): measuring',
+    sessions: sessions.size,
+  };
+  for (const g of SESSION_GUARANTEES) {
+    const t = tallies[g];
+    out[g] = {
+      checked: t.checked, violations: t.violations, rate: t.checked === 0 ? null : round(t.violations / t.checked),
+      enforcedViolations: t.enforced, examples: t.examples.examples,
+    };
+  }
+  return out;
+}
+
+function scanKey(m: KeyModel, options: CheckOptions, promised: boolean, tallies: Record<SessionGuarantee, Tally>, sessions: Set<number | string>): void {
+  // Per process: its acknowledged writes (ack order = invoke order, a process being sequential) and its ok reads.
+  const writesOf = new Map<number | string, WriteNode[]>();
+  for (const w of m.acked) push(writesOf, w.op.process, w);
+  const readsOf = new Map<number | string, number[]>();
+  for (let i = 0; i < m.reads.length; i++) push(readsOf, m.reads[i]!.process, i);
+  for (const p of writesOf.keys()) sessions.add(p);
+  for (const p of readsOf.keys()) sessions.add(p);
+  const lastReadPos = new Map<number | string, number>();
+
+  for (let i = 0; i < m.reads.length; i++) {
+    const read = m.reads[i]!;
+    const p = read.process;
+    const values = m.readVals[i]!;
+    const asks: Ask[] = [];
+    // Read your writes: the session's own writes acknowledged before this read.
+    const own = writesOf.get(p) ?? [];
+    const ownBefore = upperBound(own, read.invokeTime, (w) => w.ackTime);
+    for (let k = Math.max(0, ownBefore - OWN_WRITES); k < ownBefore; k++) asks.push({ g: 'readYourWrites', target: own[k]! });
+    // Monotonic reads: what the session's previous read of the key returned.
+    const pos = lastReadPos.get(p);
+    if (pos !== undefined) for (const v of m.readVals[pos]!) addValue(m, asks, 'monotonicReads', v);
+    lastReadPos.set(p, i);
+    // Monotonic writes and writes follow reads: for each write this read returned, what its session had
+    // written and read before issuing it.
+    for (const v of values) {
+      const x = m.byId.get(v);
+      if (x === undefined || x.isDelete) continue;
+      const q = x.op.process;
+      const qWrites = writesOf.get(q) ?? [];
+      const before = upperBound(qWrites, x.invokeTime, (w) => w.ackTime);
+      for (let k = Math.max(0, before - PREDECESSORS); k < before; k++) if (qWrites[k] !== x) asks.push({ g: 'monotonicWrites', target: qWrites[k]! });
+      const qReads = readsOf.get(q) ?? [];
+      const r = upperBound(qReads, x.invokeTime, (ri) => m.reads[ri]!.completeTime);
+      if (r > 0) for (const u of m.readVals[qReads[r - 1]!]!) addValue(m, asks, 'writesFollowReads', u);
+    }
+    if (asks.length === 0) continue;
+    judge(m, read.invokeTime, read.completeTime, values, asks, options, promised, tallies, read.complete?.index, p);
+  }
+}
+
+function judge(
+  m: KeyModel, invokeT: number, completeT: number, values: string[], asks: Ask[], options: CheckOptions, promised: boolean,
+  tallies: Record<SessionGuarantee, Tally>, readIndex: number | undefined, process: number | string,
+): void {
+  let horizon = Infinity;
+  for (const a of asks) if (!a.target.isDelete) horizon = Math.min(horizon, a.target.invokeTime);
+  const mark = markReflected(m, values, completeT, horizon);
+  const returned = values.map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
+  const reflects = (x: WriteNode): boolean => {
+    if (x.isDelete) return !returned.some((s) => coveredBy(x, s));
+    if (x.mark === mark) return true;
+    // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
+    return options.conflicts === 'lww' && returned.some((s) => s !== x && s.op.completeTime > x.invokeTime);
+  };
+  const seen = new Set<string>();
+  const hit = new Set<SessionGuarantee>();
+  const missed = new Map<SessionGuarantee, { target: WriteNode; enforced: boolean }>();
+  for (const a of asks) {
+    hit.add(a.g);
+    const id = `${a.g}\u0000${a.target.id}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (reflects(a.target)) continue;
+    const enforced = promised && a.target.ackTime < invokeT;
+    const prev = missed.get(a.g);
+    if (prev === undefined || (enforced && !prev.enforced)) missed.set(a.g, { target: a.target, enforced });
+  }
+  for (const g of hit) tallies[g].checked++;
+  for (const [g, { target, enforced }] of missed) {
+    const t = tallies[g];
+    t.violations++;
+    if (enforced) t.enforced++;
+    t.examples.add(() => ({
+      key: m.key, process, readIndex, returned: values, missed: target.id, missedIndex: target.op.invoke.index,
+      writer: target.op.process, ackedMsBeforeRead: target.ackTime === Infinity ? null : toMs(invokeT - target.ackTime), enforced,
+    }));
+  }
+}
+
+/** Whether write s is in the causal past of delete d (bounded walk: ancestors are invoked earlier). */
+function coveredBy(d: WriteNode, s: WriteNode): boolean {
+  const stack = [...d.parents];
+  let budget = 1000;
+  while (stack.length > 0 && budget-- > 0) {
+    const n = stack.pop()!;
+    if (n === s) return true;
+    if (n.invokeTime < s.invokeTime) continue;
+    for (const p of n.parents) stack.push(p);
+  }
+  return false;
+}
+
+function addValue(m: KeyModel, asks: Ask[], g: SessionGuarantee, v: string): void {
+  const w = m.byId.get(v);
+  if (w !== undefined && !w.isDelete && w.op.type !== 'fail') asks.push({ g, target: w });
+}
+
+function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
+  let list = map.get(k);
+  if (list === undefined) map.set(k, (list = []));
+  list.push(v);
+}
+
+/** The number of leading elements whose key is < t (the list is sorted by key). */
+function upperBound<T>(list: readonly T[], t: number, key: (x: T) => number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (key(list[mid]!) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
