@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import type { NodeClient } from '../../workloads/client.js';
-import type { Capability, ClusterSpec, Grudge, Runtime, RuntimeCapabilities } from './runtime.js';
+import { runSecret, type Capability, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from './runtime.js';
 import { requireCapability } from './capability.js';
 import { newRunId, registerTeardown } from './cleanup.js';
 import { dockerAvailable, removeDockerLeftovers, runLabel } from './docker-engine.js';
@@ -107,7 +107,8 @@ export class DockerRuntime implements Runtime {
   async setup(spec: ClusterSpec): Promise<void> {
     if (this.spec !== undefined) throw new Error('setup was already called on this runtime (definite: nothing started)');
     if (spec.nodes < 1 || spec.nodes > 200) throw new Error(`the docker runtime runs 1-200 nodes, asked for ${spec.nodes} (definite: nothing started)`);
-    this.spec = spec;
+    // One secret for every node of the run, joiners included (see runSecret).
+    this.spec = { ...spec, secret: runSecret(spec) };
     this.clock.restart();
     this.unregister = registerTeardown(() => this.teardown());
     try {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execaSync } from 'execa';
 import type { NodeClient } from '../../workloads/client.js';
-import type { Capability, ClusterSpec, Grudge, Runtime, RuntimeCapabilities } from './runtime.js';
+import { runSecret, type Capability, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from './runtime.js';
 import { requireCapability } from './capability.js';
 import { newRunId, registerExitHook, registerTeardown, runMarkerEnv } from './cleanup.js';
 import { faketimeCapability, faketimeEnv, writeOffset } from './faketime.js';
@@ -111,7 +111,8 @@ export class LocalRuntime implements Runtime {
     if (spec.nodes < 1 || spec.nodes > this.maxNodes) {
       throw new Error(`the local runtime runs 1-${this.maxNodes} nodes on 127.0.0.${this.hostBase + 1}-${this.hostBase + this.maxNodes}, asked for ${spec.nodes} (definite: nothing started)`);
     }
-    this.spec = spec;
+    // One secret for every node of the run, joiners included (see runSecret).
+    this.spec = { ...spec, secret: runSecret(spec) };
     this.clock.restart();
     const unregisterSignals = registerTeardown(() => this.teardown());
     const unregisterExit = registerExitHook(() => this.teardownSync());

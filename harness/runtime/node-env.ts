@@ -1,7 +1,7 @@
 // The QL_* environment of NODE-API.md for one node, built from the cluster spec in one place so the local
 // and Docker runtimes start nodes with the same knobs. Only the addresses and the data directory differ
 // between runtimes; everything a run configures (N, R, W, mode, conflicts, vnodes, secret, extras) is here.
-import type { ClusterSpec } from './runtime.js';
+import { ringPartitions, type ClusterSpec } from './runtime.js';
 
 export interface NodePlace {
   readonly id: string;
@@ -29,6 +29,8 @@ export function nodeEnv(spec: ClusterSpec, place: NodePlace): Record<string, str
     QL_SLOPPY: spec.sloppy ? '1' : '0',
     QL_CONFLICTS: spec.conflicts,
     QL_VNODES: String(spec.vnodes),
+    // Q for every node, joiners included, by the rule the sim uses too (see ringPartitions).
+    QL_PARTITIONS: String(ringPartitions(spec)),
     ...(spec.secret !== undefined ? { QL_SECRET: spec.secret } : {}),
     ...(spec.env ?? {}),
   };

@@ -1,6 +1,7 @@
 // One interface for every way quorumlab runs a cluster: `sim` (in-process, virtual time), `local`
 // (child processes on loopback) and `docker` (containers). Workloads, nemeses and checkers are shared,
 // so a fault campaign means the same thing on all three. Faults always come from outside the node.
+import { randomBytes } from 'node:crypto';
 import type { NodeClient } from '../../workloads/client.js';
 
 export type RuntimeKind = 'sim' | 'local' | 'docker';
@@ -40,6 +41,15 @@ export function ringPartitions(spec: Pick<ClusterSpec, 'nodes' | 'vnodes' | 'env
   // The bounds a node accepts (node/config-env.ts); the sim refuses what a real node would refuse.
   if (!/^\d{1,5}$/.test(given) || Number(given) < 1 || Number(given) > 65536) throw new RangeError(`QL_PARTITIONS must be an integer from 1 to 65536, got "${given}"`);
   return Number(given);
+}
+
+/**
+ * The QL_SECRET of a run on real processes: the spec's, or a fresh one (256 random bits, hex) so that every
+ * run authenticates its peer links and contexts (nodes refuse to start without one). The sim derives its
+ * own from the seed, so that a seed still replays exactly.
+ */
+export function runSecret(spec: Pick<ClusterSpec, 'secret'>): string {
+  return spec.secret ?? randomBytes(32).toString('hex');
 }
 
 /** Which nodes cannot hear which: grudge[a] lists the nodes whose messages a drops. */
