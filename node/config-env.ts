@@ -3,6 +3,7 @@
 // exit 2 instead of starting a node that misbehaves later.
 import { defaultNodeConfig, testFaultNames, type ConflictMode, type NodeConfig, type SeedPeer, type TestFault } from './core/config.js';
 import type { LogLevel } from './core/env.js';
+import { createHmac } from 'node:crypto';
 import { parseHostPort } from './host-port.js';
 
 export class ConfigError extends Error {
@@ -27,6 +28,10 @@ export interface ProcessConfig {
    */
   readonly ignored: readonly string[];
   readonly logLevel: LogLevel;
+  /** QL_SECRET as given: the transport derives its frame keys from it. Undefined only when insecure. */
+  readonly secret?: string;
+  /** QL_INSECURE=1: started without a secret on purpose (nothing between nodes is authenticated). */
+  readonly insecure: boolean;
   /**
    * QL_PEER_MAX_DELAY_MS: a peer message that arrives later than this after it was sent is dropped (see
    * PeerTransport). Default: the request timeout, after which the step that sent it has given up.
@@ -128,6 +133,14 @@ export function configFromEnv(env: Env): ProcessConfig {
   }
 
   const secret = env['QL_SECRET'] === undefined || env['QL_SECRET'] === '' ? undefined : env['QL_SECRET'];
+  const insecureRaw = env['QL_INSECURE']?.trim() ?? '';
+  if (insecureRaw !== '' && insecureRaw !== '0' && insecureRaw !== '1') throw new ConfigError(`QL_INSECURE must be 0 or 1, got "${insecureRaw.slice(0, 40)}"`);
+  const insecure = insecureRaw === '1';
+  // Fail closed: a node without a secret accepts any peer and any forged context, and a reference node's
+  // defaults become other people's; running so must be asked for by name.
+  if (secret === undefined && !insecure) {
+    throw new ConfigError('QL_SECRET is not set; every node of a cluster needs the same secret (e.g. 64 hex digits from `openssl rand -hex 32`), or QL_INSECURE=1 to run without authentication');
+  }
   const logLevelRaw = env['QL_LOG_LEVEL']?.trim() || 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevelRaw)) throw new ConfigError(`QL_LOG_LEVEL must be debug, info, warn or error, got "${logLevelRaw}"`);
 
@@ -148,16 +161,23 @@ export function configFromEnv(env: Env): ProcessConfig {
     gossipIntervalMs: integer(env, 'QL_GOSSIP_MS', defaultNodeConfig.gossipIntervalMs, 1, 600_000),
     antiEntropyIntervalMs: integer(env, 'QL_AE_MS', defaultNodeConfig.antiEntropyIntervalMs, 1, 3_600_000),
     hintIntervalMs: integer(env, 'QL_HINT_MS', defaultNodeConfig.hintIntervalMs, 1, 3_600_000),
-    ...(secret === undefined ? {} : { secret }),
+    // Contexts are signed with a key of their own, derived from the secret, so a context tag and a peer
+    // frame tag never share a key (the transport derives its keys separately, peer-session.ts).
+    ...(secret === undefined ? {} : { secret: contextKey(secret) }),
     ...(faults.length > 0 ? { testFaults: faults } : {}),
   };
   const peerMaxDelayMs = integer(env, 'QL_PEER_MAX_DELAY_MS', core.requestTimeoutMs, 1, 3_600_000);
   const ignored = ignoredVariables.filter((name) => (env[name] ?? '').trim() !== '');
-  return { core, httpAddr, dataDir, vnodes, ignored, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs };
+  return { core, httpAddr, dataDir, vnodes, ignored, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs, insecure, ...(secret === undefined ? {} : { secret }) };
+}
+
+/** The key client contexts are signed with: derived from QL_SECRET, never the secret itself. */
+export function contextKey(secret: string): string {
+  return createHmac('sha256', secret).update('quorumlab client contexts v1').digest('hex');
 }
 
 /** The configuration as it is logged at start: everything but the secret's value. */
 export function describeConfig(config: ProcessConfig): Record<string, unknown> {
   const { secret, ...core } = config.core;
-  return { ...core, secret: secret === undefined ? 'none' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes, ignored: config.ignored, peerMaxDelayMs: config.peerMaxDelayMs };
+  return { ...core, secret: secret === undefined ? 'none (QL_INSECURE=1)' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes, ignored: config.ignored, peerMaxDelayMs: config.peerMaxDelayMs };
 }

@@ -48,6 +48,9 @@ export async function runNode(env: Record<string, string | undefined> = process.
   }
   const logger = new JsonLogger({ node: config.core.id, minLevel: config.logLevel, ...(options.write ? { write: options.write } : {}) });
   logger.log('info', 'node-config', { config: describeConfig(config) });
+  if (config.insecure) {
+    logger.log('warn', 'node-insecure', { message: 'QL_INSECURE=1: started without QL_SECRET; peers are not authenticated and client contexts can be forged' });
+  }
 
   mkdirSync(config.dataDir, { recursive: true });
   const storage = new LevelStorage(join(config.dataDir, 'leveldb'));
@@ -63,7 +66,7 @@ export async function runNode(env: Record<string, string | undefined> = process.
     logger,
     random,
     maxDelayMs: config.peerMaxDelayMs,
-    ...(config.core.secret === undefined ? {} : { secret: config.core.secret }),
+    ...(config.secret === undefined ? {} : { secret: config.secret }),
   });
   const coreEnv: CoreEnv = { clock, timers, random, transport, storage, logger };
   const core = new DynamoNode(config.core, coreEnv);

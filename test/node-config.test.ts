@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, configFromEnv, parseSeeds } from '../node/config-env.js';
+import { ConfigError, configFromEnv, contextKey, parseSeeds } from '../node/config-env.js';
 import { JsonLogger } from '../node/logger.js';
 import { RealRandom, RealTimers } from '../node/real-env.js';
 import { freePort, repoRoot } from './helpers/local-cluster.js';
 
-const base = { QL_ID: 'n1', QL_HTTP: '127.0.0.1:8080', QL_PEER: '127.0.0.1:7000', QL_DATA: '/tmp/x' };
+const base = { QL_ID: 'n1', QL_HTTP: '127.0.0.1:8080', QL_PEER: '127.0.0.1:7000', QL_DATA: '/tmp/x', QL_SECRET: 'test-secret' };
 
 t.test('configFromEnv maps QL_* variables', async (t) => {
   const c = configFromEnv({
@@ -28,13 +28,15 @@ t.test('configFromEnv maps QL_* variables', async (t) => {
     QL_AE_MS: '1000',
     QL_HINT_MS: '250',
   });
-  t.match(c.core, { id: 'n1', n: 5, r: 3, w: 4, sloppy: false, conflicts: 'lww', partitions: 512, secret: 's', requestTimeoutMs: 750, gossipIntervalMs: 50, antiEntropyIntervalMs: 1000, hintIntervalMs: 250 });
+  t.match(c.core, { id: 'n1', n: 5, r: 3, w: 4, sloppy: false, conflicts: 'lww', partitions: 512, secret: contextKey('s'), requestTimeoutMs: 750, gossipIntervalMs: 50, antiEntropyIntervalMs: 1000, hintIntervalMs: 250 });
   t.same(c.core.testFaults, ['drop-hints', 'no-repair']);
   t.same(c.core.seeds.map((s) => s.id), ['n1', 'n2', 'n3'], 'a node keeps itself in the seed list: it is a seed');
   t.equal(c.vnodes, 32);
   const d = configFromEnv(base);
   t.match(d.core, { n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', partitions: 256 });
-  t.equal(d.core.secret, undefined);
+  t.equal(c.secret, 's', 'the transport gets the secret itself');
+  t.not(c.core.secret, 's', 'contexts are signed with a key derived from it, not the secret');
+  t.equal(d.insecure, false);
   t.same(parseSeeds(''), []);
 });
 
@@ -62,6 +64,18 @@ t.test('invalid configurations are ConfigErrors naming the variable', async (t) 
     }
   }
   t.throws(() => configFromEnv({ QL_HTTP: 'a:1' }), ConfigError, 'missing QL_ID');
+});
+
+t.test('fail closed: no QL_SECRET is a ConfigError unless QL_INSECURE=1', async (t) => {
+  const { QL_SECRET: _, ...open } = base;
+  t.throws(() => configFromEnv(open), { name: 'ConfigError', message: /QL_SECRET.*QL_INSECURE=1/ }, 'no secret: refused, naming both variables');
+  t.throws(() => configFromEnv({ ...open, QL_SECRET: '' }), ConfigError, 'an empty secret is no secret');
+  t.throws(() => configFromEnv({ ...open, QL_INSECURE: '0' }), ConfigError, 'QL_INSECURE=0 is not insecure');
+  t.throws(() => configFromEnv({ ...open, QL_INSECURE: 'yes' }), /QL_INSECURE/, 'a bad QL_INSECURE names itself');
+  const insecure = configFromEnv({ ...open, QL_INSECURE: '1' });
+  t.equal(insecure.insecure, true);
+  t.equal(insecure.secret, undefined);
+  t.equal(insecure.core.secret, undefined);
 });
 
 t.test('logger writes one JSON object per line', async (t) => {
@@ -123,15 +137,21 @@ t.test('the process: bad config exits 2 with one line; SIGTERM stops cleanly wit
   t.equal(await bad.exit, 2);
   t.equal(bad.err().trim().split('\n').length, 1, 'one line on stderr');
   t.match(bad.err(), /QL_N/);
+  const { QL_SECRET: _s, ...noSecret } = base;
+  const closed = run({ ...noSecret, QL_DATA: dir });
+  t.equal(await closed.exit, 2, 'no secret: exit 2');
+  t.equal(closed.err().trim().split('\n').length, 1, 'one line on stderr');
+  t.match(closed.err(), /QL_SECRET/, 'naming the variable');
 
   const host = '127.0.0.29';
-  const env = { QL_ID: 'solo', QL_HTTP: `${host}:${await freePort(host)}`, QL_PEER: `${host}:${await freePort(host)}`, QL_DATA: dir, QL_N: '1', QL_R: '1', QL_W: '1' };
+  const env = { QL_ID: 'solo', QL_HTTP: `${host}:${await freePort(host)}`, QL_PEER: `${host}:${await freePort(host)}`, QL_DATA: dir, QL_N: '1', QL_R: '1', QL_W: '1', QL_INSECURE: '1' };
   for (let round = 0; round < 2; round++) {
     // The second round reopens the same data directory: the clean stop released LevelDB's lock.
     const p = run(env, (l) => l.includes('"node-ready"'));
     t.teardown(() => p.child.kill('SIGKILL'));
     await Promise.race([p.matched, p.exit]);
     t.match(JSON.parse(p.out[0]!), { event: 'node-config', config: { id: 'solo', n: 1 } }, 'the first log line is the configuration');
+    t.match(JSON.parse(p.out[1]!), { event: 'node-insecure', level: 'warn' }, 'QL_INSECURE=1 is logged as a warning at start');
     const res = await fetch(`http://${env.QL_HTTP}/kv/persist`, round === 0 ? { method: 'PUT', body: 'kept' } : {});
     t.equal(res.status, round === 0 ? 204 : 200);
     if (round === 1) t.equal(await res.text(), 'kept', 'data survives a clean restart');

@@ -1,6 +1,7 @@
 // Spawns real node processes (node/main.ts under tsx) on loopback addresses for end-to-end tests. Every
 // node gets its own 127.0.0.x address, free ports and a temporary data directory; `close` kills every
 // child and removes every directory, and a process exit hook does the same if a test runner dies.
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -73,6 +74,8 @@ export class LocalCluster {
       specs.push({ id: `${prefix}${i + 1}`, host, httpPort: await freePort(host), peerPort: await freePort(host) });
     }
     const seeds = specs.map((s) => `${s.id}@${s.host}:${s.peerPort}`).join(',');
+    // Nodes refuse to start without a secret; each cluster gets a fresh one, as a harness run does.
+    const secret = randomBytes(32).toString('hex');
     for (const s of specs) {
       const dataDir = mkdtempSync(join(tmpdir(), `ql-node-${s.id}-`));
       cluster.dirs.push(dataDir);
@@ -89,6 +92,7 @@ export class LocalCluster {
           QL_SEEDS: seeds,
           QL_DATA: dataDir,
           QL_GOSSIP_MS: '100',
+          QL_SECRET: secret,
           ...options.env,
         },
       });
