@@ -2,7 +2,7 @@
 // canvases) and logs no console errors. Skipped, saying why, where /usr/bin/chromium is missing.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +11,8 @@ import { runCampaign } from '../harness/campaign.js';
 import { FakeRuntime } from './helpers/run-fake-runtime.js';
 
 const chromiumPath = '/usr/bin/chromium';
+/** Screenshots of each view land in tap's output directory (git-ignored) for a person to look at. */
+const shots = join(process.cwd(), '.tap', 'report-screenshots');
 
 t.test('report.html renders every chart without errors', { skip: existsSync(chromiumPath) ? false : `${chromiumPath} is missing (apt-get install chromium)` }, async (t) => {
   const { chromium } = await import('playwright-core');
@@ -34,6 +36,7 @@ t.test('report.html renders every chart without errors', { skip: existsSync(chro
   t.notMatch(html, /<script[^>]+src=/, 'no external scripts: the report is self-contained');
   t.match(html, /Chart\.js v4/, 'chart.js is inlined');
 
+  // launch() gives every browser a fresh temporary --user-data-dir of its own (it refuses one passed in args).
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -57,13 +60,41 @@ t.test('report.html renders every chart without errors', { skip: existsSync(chro
         return { id: c.id, width: c.width, painted };
       })`);
     const isCampaign = path.endsWith('campaign.html');
-    t.ok(canvases.length >= (isCampaign ? 2 : 5), `${path.split('/').slice(-3).join('/')}: ${canvases.length} charts`);
+    t.ok(canvases.length >= (isCampaign ? 2 : 4), `${path.split('/').slice(-3).join('/')}: ${canvases.length} charts`);
     for (const c of canvases) t.ok(c.width > 0 && c.painted > 500, `canvas ${c.id} is drawn (${c.painted} painted pixels)`);
     t.same(errors, [], 'no console errors');
     if (!isCampaign) {
       const visibility = await page.evaluate<string>(`document.getElementById('pbs-note')?.textContent ?? ''`);
       t.match(visibility, /PBS reference for N=3 R=1 W=1/);
+      const isCart = path === reports[0];
+      const view = await page.evaluate<{ ids: string[]; notDrawn: string[]; cartLabels: string[]; legend: string[] }>(`({
+        ids: Array.from(document.querySelectorAll('canvas')).map((c) => c.id),
+        notDrawn: Array.from(document.querySelectorAll('.not-drawn')).map((p) => p.textContent),
+        cartLabels: document.getElementById('cart') ? Chart.getChart('cart').data.datasets.map((d) => d.label) : [],
+        legend: Array.from(document.querySelectorAll('#fault-legend tr')).slice(1).map((r) => r.textContent),
+      })`);
+      if (isCart) {
+        t.notOk(view.ids.includes('visibility') || view.ids.includes('siblings'), 'a cart run draws neither t-visibility nor siblings');
+        t.match(view.notDrawn.join('\n'), /t-visibility not drawn: only the pbs workload/, 'it says why t-visibility is absent');
+        t.match(view.notDrawn.join('\n'), /Siblings per read not drawn/, 'and why siblings are absent');
+        t.same(view.cartLabels, ['stable', 'removed', 'never read', 'lost', 'acknowledged', 'stale', 'resurrected (final reads)', 'resurrected (transient)', 'duplicated'],
+          'the cart chart shows every count the cart checker reports');
+      } else {
+        t.ok(view.ids.includes('visibility'), 'a pbs run draws t-visibility');
+      }
+      t.ok(view.legend.length > 0 && view.legend.every((row) => /F\d+.*partition [\w-]+: n\d/.test(row)), `fault windows named in the legend: ${view.legend[0] ?? 'none'}`);
+      // Hovering inside the first fault window of the latency chart names it.
+      const at = await page.evaluate<{ x: number; y: number }>(`(() => {
+        const chart = Chart.getChart('latency'), w = JSON.parse(document.getElementById('data').textContent).figures.windows[0];
+        const r = chart.canvas.getBoundingClientRect();
+        return { x: r.left + chart.scales.x.getPixelForValue((w.startS + w.endS) / 2), y: r.top + (chart.chartArea.top + chart.chartArea.bottom) / 2 };
+      })()`);
+      await page.mouse.move(at.x, at.y);
+      const tip = await page.evaluate<{ hidden: boolean; text: string }>(`({ hidden: document.getElementById('fault-tip').hidden, text: document.getElementById('fault-tip').textContent })`);
+      t.ok(!tip.hidden && /^F1 .*partition [\w-]+: n\d/.test(tip.text), `hover names the fault window: ${tip.text}`);
     }
+    await mkdir(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, `${isCampaign ? 'campaign' : path === reports[0] ? 'run-cart' : 'run-pbs'}.png`), fullPage: true });
     await page.close();
   }
 });

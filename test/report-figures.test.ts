@@ -2,6 +2,7 @@
 // latency quantiles, sibling counts, t-visibility and PBS's closed form.
 import t from 'tap';
 import type { HistoryOp } from '../checkers/history.js';
+import { describeFault, unappliedFaultLines } from '../harness/report/faults.js';
 import { faultWindows, pbsQuorumIntersection, quantile, reportFigures, replayCommand } from '../harness/report/index.js';
 
 const s = 1e9;
@@ -28,23 +29,41 @@ const history: HistoryOp[] = [
 ];
 
 t.test('fault windows run from a fault invoke to its undo completion', async (t) => {
-  t.same(faultWindows(history), [{ startS: 1, endS: 3.2, faults: ['partition'] }]);
+  t.same(faultWindows(history), [{ startS: 1, endS: 3.2, faults: ['partition'], labels: ['partition halves'] }]);
   t.same(faultWindows([op({ time: 2 * s, process: 'nemesis', type: 'invoke', f: 'kill', value: {} }), op({ time: 9 * s, process: 0, type: 'invoke', f: 'get' })]),
-    [{ startS: 2, endS: 9, faults: ['kill'] }], 'a fault never undone lasts to the end');
+    [{ startS: 2, endS: 9, faults: ['kill'], labels: [] }], 'a fault never undone lasts to the end');
 });
 
 t.test('figures: availability, latency, siblings, t-visibility, divergent replicas', async (t) => {
-  const f = reportFigures(history, { quorum: { valid: true, staleReadRate: 0.25 }, cart: { valid: true, lost: 2, stale: 1, resurrectedCount: 0, acknowledged: 9, stable: 7 } });
+  const f = reportFigures(history, { quorum: { valid: true, staleReadRate: 0.25 }, cart: { valid: true, attempted: 12, acknowledged: 9, stable: 7, removed: 2, neverRead: 1, lost: 2, stale: 1, resurrectedCount: 0, resurrectedTransientCount: 3, duplicatedCount: 1 } });
   t.same(f.availability.inside, { ok: 1, total: 2, rate: 0.5 });
   t.same(f.availability.outside, { ok: 3, total: 3, rate: 1 });
   t.same(f.siblings, { '0': 1, '1': 1, '2': 1 });
   t.same(f.visibility.map((v) => [v.targetMs, v.reads, v.visible]), [[10, 1, 1], [20, 1, 0]]);
   t.equal(f.staleReadRate, 0.25);
-  t.same(f.cart, { lost: 2, stale: 1, resurrected: 0, acknowledged: 9, stable: 7 });
+  t.same(f.cart, { attempted: 12, acknowledged: 9, stable: 7, removed: 2, neverRead: 1, lost: 2, stale: 1, resurrected: 0, resurrectedTransient: 3, duplicated: 1 });
   t.same(f.divergentKeys, ['pbs-0']);
   t.same(f.latency['get fail'], [{ x: 1.5, y: 1000 }]);
   t.same(f.throughput.seconds, [0, 1, 2, 3, 4]);
   t.same(f.throughput.fail, [0, 0, 1, 0, 0]);
+});
+
+t.test('faults are named from what was done, and unapplied ones are said', async (t) => {
+  t.equal(describeFault('partition', { kind: 'halves' }, { kind: 'halves', sides: [['n1', 'n2'], ['n3', 'n4', 'n5']] }), 'partition halves: n1 n2 | n3 n4 n5');
+  t.equal(describeFault('kill', { targets: 'minority' }, { nodes: ['n2', 'n5'] }), 'crash n2 n5');
+  t.equal(describeFault('clock-skew', { targets: 'minority', offsetS: 5 }, { nodes: ['n2'], offsetMs: 5000 }), 'clock skew n2 by +5000 ms');
+  t.equal(describeFault('clock-bump', {}, { nodes: ['n1', 'n3'], deltaMs: -250 }), 'clock bump n1 n3 by -250 ms');
+  const h = [
+    op({ time: 1 * s, process: 'nemesis', type: 'invoke', f: 'partition', value: { kind: 'ring' } }),
+    op({ time: 1.1 * s, process: 'nemesis', type: 'info', f: 'partition', value: { error: 'iptables: not found' }, error: 'iptables: not found' }),
+    op({ time: 2 * s, process: 'nemesis', type: 'invoke', f: 'kill', value: { targets: 'one' } }),
+    op({ time: 2.1 * s, process: 'nemesis', type: 'info', f: 'kill', value: { nodes: ['n3'] } }),
+  ];
+  t.same(faultWindows(h).map((w) => w.labels), [['crash n3']], 'a step that failed names nothing in its window');
+  t.same(unappliedFaultLines(h, { unavailableFaults: { pause: 'no SIGSTOP on this runtime' } }), [
+    'pause was requested but is unavailable here: no SIGSTOP on this runtime',
+    'partition at 1.1 s could not be applied: iptables: not found',
+  ]);
 });
 
 t.test('PBS closed form and quantiles', async (t) => {

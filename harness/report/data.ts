@@ -2,15 +2,9 @@
 // campaign table reuses it and tests can feed it hand-made histories.
 import type { HistoryOp, Validity } from '../../checkers/history.js';
 import { visibilitySamples } from '../../workloads/pbs.js';
+import { faultWindows, type FaultWindow } from './faults.js';
 
-/** Undo steps: a fault window ends at the completion of the last of these before the next fault. */
-const undoOps = new Set(['heal', 'restart', 'resume', 'clock-reset']);
-
-export interface FaultWindow {
-  readonly startS: number;
-  readonly endS: number;
-  readonly faults: string[];
-}
+export { faultWindows, type FaultWindow } from './faults.js';
 
 export interface LatencyPoint {
   /** Invoke time, seconds since the run started. */
@@ -34,9 +28,27 @@ export interface ReportFigures {
   readonly visibility: { targetMs: number; reads: number; visible: number; probability: number }[];
   /** Stale reads among reads the register/pbs checkers could judge, when they say so. */
   readonly staleReadRate: number | null;
-  readonly cart: { lost: number; stale: number; resurrected: number; acknowledged: number; stable: number } | null;
+  /** Every count the cart checker reports (null when no cart checker ran). */
+  readonly cart: CartFigures | null;
   /** Home replicas that disagreed in the final states, per key. */
   readonly divergentKeys: string[];
+}
+
+/**
+ * The cart checker's counts. Every attempted add ends in exactly one of stable, removed, neverRead and lost;
+ * stale is a subset of stable; the resurrection and duplication counts are of reads, not adds.
+ */
+export interface CartFigures {
+  readonly attempted: number;
+  readonly acknowledged: number;
+  readonly stable: number;
+  readonly removed: number;
+  readonly neverRead: number;
+  readonly lost: number;
+  readonly stale: number;
+  readonly resurrected: number;
+  readonly resurrectedTransient: number;
+  readonly duplicated: number;
 }
 
 export interface Rate {
@@ -54,31 +66,6 @@ export function quantile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i]!;
-}
-
-/** Fault windows from the nemesis ops: from a fault's invoke to the completion of its last undo. */
-export function faultWindows(history: readonly HistoryOp[]): FaultWindow[] {
-  const out: FaultWindow[] = [];
-  let open: { startS: number; endS: number | undefined; faults: string[] } | undefined;
-  let lastS = 0;
-  for (const op of history) {
-    lastS = Math.max(lastS, op.time / 1e9);
-    if (op.process !== 'nemesis') continue;
-    const s = op.time / 1e9;
-    if (undoOps.has(op.f)) {
-      if (open !== undefined && op.type !== 'invoke') open.endS = s;
-      continue;
-    }
-    if (op.type !== 'invoke') continue;
-    if (open !== undefined && open.endS !== undefined) {
-      out.push({ startS: open.startS, endS: open.endS, faults: open.faults });
-      open = undefined;
-    }
-    if (open === undefined) open = { startS: s, endS: undefined, faults: [] };
-    if (!open.faults.includes(op.f)) open.faults.push(op.f);
-  }
-  if (open !== undefined) out.push({ startS: open.startS, endS: open.endS ?? lastS, faults: open.faults });
-  return out;
 }
 
 function inside(windows: readonly FaultWindow[], s: number): boolean {
@@ -172,14 +159,7 @@ export function reportFigures(history: readonly HistoryOp[], checkers: Record<st
   lat.sort((a, b) => a - b);
   // The quorum checker reports the share of reads that missed an acknowledged write (staleReadRate).
   const staleReadRate = evidenceNumber(checkers, ['staleReadRate']) ?? null;
-  const lost = evidenceNumber(checkers, ['lost']);
-  const cart = lost === undefined ? null : {
-    lost,
-    stale: evidenceNumber(checkers, ['stale']) ?? 0,
-    resurrected: evidenceNumber(checkers, ['resurrectedCount']) ?? 0,
-    acknowledged: evidenceNumber(checkers, ['acknowledged']) ?? 0,
-    stable: evidenceNumber(checkers, ['stable']) ?? 0,
-  };
+  const cart = cartFigures(checkers);
   return {
     durationS,
     latency,
@@ -192,6 +172,19 @@ export function reportFigures(history: readonly HistoryOp[], checkers: Record<st
     staleReadRate,
     cart,
     divergentKeys: [...finalStates.entries()].filter(([, s]) => new Set(s).size > 1).map(([k]) => k).sort(),
+  };
+}
+
+/** The counts of the checker that reports cart fates (it has `neverRead`), whatever it is named. */
+function cartFigures(checkers: Record<string, unknown>): CartFigures | null {
+  const found = Object.values(checkers).find((c) => c !== null && typeof c === 'object' && typeof (c as Record<string, unknown>)['neverRead'] === 'number');
+  if (found === undefined) return null;
+  const c = found as Record<string, unknown>;
+  const n = (name: string): number => (typeof c[name] === 'number' ? c[name] : 0);
+  return {
+    attempted: n('attempted'), acknowledged: n('acknowledged'), stable: n('stable'), removed: n('removed'), neverRead: n('neverRead'),
+    lost: n('lost'), stale: n('stale'), resurrected: n('resurrectedCount'), resurrectedTransient: n('resurrectedTransientCount'),
+    duplicated: n('duplicatedCount'),
   };
 }
 

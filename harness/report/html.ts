@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { pbsConsistentAtT0N3R1W1, pbsQuorumIntersection, pbsTable4N3, reportFigures, type ReportInput } from './data.js';
 import { replayCommand } from './replay.js';
+import { chartsScript } from './charts-script.js';
+import { unappliedFaultLines } from './faults.js';
 
 let chartJsCache: string | undefined;
 
@@ -57,6 +59,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
   }).join('\n');
   const stats = (input.stats ?? {}) as Record<string, unknown>;
   const convergence = stats['convergenceMs'];
+  const unapplied = unappliedFaultLines(input.history, input.stats);
   const facts: [string, string][] = [
     ['verdict', verdict],
     ['operations', `${String(stats['ok'] ?? '?')} ok / ${String(stats['ops'] ?? '?')} (fail ${String(stats['fail'] ?? '?')}, info ${String(stats['info'] ?? '?')})`],
@@ -66,8 +69,20 @@ export async function renderReport(input: ReportInput): Promise<string> {
     ['convergence after heal', typeof convergence === 'number' ? `${convergence.toFixed(0)} ms` : 'not within the quiesce period (or not measured)'],
     ['replicas disagreeing at the end', figures.divergentKeys.length === 0 ? 'none' : figures.divergentKeys.join(', ')],
     ...(figures.staleReadRate !== null ? [['stale-read rate', pct(figures.staleReadRate)] as [string, string]] : []),
+    ...(unapplied.length > 0 ? [['faults not applied', `${unapplied.length} (see Faults)`] as [string, string]] : []),
     ...(input.error !== undefined ? [['error', input.error] as [string, string]] : []),
   ];
+  const workload = String(config['workload'] ?? 'this');
+  const visibilityApplies = figures.visibility.length > 0;
+  const siblingsApply = Object.keys(figures.siblings).length > 0;
+  // A chart with nothing to show would look like a result (an empty plot); one line says why it is absent.
+  const notDrawn = [
+    ...(visibilityApplies ? [] : [`t-visibility not drawn: only the pbs workload measures it (this run: ${workload} workload).`]),
+    ...(siblingsApply ? [] : [`Siblings per read not drawn: no read in this run recorded versions (register reads do; this run: ${workload} workload).`]),
+  ];
+  const faultLegend = figures.windows.length === 0 ? '<p id="fault-legend">No fault was in force during this run.</p>'
+    : `<table id="fault-legend"><tr><th>window</th><th>from – to (s)</th><th>faults</th></tr>${figures.windows.map((w, i) =>
+      `<tr><td>F${i + 1}</td><td>${w.startS.toFixed(2)} – ${w.endS.toFixed(2)}</td><td>${escapeHtml((w.labels.length > 0 ? w.labels : w.faults).join('; '))}</td></tr>`).join('')}</table>`;
   const title = `quorumlab — ${String(config['name'] ?? config['workload'] ?? 'run')} (seed ${String(config['seed'])})`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
@@ -78,6 +93,8 @@ table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 8px;vert
 .v-true{color:#176b2c;font-weight:bold}.v-false{color:#b00020;font-weight:bold}.v-unknown{color:#a15c00;font-weight:bold}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:1em}.box{border:1px solid #ddd;padding:.5em;height:320px;position:relative}
 .wide{grid-column:1/3} code,pre{background:#f5f5f5;padding:2px 4px;white-space:pre-wrap;word-break:break-all} pre{max-height:300px;overflow:auto}
+.not-drawn{color:#666;font-style:italic;margin:.3em 0}
+#fault-tip{position:fixed;pointer-events:none;background:#fff;border:1px solid #b00020;padding:3px 6px;font-size:12px;z-index:10;max-width:420px}
 </style></head><body>
 <h1>${escapeHtml(title)}: <span class="v-${escapeHtml(String(input.valid))}">${verdict}</span></h1>
 <table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
@@ -87,16 +104,21 @@ table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 8px;vert
 <div class="box wide"><canvas id="latency"></canvas></div>
 <div class="box"><canvas id="throughput"></canvas></div>
 <div class="box"><canvas id="availability"></canvas></div>
-<div class="box"><canvas id="visibility"></canvas></div>
-<div class="box"><canvas id="siblings"></canvas></div>
+${visibilityApplies ? '<div class="box"><canvas id="visibility"></canvas></div>' : ''}
+${siblingsApply ? '<div class="box"><canvas id="siblings"></canvas></div>' : ''}
 ${figures.cart !== null ? '<div class="box"><canvas id="cart"></canvas></div>' : ''}
 </div>
+${notDrawn.map((line) => `<p class="not-drawn">${escapeHtml(line)}</p>`).join('\n')}
 <p id="pbs-note"></p>
+<h2>Faults</h2>
+${faultLegend}
+${unapplied.length > 0 ? `<ul id="faults-unapplied">${unapplied.map((l) => `<li class="v-false">${escapeHtml(l)}</li>`).join('')}</ul>` : ''}
+<div id="fault-tip" hidden></div>
 <h2>Checkers</h2><table><tr><th>checker</th><th>valid</th><th>evidence</th></tr>${checkerRows}</table>
 <h2>Configuration</h2><pre>${escapeHtml(JSON.stringify(input.config, null, 2))}</pre>
 <script>${await chartJsSource()}</script>
 <script id="data" type="application/json">${scriptJson(data)}</script>
-<script>${clientScript}</script>
+<script>${chartsScript}</script>
 </body></html>
 `;
 }
@@ -109,100 +131,3 @@ function pct(v: number | null): string {
   return v === null ? '–' : `${(v * 100).toFixed(2)}%`;
 }
 
-/** Runs in the browser: builds the charts from the inlined data. Plain ES2017, no imports. */
-const clientScript = String.raw`
-(function () {
-  var data = JSON.parse(document.getElementById('data').textContent);
-  var f = data.figures;
-  Chart.defaults.animation = false;
-  Chart.defaults.maintainAspectRatio = false;
-  var outcomeColor = { ok: 'rgba(23,107,44,0.6)', fail: 'rgba(176,0,32,0.7)', info: 'rgba(230,140,0,0.8)' };
-  var shapes = ['circle', 'triangle', 'rect', 'crossRot', 'star', 'rectRot'];
-  // Shades the fault windows behind the data on any chart with a linear x axis in seconds.
-  var windowsPlugin = {
-    id: 'faultWindows',
-    beforeDatasetsDraw: function (chart) {
-      var x = chart.scales.x, area = chart.chartArea, ctx = chart.ctx;
-      ctx.save();
-      ctx.fillStyle = 'rgba(200,0,0,0.08)';
-      f.windows.forEach(function (w) {
-        var a = Math.max(area.left, x.getPixelForValue(w.startS)), b = Math.min(area.right, x.getPixelForValue(w.endS));
-        if (b > a) ctx.fillRect(a, area.top, b - a, area.bottom - area.top);
-      });
-      ctx.restore();
-    }
-  };
-  var fs = {};
-  Object.keys(f.latency).forEach(function (k) { fs[k.split(' ')[0]] = true; });
-  var fNames = Object.keys(fs).sort();
-  var latencySets = Object.keys(f.latency).sort().map(function (k) {
-    var parts = k.split(' ');
-    return { label: k, data: f.latency[k], backgroundColor: outcomeColor[parts[1]] || 'gray', borderColor: outcomeColor[parts[1]] || 'gray',
-      pointStyle: shapes[fNames.indexOf(parts[0]) % shapes.length], pointRadius: 2.5 };
-  });
-  var xMax = Math.max(1, f.durationS);
-  new Chart(document.getElementById('latency'), {
-    type: 'scatter', data: { datasets: latencySets }, plugins: [windowsPlugin],
-    options: { plugins: { title: { display: true, text: 'Latency by op and outcome (shaded: faults in force)' } },
-      scales: { x: { type: 'linear', min: 0, max: xMax, title: { display: true, text: 'time (s)' } },
-                y: { type: 'logarithmic', title: { display: true, text: 'latency (ms)' } } } }
-  });
-  function series(values) { return f.throughput.seconds.map(function (s, i) { return { x: s, y: values[i] }; }); }
-  new Chart(document.getElementById('throughput'), {
-    type: 'line', plugins: [windowsPlugin],
-    data: { datasets: [
-      { label: 'ok/s', data: series(f.throughput.ok), borderColor: outcomeColor.ok, backgroundColor: outcomeColor.ok, stepped: true, pointRadius: 0 },
-      { label: 'fail/s', data: series(f.throughput.fail), borderColor: outcomeColor.fail, backgroundColor: outcomeColor.fail, stepped: true, pointRadius: 0 },
-      { label: 'info/s', data: series(f.throughput.info), borderColor: outcomeColor.info, backgroundColor: outcomeColor.info, stepped: true, pointRadius: 0 } ] },
-    options: { plugins: { title: { display: true, text: 'Throughput (completions per second)' } },
-      scales: { x: { type: 'linear', min: 0, max: xMax, title: { display: true, text: 'time (s)' } }, y: { beginAtZero: true } } }
-  });
-  var av = f.availability;
-  new Chart(document.getElementById('availability'), {
-    type: 'bar',
-    data: { labels: ['outside faults (' + av.outside.total + ' ops)', 'inside faults (' + av.inside.total + ' ops)'],
-      datasets: [{ label: 'share of ops ok', data: [av.outside.rate, av.inside.rate], backgroundColor: ['rgba(23,107,44,0.6)', 'rgba(176,0,32,0.5)'] }] },
-    options: { plugins: { title: { display: true, text: 'Availability inside vs outside faults' } }, scales: { y: { min: 0, max: 1 } } }
-  });
-  var vis = f.visibility.map(function (v) { return { x: v.targetMs, y: v.probability }; });
-  var maxT = vis.length > 0 ? vis[vis.length - 1].x : 100;
-  var visSets = [
-    { label: 'measured P(read sees the write)', data: vis, borderColor: '#1f4e9c', backgroundColor: '#1f4e9c', showLine: true },
-    { label: 'PBS worst case at t=0 (no propagation): 1 − C(N−W,R)/C(N,R)', data: [{ x: 0, y: data.pbs.intersection }, { x: maxT, y: data.pbs.intersection }],
-      borderColor: '#999', borderDash: [6, 4], pointRadius: 0, showLine: true }
-  ];
-  if (data.pbs.table4) {
-    Object.keys(data.pbs.table4).forEach(function (fit, i) {
-      var t = data.pbs.table4[fit];
-      visSets.push({ label: 'PBS ' + fit + ': 99.9% at ' + t + ' ms', data: [{ x: t, y: 0.999 }], pointStyle: 'triangle', pointRadius: 6,
-        backgroundColor: ['#d62728', '#9467bd', '#8c564b', '#e377c2'][i % 4] });
-    });
-  }
-  new Chart(document.getElementById('visibility'), {
-    type: 'scatter', data: { datasets: visSets },
-    options: { plugins: { title: { display: true, text: 't-visibility (pbs workload) beside PBS, VLDB 2012' } },
-      scales: { x: { type: 'linear', min: 0, title: { display: true, text: 'ms after the write was acknowledged' } }, y: { min: 0, max: 1.02 } } }
-  });
-  var sibKeys = Object.keys(f.siblings).sort(function (a, b) { return a - b; });
-  new Chart(document.getElementById('siblings'), {
-    type: 'bar',
-    data: { labels: sibKeys.length ? sibKeys : ['(no register reads)'], datasets: [{ label: 'reads', data: sibKeys.map(function (k) { return f.siblings[k]; }), backgroundColor: '#1f4e9c' }] },
-    options: { plugins: { title: { display: true, text: 'Versions returned per read (siblings); Dynamo saw 1 version in 99.94% of reads' } },
-      scales: { x: { title: { display: true, text: 'siblings' } }, y: { beginAtZero: true } } }
-  });
-  if (f.cart) {
-    new Chart(document.getElementById('cart'), {
-      type: 'bar',
-      data: { labels: ['acknowledged adds', 'stable', 'lost', 'stale', 'resurrected'],
-        datasets: [{ label: 'items', data: [f.cart.acknowledged, f.cart.stable, f.cart.lost, f.cart.stale, f.cart.resurrected],
-          backgroundColor: ['#1f4e9c', '#176b2c', '#b00020', '#e68c00', '#9467bd'] }] },
-      options: { plugins: { title: { display: true, text: 'Cart items: lost, stale, resurrected' } }, scales: { y: { beginAtZero: true } } }
-    });
-  }
-  var note = 'PBS reference for N=' + data.config.n + ' R=' + data.config.r + ' W=' + data.config.w + ': quorum intersection without propagation ' +
-    (data.pbs.intersection * 100).toFixed(1) + '%.';
-  if (data.pbs.t0) note += ' Published P(consistent at t=0), N=3 R=W=1: ' + Object.keys(data.pbs.t0).map(function (k) { return k + ' ' + data.pbs.t0[k]; }).join(', ') + '.';
-  if (data.pbs.table4) note += ' Table 4 (ms to 99.9% consistency): ' + Object.keys(data.pbs.table4).map(function (k) { return k + ' ' + data.pbs.table4[k]; }).join(', ') + '.';
-  document.getElementById('pbs-note').textContent = note;
-})();
-`;
