@@ -2,11 +2,10 @@
 // the program: a module imported back from it would wait on that await forever).
 import { InvalidArgumentError } from 'commander';
 import { testFaultNames } from '../node/core/config.js';
-import { createNemesis } from './nemesis/create-nemesis.js';
-import { kindOfOp } from './nemesis/standard-faults.js';
-import { targetSpecs, type TargetSpec } from './nemesis/targets.js';
 import { partitionKinds, type PartitionKind } from './nemesis/grudge.js';
-import type { FaultShapes, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis/nemesis.js';
+import type { FaultShapes, NemesisKind } from './nemesis/nemesis.js';
+import { parseSchedule as parseFaultSchedule, scheduleKinds, scheduleSpanS, type FaultSchedule } from './nemesis/schedule.js';
+import { targetSpecs, type TargetSpec } from './nemesis/targets.js';
 import type { RunOptions } from './run.js';
 
 export const nemesisKinds: readonly NemesisKind[] = ['partition', 'clock', 'crash', 'pause', 'membership'];
@@ -165,54 +164,13 @@ export function clusterEnvFrom(o: Record<string, unknown>): Record<string, strin
   return env;
 }
 
-/**
- * A scripted fault schedule for `run --schedule <file.json>`: faults as data, so a failing property-based
- * case (harness/sim-property.ts) replays from the command line. The run's nemesis loop drives it: it waits
- * `quietS`, starts the next fault, holds it `faultS`, then undoes it (heal, restart, resume, clock-reset), so
- * the k-th fault (from 0) is in force from `quietS + k·(quietS + faultS)` seconds into the workload for
- * `faultS` seconds. Targets should be explicit (`nodes`, partition `sides`) so the schedule means the same
- * thing whatever the seed; a symbolic target (`targets: "one"`, partition `kind`) is resolved by the seed.
- */
-export interface FaultSchedule {
-  readonly quietS: number;
-  readonly faultS: number;
-  readonly faults: readonly FaultStep[];
-}
-
-/** The fault op names a schedule may start; the undo ops are the nemesis's own business. */
-const scheduleFaultNames = ['partition', 'kill', 'pause', 'clock-skew', 'clock-bump', 'clock-strobe', 'join', 'leave'];
-
-/** Checks a parsed JSON schedule and returns it typed; throws one line saying what is wrong. */
+/** `--schedule`'s JSON checked (harness/nemesis/schedule.ts), its complaint as a usage error. */
 export function parseSchedule(json: unknown): FaultSchedule {
-  const o = json as { quietS?: unknown; faultS?: unknown; faults?: unknown } | null;
-  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('--schedule: expected an object {quietS, faultS, faults}');
-  if (typeof o.quietS !== 'number' || !(o.quietS > 0)) throw new InvalidArgumentError('--schedule: quietS must be a number above 0');
-  if (typeof o.faultS !== 'number' || !(o.faultS >= 0)) throw new InvalidArgumentError('--schedule: faultS must be a number, 0 or more');
-  if (!Array.isArray(o.faults)) throw new InvalidArgumentError('--schedule: faults must be an array of {f, value}');
-  const faults = o.faults.map((s: unknown, i): FaultStep => {
-    const step = s as { f?: unknown; value?: unknown } | null;
-    if (step === null || typeof step !== 'object' || typeof step.f !== 'string' || !scheduleFaultNames.includes(step.f)) {
-      throw new InvalidArgumentError(`--schedule: faults[${i}].f must be one of ${scheduleFaultNames.join(', ')}`);
-    }
-    const value = step.value ?? {};
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`--schedule: faults[${i}].value must be an object`);
-    return { f: step.f, value: value as Record<string, unknown> };
-  });
-  return { quietS: o.quietS, faultS: o.faultS, faults };
-}
-
-/** The nemesis kinds a schedule uses (what config.json records as the run's nemesis). */
-export function scheduleKinds(schedule: FaultSchedule): NemesisKind[] {
-  const kinds = schedule.faults.map((s) => kindOfOp(s.f)).filter((k): k is NemesisKind => k !== undefined);
-  return [...new Set(kinds)];
-}
-
-/**
- * Workload seconds that play the whole schedule and end one quiet period after its last fault is undone.
- * The run's loop checks its deadline after each quiet period, so it never asks for a fault past the list.
- */
-export function scheduleSpanS(schedule: FaultSchedule): number {
-  return schedule.quietS + schedule.faults.length * (schedule.quietS + schedule.faultS);
+  try {
+    return parseFaultSchedule(json);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** The run options a schedule implies: its kinds, its timing, and a time limit no longer than its span. */
@@ -223,29 +181,5 @@ export function withSchedule(options: RunOptions, schedule: FaultSchedule): RunO
     nemesisQuietS: schedule.quietS,
     nemesisFaultS: schedule.faultS,
     timeLimitS: Math.min(options.timeLimitS, scheduleSpanS(schedule)),
-  };
-}
-
-/**
- * A Nemesis that plays the schedule's faults in order. Applying and undoing is the ordinary nemesis's
- * (createNemesis), so a scripted fault is recorded, undone and healed exactly like a random one.
- */
-export function scriptedNemesis(schedule: FaultSchedule): (options: NemesisOptions) => Nemesis {
-  return (options) => {
-    const inner = createNemesis(options);
-    let next = 0;
-    return {
-      kinds: inner.kinds,
-      unavailable: inner.unavailable,
-      next: () => {
-        const step = schedule.faults[next++];
-        // withSchedule's time limit ends the run before the list runs out; running past it is a harness bug.
-        if (step === undefined) throw new Error(`the scripted schedule has only ${schedule.faults.length} faults (definite: nothing was done)`);
-        return step;
-      },
-      start: (step) => inner.start(step),
-      undo: () => inner.undo(),
-      stop: (step) => inner.stop(step),
-    };
   };
 }

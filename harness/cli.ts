@@ -8,8 +8,9 @@ import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
 import {
   checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseSchedule,
-  parseTargets, scriptedNemesis, testFaultNames, withSchedule, type FaultSchedule,
+  parseTargets, testFaultNames, withSchedule,
 } from './cli-args.js';
+import { scriptedNemesis, type FaultSchedule } from './nemesis/schedule.js';
 import { parseFormat } from './export.js';
 import { targetSpecs } from './nemesis/targets.js';
 import { partitionKinds } from './nemesis/grudge.js';

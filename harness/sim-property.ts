@@ -1,6 +1,6 @@
 // Property-based fault campaigns on the simulation runtime (fast-check). A case is data: a workload, a
-// cluster shape (nodes, N, R, W, sloppy or strict), a seed and a scripted fault schedule (harness/cli-args.ts
-// FaultSchedule: partitions with explicit sides, kills and restarts, pauses and resumes, clock skew). The
+// cluster shape (nodes, N, R, W, sloppy or strict), a seed and a scripted fault schedule (harness/nemesis/
+// schedule.ts FaultSchedule: partitions with explicit sides, kills and restarts, pauses and resumes, clock skew). The
 // property "the run is valid" is checked over many cases; when it fails, fast-check shrinks the case (fewer
 // faults, fewer targets, shorter holds) and the failure message carries the exact `quorumlab run` line and
 // schedule JSON that replay it, because a sim run is a pure function of its options.
@@ -8,9 +8,10 @@ import fc from 'fast-check';
 import { partitionKinds } from './nemesis/grudge.js';
 import type { FaultStep } from './nemesis/nemesis.js';
 import { runTest, type RunOptions, type RunResult } from './run.js';
-import { scheduleSpanS, scriptedNemesis, withSchedule, type FaultSchedule } from './cli-args.js';
+import { withSchedule } from './cli-args.js';
+import { scheduleSpanS, scriptedNemesis, type FaultSchedule } from './nemesis/schedule.js';
 
-export type { FaultSchedule } from './cli-args.js';
+export type { FaultSchedule } from './nemesis/schedule.js';
 
 export interface PropertyCase {
   readonly workload: 'register' | 'cart';

@@ -1,5 +1,5 @@
 // The nemesis package's public surface: the interface, the implementation and its pieces, partition
-// geometry and recipes.
+// geometry, scripted schedules and recipes.
 export type { FaultApplied, FaultShapes, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis.js';
 export type { Fault, FaultContext, FaultDefinition, FaultSettings } from './fault.js';
 export { composeNemesis, type ComposeOptions } from './compose.js';
@@ -7,4 +7,5 @@ export { createNemesis, type NemesisExtraOptions } from './create-nemesis.js';
 export { kindOfOp, standardFaults } from './standard-faults.js';
 export { pickTargets, targetSpecs, type TargetSpec } from './targets.js';
 export { cut, grudgeFromSides, partitionKinds, planPartition, shuffle, sortNodeIds, type PartitionKind, type PartitionPlan } from './grudge.js';
-export { recipes, riakLostWriteRecipe, type NemesisRecipe, type TimedFault } from './recipes.js';
+export { recipes, riakLostWriteRecipe, type NemesisRecipe } from './recipes.js';
+export { parseSchedule, scheduleFaultNames, scheduleKinds, scheduleSpanS, scriptedNemesis, type FaultSchedule, type TimedFault } from './schedule.js';

@@ -1,13 +1,7 @@
 // Named fault scenarios as data: a cluster shape, a client load and a timed nemesis schedule that the run
 // orchestration replays. They reproduce known bugs of real Dynamo-style stores so a researcher can check
 // whether a node under test has the same hole.
-import type { FaultStep } from './nemesis.js';
-
-export interface TimedFault {
-  /** Seconds after the workload starts. */
-  readonly atS: number;
-  readonly step: FaultStep;
-}
+import type { TimedFault } from './schedule.js';
 
 export interface NemesisRecipe {
   readonly name: string;
