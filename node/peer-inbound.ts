@@ -82,15 +82,20 @@ export function acceptInbound(socket: net.Socket, ctx: InboundContext): void {
     if (frame.to === ctx.id) ctx.deliver(peer, frame.msg);
     return true;
   };
+  // After a protocol error nothing more from this connection is looked at: chunks already read may
+  // still be emitted before the destroyed socket goes quiet, and one rejection is counted once.
+  let open = true;
   socket.on('data', (chunk: Buffer) => {
+    if (!open) return;
     const nowMs = performance.now();
-    let open = true;
     try {
       decoder.pushEach(chunk, (frame) => {
-        // After a protocol error the rest of the chunk is not looked at.
         if (open) open = onFrame(frame, nowMs);
       });
     } catch (error) {
+      // A bad frame behind one already refused in the same chunk is not a second rejection.
+      if (!open) return;
+      open = false;
       ctx.reject(socket, error, peer);
     }
   });

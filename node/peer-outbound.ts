@@ -105,6 +105,8 @@ export function dialPeer(link: Link, addr: string, ctx: OutboundContext): void {
   // What comes back on an outgoing link: the challenge first, then pongs. A challenge failing the HMAC
   // means the peer does not share our secret: we can never join through it, which is said loudly.
   socket.on('data', (chunk: Buffer) => {
+    // Chunks read before a rejection destroyed the socket are not looked at (one rejection, counted once).
+    if (socket.destroyed) return;
     try {
       decoder.pushEach(chunk, (frame) => {
         if (link.session !== undefined || socket.destroyed) return;
