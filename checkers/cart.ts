@@ -2,6 +2,13 @@
 // that take away only the adds their read observed. Reads show quantities, not instances, so a read with
 // quantity q is taken to contain the q oldest instances it is required to contain (the newest are the ones
 // still propagating), and any surplus is attributed to instances that may be present.
+//
+// What decides lost and resurrected items after heal and quiesce. Under a strict quorum with R + W > N every
+// final read meets every acknowledged write, so each final read decides. Otherwise a final read may be
+// answered by one replica that anti-entropy (periodic, to a random peer) or read repair has not reached yet,
+// seconds after quiesce, so final reads are only measured (stale final reads). What decides is then the
+// latest evidence, as in set-full: every home replica's state, recorded after the final reads (HISTORY.md's
+// `process: "final"` ops), each taken as a read; a history without them falls back on the latest final read.
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples, quantiles } from './evidence.js';
 import { clientOpsByKey, pairHistory, readItems, toMs, type ClientOp, type PairedHistory } from './ops.js';
@@ -72,6 +79,9 @@ export interface CartCounts {
   neverRead: number;
   stale: number;
   removed: number;
+  /** Weak quorums: final reads that fell short of the bound or showed a removed item while the deciding
+   *  evidence (the home replicas' states) did not. Staleness, not a loss or a resurrection. */
+  staleFinalReads: number;
 }
 
 export function checkCart(history: readonly HistoryOp[], options: CheckOptions): CheckerResult {
@@ -82,17 +92,22 @@ export function checkCart(history: readonly HistoryOp[], options: CheckOptions):
   const resurrectedTransient = new Examples<Record<string, unknown>>();
   const duplicated = new Examples<Record<string, unknown>>();
   const staleLatenciesMs: number[] = [];
-  const counts: CartCounts = { attempted: 0, acknowledged: 0, stable: 0, lost: 0, neverRead: 0, stale: 0, removed: 0 };
+  const staleFinals = new Set<ClientOp>();
+  const counts: CartCounts = { attempted: 0, acknowledged: 0, stable: 0, lost: 0, neverRead: 0, stale: 0, removed: 0, staleFinalReads: 0 };
   let reads = 0;
   const strongQuorum = !options.sloppy && options.r + options.w > options.n;
   const kvFlavour = options.workload === 'cart-kv';
+  const replicaReads = strongQuorum ? new Map<string, ClientOp[]>() : replicaStatesAsReads(paired);
   for (const [key, ops] of clientOpsByKey(paired)) {
-    reads += checkKey(key, ops, paired, { lost, stale, resurrected, resurrectedTransient, duplicated, staleLatenciesMs, counts }, strongQuorum, !kvFlavour);
+    const sinks = { lost, stale, resurrected, resurrectedTransient, duplicated, staleLatenciesMs, staleFinals, counts };
+    reads += checkKey(key, ops, replicaReads.get(key) ?? [], paired, sinks, strongQuorum, !kvFlavour);
   }
+  counts.staleFinalReads = staleFinals.size;
   // A removed item that a read shows again is a lost remove only if it comes back after heal and
-  // quiescence (the final reads), or, under a strict quorum with R + W > N, in any read that began after
-  // the remove was acknowledged. With sloppy or partial quorums a read on the far side of a partition may
-  // legitimately not have seen the remove yet: that is staleness, reported but not a violation.
+  // quiescence (every final read under a strict quorum with R + W > N, the home replicas' states otherwise),
+  // or, under such a strict quorum, in any read that began after the remove was acknowledged. With sloppy or
+  // partial quorums a read on the far side of a partition, or one answered by a replica anti-entropy has not
+  // reached yet, may legitimately not have seen the remove: that is staleness, reported but not a violation.
   const failingResurrections = resurrected.count + (strongQuorum ? resurrectedTransient.count : 0);
   const failing = counts.lost > 0 || duplicated.count > 0 || (!kvFlavour && failingResurrections > 0);
   const valid = failing ? false : counts.stable === 0 ? 'unknown' : true;
@@ -113,6 +128,22 @@ export function checkCart(history: readonly HistoryOp[], options: CheckOptions):
   };
 }
 
+/**
+ * Each home replica's recorded state of a key (an ok `local` op of process "final") as a read invoked and
+ * completed when it was recorded, after every final read. Unreachable replicas (`info`) say nothing.
+ */
+function replicaStatesAsReads(paired: PairedHistory): Map<string, ClientOp[]> {
+  const out = new Map<string, ClientOp[]>();
+  for (const op of paired.finals) {
+    if (op.f !== 'local' || op.type !== 'ok' || op.key === undefined) continue;
+    const read: ClientOp = { process: op.process, f: 'read', key: op.key, type: 'ok', invoke: op, complete: op, invokeTime: op.time, completeTime: op.time, final: true };
+    let list = out.get(op.key);
+    if (list === undefined) out.set(op.key, (list = []));
+    list.push(read);
+  }
+  return out;
+}
+
 interface Sinks {
   lost: Examples<Record<string, unknown>>;
   stale: Examples<Record<string, unknown>>;
@@ -122,10 +153,14 @@ interface Sinks {
   resurrectedTransient: Examples<Record<string, unknown>>;
   duplicated: Examples<Record<string, unknown>>;
   staleLatenciesMs: number[];
+  /** Final reads that did not decide (weak quorums) and showed a resurrection or fell short of the bound. */
+  staleFinals: Set<ClientOp>;
   counts: CartCounts;
 }
 
-function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Sinks, strongQuorum: boolean, countBound: boolean): number {
+function checkKey(
+  key: string, ops: ClientOp[], replicaStates: ClientOp[], paired: PairedHistory, sinks: Sinks, strongQuorum: boolean, countBound: boolean,
+): number {
   const byItem = new Map<string, Instance[]>();
   const removesByItem = new Map<string, RemoveInfo[]>();
   const adds: Instance[] = [];
@@ -157,6 +192,17 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
     }
   }
   for (const [item, removes] of removesByItem) applyRemoves(byItem.get(item) ?? [], removes, strongQuorum);
+  // What decides (see the top of this file): under a strict R + W > N quorum every final read; otherwise the
+  // home replicas' states, read after every other op, or without them the latest-invoked final read.
+  const clientReads = reads.length;
+  if (replicaStates.length > 0) {
+    reads.push(...replicaStates);
+    reads.sort((a, b) => a.invokeTime - b.invokeTime);
+  }
+  let latestFinal: ClientOp | undefined;
+  for (const r of reads) if (r.final) latestFinal = r;
+  const decidesOf = (r: ClientOp): boolean => r.final && (strongQuorum || (replicaStates.length > 0 ? replicaStates.includes(r) : r === latestFinal));
+  const decisive = reads.filter(decidesOf);
 
   // Sweep reads in invoke order; instances join the active set once invoked before some read completed.
   const live = new Map<string, Instance[]>();
@@ -175,11 +221,12 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
       list.push(inst);
     }
     const items = readItems(read.complete?.value);
+    const decides = decidesOf(read);
     // Items scored above are those live at the start of this read: the ones still in `live`, plus the few whose
     // list emptied and was dropped (collected lazily, so the common read allocates no per-read set).
     let dropped: string[] | undefined;
     for (const [item, list] of live) {
-      scoreRead(key, item, list, items[item] ?? 0, read, t, c, hadRemoved, sinks);
+      scoreRead(key, item, list, items[item] ?? 0, read, t, c, hadRemoved, sinks, decides);
       if (list.length === 0) {
         live.delete(item);
         (dropped ??= []).push(item);
@@ -190,7 +237,7 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
       const item = itemNames[i]!;
       const qty = items[item]!;
       if (qty <= 0 || live.has(item) || (dropped !== undefined && dropped.includes(item))) continue;
-      scoreRead(key, item, [], qty, read, t, c, hadRemoved, sinks);
+      scoreRead(key, item, [], qty, read, t, c, hadRemoved, sinks, decides);
     }
   }
 
@@ -198,24 +245,28 @@ function checkKey(key: string, ops: ClientOp[], paired: PairedHistory, sinks: Si
   for (const inst of adds) {
     if (classify(key, inst, sinks)) lostByItem.set(inst.item, (lostByItem.get(inst.item) ?? 0) + 1);
   }
-  if (countBound) countLost(key, ops, paired, reads, lostByItem, sinks);
-  return reads.length;
+  if (countBound) countLost(key, ops, paired, reads, decisive, lostByItem, sinks);
+  return clientReads;
 }
 
 /**
- * The counting bound (cart-bound.ts) against the final reads: an item shown fewer times than the
- * acknowledged adds that no set of removes could have taken away lost the difference. Instances the
+ * The counting bound (cart-bound.ts) against what decides (final reads or replica states): an item shown fewer
+ * times than the acknowledged adds that no set of removes could have taken away lost the difference. A final
+ * read that does not decide (weak quorums) and falls short is a stale final read. Instances the
  * per-instance analysis already named lost are part of that shortfall, not extra to it. Only for the
  * add-wins cart, where a remove takes exactly the instances its read observed; a cart kept in a plain
  * register (cart-kv) may drop concurrent siblings' adds when a client rewrites it.
  */
-function countLost(key: string, ops: ClientOp[], paired: PairedHistory, reads: ClientOp[], lostByItem: Map<string, number>, sinks: Sinks): void {
-  const finals = reads.filter((r) => r.final);
-  if (finals.length === 0) return;
+function countLost(
+  key: string, ops: ClientOp[], paired: PairedHistory, reads: ClientOp[], decisive: ClientOp[], lostByItem: Map<string, number>, sinks: Sinks,
+): void {
+  if (decisive.length === 0) return;
+  const undecided = reads.filter((r) => r.final && r.process !== 'final' && !decisive.includes(r));
   for (const [item, b] of survivorBound(ops, paired)) {
     if (b.mustSurvive <= 0) continue;
+    for (const r of undecided) if ((readItems(r.complete?.value)[item] ?? 0) < b.mustSurvive) sinks.staleFinals.add(r);
     let worst: { read: ClientOp; qty: number } | undefined;
-    for (const r of finals) {
+    for (const r of decisive) {
       const qty = readItems(r.complete?.value)[item] ?? 0;
       if (worst === undefined || qty < worst.qty) worst = { read: r, qty };
     }
@@ -232,7 +283,7 @@ function countLost(key: string, ops: ClientOp[], paired: PairedHistory, reads: C
 /** Scores one read against one item's live instances (mutates the list to drop certainly removed ones). */
 function scoreRead(
   key: string, item: string, list: Instance[], qty: number, read: ClientOp, t: number, c: number,
-  hadRemoved: Set<string>, sinks: Sinks,
+  hadRemoved: Set<string>, sinks: Sinks, decides: boolean,
 ): void {
   let w = 0;
   for (const inst of list) {
@@ -265,9 +316,10 @@ function scoreRead(
   }
   if (surplus > 0) {
     const example = (): Record<string, unknown> => ({ key, item, readIndex: read.complete?.index, quantity: qty, possiblyPresent: qty - surplus, readAtMs: toMs(t) });
-    const final = read.invoke.final === true || read.complete?.final === true;
-    if (hadRemoved.has(item)) (final ? sinks.resurrected : sinks.resurrectedTransient).add(example);
-    else sinks.duplicated.add(example);
+    if (hadRemoved.has(item)) {
+      (decides ? sinks.resurrected : sinks.resurrectedTransient).add(example);
+      if (read.final && read.process !== 'final' && !decides) sinks.staleFinals.add(read);
+    } else sinks.duplicated.add(example);
   }
 }
 
