@@ -228,14 +228,15 @@ export function seedCampaign(seed: number, s: SeedCampaignSettings): SeedCampaig
   // handoff gave it the data. Requests now meet the quorums of every earlier ring until its handoff is
   // confirmed (DynamoNode.planFor), and that seed is valid.
   const sloppy = seed % 2 === 0;
-  // Excluded: the cart at N=3 R=1 W=1 (seeds 19 and 49 with 4-5 nodes, strict, partitions). With W=1 and no
-  // hints an add or remove reaches one home replica; anti-entropy syncs one random partition per 2 s tick, so
-  // the home replicas were still apart 20 s after heal and the final R=1 reads saw a stale replica, which the
-  // cart checker scores as resurrected or lost items (it judges each final read, not only the union). That is
-  // partial-quorum staleness plus slow anti-entropy, reported for the node and checker owners; those seeds run
-  // the register instead, whose checkers only measure staleness at R + W <= N.
-  const rotated = campaignFlavours[seed % campaignFlavours.length]!;
-  const flavour = q.r + q.w <= q.n ? campaignFlavours[0] : rotated;
+  // The cart runs at N=3 R=1 W=1 too (it was swapped for the register there). Seed 49 (cart, 4 nodes, strict,
+  // partitions) failed: an add acknowledged by W=1 during a partition reached one of its three homes; after
+  // heal anti-entropy (one random peer per 2 s) reached the second home 1.7 s later and, in a replay with a
+  // 10 s quiesce, the third 5.7 s later. The first final R=1 read, 2.5 s after heal, was answered by that
+  // stale home, and the cart checker judged that one read a loss although every later final read and every
+  // home replica held the add. With the swap gone seeds 119, 184 and 224 showed the same with the stale final
+  // reads last (read repair from the earlier ones had not landed). At weak quorums final reads are now measured
+  // and the home replicas' recorded states decide (checkers/cart.ts); test/sim-campaign.test.ts replays 49.
+  const flavour = campaignFlavours[seed % campaignFlavours.length]!;
   // Cluster size varies independently of the rest; N=5 needs at least 5 nodes.
   const nodes = q.n === 5 ? 5 + (Math.floor(seed / 7) % 2) : 3 + (Math.floor(seed / 7) % 3);
   const options: RunOptions = {

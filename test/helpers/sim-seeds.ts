@@ -6,13 +6,16 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSeedRange, verdictLine } from '../../harness/sim-property.js';
+import { runSeedRange, verdictLine, type SeedCampaignSettings } from '../../harness/sim-property.js';
+
+/** The settings of the seeded campaign files, so that a seed replays elsewhere exactly as they ran it. */
+export const seedSettings = (store: string): SeedCampaignSettings => ({ store, timeLimitS: 4, concurrency: 4, rate: 16, quietS: 1, faultS: 1.5, quiesceS: 1.5 });
 
 export function seedRangeTest(first: number, last: number): void {
   t.test(`seeded campaigns ${first}..${last} of the reference node are all valid`, async (t) => {
     const store = mkdtempSync(join(tmpdir(), `ql-sim-seeds-${first}-`));
     t.teardown(() => rmSync(store, { recursive: true, force: true }));
-    const settings = { store, timeLimitS: 4, concurrency: 4, rate: 16, quietS: 1, faultS: 1.5, quiesceS: 1.5 };
+    const settings = seedSettings(store);
     let valid = 0;
     const summary = await runSeedRange(first, last, settings, ({ campaign, result }) => {
       // One assertion per failure only: 250 passing lines would bury the one that matters.
