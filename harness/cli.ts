@@ -14,6 +14,7 @@ import { scriptedNemesis, type FaultSchedule } from './nemesis/schedule.js';
 import { parseFormat } from './export.js';
 import { targetSpecs } from './nemesis/targets.js';
 import { partitionKinds } from './nemesis/grudge.js';
+import { addStoreCommands } from './store-commands.js';
 
 export { parseNemesis } from './cli-args.js';
 
@@ -226,6 +227,7 @@ Examples:
       const { runNode } = (await import(specifier)) as { runNode: () => Promise<void> };
       await runNode();
     });
+  addStoreCommands(program, exit);
   return program;
 }
 
