@@ -134,7 +134,8 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
 /**
  * The writes a context string covers. Equal strings are equal causal states, so every op that received it
  * says something: an ok read, that it covers the values returned; an ok write that had not sent it, that it
- * covers that write. The context covers what all of them agree on (the intersection). This matters because a
+ * covers that write. Reads decide when any received it; otherwise the context covers what all the writes
+ * agree on (the intersection). This matters because a
  * node may return a context that does not cover the write just made (the reference node returns the client's
  * context, or the empty one for a blind write, when a version vector cannot cover the new dot without a gap);
  * the same string then comes back from other ops that did not make that write. A write that received the very
@@ -144,13 +145,17 @@ function coverage(
   paired: PairedHistory, m: KeyModel, context: string, byOp: Map<ClientOp, WriteNode>, memo: Map<string, WriteNode[] | undefined>,
 ): WriteNode[] | undefined {
   if (memo.has(context)) return memo.get(context);
+  const receivers = contextReceivers(paired, m.key, context);
+  // A read's context subsumes exactly the values it returned (NODE-API), so reads decide when there are any;
+  // what a write's returned context covers is the node's choice (its own version, or more, or less).
+  const anyRead = receivers.some((r) => r.f === 'get');
   let acc: Set<WriteNode> | undefined;
-  for (const r of contextReceivers(paired, m.key, context)) {
+  for (const r of receivers) {
     let says: WriteNode[];
     if (r.f === 'get') says = readValues(r.complete?.value).map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
     else {
       const w = byOp.get(r);
-      if (w === undefined || r.invoke.context === context) continue;
+      if (anyRead || w === undefined || r.invoke.context === context) continue;
       says = [w];
     }
     if (acc === undefined) acc = new Set(says);

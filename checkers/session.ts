@@ -118,13 +118,15 @@ function judge(
   m: KeyModel, invokeT: number, completeT: number, values: string[], asks: Ask[], options: CheckOptions, promised: boolean,
   tallies: Record<SessionGuarantee, Tally>, readIndex: number | undefined, process: number | string,
 ): void {
+  // Most targets are among the values returned; the causal walk (markReflected) is needed only for the rest,
+  // and only back to the oldest of those.
   let horizon = Infinity;
-  for (const a of asks) if (!a.target.isDelete) horizon = Math.min(horizon, a.target.invokeTime);
-  const mark = markReflected(m, values, completeT, horizon);
+  for (const a of asks) if (!a.target.isDelete && !values.includes(a.target.id)) horizon = Math.min(horizon, a.target.invokeTime);
+  const mark = horizon === Infinity ? -1 : markReflected(m, values, completeT, horizon);
   const returned = values.map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
   const reflects = (x: WriteNode): boolean => {
     if (x.isDelete) return !returned.some((s) => coveredBy(x, s));
-    if (x.mark === mark) return true;
+    if (x.mark === mark || values.includes(x.id)) return true;
     // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
     return options.conflicts === 'lww' && returned.some((s) => s !== x && s.op.completeTime > x.invokeTime);
   };

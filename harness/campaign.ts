@@ -62,6 +62,8 @@ export interface CampaignRow {
   readonly staleReadRate: number | null;
   readonly lostAdds: number | null;
   readonly convergenceMs: number | null;
+  /** Session-guarantee violation rates (register workloads), null elsewhere. */
+  readonly session: { readonly ryw: number | null; readonly mr: number | null; readonly mw: number | null; readonly wfr: number | null } | null;
   readonly runDir: string | null;
   readonly replay: string;
 }
@@ -189,6 +191,9 @@ async function rowFor(options: RunOptions, result: RunResult): Promise<CampaignR
     staleReadRate: fig.staleReadRate,
     lostAdds: fig.cart?.lost ?? null,
     convergenceMs: result.stats.convergenceMs,
+    session: fig.session === null ? null : {
+      ryw: fig.session.rows[0]!.rate, mr: fig.session.rows[1]!.rate, mw: fig.session.rows[2]!.rate, wfr: fig.session.rows[3]!.rate,
+    },
     runDir: result.runDir ?? null,
     replay: replayCommand(result.config as unknown as Record<string, unknown>),
   };
@@ -198,11 +203,18 @@ function cell(v: number | null, digits: number, scale = 1, suffix = ''): string 
   return v === null ? '–' : `${(v * scale).toFixed(digits)}${suffix}`;
 }
 
+/** Session violation rates as "ryw/mr/mw/wfr" percentages, e.g. "0/1.2/0/0". */
+export function sessionCell(s: CampaignRow['session']): string {
+  if (s === null) return '–';
+  const pc = (v: number | null): string => (v === null ? '–' : String(Math.round(v * 1000) / 10));
+  return `${pc(s.ryw)}/${pc(s.mr)}/${pc(s.mw)}/${pc(s.wfr)}`;
+}
+
 /** The comparison table as aligned text (what the terminal shows). */
 export function formatTable(rows: readonly CampaignRow[]): string {
-  const header = ['configuration', 'valid', 'avail', 'p99 ms', 'stale', 'lost', 'converge ms'];
+  const header = ['configuration', 'valid', 'avail', 'p99 ms', 'stale', 'lost', 'converge ms', 'session % ryw/mr/mw/wfr'];
   const body = rows.map((r) => [r.label, String(r.valid), cell(r.availability, 1, 100, '%'), cell(r.p99Ms, 1),
-    cell(r.staleReadRate, 2, 100, '%'), r.lostAdds === null ? '–' : String(r.lostAdds), cell(r.convergenceMs, 0)]);
+    cell(r.staleReadRate, 2, 100, '%'), r.lostAdds === null ? '–' : String(r.lostAdds), cell(r.convergenceMs, 0), sessionCell(r.session)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
@@ -211,7 +223,7 @@ export function formatTable(rows: readonly CampaignRow[]): string {
 export async function renderCampaignHtml(name: string, rows: readonly CampaignRow[]): Promise<string> {
   const tr = rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td><td class="v-${String(r.valid)}">${String(r.valid)}</td>` +
     `<td>${cell(r.availability, 1, 100, '%')}</td><td>${cell(r.p99Ms, 1)}</td><td>${cell(r.staleReadRate, 2, 100, '%')}</td>` +
-    `<td>${r.lostAdds ?? '–'}</td><td>${cell(r.convergenceMs, 0)}</td>` +
+    `<td>${r.lostAdds ?? '–'}</td><td>${cell(r.convergenceMs, 0)}</td><td>${sessionCell(r.session)}</td>` +
     `<td>${r.runDir !== null ? `<a href="${escapeHtml(r.runDir)}/report.html">report</a>` : ''}</td><td><code>${escapeHtml(r.replay)}</code></td></tr>`).join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>quorumlab campaign ${escapeHtml(name)}</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}
@@ -219,7 +231,7 @@ export async function renderCampaignHtml(name: string, rows: readonly CampaignRo
 </head><body><h1>Campaign ${escapeHtml(name)}</h1>
 <div class="box"><canvas id="availability"></canvas></div>
 <div class="box"><canvas id="latency"></canvas></div>
-<table><tr><th>configuration</th><th>valid</th><th>availability</th><th>p99 ms</th><th>stale reads</th><th>lost adds</th><th>convergence ms</th><th></th><th>replay</th></tr>
+<table><tr><th>configuration</th><th>valid</th><th>availability</th><th>p99 ms</th><th>stale reads</th><th>lost adds</th><th>convergence ms</th><th>session violations % (read your writes / monotonic reads / monotonic writes / writes follow reads)</th><th></th><th>replay</th></tr>
 ${tr}</table>
 <script>${await chartJsSource()}</script>
 <script id="data" type="application/json">${scriptJson(rows)}</script>

@@ -32,6 +32,39 @@ export interface ReportFigures {
   readonly cart: CartFigures | null;
   /** Home replicas that disagreed in the final states, per key. */
   readonly divergentKeys: string[];
+  /** The session checker's guarantees (register workloads), or null when it did not run. */
+  readonly session: SessionFigures | null;
+}
+
+/** One row per session guarantee: how many reads it applied to, how many missed, and whether that breaks a promise. */
+export interface SessionFigures {
+  readonly promised: boolean;
+  readonly rows: { readonly guarantee: string; readonly label: string; readonly checked: number; readonly violations: number; readonly rate: number | null; readonly enforcedViolations: number }[];
+}
+
+/** The session checker's guarantees in report order, with the names application developers use. */
+export const SESSION_LABELS: readonly (readonly [string, string, string])[] = [
+  ['readYourWrites', 'read your writes', 'ryw'],
+  ['monotonicReads', 'monotonic reads', 'mr'],
+  ['monotonicWrites', 'monotonic writes', 'mw'],
+  ['writesFollowReads', 'writes follow reads', 'wfr'],
+];
+
+/** The session checker's result as report rows, or null when it did not run (or errored). */
+export function sessionFigures(checkers: Record<string, unknown>): SessionFigures | null {
+  const r = checkers['session'];
+  if (r === null || typeof r !== 'object') return null;
+  const result = r as Record<string, unknown>;
+  const rows = [];
+  for (const [guarantee, label] of SESSION_LABELS) {
+    const g = result[guarantee] as Record<string, unknown> | undefined;
+    if (g === undefined || typeof g !== 'object' || typeof g['checked'] !== 'number') return null;
+    rows.push({
+      guarantee, label, checked: g['checked'], violations: Number(g['violations'] ?? 0),
+      rate: typeof g['rate'] === 'number' ? g['rate'] : null, enforcedViolations: Number(g['enforcedViolations'] ?? 0),
+    });
+  }
+  return { promised: result['promised'] === true, rows };
 }
 
 /**
@@ -172,6 +205,7 @@ export function reportFigures(history: readonly HistoryOp[], checkers: Record<st
     staleReadRate,
     cart,
     divergentKeys: [...finalStates.entries()].filter(([, s]) => new Set(s).size > 1).map(([k]) => k).sort(),
+    session: sessionFigures(checkers),
   };
 }
 

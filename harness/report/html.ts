@@ -3,7 +3,7 @@
 // inside vs outside faults, t-visibility beside PBS's published figures, sibling counts, cart anomalies.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { pbsConsistentAtT0N3R1W1, pbsQuorumIntersection, pbsTable4N3, reportFigures, type ReportInput } from './data.js';
+import { pbsConsistentAtT0N3R1W1, pbsQuorumIntersection, pbsTable4N3, reportFigures, type ReportFigures, type ReportInput } from './data.js';
 import { replayCommand } from './replay.js';
 import { chartsScript } from './charts-script.js';
 import { unappliedFaultLines } from './faults.js';
@@ -114,6 +114,7 @@ ${notDrawn.map((line) => `<p class="not-drawn">${escapeHtml(line)}</p>`).join('\
 ${faultLegend}
 ${unapplied.length > 0 ? `<ul id="faults-unapplied">${unapplied.map((l) => `<li class="v-false">${escapeHtml(l)}</li>`).join('')}</ul>` : ''}
 <div id="fault-tip" hidden></div>
+${sessionSection(figures.session)}
 <h2>Checkers</h2><table><tr><th>checker</th><th>valid</th><th>evidence</th></tr>${checkerRows}</table>
 <h2>Configuration</h2><pre>${escapeHtml(JSON.stringify(input.config, null, 2))}</pre>
 <script>${await chartJsSource()}</script>
@@ -121,6 +122,18 @@ ${unapplied.length > 0 ? `<ul id="faults-unapplied">${unapplied.map((l) => `<li 
 <script>${chartsScript}</script>
 </body></html>
 `;
+}
+
+/** The session guarantees table: per guarantee, reads checked, violations, rate, and whether the configuration promised it. */
+export function sessionSection(session: ReportFigures['session']): string {
+  if (session === null) return '';
+  const rows = session.rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td><td>${r.checked}</td><td>${r.violations}</td>` +
+    `<td>${pct(r.rate)}</td><td class="v-${session.promised ? String(r.enforcedViolations === 0) : 'unknown'}">${session.promised ? r.enforcedViolations : 'not promised'}</td></tr>`).join('');
+  const says = session.promised
+    ? 'This configuration (strict quorum, R + W &gt; N, version vectors) promises each guarantee for writes acknowledged before the read began; a violation there makes the run invalid.'
+    : 'This configuration promises none of these guarantees (sloppy or partial quorum, or last-write-wins): the rates are measurements.';
+  return `<h2>Session guarantees</h2><p>Per client process and key (Terry et al. 1994). ${says}</p>
+<table><tr><th>guarantee</th><th>reads checked</th><th>violations</th><th>rate</th><th>breaking the promise</th></tr>${rows}</table>`;
 }
 
 function fmt(v: number | null): string {

@@ -4,7 +4,7 @@ import { renderReport } from './html.js';
 import type { ReportInput } from './data.js';
 
 export { renderReport, chartJsSource, escapeHtml } from './html.js';
-export { reportFigures, faultWindows, quantile, pbsQuorumIntersection, type ReportFigures, type ReportInput, type FaultWindow } from './data.js';
+export { reportFigures, sessionFigures, SESSION_LABELS, faultWindows, quantile, pbsQuorumIntersection, type ReportFigures, type ReportInput, type FaultWindow, type SessionFigures } from './data.js';
 export { replayCommand } from './replay.js';
 
 export async function writeReport(path: string, input: ReportInput): Promise<void> {
