@@ -37,8 +37,9 @@ const emptyQuery = new URLSearchParams();
 
 /**
  * What Node's parser lets through but HTTP/1.1 refuses: a request without Host (RFC 9112 §3.2), and a
- * transfer coding other than chunked alone (we would store a gzip-coded body as the value; RFC 9112 §6.1
- * says 501). The body is left unread, so the connection closes after the answer.
+ * transfer coding other than chunked alone (we would store a gzip-coded body as the value). RFC 9112 §6.1
+ * suggests 501; we answer 400 because a 5xx tells a client the outcome is unknown (workloads/client.ts),
+ * and this refusal is definite. The body is left unread, so the connection closes after the answer.
  */
 function framingCheck(req: http.IncomingMessage): void {
   if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
@@ -46,7 +47,7 @@ function framingCheck(req: http.IncomingMessage): void {
   }
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
-    throw new HttpError(501, 'unsupported-transfer-encoding', 'The only transfer coding this node accepts is chunked.', {}, { Connection: 'close' });
+    throw new HttpError(400, 'unsupported-transfer-encoding', 'The only transfer coding this node accepts is chunked.', {}, { Connection: 'close' });
   }
 }
 
@@ -95,6 +96,12 @@ export function createHttpHandler(options: HttpApiOptions): http.RequestListener
   const handleAdmin = adminHandler({ core, ...(options.extraStatus === undefined ? {} : { extraStatus: options.extraStatus }) });
 
   return (req, res) => {
+    if (req.method === 'PRI') {
+      // The HTTP/2 preface: Node's parser stops on it and closes the connection right after this event,
+      // so the answer has to be written now, before anything asynchronous.
+      sendError(res, new HttpError(400, 'bad-http', 'This node speaks HTTP/1.1 only, not HTTP/2.', {}, { Connection: 'close' }));
+      return;
+    }
     const handle = async (): Promise<void> => {
       framingCheck(req);
       const url = req.url ?? '/';

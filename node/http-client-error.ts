@@ -17,7 +17,8 @@ export function parserRefusal(error: NodeJS.ErrnoException): HttpError {
   // llhttp reports Content-Length beside Transfer-Encoding (a request-smuggling shape) with this code too;
   // that one is malformed, not merely unsupported.
   if (code === 'HPE_INVALID_TRANSFER_ENCODING' && !/content-length/i.test(error.message)) {
-    return new HttpError(501, 'unsupported-transfer-encoding', 'The only transfer coding this node accepts is chunked.');
+    // 400, not RFC 9112's suggested 501: a 5xx would tell the client the outcome is unknown.
+    return new HttpError(400, 'unsupported-transfer-encoding', 'The only transfer coding this node accepts is chunked.');
   }
   const detail = code.startsWith('HPE_') ? ` (${code.slice(4).toLowerCase().replaceAll('_', ' ')})` : '';
   return new HttpError(400, 'bad-http', `The request is not valid HTTP/1.1${detail}.`);
@@ -36,7 +37,6 @@ const reasonPhrases: Readonly<Record<number, string>> = {
   408: 'Request Timeout',
   417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
-  501: 'Not Implemented',
 };
 
 /** Answers the request a response object belongs to with `error`, then closes the connection. */
