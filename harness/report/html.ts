@@ -6,6 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { pbsConsistentAtT0N3R1W1, pbsQuorumIntersection, pbsTable4N3, reportFigures, type ReportFigures, type ReportInput } from './data.js';
 import { replayCommand } from './replay.js';
 import { chartsScript } from './charts-script.js';
+import { escapeHtml, scriptJson } from './escape.js';
+import { collectAnomalies } from './anomalies.js';
+import { renderDrilldown, keyId } from './drilldown.js';
+import { timelineData } from './timeline-data.js';
+import { timelineScript } from './timeline-script.js';
 import { unappliedFaultLines } from './faults.js';
 
 let chartJsCache: string | undefined;
@@ -19,14 +24,7 @@ export async function chartJsSource(): Promise<string> {
   return chartJsCache;
 }
 
-/** JSON safe inside a <script> element (no "</script>" or "<!--" can appear). */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+export { scriptJson, escapeHtml } from './escape.js';
 
 /** At most this many latency points are plotted (evenly thinned), so huge runs still open quickly. */
 const maxPoints = 20_000;
@@ -49,7 +47,11 @@ export async function renderReport(input: ReportInput): Promise<string> {
     table4: n === 3 ? pbsTable4N3.find((row) => row.r === r && row.w === w)?.t ?? null : null,
     t0: n === 3 && r === 1 && w === 1 ? pbsConsistentAtT0N3R1W1 : null,
   };
-  const data = { figures: { ...figures, latency }, pbs, config: input.config };
+  const anomalies = collectAnomalies(input.checkers);
+  const timeline = timelineData(input.history);
+  const data = { figures: { ...figures, latency }, pbs, config: input.config, timeline, anomalies };
+  const anomalyList = anomalies.length === 0 ? '<p>No checker reported an anomaly with a key.</p>'
+    : `<ol id="tl-anomalies">${anomalies.map((a, i) => `<li data-anomaly="${i}"><b>${escapeHtml(a.label)}</b> on <a href="#${keyId(a.key)}">${escapeHtml(a.key)}</a>: ${escapeHtml(a.words)}</li>`).join('')}</ol>`;
   const verdict = input.valid === true ? 'valid' : input.valid === false ? 'INVALID' : 'unknown';
   const checkerRows = Object.entries(input.checkers).map(([name, result]) => {
     const v = (result as { valid?: unknown } | null)?.valid;
@@ -93,8 +95,11 @@ table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:3px 8px;vert
 .v-true{color:#176b2c;font-weight:bold}.v-false{color:#b00020;font-weight:bold}.v-unknown{color:#a15c00;font-weight:bold}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:1em}.box{border:1px solid #ddd;padding:.5em;height:320px;position:relative}
 .wide{grid-column:1/3} code,pre{background:#f5f5f5;padding:2px 4px;white-space:pre-wrap;word-break:break-all} pre{max-height:300px;overflow:auto}
+.tl-box{border:1px solid #ddd;overflow:hidden}#timeline{display:block;cursor:crosshair}
+#tl-anomalies li{cursor:pointer}#tl-anomalies li:hover{background:#f3e5f5}
+.o-ok{color:#176b2c}.o-fail{color:#b00020}.o-info{color:#a15c00}tr.proof{background:#f3e5f5}.ops{max-height:420px;overflow:auto}
 .not-drawn{color:#666;font-style:italic;margin:.3em 0}
-#fault-tip{position:fixed;pointer-events:none;background:#fff;border:1px solid #b00020;padding:3px 6px;font-size:12px;z-index:10;max-width:420px}
+#fault-tip,#tl-tip{white-space:pre-wrap;position:fixed;pointer-events:none;background:#fff;border:1px solid #b00020;padding:3px 6px;font-size:12px;z-index:10;max-width:420px}
 </style></head><body>
 <h1>${escapeHtml(title)}: <span class="v-${escapeHtml(String(input.valid))}">${verdict}</span></h1>
 <table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
@@ -110,16 +115,26 @@ ${figures.cart !== null ? '<div class="box"><canvas id="cart"></canvas></div>' :
 </div>
 ${notDrawn.map((line) => `<p class="not-drawn">${escapeHtml(line)}</p>`).join('\n')}
 <p id="pbs-note"></p>
+<h2>Timeline</h2>
+<p>A lane per client slot, each op a bar from invoke to completion: <span class="o-ok">ok</span>, <span class="o-fail">fail</span>, <span class="o-info">info</span>; faults shaded (F1… as below); ops a checker names outlined in purple. Wheel to zoom, drag to pan, double-click to reset, click an op for details, click an anomaly to zoom to its ops.</p>
+<div class="tl-box"><canvas id="timeline"></canvas></div>
+<p id="tl-detail"></p>
+<div id="tl-tip" hidden></div>
+<h3>Anomalies</h3>
+${anomalyList}
 <h2>Faults</h2>
 ${faultLegend}
 ${unapplied.length > 0 ? `<ul id="faults-unapplied">${unapplied.map((l) => `<li class="v-false">${escapeHtml(l)}</li>`).join('')}</ul>` : ''}
 <div id="fault-tip" hidden></div>
 ${sessionSection(figures.session)}
+<h2>Per-key drill-down</h2>
+${renderDrilldown(input.history, anomalies)}
 <h2>Checkers</h2><table><tr><th>checker</th><th>valid</th><th>evidence</th></tr>${checkerRows}</table>
 <h2>Configuration</h2><pre>${escapeHtml(JSON.stringify(input.config, null, 2))}</pre>
 <script>${await chartJsSource()}</script>
 <script id="data" type="application/json">${scriptJson(data)}</script>
 <script>${chartsScript}</script>
+<script>${timelineScript}</script>
 </body></html>
 `;
 }
