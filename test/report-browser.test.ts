@@ -77,7 +77,7 @@ t.test('report.html renders every chart without errors', { skip: existsSync(chro
         t.notOk(view.ids.includes('visibility') || view.ids.includes('siblings'), 'a cart run draws neither t-visibility nor siblings');
         t.match(view.notDrawn.join('\n'), /t-visibility not drawn: only the pbs workload/, 'it says why t-visibility is absent');
         t.match(view.notDrawn.join('\n'), /Siblings per read not drawn/, 'and why siblings are absent');
-        t.same(view.cartLabels, ['stable', 'removed', 'never read', 'lost', 'acknowledged', 'stale', 'resurrected (final reads)', 'resurrected (transient)', 'duplicated'],
+        t.same(view.cartLabels, ['stable', 'removed', 'never read', 'lost', 'acknowledged', 'stale', 'resurrected (final reads)', 'resurrected (transient)', 'duplicated', 'stale final reads'],
           'the cart chart shows every count the cart checker reports');
       } else {
         t.ok(view.ids.includes('visibility'), 'a pbs run draws t-visibility');

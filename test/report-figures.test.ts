@@ -35,13 +35,13 @@ t.test('fault windows run from a fault invoke to its undo completion', async (t)
 });
 
 t.test('figures: availability, latency, siblings, t-visibility, divergent replicas', async (t) => {
-  const f = reportFigures(history, { quorum: { valid: true, staleReadRate: 0.25 }, cart: { valid: true, attempted: 12, acknowledged: 9, stable: 7, removed: 2, neverRead: 1, lost: 2, stale: 1, resurrectedCount: 0, resurrectedTransientCount: 3, duplicatedCount: 1 } });
+  const f = reportFigures(history, { quorum: { valid: true, staleReadRate: 0.25 }, cart: { valid: true, attempted: 12, acknowledged: 9, stable: 7, removed: 2, neverRead: 1, lost: 2, stale: 1, resurrectedCount: 0, resurrectedTransientCount: 3, duplicatedCount: 1, staleFinalReads: 4 } });
   t.same(f.availability.inside, { ok: 1, total: 2, rate: 0.5 });
   t.same(f.availability.outside, { ok: 3, total: 3, rate: 1 });
   t.same(f.siblings, { '0': 1, '1': 1, '2': 1 });
   t.same(f.visibility.map((v) => [v.targetMs, v.reads, v.visible]), [[10, 1, 1], [20, 1, 0]]);
   t.equal(f.staleReadRate, 0.25);
-  t.same(f.cart, { attempted: 12, acknowledged: 9, stable: 7, removed: 2, neverRead: 1, lost: 2, stale: 1, resurrected: 0, resurrectedTransient: 3, duplicated: 1 });
+  t.same(f.cart, { attempted: 12, acknowledged: 9, stable: 7, removed: 2, neverRead: 1, lost: 2, stale: 1, resurrected: 0, resurrectedTransient: 3, duplicated: 1, staleFinalReads: 4 });
   t.same(f.divergentKeys, ['pbs-0']);
   t.same(f.latency['get fail'], [{ x: 1.5, y: 1000 }]);
   t.same(f.throughput.seconds, [0, 1, 2, 3, 4]);

@@ -106,7 +106,7 @@ export const chartsScript = String.raw`
   if (f.cart) {
     // Every attempted add ends in exactly one fate (stacked in the first bar); stale is a part of stable, and
     // resurrections and duplications count reads, so they stand apart.
-    var c = f.cart, labels = ['adds by fate', 'acknowledged adds', 'stale (of stable)', 'reads showing removed items', 'reads showing extra items'];
+    var c = f.cart, labels = ['adds by fate', 'acknowledged adds', 'stale (of stable)', 'reads showing removed items', 'reads showing extra items', 'stale final reads'];
     function one(i, v) { return labels.map(function (_, j) { return j === i ? v : null; }); }
     new Chart(document.getElementById('cart'), {
       type: 'bar',
@@ -119,7 +119,8 @@ export const chartsScript = String.raw`
         { label: 'stale', data: one(2, c.stale), backgroundColor: '#e68c00', stack: 'a' },
         { label: 'resurrected (final reads)', data: one(3, c.resurrected), backgroundColor: '#9467bd', stack: 'a' },
         { label: 'resurrected (transient)', data: one(3, c.resurrectedTransient), backgroundColor: '#c5b0d5', stack: 'a' },
-        { label: 'duplicated', data: one(4, c.duplicated), backgroundColor: '#8c564b', stack: 'a' } ] },
+        { label: 'duplicated', data: one(4, c.duplicated), backgroundColor: '#8c564b', stack: 'a' },
+        { label: 'stale final reads', data: one(5, c.staleFinalReads), backgroundColor: '#17becf', stack: 'a' } ] },
       options: { plugins: { title: { display: true, text: 'Cart: ' + c.attempted + ' attempted adds by fate, and anomalies' } },
         scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
     });

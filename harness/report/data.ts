@@ -82,6 +82,8 @@ export interface CartFigures {
   readonly resurrected: number;
   readonly resurrectedTransient: number;
   readonly duplicated: number;
+  /** Final reads the home replicas' states contradict (weak quorums): reads, not adds. */
+  readonly staleFinalReads: number;
 }
 
 export interface Rate {
@@ -218,7 +220,7 @@ function cartFigures(checkers: Record<string, unknown>): CartFigures | null {
   return {
     attempted: n('attempted'), acknowledged: n('acknowledged'), stable: n('stable'), removed: n('removed'), neverRead: n('neverRead'),
     lost: n('lost'), stale: n('stale'), resurrected: n('resurrectedCount'), resurrectedTransient: n('resurrectedTransientCount'),
-    duplicated: n('duplicatedCount'),
+    duplicated: n('duplicatedCount'), staleFinalReads: n('staleFinalReads'),
   };
 }
 
