@@ -67,6 +67,13 @@ t.test('report.html renders every chart without errors', { skip: existsSync(chro
       const visibility = await page.evaluate<string>(`document.getElementById('pbs-note')?.textContent ?? ''`);
       t.match(visibility, /PBS reference for N=3 R=1 W=1/);
       const isCart = path === reports[0];
+      const timeline = await page.evaluate<{ ops: number; invokes: number; laneLabels: number }>(`({
+        ops: Number(document.getElementById('timeline').dataset.ops),
+        invokes: JSON.parse(document.getElementById('data').textContent).timeline.start.length,
+        laneLabels: JSON.parse(document.getElementById('data').textContent).timeline.lanes.length,
+      })`);
+      t.ok(timeline.ops > 100 && timeline.ops === timeline.invokes, `the timeline draws every client op of the run (${timeline.ops})`);
+      t.ok(timeline.laneLabels >= 3, `a lane per client slot (${timeline.laneLabels})`);
       const view = await page.evaluate<{ ids: string[]; notDrawn: string[]; cartLabels: string[]; legend: string[] }>(`({
         ids: Array.from(document.querySelectorAll('canvas')).map((c) => c.id),
         notDrawn: Array.from(document.querySelectorAll('.not-drawn')).map((p) => p.textContent),

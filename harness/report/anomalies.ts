@@ -47,6 +47,13 @@ function words(list: string, e: Readonly<Record<string, unknown>>): string {
     case 'duplicated':
       return `Read #${String(e['readIndex'])} shows ${String(e['quantity'])} of ${item}, more than the ${String(e['possiblyPresent'])} adds that may be present.`;
     default:
+      // A read that missed an acknowledged write (quorum staleness, session guarantees) says so in one sentence.
+      if (e['readIndex'] !== undefined && e['missed'] !== undefined) {
+        return `Read #${String(e['readIndex'])}${e['process'] !== undefined ? ` by process ${String(e['process'])}` : ''} returned ${JSON.stringify(e['returned'] ?? '?')}, ` +
+          `missing ${JSON.stringify(e['missed'])} (write #${String(e['missedIndex'])}${e['writer'] !== undefined ? ` by process ${String(e['writer'])}` : ''}) acknowledged ` +
+          `${ms(e['ackedMsBeforeRead'])} before the read began${typeof e['versionsBehind'] === 'number' ? `; ${e['versionsBehind']} version(s) behind` : ''}` +
+          `${e['enforced'] === true ? '; this configuration promises it' : ''}.`;
+      }
       return Object.entries(e).filter(([k]) => k !== 'key').map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
   }
 }

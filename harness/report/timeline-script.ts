@@ -67,7 +67,7 @@ export const timelineScript = String.raw`
     ctx.restore();
     ctx.fillStyle = '#333'; ctx.font = '10px sans-serif';
     for (var l = 0; l < lanes; l++) if (laneH >= 9 || l % Math.ceil(9 / laneH) === 0) ctx.fillText(tl.lanes[l].slice(0, 18), 2, top + l * laneH + laneH - 2);
-    ctx.fillText((view.a / 1000).toFixed(3) + ' s', gutter, 12);
+    ctx.fillText((view.a / 1000).toFixed(3) + ' s', 2, 12);
     var right = (view.b / 1000).toFixed(3) + ' s';
     ctx.fillText(right, cssW - 6 - ctx.measureText(right).width, 12);
     canvas.dataset.view = view.a.toFixed(3) + ',' + view.b.toFixed(3);
