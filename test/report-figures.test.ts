@@ -59,7 +59,7 @@ t.test('faults are named from what was done, and unapplied ones are said', async
     op({ time: 2 * s, process: 'nemesis', type: 'invoke', f: 'kill', value: { targets: 'one' } }),
     op({ time: 2.1 * s, process: 'nemesis', type: 'info', f: 'kill', value: { nodes: ['n3'] } }),
   ];
-  t.same(faultWindows(h).map((w) => w.labels), [['crash n3']], 'a step that failed names nothing in its window');
+  t.same(faultWindows(h).map((w) => [w.startS, w.faults, w.labels]), [[2, ['kill'], ['crash n3']]], 'a step that failed opens no window');
   t.same(unappliedFaultLines(h, { unavailableFaults: { pause: 'no SIGSTOP on this runtime' } }), [
     'pause was requested but is unavailable here: no SIGSTOP on this runtime',
     'partition at 1.1 s could not be applied: iptables: not found',

@@ -103,6 +103,11 @@ t.test('timeline and drill-down of a 100,000-op history', { skip: existsSync(chr
   }
   t.match(tip, /^(add|remove|read) cart\d → (ok|fail|info)/, `hover names the op: ${tip.split('\n')[0]}`);
 
+  // Over the band above the lanes, inside the first fault window (10–20 s of about 68.6 s), the fault is named.
+  await page.mouse.move(box.x + 110 + (box.width - 114) * (15 / 68.617), box.y + 6);
+  const faultTip = await page.evaluate<string>(`document.getElementById('tl-tip').hidden ? '' : document.getElementById('tl-tip').textContent`);
+  t.equal(faultTip, 'F1: partition halves: n1 n2 | n3 n4 n5', 'hovering the fault band names the fault');
+
   const anomalies = await page.locator('#tl-anomalies li').allTextContents();
   t.equal(anomalies.length, 1, 'one anomaly listed');
   t.match(anomalies[0]!, new RegExp(`lost add on ${add.key}: The add #${add.index} of item ${String(add.value)} was known present`), 'in words');

@@ -82,6 +82,11 @@ export function faultWindows(history: readonly HistoryOp[]): FaultWindow[] {
     if (op.type !== 'invoke') {
       // The info says what was done; one that carries an error did nothing and is listed as a failure instead.
       if (open !== undefined && op.error === undefined) open.labels.push(describeFault(op.f, asked.get(op.f), op.value));
+      else if (open !== undefined) {
+        // Nothing was done: the fault leaves the window, and a window left with no fault is no window.
+        open.faults = open.faults.filter((f) => f !== op.f);
+        if (open.faults.length === 0) open = undefined;
+      }
       continue;
     }
     asked.set(op.f, op.value);

@@ -107,9 +107,14 @@ export const timelineScript = String.raw`
       var dx = e.clientX - drag.x; if (Math.abs(dx) > 2) drag.moved = true;
       var shift = (dx / (cssW - gutter)) * (drag.b - drag.a); setView(drag.a - shift, drag.b - shift); return;
     }
-    var i = opAt(e);
-    if (i < 0) { tip.hidden = true; return; }
-    tip.textContent = describe(i); tip.style.left = (e.clientX + 12) + 'px'; tip.style.top = (e.clientY + 12) + 'px'; tip.hidden = false;
+    var i = opAt(e), r = canvas.getBoundingClientRect(), text = '';
+    if (e.clientY - r.top < top) {
+      // Over the band above the lanes: name the fault windows there.
+      var at = msOf(e.clientX - r.left) / 1000;
+      text = windows.map(function (w, k) { return at >= w.startS && at <= w.endS ? 'F' + (k + 1) + ': ' + (w.labels.length ? w.labels : w.faults).join('; ') : ''; }).filter(Boolean).join('\n');
+    } else if (i >= 0) text = describe(i);
+    if (text === '') { tip.hidden = true; return; }
+    tip.textContent = text; tip.style.left = (e.clientX + 12) + 'px'; tip.style.top = (e.clientY + 12) + 'px'; tip.hidden = false;
   });
   canvas.addEventListener('mouseleave', function () { tip.hidden = true; });
   canvas.addEventListener('click', function (e) {
