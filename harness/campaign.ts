@@ -5,11 +5,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mergeValidity, type HistoryOp, type Validity } from '../checkers/history.js';
 import type { FaultShapes, NemesisKind } from './nemesis/nemesis.js';
-import { chartJsSource, escapeHtml, reportFigures, replayCommand } from './report/index.js';
-import { scriptJson } from './report/html.js';
+import { reportFigures, replayCommand } from './report/index.js';
+import { renderCampaignHtml, sessionCell } from './campaign-html.js';
 import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
 import type { Runtime, RuntimeKind } from './runtime/runtime.js';
 import { createRunDir, updateLatest, writeJson } from './store.js';
+
+export { renderCampaignHtml, sessionCell } from './campaign-html.js';
 import { InvalidArgumentError } from 'commander';
 import { checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, faultShapesFrom, parseConflictsList, parseInterval, parseModes, parseNemesis, parseNrwList } from './cli-args.js';
 import type { WorkloadName } from '../workloads/workload.js';
@@ -203,13 +205,6 @@ function cell(v: number | null, digits: number, scale = 1, suffix = ''): string 
   return v === null ? '–' : `${(v * scale).toFixed(digits)}${suffix}`;
 }
 
-/** Session violation rates as "ryw/mr/mw/wfr" percentages, e.g. "0/1.2/0/0". */
-export function sessionCell(s: CampaignRow['session']): string {
-  if (s === null) return '–';
-  const pc = (v: number | null): string => (v === null ? '–' : String(Math.round(v * 1000) / 10));
-  return `${pc(s.ryw)}/${pc(s.mr)}/${pc(s.mw)}/${pc(s.wfr)}`;
-}
-
 /** The comparison table as aligned text (what the terminal shows). */
 export function formatTable(rows: readonly CampaignRow[]): string {
   const header = ['configuration', 'valid', 'avail', 'p99 ms', 'stale', 'lost', 'converge ms', 'session % ryw/mr/mw/wfr'];
@@ -218,39 +213,6 @@ export function formatTable(rows: readonly CampaignRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
-export async function renderCampaignHtml(name: string, rows: readonly CampaignRow[]): Promise<string> {
-  const tr = rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td><td class="v-${String(r.valid)}">${String(r.valid)}</td>` +
-    `<td>${cell(r.availability, 1, 100, '%')}</td><td>${cell(r.p99Ms, 1)}</td><td>${cell(r.staleReadRate, 2, 100, '%')}</td>` +
-    `<td>${r.lostAdds ?? '–'}</td><td>${cell(r.convergenceMs, 0)}</td><td>${sessionCell(r.session)}</td>` +
-    `<td>${r.runDir !== null ? `<a href="${escapeHtml(r.runDir)}/report.html">report</a>` : ''}</td><td><code>${escapeHtml(r.replay)}</code></td></tr>`).join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>quorumlab campaign ${escapeHtml(name)}</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}
-.v-true{color:#176b2c}.v-false{color:#b00020;font-weight:bold}.v-unknown{color:#a15c00}.box{height:360px;position:relative;margin:1em 0}code{font-size:11px}</style>
-</head><body><h1>Campaign ${escapeHtml(name)}</h1>
-<div class="box"><canvas id="availability"></canvas></div>
-<div class="box"><canvas id="latency"></canvas></div>
-<table><tr><th>configuration</th><th>valid</th><th>availability</th><th>p99 ms</th><th>stale reads</th><th>lost adds</th><th>convergence ms</th><th>session violations % (read your writes / monotonic reads / monotonic writes / writes follow reads)</th><th></th><th>replay</th></tr>
-${tr}</table>
-<script>${await chartJsSource()}</script>
-<script id="data" type="application/json">${scriptJson(rows)}</script>
-<script>
-(function () {
-  var rows = JSON.parse(document.getElementById('data').textContent);
-  Chart.defaults.animation = false; Chart.defaults.maintainAspectRatio = false;
-  var labels = rows.map(function (r) { return r.label; });
-  new Chart(document.getElementById('availability'), { type: 'bar', data: { labels: labels, datasets: [
-    { label: 'availability (share of ops ok)', data: rows.map(function (r) { return r.availability; }), backgroundColor: '#176b2c' },
-    { label: 'stale-read rate', data: rows.map(function (r) { return r.staleReadRate; }), backgroundColor: '#e68c00' } ] },
-    options: { scales: { y: { min: 0, max: 1 } }, plugins: { title: { display: true, text: 'Availability and stale reads per configuration' } } } });
-  new Chart(document.getElementById('latency'), { type: 'bar', data: { labels: labels, datasets: [
-    { label: 'p99 latency (ms)', data: rows.map(function (r) { return r.p99Ms; }), backgroundColor: '#1f4e9c' },
-    { label: 'convergence after heal (ms)', data: rows.map(function (r) { return r.convergenceMs; }), backgroundColor: '#9467bd' } ] },
-    options: { plugins: { title: { display: true, text: 'Latency and convergence per configuration' } } } });
-})();
-</script></body></html>
-`;
 }
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
@@ -288,7 +250,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   }
   const table = formatTable(rows);
   await writeFile(join(dir, 'table.txt'), `${table}\n`);
-  await writeFile(join(dir, 'campaign.html'), await renderCampaignHtml(options.name, rows));
+  await writeFile(join(dir, 'campaign.html'), await renderCampaignHtml(options.name, rows, dir));
   await updateLatest(options.store, dir);
   log(table);
   const valid = mergeValidity(rows.map((r) => r.valid));
