@@ -91,7 +91,8 @@ async function sendPath(reply: FastifyReply, storeReal: string, urlPath: string)
 
 export async function buildStoreApp(store: string, port: () => number): Promise<FastifyInstance> {
   const storeReal = await realpath(store);
-  const app = Fastify({ logger: false });
+  // Closing ends kept-alive browser connections too (otherwise close waits for their idle timeout).
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   app.addHook('onRequest', async (req, reply) => {
     // Only requests addressed to the loopback name we listen on: a rebinding DNS name would carry its own.
     const allowed = [`${host}:${port()}`, `localhost:${port()}`];
