@@ -74,7 +74,7 @@ export async function renderCampaignHtml(name: string, rows: readonly CampaignRo
 <div class="box"><canvas id="availability"></canvas></div>
 <div class="box"><canvas id="latency"></canvas></div>
 <h2>Heat map</h2>
-<label>measure <select id="metric"><option value="valid">validity</option><option value="staleReadRate">stale-read rate</option>
+<label>measure <select id="metric" autocomplete="off"><option value="valid">validity</option><option value="staleReadRate">stale-read rate</option>
 <option value="availability">availability</option></select></label>
 <p class="muted">Rows: workload, N/R/W, mode, conflicts; columns: faults. With several seeds a cell shows the worst of them
 (validity merged, the highest stale-read rate, the lowest availability) and links to that run's report.</p>
@@ -149,6 +149,8 @@ const pageScript = String.raw`
   }
   function esc(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'); }
   document.getElementById('metric').addEventListener('change', drawHeatmap);
+  // Back from a run's report, the browser may restore the chosen measure after this script ran.
+  window.addEventListener('pageshow', drawHeatmap);
   drawHeatmap();
 
   // Sorting: numbers as numbers, a missing value last either way; equal keys keep their order.

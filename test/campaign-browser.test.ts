@@ -11,6 +11,7 @@ import { renderCampaignHtml, type CampaignRow } from '../harness/campaign.js';
 import { serveStore } from '../harness/store-serve.js';
 
 const chromiumPath = '/usr/bin/chromium';
+const shots = join(process.cwd(), '.tap', 'report-screenshots');
 
 function row(dir: string, sloppy: boolean, nemesis: string, valid: CampaignRow['valid'], availability: number | null, stale: number): CampaignRow {
   const label = `cart N3R2W2 ${sloppy ? 'sloppy' : 'strict'} vclock ${nemesis} #1`;
@@ -20,6 +21,7 @@ function row(dir: string, sloppy: boolean, nemesis: string, valid: CampaignRow['
 
 t.test('campaign page: sort and heat map', { skip: existsSync(chromiumPath) ? false : `${chromiumPath} is missing (apt-get install chromium)` }, async (t) => {
   const { chromium } = await import('playwright-core');
+  await mkdir(shots, { recursive: true });
   const store = await mkdtemp(join(tmpdir(), 'ql-campaign-'));
   t.teardown(() => rm(store, { recursive: true, force: true }));
   const dir = join(store, 'mini', '20261201T095959.000Z');
@@ -28,6 +30,8 @@ t.test('campaign page: sort and heat map', { skip: existsSync(chromiumPath) ? fa
   for (const r of rows) {
     await mkdir(r.runDir!, { recursive: true });
     await writeFile(join(r.runDir!, 'report.html'), `<!doctype html><title>run</title><h1 id="which">${r.label}</h1>`);
+    await writeFile(join(r.runDir!, 'config.json'), JSON.stringify({ name: r.label, workload: 'cart', n: 3, r: 2, w: 2, sloppy: r.sloppy, nemesis: [r.nemesis], seed: 1 }));
+    await writeFile(join(r.runDir!, 'results.json'), JSON.stringify({ valid: r.valid }));
   }
   await writeFile(join(dir, 'campaign.html'), await renderCampaignHtml('mini', rows, dir));
   await writeFile(join(dir, 'campaign.json'), JSON.stringify({ options: { name: 'mini' }, rows }));
@@ -76,6 +80,24 @@ t.test('campaign page: sort and heat map', { skip: existsSync(chromiumPath) ? fa
     t.equal(await page.textContent('#which'), 'cart N3R2W2 strict vclock crash #1', `${how}: the cell opened its run's report`);
     t.match(page.url(), /runs\/strict-crash\/20261201T100000\.000Z\/report\.html$/);
     t.same(errors, [], `${how}: no console errors, no network`);
+    if (how === 'from disk') {
+      await page.goBack();
+      await page.screenshot({ path: join(shots, 'campaign-heatmap.png'), fullPage: true });
+    }
     await page.close();
   }
+
+  // The store browser's own page: the live text filter narrows the rows without a round trip.
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  const visible = (): Promise<number> => page.evaluate<number>(`Array.from(document.querySelectorAll('#entries tbody tr')).filter((tr) => !tr.hidden).length`);
+  t.equal(await visible(), 5, 'store page: the campaign and its four runs');
+  await page.fill('#q', 'strict crash');
+  t.equal(await visible(), 1, 'store page: typing narrows to the strict crash run');
+  t.match(await page.textContent('#count'), /^1 of 5 shown/);
+  await page.fill('#q', '');
+  t.equal(await visible(), 5, 'store page: clearing shows every row again');
+  await page.screenshot({ path: join(shots, 'store-browser.png'), fullPage: true });
+  t.comment(`screenshots in ${shots}`);
+  await page.close();
 });
