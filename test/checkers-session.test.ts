@@ -98,10 +98,10 @@ t.test('monotonic writes: a read shows the session\'s second write but not its f
   h.put(0, 'k', 'a');
   h.put(0, 'k', 'b'); // blind: does not cover a
   h.get(1, 'k', ['b']);
-  judge(h, (r, label, promised) => {
-    t.match(stat(r, 'monotonicWrites'), { checked: 1, violations: 1, enforcedViolations: promised ? 1 : 0 }, label);
+  judge(h, (r, label) => {
+    t.match(stat(r, 'monotonicWrites'), { checked: 1, violations: 1, enforcedViolations: 0 }, label);
     t.match(stat(r, 'monotonicWrites').examples, [{ missed: 'a', writer: 0, process: 1 }], label);
-    t.equal(r.valid, promised ? false : true, label);
+    t.equal(r.valid, true, `${label}: measured, not enforced (see checkers/session.ts)`);
   });
   // The session passing its context: b covers a, and a read of b reflects a.
   const ok = new HistoryBuilder();
@@ -120,10 +120,10 @@ t.test('writes follow reads: a read shows a session\'s write but not what the se
   h.get(0, 'k', ['a']);
   h.put(0, 'k', 'b'); // blind
   h.get(2, 'k', ['b']);
-  judge(h, (r, label, promised) => {
-    t.match(stat(r, 'writesFollowReads'), { checked: 1, violations: 1, enforcedViolations: promised ? 1 : 0 }, label);
+  judge(h, (r, label) => {
+    t.match(stat(r, 'writesFollowReads'), { checked: 1, violations: 1, enforcedViolations: 0 }, label);
     t.match(stat(r, 'writesFollowReads').examples, [{ missed: 'a', process: 2 }], label);
-    t.equal(r.valid, promised ? false : true, label);
+    t.equal(r.valid, true, `${label}: measured, not enforced (see checkers/session.ts)`);
   });
   const ok = new HistoryBuilder();
   ok.put(1, 'k', 'a');
