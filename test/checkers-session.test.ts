@@ -58,9 +58,9 @@ t.test('read-your-writes: a delete is reflected unless the read returns a value 
   const r = h.get(0, 'k', ['a']);
   h.del(0, 'k', r);
   h.get(0, 'k', ['a']);
-  judge(h, (res, label, promised) => {
-    t.match(stat(res, 'readYourWrites'), { checked: 1, violations: 1 }, label);
-    t.equal(res.valid, promised ? false : true, label);
+  judge(h, (res, label) => {
+    t.match(stat(res, 'readYourWrites'), { checked: 1, violations: 1, enforcedViolations: 0 }, label);
+    t.equal(res.valid, true, `${label}: a missed delete is measured, not enforced (see checkers/session.ts)`);
   });
   const ok = new HistoryBuilder();
   ok.put(1, 'k', 'a');
