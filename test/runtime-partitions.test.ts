@@ -54,7 +54,8 @@ t.test('local runtime: a fresh secret and Q by the rule reach every node, a join
   const path = await import('node:path');
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'ql-partitions-test-'));
   t.teardown(() => rmSync(runDir, { recursive: true, force: true }));
-  const rt = new LocalRuntime();
+  // Addresses and ports of its own: tap runs two files at once, and others use the runtime's defaults.
+  const rt = new LocalRuntime({ hostBase: 90, httpPort: 18900, peerPort: 17900, log: () => {} });
   t.teardown(() => rt.teardown());
   // No secret and no QL_PARTITIONS in the spec: the runtime must supply both, or the nodes would not start
   // (no secret) or the joiner would not agree on Q.
