@@ -11,6 +11,7 @@ import { encodeFrame, type FramePayload } from '../node/frame.js';
 import { PeerTransport } from '../node/peer-transport.js';
 import { clusterKey, newNonce } from '../node/peer-session.js';
 import { RealRandom } from '../node/real-env.js';
+import { recordingRelay } from './helpers/recording-relay.js';
 
 const secret = 'fuzz-secret';
 const host = '127.0.0.61';
@@ -39,28 +40,15 @@ t.test('10,000 fuzzed peer frames: nothing delivered, every connection closed, t
   t.teardown(() => b.close());
 
   // A genuine link recorded through a relay, so its bytes can be replayed by the fuzzer.
-  const recorded: Buffer[] = [];
-  const relay = net.createServer((down) => {
-    const up = net.connect({ host, port: b.port() });
-    down.on('data', (d: Buffer) => {
-      recorded.push(Buffer.from(d));
-      up.write(d);
-    });
-    up.on('data', (d: Buffer) => down.write(d));
-    for (const s of [up, down]) s.on('error', () => {});
-    up.on('close', () => down.destroy());
-    down.on('close', () => up.destroy());
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.62', r));
-  t.teardown(() => new Promise((r) => { relay.close(r); }));
+  const relay = await recordingRelay(t, '127.0.0.62', () => `${host}:${b.port()}`);
   const aGot: [string, PeerMessage][] = [];
   const a = transport('n1', '127.0.0.63:0', aGot);
   await a.listen();
   t.teardown(() => a.close());
-  a.learnPeer('n2', `127.0.0.62:${(relay.address() as net.AddressInfo).port}`);
+  a.learnPeer('n2', relay.addr());
   for (let i = 0; i < 3; i++) a.send('n2', { type: 'put', key: `genuine-${i}`, value: 'v' });
   t.ok(await until(() => got.length === 3), 'the genuine link works through the relay');
-  const genuineStream = Buffer.concat(recorded);
+  const genuineStream = relay.stream();
   const genuineFrames: Buffer[] = [];
   for (let at = 0; at + 4 <= genuineStream.length; ) {
     const end = at + 4 + genuineStream.readUInt32BE(at);

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import net from 'node:net';
+import { recordingRelay } from './helpers/recording-relay.js';
 import type { PeerMessage } from '../node/core/env.js';
 import { FrameLateness } from '../node/frame-lateness.js';
 import { PeerTransport, type PeerTransportOptions } from '../node/peer-transport.js';
@@ -181,38 +182,6 @@ t.test('a link that stops answering pings is torn down and redialed', async (t) 
   t.ok(await until(() => connections >= 2, 15_000), 'the next message dials a fresh connection (after reconnect backoff)');
 });
 
-/** A TCP relay that records what the dialer sends, so a test can play it again. */
-async function recordingRelay(t: Test, host: string, target: () => string) {
-  const recorded: Buffer[] = [];
-  const upstreams: net.Socket[] = [];
-  const server = net.createServer((down) => {
-    const [h, p] = target().split(':');
-    const up = net.connect({ host: h!, port: Number(p) });
-    upstreams.push(up);
-    down.on('data', (d: Buffer) => {
-      recorded.push(Buffer.from(d));
-      up.write(d);
-    });
-    up.on('data', (d: Buffer) => down.write(d));
-    for (const s of [up, down]) s.on('error', () => {});
-    up.on('close', () => down.destroy());
-    down.on('close', () => up.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, host, r));
-  t.teardown(() => new Promise((r) => { server.close(r); for (const u of upstreams) u.destroy(); }));
-  /** The recorded dialer→acceptor stream cut into whole frames (u32 length prefix). */
-  const frames = (): Buffer[] => {
-    const all = Buffer.concat(recorded);
-    const out: Buffer[] = [];
-    for (let at = 0; at + 4 <= all.length; ) {
-      const end = at + 4 + all.readUInt32BE(at);
-      out.push(all.subarray(at, end));
-      at = end;
-    }
-    return out;
-  };
-  return { addr: () => `${host}:${(server.address() as net.AddressInfo).port}`, frames, upstreams };
-}
 
 t.test('recorded frames are refused on a new connection and when replayed within one, and counted', async (t) => {
   const a = make(t, 'n1', '127.0.0.41', 'k');
