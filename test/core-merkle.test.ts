@@ -81,3 +81,35 @@ t.test('incremental updates match a fresh build, and undoing a change restores t
   t.same(MerkleTree.diffBuckets(['a', 'b'], ['a', 'c', 'd']), [1, 2], 'a missing bucket counts as different');
   t.throws(() => new MerkleTree(48), RangeError);
 });
+
+/** The root as a full binary hash tree over the leaves, built from scratch: what the kept inner levels must equal. */
+function rootFromLeaves(leaves: readonly string[]): string {
+  let level = [...leaves];
+  while (level.length > 1) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(sha256Hex(`${level[i]}${level[i + 1]}`));
+    level = next;
+  }
+  return level[0]!;
+}
+
+t.test('the root kept across updates (only changed paths rehashed) equals the whole tree hashed afresh', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(1, 2, 4, 64, 256),
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 40 }), fc.string({ maxLength: 4 }), fc.boolean()), { maxLength: 80 }),
+      (buckets, steps) => {
+        const tree = new MerkleTree(buckets);
+        for (const [del, k, v, look] of steps) {
+          if (del) tree.delete(`k${k}`);
+          else tree.set(`k${k}`, sha256Hex(v));
+          // Reading the root between some updates exercises the kept levels, not only one rebuild.
+          if (look && tree.root() !== rootFromLeaves(tree.leafHashes())) return false;
+        }
+        return tree.root() === rootFromLeaves(tree.leafHashes());
+      },
+    ),
+    { numRuns: 300 },
+  );
+  t.equal(new MerkleTree(64).root(), rootFromLeaves(new MerkleTree(64).leafHashes()), 'an empty tree too');
+});

@@ -14,10 +14,37 @@ export function merkleBucketOf(key: string, buckets: number = DEFAULT_MERKLE_BUC
   return (((d[0] ?? 0) << 8) | (d[1] ?? 0)) % buckets;
 }
 
+/** The inner levels of a tree with no keys, per bucket count: every tree starts from them. */
+const emptyLevelsByBuckets = new Map<number, readonly (readonly string[])[]>();
+
+function emptyLevels(buckets: number): readonly (readonly string[])[] {
+  let levels = emptyLevelsByBuckets.get(buckets);
+  if (levels === undefined) {
+    const built: string[][] = [];
+    let below: readonly string[] = new Array<string>(buckets).fill(EMPTY_BUCKET);
+    while (below.length > 1) {
+      const level: string[] = [];
+      for (let i = 0; i < below.length; i += 2) level.push(sha256Hex(`${below[i]}${below[i + 1]}`));
+      built.push(level);
+      below = level;
+    }
+    levels = built;
+    emptyLevelsByBuckets.set(buckets, levels);
+  }
+  return levels;
+}
+
 export class MerkleTree {
   readonly buckets: number;
   private readonly entries: Map<string, string>[];
   private readonly leaves: string[];
+  /**
+   * The inner levels of the hash tree, leaves' parents first, root last. Kept between calls so a changed
+   * leaf rehashes only its own path (log2(buckets) hashes) instead of every inner node: under write load
+   * every partition's tree is dirty at each anti-entropy round, and recomputing whole trees blocked the
+   * event loop for milliseconds.
+   */
+  private readonly levels: string[][] = [];
   private readonly dirty = new Set<number>();
   private cachedRoot: string | undefined;
 
@@ -28,6 +55,7 @@ export class MerkleTree {
     this.buckets = buckets;
     this.entries = Array.from({ length: buckets }, () => new Map<string, string>());
     this.leaves = new Array<string>(buckets).fill(EMPTY_BUCKET);
+    for (const level of emptyLevels(buckets)) this.levels.push([...level]);
   }
 
   get size(): number {
@@ -57,10 +85,13 @@ export class MerkleTree {
     this.cachedRoot = undefined;
   }
 
-  /** Recomputes only the buckets changed since the last call. */
+  /** Recomputes only the buckets changed since the last call, and the inner nodes above them. */
   private refresh(): void {
+    if (this.dirty.size === 0) return;
+    let changed = new Set<number>();
     for (const b of this.dirty) {
       const bucket = this.entries[b] as Map<string, string>;
+      changed.add(b >> 1);
       if (bucket.size === 0) {
         this.leaves[b] = EMPTY_BUCKET;
         continue;
@@ -71,6 +102,16 @@ export class MerkleTree {
       this.leaves[b] = sha256Hex(keys.map((k) => `${k.length}:${k}=${bucket.get(k)}`).join('\n'));
     }
     this.dirty.clear();
+    let below = this.leaves;
+    for (const level of this.levels) {
+      const next = new Set<number>();
+      for (const i of changed) {
+        level[i] = sha256Hex(`${below[2 * i]}${below[2 * i + 1]}`);
+        next.add(i >> 1);
+      }
+      changed = next;
+      below = level;
+    }
   }
 
   /** The leaf bucket hashes, in bucket order. */
@@ -82,13 +123,8 @@ export class MerkleTree {
   /** The root: a binary hash tree over the leaves. */
   root(): string {
     if (this.cachedRoot !== undefined) return this.cachedRoot;
-    let level = this.leafHashes();
-    while (level.length > 1) {
-      const next: string[] = [];
-      for (let i = 0; i < level.length; i += 2) next.push(sha256Hex(`${level[i]}${level[i + 1]}`));
-      level = next;
-    }
-    this.cachedRoot = level[0] as string;
+    this.refresh();
+    this.cachedRoot = (this.levels.length === 0 ? this.leaves[0] : this.levels[this.levels.length - 1]![0]) as string;
     return this.cachedRoot;
   }
 
