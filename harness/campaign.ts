@@ -8,12 +8,12 @@ import type { FaultShapes, NemesisKind } from './nemesis/nemesis.js';
 import { reportFigures, replayCommand } from './report/index.js';
 import { renderCampaignHtml, sessionCell } from './campaign-html.js';
 import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
-import type { Runtime, RuntimeKind } from './runtime/runtime.js';
+import type { Mechanisms, Runtime, RuntimeKind } from './runtime/runtime.js';
 import { createRunDir, updateLatest, writeJson } from './store.js';
 
 export { renderCampaignHtml, sessionCell } from './campaign-html.js';
 import { InvalidArgumentError } from 'commander';
-import { checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, faultShapesFrom, parseConflictsList, parseInterval, parseModes, parseNemesis, parseNrwList } from './cli-args.js';
+import { checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, faultShapesFrom, parseConflictsList, parseInterval, parseModes, parseNemesis, parseNrwList } from './cli-args.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import { isWorkloadName } from '../workloads/index.js';
 
@@ -40,6 +40,8 @@ export interface CampaignOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Keys per run (default: the workload's own). */
   readonly keyCount?: number;
+  /** Dynamo mechanisms switched off in every run (`--no-read-repair` and its siblings). */
+  readonly mechanisms?: Mechanisms;
   /** Partition kinds and crash/pause targets the random nemesis draws from (default: all). */
   readonly faultShapes?: FaultShapes;
   readonly quiet?: boolean;
@@ -117,6 +119,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
     ...(env !== undefined ? { env } : {}),
+    mechanisms: mechanismsFrom(o),
   };
   if (quick) {
     // 2 modes × 4 faults × 2 workloads = 16 runs of about 12 s each (6 s workload, 2 s quiesce, setup).
@@ -235,6 +238,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
                 ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
                 ...(options.image !== undefined ? { image: options.image } : {}),
                 ...(options.env !== undefined ? { env: options.env } : {}),
+                ...(options.mechanisms !== undefined ? { mechanisms: options.mechanisms } : {}),
                 ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
                 ...(options.faultShapes !== undefined ? { faultShapes: options.faultShapes } : {}),
               });

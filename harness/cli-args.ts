@@ -7,6 +7,7 @@ import type { FaultShapes, NemesisKind } from './nemesis/nemesis.js';
 import { parseSchedule as parseFaultSchedule, scheduleKinds, scheduleSpanS, type FaultSchedule } from './nemesis/schedule.js';
 import { targetSpecs, type TargetSpec } from './nemesis/targets.js';
 import type { RunOptions } from './run.js';
+import type { Mechanisms } from './runtime/runtime.js';
 
 export const nemesisKinds: readonly NemesisKind[] = ['partition', 'clock', 'crash', 'pause', 'membership'];
 
@@ -85,6 +86,11 @@ export function checkRuntimeFlags(o: Record<string, unknown>): void {
   if (typeof o['image'] === 'string' && runtime !== 'docker') {
     throw new InvalidArgumentError(`--image needs --runtime docker (with --runtime ${runtime} the reference node would be tested instead)`);
   }
+}
+
+/** `--no-read-repair`, `--no-anti-entropy`, `--no-hinted-handoff` (commander sets each to false when given). */
+export function mechanismsFrom(o: Record<string, unknown>): Mechanisms {
+  return { readRepair: o['readRepair'] !== false, antiEntropy: o['antiEntropy'] !== false, hintedHandoff: o['hintedHandoff'] !== false };
 }
 
 /** A comma-separated list flag's items. */

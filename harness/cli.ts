@@ -7,7 +7,7 @@ import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
 import {
-  checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseSchedule,
+  checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseSchedule,
   parseTargets, testFaultNames, withSchedule,
 } from './cli-args.js';
 import { scriptedNemesis, type FaultSchedule } from './nemesis/schedule.js';
@@ -65,6 +65,9 @@ function addClusterOptions(cmd: Command): Command {
     .option('--partitions <kinds>', `partition kinds the nemesis draws from: ${partitionKinds.join(',')} (default: all)`, parsePartitionKinds)
     .option('--targets <specs>', `crash and pause targets the nemesis draws from: ${targetSpecs.join(',')} (default: all)`, parseTargets)
     .option('--request-timeout <ms>', 'client timeout per request', positiveIntArg('--request-timeout'), 1000)
+    .option('--no-read-repair', 'switch read repair off (QL_READ_REPAIR=0): a read answers from the first R replies and repairs nobody')
+    .option('--no-anti-entropy', 'switch Merkle anti-entropy off (QL_ANTI_ENTROPY=0)')
+    .option('--no-hinted-handoff', 'store hints but never deliver them (QL_HINTED_HANDOFF=0; an ablation, not a mode to run)')
     .option('--env <VAR=value...>', 'extra QL_* variables for every node (e.g. QL_TEST_FAULTS=ack-before-w)', parseEnvItem)
     .option('--fault <names>', `TEST ONLY (checks the harness itself, never a normal configuration): switch on deliberate defects of the reference node, comma-separated, as QL_TEST_FAULTS: ${testFaultNames.join(', ')}; a correct harness must then report invalid (see docs/bug-classes.md)`, parseFaultList);
 }
@@ -101,6 +104,7 @@ export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
     ...(env !== undefined ? { env } : {}),
+    mechanisms: mechanismsFrom(o),
     ...(argv.length > 0 ? { command: `npx quorumlab ${argv.join(' ')}` } : {}),
   };
 }

@@ -11,7 +11,7 @@ import type { FaultShapes, Nemesis, NemesisKind, NemesisOptions, FaultStep } fro
 import { paintValidity } from './output.js';
 import { createProgress, silentProgress, type Progress } from './progress.js';
 import { writeReport } from './report/index.js';
-import type { Runtime, RuntimeKind } from './runtime/runtime.js';
+import { allMechanisms, mechanismKnobs, type Mechanisms, type Runtime, type RuntimeKind } from './runtime/runtime.js';
 import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, writeJson } from './store.js';
 import { runCheckers, type CheckOutcome } from './run-check.js';
 import { createRuntime } from './run-runtime.js';
@@ -52,6 +52,8 @@ export interface RunOptions {
   /** Extra QL_* variables for every node (e.g. QL_TEST_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   readonly sim?: Readonly<Record<string, unknown>>;
+  /** Dynamo mechanisms switched off (`--no-read-repair`, `--no-anti-entropy`, `--no-hinted-handoff`); default all on. */
+  readonly mechanisms?: Partial<Mechanisms>;
   /** No output at all (tests). */
   readonly quiet?: boolean;
   /** Where lines go (default stdout). */
@@ -94,6 +96,8 @@ export interface RunConfig {
   readonly nodeCmd: string | null;
   readonly image: string | null;
   readonly env: Readonly<Record<string, string>>;
+  /** Which Dynamo mechanisms the nodes were asked to run. */
+  readonly mechanisms: Mechanisms;
   readonly command: string | null;
 }
 
@@ -108,6 +112,11 @@ export interface RunStats {
   convergenceMs: number | null;
   /** Nemesis kinds asked for that this runtime cannot apply, with why. */
   unavailableFaults: Readonly<Record<string, string>>;
+  /**
+   * Mechanism variables (QL_READ_REPAIR, …) a node under test says it ignores (its /admin/status
+   * "ignored"), by node: the run's ablation had no effect there.
+   */
+  ignoredKnobs: Readonly<Record<string, readonly string[]>>;
   durationS: number;
 }
 
@@ -152,6 +161,7 @@ export function runConfig(options: RunOptions): RunConfig {
     nodeCmd: options.nodeCmd ?? null,
     image: options.image ?? null,
     env: { ...(options.env ?? {}) },
+    mechanisms: { ...allMechanisms, ...(options.mechanisms ?? {}) },
     command: options.command ?? null,
   };
 }
@@ -181,7 +191,37 @@ export function describeConfig(c: RunConfig): string[] {
     ...(c.nodeCmd !== null ? [`  node-cmd=${c.nodeCmd}`] : []),
     ...(c.image !== null ? [`  image=${c.image}`] : []),
     ...(Object.keys(c.env).length > 0 ? [`  env=${Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    `  mechanisms: ${mechanismKnobs.map((m) => `${m.flag.slice('--no-'.length)}=${c.mechanisms[m.key] ? 'on' : 'off'}`).join(' ')}`,
   ];
+}
+
+/**
+ * The mechanism variables each node says it ignores (NODE-API.md: "ignored" in /admin/status). Asked of real
+ * nodes only: the sim runs the reference core, which honours every switch, and asking it would spend
+ * simulated client delays (and so change a seed's history).
+ */
+async function ignoredMechanismKnobs(runtime: Runtime): Promise<Record<string, string[]>> {
+  if (runtime.kind === 'sim') return {};
+  const variables = new Set(mechanismKnobs.map((m) => m.variable));
+  const out: Record<string, string[]> = {};
+  for (const id of runtime.nodeIds()) {
+    const s = await runtime.client(id).adminStatus();
+    if (s.type !== 'ok' || !Array.isArray(s.value['ignored'])) continue;
+    const ignored = (s.value['ignored'] as unknown[]).map(String).filter((v) => variables.has(v));
+    if (ignored.length > 0) out[id] = ignored;
+  }
+  return out;
+}
+
+/** One line per node that ignores a mechanism switch, saying which run setting therefore had no effect. */
+export function ignoredKnobLines(ignored: Readonly<Record<string, readonly string[]>>, mechanisms: Mechanisms): string[] {
+  return Object.entries(ignored).map(([node, vars]) => {
+    const said = vars.map((v) => {
+      const m = mechanismKnobs.find((k) => k.variable === v);
+      return m !== undefined && !mechanisms[m.key] ? `${v} (so ${m.flag} had no effect there)` : v;
+    });
+    return `  node ${node} ignores ${said.join(', ')}`;
+  });
 }
 
 function oneLine(error: unknown): string {
@@ -192,7 +232,7 @@ function oneLine(error: unknown): string {
 export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<RunResult> {
   const config = runConfig(options);
   const log = options.quiet === true ? () => {} : (options.log ?? ((line: string) => console.log(line)));
-  const stats: RunStats = { ops: 0, ok: 0, fail: 0, info: 0, faults: 0, convergenceMs: null, unavailableFaults: {}, durationS: 0 };
+  const stats: RunStats = { ops: 0, ok: 0, fail: 0, info: 0, faults: 0, convergenceMs: null, unavailableFaults: {}, ignoredKnobs: {}, durationS: 0 };
   const failEarly = (error: string): RunResult => {
     log(`cannot run: ${error}`);
     return { exitCode: 2, valid: 'unknown', runDir: undefined, config, checkers: {}, stats, error };
@@ -259,7 +299,10 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
       ...(options.image !== undefined ? { image: options.image } : {}),
       ...(options.env !== undefined ? { env: options.env } : {}),
       ...(options.sim !== undefined ? { sim: options.sim } : {}),
+      mechanisms: config.mechanisms,
     });
+    stats.ignoredKnobs = await ignoredMechanismKnobs(runtime);
+    for (const line of ignoredKnobLines(stats.ignoredKnobs, config.mechanisms)) log(line);
     const startNs = runtime.nowNs();
     const workload = createWorkload(config.workload, {
       random: seededRandom(deriveSeed(config.seed, 'workload')),
@@ -430,5 +473,7 @@ export function summaryLine(valid: Validity, checkers: Record<string, unknown>, 
     .filter(([, r]) => (r as { valid?: unknown } | undefined)?.valid !== true)
     .map(([name, r]) => `${name}=${String((r as { valid?: unknown } | undefined)?.valid)}`);
   const word = paintValidity(valid);
-  return `${word}  ${stats.ok}/${stats.ops} ops ok, ${stats.faults} faults${bad.length > 0 ? `; ${bad.join(' ')}` : ''}  → ${runDir}`;
+  const ignoring = Object.keys(stats.ignoredKnobs ?? {});
+  const knobs = ignoring.length > 0 ? `; mechanism switches ignored by ${ignoring.join(',')}` : '';
+  return `${word}  ${stats.ok}/${stats.ops} ops ok, ${stats.faults} faults${bad.length > 0 ? `; ${bad.join(' ')}` : ''}${knobs}  → ${runDir}`;
 }

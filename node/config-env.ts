@@ -43,9 +43,9 @@ export interface ProcessConfig {
  * NODE-API.md variables this node reads but does not act on. QL_VNODES: Strategy 3 fixes Q for the cluster's
  * life, so Q is QL_PARTITIONS and a node's tokens are the partitions the ring gives it; the harness turns its
  * vnodes setting into QL_PARTITIONS (vnodes × initial nodes) for every runtime. The three mechanism switches
- * are not implemented: read repair, anti-entropy and hint delivery always run.
+ * (QL_READ_REPAIR, QL_ANTI_ENTROPY, QL_HINTED_HANDOFF) are honoured (see switchVar).
  */
-const ignoredVariables: readonly string[] = ['QL_VNODES', 'QL_READ_REPAIR', 'QL_ANTI_ENTROPY', 'QL_HINTED_HANDOFF'];
+const ignoredVariables: readonly string[] = ['QL_VNODES'];
 
 /** The test faults QL_TEST_FAULTS may name (defined once, in the core's config). */
 export { testFaultNames };
@@ -65,6 +65,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const v = Number(raw);
   if (v < min || v > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${v}`);
   return v;
+}
+
+/** A 0/1 switch; unset or empty keeps the default. */
+function switchVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim() ?? '';
+  if (raw === '') return fallback;
+  if (raw !== '0' && raw !== '1') throw new ConfigError(`${name} must be 0 or 1, got "${raw.slice(0, 40)}"`);
+  return raw === '1';
 }
 
 function address(env: Env, name: string): string {
@@ -161,6 +169,9 @@ export function configFromEnv(env: Env): ProcessConfig {
     gossipIntervalMs: integer(env, 'QL_GOSSIP_MS', defaultNodeConfig.gossipIntervalMs, 1, 600_000),
     antiEntropyIntervalMs: integer(env, 'QL_AE_MS', defaultNodeConfig.antiEntropyIntervalMs, 1, 3_600_000),
     hintIntervalMs: integer(env, 'QL_HINT_MS', defaultNodeConfig.hintIntervalMs, 1, 3_600_000),
+    readRepair: switchVar(env, 'QL_READ_REPAIR', defaultNodeConfig.readRepair),
+    antiEntropy: switchVar(env, 'QL_ANTI_ENTROPY', defaultNodeConfig.antiEntropy),
+    hintedHandoff: switchVar(env, 'QL_HINTED_HANDOFF', defaultNodeConfig.hintedHandoff),
     // Contexts are signed with a key of their own, derived from the secret, so a context tag and a peer
     // frame tag never share a key (the transport derives its keys separately, peer-session.ts).
     ...(secret === undefined ? {} : { secret: contextKey(secret) }),

@@ -44,7 +44,7 @@ t.test('a real node takes Q from QL_PARTITIONS and reports QL_VNODES as ignored'
   t.same(c.ignored, ['QL_VNODES'], 'QL_VNODES never changes Q, and the node says so');
   t.equal(configFromEnv({ ...base, QL_VNODES: '8' }).core.partitions, 256, 'without QL_PARTITIONS Q is 256 whatever QL_VNODES says');
   t.same(configFromEnv(base).ignored, [], 'nothing set, nothing ignored');
-  t.same(configFromEnv({ ...base, QL_READ_REPAIR: '0' }).ignored, ['QL_READ_REPAIR'], 'an unimplemented switch is reported');
+  t.same(configFromEnv({ ...base, QL_READ_REPAIR: '0' }).ignored, [], 'a mechanism switch is honoured, so not reported (test/mechanism-ablation.test.ts)');
 });
 
 t.test('local runtime: a fresh secret and Q by the rule reach every node, a joiner included', async (t) => {

@@ -11,7 +11,8 @@ t.test('nodeEnv: every NODE-API.md variable from the spec; extra variables overr
   const env = nodeEnv({ ...spec, env: { QL_TEST_FAULTS: 'drop-hints', QL_N: '5' } }, { id: 'n2', http: 'h:1', peer: 'p:2', data: '/d', seeds: 'n1@p:2' });
   t.same(env, {
     QL_ID: 'n2', QL_HTTP: 'h:1', QL_PEER: 'p:2', QL_SEEDS: 'n1@p:2', QL_DATA: '/d', QL_N: '5', QL_R: '2', QL_W: '1',
-    QL_SLOPPY: '0', QL_CONFLICTS: 'lww', QL_VNODES: '16', QL_PARTITIONS: '48', QL_SECRET: 'ab', QL_TEST_FAULTS: 'drop-hints',
+    QL_SLOPPY: '0', QL_CONFLICTS: 'lww', QL_VNODES: '16', QL_PARTITIONS: '48', QL_SECRET: 'ab',
+    QL_READ_REPAIR: '1', QL_ANTI_ENTROPY: '1', QL_HINTED_HANDOFF: '1', QL_TEST_FAULTS: 'drop-hints',
   });
   t.equal(nodeEnv({ ...spec, env: { QL_PARTITIONS: '32' } }, { id: 'n1', http: 'h', peer: 'p', data: '/d' })['QL_PARTITIONS'], '32', "the run's QL_PARTITIONS is Q");
   t.notOk('QL_SEEDS' in nodeEnv(spec, { id: 'n1', http: 'h', peer: 'p', data: '/d' }), 'no seeds when not yet known');

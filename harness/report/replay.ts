@@ -32,6 +32,12 @@ export function replayCommand(config: Readonly<Record<string, unknown>>): string
   if (env !== null && typeof env === 'object') {
     for (const [k, v] of Object.entries(env as Record<string, unknown>)) add('env', `${k}=${String(v)}`);
   }
+  const mechanisms = config['mechanisms'] as Record<string, unknown> | undefined;
+  if (mechanisms !== null && typeof mechanisms === 'object') {
+    if (mechanisms['readRepair'] === false) parts.push('--no-read-repair');
+    if (mechanisms['antiEntropy'] === false) parts.push('--no-anti-entropy');
+    if (mechanisms['hintedHandoff'] === false) parts.push('--no-hinted-handoff');
+  }
   add('seed', config['seed']);
   add('node-cmd', config['nodeCmd']);
   add('image', config['image']);

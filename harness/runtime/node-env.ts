@@ -1,7 +1,7 @@
 // The QL_* environment of NODE-API.md for one node, built from the cluster spec in one place so the local
 // and Docker runtimes start nodes with the same knobs. Only the addresses and the data directory differ
 // between runtimes; everything a run configures (N, R, W, mode, conflicts, vnodes, secret, extras) is here.
-import { ringPartitions, type ClusterSpec } from './runtime.js';
+import { allMechanisms, mechanismKnobs, ringPartitions, type ClusterSpec } from './runtime.js';
 
 export interface NodePlace {
   readonly id: string;
@@ -32,6 +32,8 @@ export function nodeEnv(spec: ClusterSpec, place: NodePlace): Record<string, str
     // Q for every node, joiners included, by the rule the sim uses too (see ringPartitions).
     QL_PARTITIONS: String(ringPartitions(spec)),
     ...(spec.secret !== undefined ? { QL_SECRET: spec.secret } : {}),
+    // Always set, as NODE-API.md says, so a node that ignores one can say so in /admin/status.
+    ...Object.fromEntries(mechanismKnobs.map((m) => [m.variable, (spec.mechanisms ?? allMechanisms)[m.key] ? '1' : '0'])),
     ...(spec.env ?? {}),
   };
 }

@@ -27,7 +27,25 @@ export interface ClusterSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** sim only: network delay model and fault knobs (see harness/runtime/sim). */
   readonly sim?: Readonly<Record<string, unknown>>;
+  /** Which Dynamo mechanisms run (default: all); passed to real nodes as QL_READ_REPAIR and its siblings. */
+  readonly mechanisms?: Mechanisms;
 }
+
+/** The Dynamo mechanisms a run can switch off to measure what each buys (NODE-API.md's optional knobs). */
+export interface Mechanisms {
+  readonly readRepair: boolean;
+  readonly antiEntropy: boolean;
+  readonly hintedHandoff: boolean;
+}
+
+export const allMechanisms: Mechanisms = { readRepair: true, antiEntropy: true, hintedHandoff: true };
+
+/** Each mechanism's NODE-API.md variable and the CLI flag that switches it off. */
+export const mechanismKnobs: readonly { readonly key: keyof Mechanisms; readonly variable: string; readonly flag: string }[] = [
+  { key: 'readRepair', variable: 'QL_READ_REPAIR', flag: '--no-read-repair' },
+  { key: 'antiEntropy', variable: 'QL_ANTI_ENTROPY', flag: '--no-anti-entropy' },
+  { key: 'hintedHandoff', variable: 'QL_HINTED_HANDOFF', flag: '--no-hinted-handoff' },
+];
 
 /**
  * Q, the cluster's fixed number of ring partitions (Dynamo's Strategy 3), one rule for every runtime: the

@@ -23,7 +23,7 @@ export class AntiEntropy {
    */
   tick(): void {
     const { faults, view, store, counters } = this.ctx;
-    if (faults.noRepair) return;
+    if (faults.noRepair || !this.ctx.config.antiEntropy) return;
     const mine = view.replicatedPartitions();
     const shared = new Map<NodeId, number[]>();
     for (const p of mine) {
@@ -44,7 +44,8 @@ export class AntiEntropy {
   }
 
   onRoots(from: NodeId, msg: AeRootsMsg): void {
-    if (this.ctx.faults.noRepair) return;
+    // QL_ANTI_ENTROPY=0 also means not answering a peer that still runs it: no Merkle exchange at all.
+    if (this.ctx.faults.noRepair || !this.ctx.config.antiEntropy) return;
     const mine = new Set(this.ctx.view.replicatedPartitions());
     let budget = aeMaxPartitionsPerRound;
     for (const [key, root] of Object.entries(msg.roots)) {

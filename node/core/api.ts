@@ -65,6 +65,8 @@ export interface NodeStatus {
   readonly antiEntropy: { rounds: number; keysRepaired: number };
   readonly readRepair: { repairs: number };
   readonly config: { n: number; r: number; w: number; sloppy: boolean; conflicts: string };
+  /** The mechanism switches as honoured (all true unless a run switched one off); the toy sim node has none. */
+  readonly mechanisms?: { readRepair: boolean; antiEntropy: boolean; hintedHandoff: boolean };
   readonly [extra: string]: unknown;
 }
 

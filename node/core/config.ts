@@ -41,6 +41,21 @@ export interface NodeConfig {
   /** Delay after which a tombstone seen on every home replica is reaped. */
   readonly tombstoneReapDelayMs: number;
   /**
+   * The three Dynamo mechanisms a run may switch off to measure what each buys (QL_READ_REPAIR,
+   * QL_ANTI_ENTROPY, QL_HINTED_HANDOFF of NODE-API.md). Off: a read answers from the first R replies and
+   * repairs nobody; no Merkle exchange starts or is answered; hints are still stored but never delivered.
+   */
+  readonly readRepair: boolean;
+  readonly antiEntropy: boolean;
+  readonly hintedHandoff: boolean;
+  /**
+   * The PBS paper's WARS condition (Bailis et al., VLDB 2012): the coordinator's own copy travels through
+   * the transport like a remote replica's, so it gets the W, A, R and S delays of the network instead of
+   * none. A simulation experiment only (the sim's network delivers a node's messages to itself); a real
+   * node always uses its local copy directly, as Dynamo does.
+   */
+  readonly localCopyViaNetwork: boolean;
+  /**
    * Deliberate defects for the harness's own tests (test/fixtures); never set by a normal configuration
    * of the shipped node. The node process reads them only from QL_TEST_FAULTS, which the README marks as
    * test-only. Each name breaks exactly one guarantee.
@@ -79,4 +94,8 @@ export const defaultNodeConfig: Omit<NodeConfig, 'id' | 'peerAddr' | 'seeds'> = 
   phiThreshold: 8,
   clockPruneEntries: 10,
   tombstoneReapDelayMs: 3000,
+  readRepair: true,
+  antiEntropy: true,
+  hintedHandoff: true,
+  localCopyViaNetwork: false,
 };

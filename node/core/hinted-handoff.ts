@@ -13,6 +13,9 @@ export class HintedHandoff {
 
   tick(): void {
     const { hints, faults, view, env, counters } = this.ctx;
+    // QL_HINTED_HANDOFF=0 (an ablation): fallbacks keep their hints, pending in /admin/status, and never
+    // offer them, so a write that lives only as a hint reaches its home only through anti-entropy or repair.
+    if (!this.ctx.config.hintedHandoff) return;
     for (const h of hints.all()) {
       if (faults.dropHints) {
         hints.remove(h.id).catch((err: unknown) => env.logger.log('error', 'hint-delete-failed', { error: String(err) }));

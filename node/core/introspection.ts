@@ -37,6 +37,8 @@ export function nodeStatus(ctx: NodeContext): NodeStatus {
     ringTransition: view.pastRings.map((r) => r.version),
     reaped: counters.reaped,
     config: { n: config.n, r: config.r, w: config.w, sloppy: config.sloppy, conflicts: config.conflicts },
+    // The mechanism switches as this node honours them (QL_READ_REPAIR, QL_ANTI_ENTROPY, QL_HINTED_HANDOFF).
+    mechanisms: { readRepair: config.readRepair, antiEntropy: config.antiEntropy, hintedHandoff: config.hintedHandoff },
     // The node's named timers (periodic tasks with their period, runs and next run; armed one-shots),
     // and the requests it coordinates or offers that wait for replies.
     timers: { ...ctx.timers.status(), openRequests: ctx.requests.size },

@@ -97,7 +97,9 @@ export class ReadCoordinator {
   private afterRead(kind: Kind, key: string, merged: State, replies: Map<NodeId, State | undefined>, home: NodeId[]): void {
     const { types, faults, counters, view, config, timers } = this.ctx;
     const t = types[kind];
-    if (!faults.noRepair && !t.isEmpty(merged)) {
+    // Read repair switched off (QL_READ_REPAIR=0): the answer came from the first R replies and nobody is
+    // repaired; the replies are still collected, for the tombstone reap below.
+    if (!faults.noRepair && config.readRepair && !t.isEmpty(merged)) {
       for (const [node, s] of replies) {
         if (!home.includes(node)) continue;
         if (s !== undefined && (t.equal(s, merged) || t.equal(s, t.merge(s, merged)))) continue;

@@ -5,14 +5,14 @@
 import type { CoreNode } from '../../node/core/api.js';
 import type { NodeConfig, TestFault } from '../../node/core/config.js';
 import type { NodeId } from '../../node/core/env.js';
-import type { ClusterSpec } from '../../harness/runtime/runtime.js';
+import { allMechanisms, type ClusterSpec, type Mechanisms } from '../../harness/runtime/runtime.js';
 import { referenceNodeInvariants } from '../../harness/runtime/sim/invariants.js';
 import { SimRuntime } from '../../harness/runtime/sim/sim-runtime.js';
 
 /** The node settings scenarios vary; each travels the harness's own path (spec, QL_TEST_FAULTS, sim knobs). */
 export type ScenarioConfig = Partial<
   Pick<NodeConfig, 'n' | 'r' | 'w' | 'sloppy' | 'conflicts' | 'requestTimeoutMs' | 'gossipIntervalMs' | 'antiEntropyIntervalMs' | 'hintIntervalMs' | 'tombstoneReapDelayMs' | 'partitions'>
-> & { readonly testFaults?: readonly TestFault[] };
+> & { readonly testFaults?: readonly TestFault[]; readonly mechanisms?: Partial<Mechanisms> };
 
 export interface ClusterOptions {
   readonly seed?: number;
@@ -56,7 +56,7 @@ export interface SimCluster {
 }
 
 export async function makeCluster(n: number, config: ScenarioConfig = {}, options: ClusterOptions = {}): Promise<SimCluster> {
-  const { n: replicas, r, w, sloppy, conflicts, testFaults, partitions, ...timing } = config;
+  const { n: replicas, r, w, sloppy, conflicts, testFaults, partitions, mechanisms, ...timing } = config;
   const seed = options.seed ?? 1;
   const spec: ClusterSpec = {
     nodes: n,
@@ -69,6 +69,7 @@ export async function makeCluster(n: number, config: ScenarioConfig = {}, option
     seed,
     runDir: '',
     ...(testFaults === undefined ? {} : { env: { QL_TEST_FAULTS: testFaults.join(',') } }),
+    ...(mechanisms === undefined ? {} : { mechanisms: { ...allMechanisms, ...mechanisms } }),
     sim: {
       delay: 'uniform',
       minDelayMs: options.minDelayMs ?? 1,

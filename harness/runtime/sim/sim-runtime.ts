@@ -135,6 +135,7 @@ export class SimRuntime implements Runtime {
       ...(knobs.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: knobs.antiEntropyIntervalMs }),
       ...(knobs.hintIntervalMs === undefined ? {} : { hintIntervalMs: knobs.hintIntervalMs }),
       ...(knobs.tombstoneReapDelayMs === undefined ? {} : { tombstoneReapDelayMs: knobs.tombstoneReapDelayMs }),
+      ...(spec.mechanisms ?? {}),
       ...(testFaults.length === 0 ? {} : { testFaults }),
     };
     sched.start();
