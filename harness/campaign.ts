@@ -1,15 +1,19 @@
-// A campaign: many runs across (N,R,W) × sloppy/strict × vclock/lww × fault sets × seeds, one after the
-// other, then a comparison table (printed, and in campaign.json / campaign.html): availability, p99
-// latency, stale-read rate, lost adds, convergence time. The exit code is the merged validity of all runs.
-import { readFile, writeFile } from 'node:fs/promises';
+// A campaign: many runs across (N,R,W) × sloppy/strict × vclock/lww × fault sets × seeds, then a
+// comparison table (printed, and in campaign.json / campaign.html): availability, p99 latency, stale-read
+// rate, lost adds, convergence time. The exit code is the merged validity of all runs. The matrix has one
+// canonical order (campaignPlan); runs go to worker processes (`--jobs`, campaign-pool.ts), a shard runs a
+// fixed 1/n of it (`--shard i/n`), and `campaign merge` puts shards back together (campaign-merge.ts).
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { mergeValidity, type HistoryOp, type Validity } from '../checkers/history.js';
+import { mergeValidity, type Validity } from '../checkers/history.js';
 import type { FaultShapes, NemesisKind } from './nemesis/nemesis.js';
-import { reportFigures, replayCommand } from './report/index.js';
 import { renderCampaignHtml, sessionCell } from './campaign-html.js';
-import { exitCodeFor, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
+import { executeRuns } from './campaign-pool.js';
+import { campaignHeader, campaignIdentity, runFolderName, shardOf, writeCampaignSummary, type CampaignHeader, type CampaignShard, type StoredRow } from './campaign-shard.js';
+import { exitCodeFor, type RunOptions } from './run.js';
 import type { Mechanisms, Runtime, RuntimeKind } from './runtime/runtime.js';
-import { createRunDir, updateLatest, writeJson } from './store.js';
+import { createRunDir, updateLatest } from './store.js';
 
 export { renderCampaignHtml, sessionCell } from './campaign-html.js';
 import { InvalidArgumentError } from 'commander';
@@ -44,9 +48,13 @@ export interface CampaignOptions {
   readonly mechanisms?: Mechanisms;
   /** Partition kinds and crash/pause targets the random nemesis draws from (default: all). */
   readonly faultShapes?: FaultShapes;
+  /** Runs at once, each in a worker process of its own (default 1; the CLI's default is the core count for sim). */
+  readonly jobs?: number;
+  /** Only this 1/n of the matrix (`--shard i/n`, i from 1); the rest is other shards' to run. */
+  readonly shard?: CampaignShard;
   readonly quiet?: boolean;
   readonly log?: (line: string) => void;
-  /** Tests: a runtime per run (a fresh fake each time). */
+  /** Tests: a runtime per run (a fresh fake each time); runs then stay in this process, one at a time. */
   readonly runtimeFactory?: () => Runtime;
 }
 
@@ -109,9 +117,12 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   const env = clusterEnvFrom(o);
   const keys = typeof o['keys'] === 'number' ? o['keys'] : undefined;
   const shapes = faultShapesFrom(o);
+  const runtime = (o['runtime'] ?? 'local') as RuntimeKind;
+  const jobs = parseJobs(o['jobs'], runtime);
+  const shard = o['shard'] !== undefined ? parseShard(String(o['shard'])) : undefined;
   const base = {
     name: String(o['name'] ?? 'campaign'),
-    runtime: (o['runtime'] ?? 'local') as RuntimeKind,
+    runtime,
     nodes: (o['nodes'] as number | undefined) ?? 5,
     concurrency: (o['concurrency'] as number | undefined) ?? 10,
     rate: (o['rate'] as number | undefined) ?? 50,
@@ -120,6 +131,8 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
     ...(env !== undefined ? { env } : {}),
     mechanisms: mechanismsFrom(o),
+    jobs,
+    ...(shard !== undefined ? { shard } : {}),
   };
   if (quick) {
     // 2 modes × 4 faults × 2 workloads = 16 runs of about 12 s each (6 s workload, 2 s quiesce, setup).
@@ -161,48 +174,37 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   };
 }
 
+/**
+ * `--jobs N`: runs at once. Simulated runs are pure CPU and independent, so the default is one per core;
+ * local and Docker runs use fixed loopback addresses and real time, so two at once would collide on ports
+ * and steal each other's CPU mid-measurement: they stay one at a time.
+ */
+function parseJobs(v: unknown, runtime: RuntimeKind): number {
+  if (v === undefined) return runtime === 'sim' ? availableParallelism() : 1;
+  const jobs = Number(v);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new InvalidArgumentError(`--jobs must be a whole number above 0, got "${String(v)}"`);
+  if (jobs > 1 && runtime !== 'sim') {
+    throw new InvalidArgumentError(`--jobs ${jobs} needs --runtime sim (${runtime} runs share loopback addresses and real time, so they run one at a time)`);
+  }
+  return jobs;
+}
+
+/** `--shard i/n`: the i-th (from 1) of n shards. */
+export function parseShard(v: string): CampaignShard {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (m === null || !(count >= 1) || !(index >= 1) || index > count) {
+    throw new InvalidArgumentError(`--shard expects i/n with 1 ≤ i ≤ n (e.g. 1/3), got "${v}"`);
+  }
+  return { index, count };
+}
+
 /** The quick sweep's fault sets, one fault per run. */
 const quickNemeses: NemesisKind[][] = [['partition'], ['clock'], ['crash'], ['pause']];
 
 /** The quick sweep's fault shapes (see campaignOptionsFrom). */
 export const quickFaultShapes: FaultShapes = { partitions: ['random-halves'], targets: ['majority', 'all'] };
-
-async function readHistory(runDir: string): Promise<HistoryOp[]> {
-  try {
-    const text = await readFile(join(runDir, 'history.jsonl'), 'utf8');
-    return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as HistoryOp);
-  } catch {
-    return [];
-  }
-}
-
-async function rowFor(options: RunOptions, result: RunResult): Promise<CampaignRow> {
-  const history = result.runDir === undefined ? [] : await readHistory(result.runDir);
-  const fig = reportFigures(history, result.checkers);
-  const clientOps = fig.availability.inside.total + fig.availability.outside.total;
-  const okOps = fig.availability.inside.ok + fig.availability.outside.ok;
-  const nemesis = options.nemesis.length > 0 ? options.nemesis.join(',') : 'none';
-  return {
-    label: `${options.workload} N${options.n}R${options.r}W${options.w} ${options.sloppy ? 'sloppy' : 'strict'} ${options.conflicts} ${nemesis} #${options.seed}`,
-    workload: options.workload,
-    n: options.n, r: options.r, w: options.w,
-    sloppy: options.sloppy,
-    conflicts: options.conflicts,
-    nemesis,
-    seed: options.seed,
-    valid: result.valid,
-    availability: clientOps > 0 ? okOps / clientOps : null,
-    p99Ms: fig.latencyMs.p99,
-    staleReadRate: fig.staleReadRate,
-    lostAdds: fig.cart?.lost ?? null,
-    convergenceMs: result.stats.convergenceMs,
-    session: fig.session === null ? null : {
-      ryw: fig.session.rows[0]!.rate, mr: fig.session.rows[1]!.rate, mw: fig.session.rows[2]!.rate, wfr: fig.session.rows[3]!.rate,
-    },
-    runDir: result.runDir ?? null,
-    replay: replayCommand(result.config as unknown as Record<string, unknown>),
-  };
-}
 
 function cell(v: number | null, digits: number, scale = 1, suffix = ''): string {
   return v === null ? '–' : `${(v * scale).toFixed(digits)}${suffix}`;
@@ -218,46 +220,84 @@ export function formatTable(rows: readonly CampaignRow[]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
-export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
-  const log = options.quiet === true ? () => {} : (options.log ?? ((line: string) => console.log(line)));
-  const dir = await createRunDir(options.store, options.name, new Date());
-  const rows: CampaignRow[] = [];
-  const plan: RunOptions[] = [];
+/** One run of the campaign's matrix: its place in it (what shards split on) and its options. */
+export interface PlannedRun {
+  readonly index: number;
+  /** Its results folder under the campaign's runs/: named by place and seed, never by the clock. */
+  readonly folder: string;
+  /** The run's options without where it writes (the executor adds store and runDir). */
+  readonly run: RunOptions;
+}
+
+/**
+ * The campaign's matrix in its one canonical order (workload, N/R/W, mode, conflicts, faults, seed). The
+ * order is part of the campaign's identity: shards select from it by index and merge back into it.
+ */
+export function campaignPlan(options: CampaignOptions): PlannedRun[] {
+  const plan: PlannedRun[] = [];
   for (const workload of options.workloads)
     for (const { n, r, w } of options.nrw)
       for (const sloppy of options.sloppy)
         for (const conflicts of options.conflicts)
           for (const nemesis of options.nemeses)
-            for (const seed of options.seeds)
+            for (const seed of options.seeds) {
+              const name = `${options.name}-${workload}-n${n}r${r}w${w}-${sloppy ? 'sloppy' : 'strict'}-${conflicts}-${nemesis.join('+') || 'none'}`;
               plan.push({
-                name: `${options.name}-${workload}-n${n}r${r}w${w}-${sloppy ? 'sloppy' : 'strict'}-${conflicts}-${nemesis.join('+') || 'none'}`,
-                runtime: options.runtime, nodes: Math.max(options.nodes, n), n, r, w, sloppy, conflicts, workload,
-                nemesis, seed, timeLimitS: options.timeLimitS, concurrency: options.concurrency, rate: options.rate,
-                quiesceS: options.quiesceS, nemesisQuietS: options.nemesisQuietS, nemesisFaultS: options.nemesisFaultS,
-                store: join(dir, 'runs'), quiet: true,
-                ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
-                ...(options.image !== undefined ? { image: options.image } : {}),
-                ...(options.env !== undefined ? { env: options.env } : {}),
-                ...(options.mechanisms !== undefined ? { mechanisms: options.mechanisms } : {}),
-                ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
-                ...(options.faultShapes !== undefined ? { faultShapes: options.faultShapes } : {}),
+                index: plan.length,
+                folder: runFolderName(plan.length, name, seed),
+                run: {
+                  name,
+                  runtime: options.runtime, nodes: Math.max(options.nodes, n), n, r, w, sloppy, conflicts, workload,
+                  nemesis, seed, timeLimitS: options.timeLimitS, concurrency: options.concurrency, rate: options.rate,
+                  quiesceS: options.quiesceS, nemesisQuietS: options.nemesisQuietS, nemesisFaultS: options.nemesisFaultS,
+                  quiet: true,
+                  ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
+                  ...(options.image !== undefined ? { image: options.image } : {}),
+                  ...(options.env !== undefined ? { env: options.env } : {}),
+                  ...(options.mechanisms !== undefined ? { mechanisms: options.mechanisms } : {}),
+                  ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
+                  ...(options.faultShapes !== undefined ? { faultShapes: options.faultShapes } : {}),
+                },
               });
-  log(`campaign "${options.name}": ${plan.length} runs → ${dir}`);
-  for (const [i, run] of plan.entries()) {
-    const deps: RunDeps = options.runtimeFactory !== undefined ? { runtime: options.runtimeFactory() } : {};
-    const result = await runTest(run, deps);
-    const row = await rowFor(run, result);
-    rows.push(row);
-    log(`  [${i + 1}/${plan.length}] ${row.label}: ${String(row.valid)}${result.error !== undefined ? ` (${result.error})` : ''}`);
+            }
+  return plan;
+}
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
+  const log = options.quiet === true ? () => {} : (options.log ?? ((line: string) => console.log(line)));
+  const plan = campaignPlan(options);
+  const id = campaignIdentity(options.name, plan);
+  const shard = options.shard ?? { index: 1, count: 1 };
+  const mine = shardOf(plan, shard);
+  const jobs = Math.max(1, Math.min(options.jobs ?? 1, mine.length));
+  const dir = await createRunDir(options.store, options.name, new Date());
+  const rows: StoredRow[] = [];
+  const header = campaignHeader(id, plan.length, options.shard ?? null);
+  log(`campaign "${options.name}"${options.shard !== undefined ? ` shard ${shard.index}/${shard.count}: ${mine.length} of ${plan.length}` : `: ${plan.length}`} runs` +
+    `${jobs > 1 ? ` on ${jobs} worker processes` : ''} (campaign ${id}) → ${dir}`);
+  const summaryOptions = { ...options, runtimeFactory: undefined, log: undefined };
+  await executeRuns(mine.map((p) => ({ index: p.index, run: { ...p.run, store: join(dir, 'runs'), runDir: join(dir, 'runs', p.folder) } })), {
+    jobs,
+    ...(options.runtimeFactory !== undefined ? { runtimeFactory: options.runtimeFactory } : {}),
+  }, async ({ index, row, error }) => {
+    rows.push({ index, ...row });
+    log(`  [${rows.length}/${mine.length}] ${row.label}: ${String(row.valid)}${error !== undefined ? ` (${error})` : ''}`);
     // Keep the summary current so an interrupted campaign still leaves its table so far.
-    await writeJson(join(dir, 'campaign.json'), { options: { ...options, runtimeFactory: undefined, log: undefined }, rows });
-  }
+    await writeCampaignSummary(dir, summaryOptions, header, rows);
+  });
+  return finishCampaign(options.store, dir, options.name, summaryOptions, header, rows, log);
+}
+
+/** Writes what a finished campaign (or merge) leaves: campaign.json, table.txt, campaign.html; prints the table. */
+export async function finishCampaign(store: string, dir: string, name: string, options: Record<string, unknown>, header: CampaignHeader,
+  rows: readonly StoredRow[], log: (line: string) => void): Promise<CampaignResult> {
+  await writeCampaignSummary(dir, options, header, rows);
   const table = formatTable(rows);
   await writeFile(join(dir, 'table.txt'), `${table}\n`);
-  await writeFile(join(dir, 'campaign.html'), await renderCampaignHtml(options.name, rows, dir));
-  await updateLatest(options.store, dir);
+  await writeFile(join(dir, 'campaign.html'), await renderCampaignHtml(name, rows, dir));
+  await updateLatest(store, dir);
   log(table);
   const valid = mergeValidity(rows.map((r) => r.valid));
   log(`campaign ${valid === true ? 'VALID' : valid === false ? 'INVALID' : 'UNKNOWN'} → ${join(dir, 'campaign.html')}`);
-  return { exitCode: rows.length === 0 ? 2 : exitCodeFor(valid), valid, rows, dir };
+  return { exitCode: rows.length === 0 ? 2 : exitCodeFor(valid), valid, rows: rows.map(({ index: _index, ...row }) => row), dir };
 }

@@ -209,7 +209,15 @@ Examples:
     .option('--seeds <count>', 'seeds per configuration', positiveIntArg('--seeds'), 1)
     .option('--seed <integer>', 'first seed', intArg('--seed'), 1)
     .option('--time-limit <seconds>', 'workload seconds per run', numberArg('--time-limit'), 20)
-    .option('--name <name>', 'campaign name', 'campaign'))
+    .option('--name <name>', 'campaign name', 'campaign')
+    .option('--jobs <count>', 'runs at once, each in a worker process (default: one per core with --runtime sim, else 1)', positiveIntArg('--jobs'))
+    .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the matrix (i from 1); combine with `campaign merge`', (v: string) => v)
+    .addHelpText('after', `
+Examples:
+  quorumlab campaign --quick                             ≤ 5 min sweep on local processes
+  quorumlab campaign --runtime sim --seeds 20            every configuration × 20 seeds, one worker per core
+  quorumlab campaign --runtime sim --seeds 20 --shard 2/3 --store /results/2    a third of it (one job of three)
+  quorumlab campaign merge /results/1 /results/2 /results/3                     the three shards as one campaign`))
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       if (o['quick'] === true) {
         // --quick fixes the sweep; a sweep flag given beside it would be silently ignored.
@@ -219,8 +227,20 @@ Examples:
           throw new InvalidArgumentError(`--quick fixes the sweep; drop ${ignored.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} or drop --quick`);
         }
       }
+      if (cmd.args.length > 0) throw new InvalidArgumentError(`campaign takes no arguments, got "${cmd.args[0]}" (did you mean campaign merge?)`);
       const { runCampaign, campaignOptionsFrom } = await import('./campaign.js');
       const result = await runCampaign(campaignOptionsFrom(o));
+      exit(result.exitCode);
+    })
+    .command('merge')
+    .description('combine the shards of one campaign (campaign --shard i/n) into one table and campaign.html')
+    .argument('<dirs...>', "each shard's campaign folder, or the store folder it wrote to")
+    .addHelpText('after', '\nThe merged campaign goes to a new folder of the results store (campaign --store, default store).')
+    .action(async (dirs: string[], _o: unknown, cmd: Command) => {
+      // --store is the campaign command's own flag (commander reads a parent's options anywhere on the line).
+      const { store } = cmd.optsWithGlobals<{ store: string }>();
+      const { mergeCampaign } = await import('./campaign-merge.js');
+      const result = await mergeCampaign(dirs, { store });
       exit(result.exitCode);
     });
 

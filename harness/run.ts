@@ -2,6 +2,7 @@
 // Every timing decision uses the runtime's clock (runtime.sleep / runtime.nowNs) and every random choice a
 // generator derived from the seed, so under the sim runtime a seed replays to a bit-identical history.
 // Wall-clock time is used only to name the results folder.
+import { mkdir } from 'node:fs/promises';
 import type { HistoryOp, Validity } from '../checkers/history.js';
 import { deriveSeed, seededRandom } from '../node/core/random.js';
 import { createWorkload } from '../workloads/index.js';
@@ -42,6 +43,12 @@ export interface RunOptions {
   /** Seconds to wait after heal before the final reads (default 5). */
   readonly quiesceS?: number;
   readonly store?: string;
+  /**
+   * An exact results folder instead of `<store>/<name>/<timestamp>/`, and no `<store>/latest` update: a
+   * campaign names its runs by their place in its matrix, so shards run on other machines merge into one
+   * folder and the campaign page has the same bytes however the campaign was split.
+   */
+  readonly runDir?: string;
   readonly keyCount?: number;
   /** Narrows the partition kinds and crash/pause targets the random nemesis draws from. */
   readonly faultShapes?: FaultShapes;
@@ -243,7 +250,12 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
 
   let runDir: string;
   try {
-    runDir = await createRunDir(options.store ?? 'store', config.name, new Date());
+    if (options.runDir !== undefined) {
+      runDir = options.runDir;
+      await mkdir(runDir, { recursive: true });
+    } else {
+      runDir = await createRunDir(options.store ?? 'store', config.name, new Date());
+    }
     await writeJson(`${runDir}/config.json`, config);
   } catch (error) {
     return failEarly(`cannot create the results folder: ${oneLine(error)}`);
@@ -282,7 +294,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
       // Leave a results folder that says what happened: the history so far, and no verdict.
       await recorder.close().catch(() => {});
       await writeJson(`${runDir}/results.json`, { valid: 'unknown', checkers: {}, config, stats, error: 'interrupted (SIGINT)' }).catch(() => {});
-      await updateLatest(options.store ?? 'store', runDir).catch(() => {});
+      if (options.runDir === undefined) await updateLatest(options.store ?? 'store', runDir).catch(() => {});
     })().finally(() => process.exit(2));
   };
   process.once('SIGINT', onSigint);
@@ -459,7 +471,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
         log(`report: ${oneLine(e)}`);
       }
     }
-    await updateLatest(options.store ?? 'store', runDir);
+    if (options.runDir === undefined) await updateLatest(options.store ?? 'store', runDir);
   }
 
   const exitCode = exitCodeFor(valid);

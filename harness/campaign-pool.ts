@@ -1,0 +1,119 @@
+// Runs a campaign's planned runs: in this process one after the other (`--jobs 1`, and always with a
+// test's runtime factory, which cannot cross a process boundary), or on N worker processes
+// (campaign-worker.ts), each taking the next run as it finishes one. A simulated run is a pure function of
+// its options, so where it ran changes nothing in its history or row; rows are handed on in plan order
+// (a finished run waits for the ones planned before it), so the log and campaign.json read the same
+// however many workers there were and whichever finished first.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { failedRow, rowFor } from './campaign-row.js';
+import type { CampaignRow } from './campaign.js';
+import { runTest, type RunDeps, type RunOptions } from './run.js';
+import type { Runtime } from './runtime/runtime.js';
+
+export interface PoolRun {
+  readonly index: number;
+  readonly run: RunOptions;
+}
+
+export interface PoolOutcome {
+  readonly index: number;
+  readonly row: CampaignRow;
+  /** Why the run could not complete, when it could not. */
+  readonly error?: string;
+}
+
+/** What a worker sends back for one run. */
+export interface WorkerReply {
+  readonly index: number;
+  readonly row: CampaignRow;
+  readonly error?: string;
+}
+
+export interface PoolOptions {
+  readonly jobs: number;
+  readonly runtimeFactory?: () => Runtime;
+}
+
+/** Runs every run; `onOutcome` sees them in the order given, one at a time. */
+export async function executeRuns(runs: readonly PoolRun[], options: PoolOptions, onOutcome: (o: PoolOutcome) => Promise<void>): Promise<void> {
+  if (options.jobs <= 1 || options.runtimeFactory !== undefined || runs.length <= 1) {
+    for (const { index, run } of runs) {
+      const deps: RunDeps = options.runtimeFactory !== undefined ? { runtime: options.runtimeFactory() } : {};
+      const result = await runTest(run, deps);
+      await onOutcome({ index, row: await rowFor(run, result), ...(result.error !== undefined ? { error: result.error } : {}) });
+    }
+    return;
+  }
+  await runOnWorkers(runs, Math.min(options.jobs, runs.length), onOutcome);
+}
+
+/** The worker's module and the TypeScript loader it needs (this project runs from its sources through tsx). */
+function workerCommand(): { path: string; execArgv: string[] } {
+  return { path: fileURLToPath(new URL('./campaign-worker.ts', import.meta.url)), execArgv: ['--import', import.meta.resolve('tsx')] };
+}
+
+async function runOnWorkers(runs: readonly PoolRun[], jobs: number, onOutcome: (o: PoolOutcome) => Promise<void>): Promise<void> {
+  const done = new Map<number, PoolOutcome>();
+  let nextToStart = 0;
+  let nextToReport = 0;
+  // Outcomes are handed on strictly in order, one at a time, even when several land together.
+  let reporting: Promise<void> = Promise.resolve();
+  const report = (): Promise<void> => {
+    reporting = reporting.then(async () => {
+      while (nextToReport < runs.length && done.has(nextToReport)) {
+        const outcome = done.get(nextToReport)!;
+        done.delete(nextToReport);
+        nextToReport++;
+        await onOutcome(outcome);
+      }
+    });
+    return reporting;
+  };
+  const { path, execArgv } = workerCommand();
+  const workers: ChildProcess[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const startWorker = (): void => {
+        const child = fork(path, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+        workers.push(child);
+        let current: number | undefined;
+        const give = (): void => {
+          if (nextToStart >= runs.length) {
+            current = undefined;
+            child.disconnect();
+            return;
+          }
+          current = nextToStart++;
+          child.send({ index: current, run: runs[current]!.run });
+        };
+        const land = (position: number, outcome: PoolOutcome): void => {
+          done.set(position, outcome);
+          report().then(() => {
+            if (nextToReport === runs.length) resolve();
+          }, reject);
+        };
+        child.on('message', (reply: WorkerReply) => {
+          const position = current!;
+          land(position, { index: runs[position]!.index, row: reply.row, ...(reply.error !== undefined ? { error: reply.error } : {}) });
+          give();
+        });
+        child.once('exit', (code, signal) => {
+          if (current === undefined) return;
+          // The run in hand is reported as unknown with why; a fresh worker takes the runs still waiting.
+          const position = current;
+          current = undefined;
+          const why = `campaign worker process ended (${signal ?? `exit ${String(code)}`}) during the run`;
+          failedRow(runs[position]!.run, why).then((row) => {
+            land(position, { index: runs[position]!.index, row, error: why });
+            if (nextToStart < runs.length) startWorker();
+          }, reject);
+        });
+        give();
+      };
+      for (let i = 0; i < jobs; i++) startWorker();
+    });
+  } finally {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+  }
+}

@@ -1,0 +1,55 @@
+// A campaign's row for one run: the figures its table and page show (availability, p99, stale reads, lost
+// adds, convergence, session rates), taken from the run's stored history and verdicts. Computed where the
+// run ran (a worker process when the campaign runs in parallel), so only the row travels back.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HistoryOp } from '../checkers/history.js';
+import type { CampaignRow } from './campaign.js';
+import { reportFigures, replayCommand } from './report/index.js';
+import { runConfig, type RunOptions, type RunResult } from './run.js';
+
+async function readHistory(runDir: string): Promise<HistoryOp[]> {
+  try {
+    const text = await readFile(join(runDir, 'history.jsonl'), 'utf8');
+    return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as HistoryOp);
+  } catch {
+    return [];
+  }
+}
+
+export async function rowFor(options: RunOptions, result: RunResult): Promise<CampaignRow> {
+  const history = result.runDir === undefined ? [] : await readHistory(result.runDir);
+  const fig = reportFigures(history, result.checkers);
+  const clientOps = fig.availability.inside.total + fig.availability.outside.total;
+  const okOps = fig.availability.inside.ok + fig.availability.outside.ok;
+  const nemesis = options.nemesis.length > 0 ? options.nemesis.join(',') : 'none';
+  return {
+    label: `${options.workload} N${options.n}R${options.r}W${options.w} ${options.sloppy ? 'sloppy' : 'strict'} ${options.conflicts} ${nemesis} #${options.seed}`,
+    workload: options.workload,
+    n: options.n, r: options.r, w: options.w,
+    sloppy: options.sloppy,
+    conflicts: options.conflicts,
+    nemesis,
+    seed: options.seed,
+    valid: result.valid,
+    availability: clientOps > 0 ? okOps / clientOps : null,
+    p99Ms: fig.latencyMs.p99,
+    staleReadRate: fig.staleReadRate,
+    lostAdds: fig.cart?.lost ?? null,
+    convergenceMs: result.stats.convergenceMs,
+    session: fig.session === null ? null : {
+      ryw: fig.session.rows[0]!.rate, mr: fig.session.rows[1]!.rate, mw: fig.session.rows[2]!.rate, wfr: fig.session.rows[3]!.rate,
+    },
+    runDir: result.runDir ?? null,
+    replay: replayCommand(result.config as unknown as Record<string, unknown>),
+  };
+}
+
+/** The row of a run that never reported (its worker process died): unknown, with why. */
+export async function failedRow(options: RunOptions, error: string): Promise<CampaignRow> {
+  const result: RunResult = {
+    exitCode: 2, valid: 'unknown', runDir: undefined, config: runConfig(options), checkers: {}, error,
+    stats: { ops: 0, ok: 0, fail: 0, info: 0, faults: 0, convergenceMs: null, unavailableFaults: {}, durationS: 0 },
+  };
+  return rowFor(options, result);
+}
