@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { HistoryOp } from '../checkers/history.js';
 import type { CampaignRow } from './campaign.js';
 import { reportFigures, replayCommand } from './report/index.js';
-import { runConfig, type RunOptions, type RunResult } from './run.js';
+import { emptyRunStats, runConfig, type RunOptions, type RunResult } from './run.js';
 
 async function readHistory(runDir: string): Promise<HistoryOp[]> {
   try {
@@ -49,7 +49,7 @@ export async function rowFor(options: RunOptions, result: RunResult): Promise<Ca
 export async function failedRow(options: RunOptions, error: string): Promise<CampaignRow> {
   const result: RunResult = {
     exitCode: 2, valid: 'unknown', runDir: undefined, config: runConfig(options), checkers: {}, error,
-    stats: { ops: 0, ok: 0, fail: 0, info: 0, faults: 0, convergenceMs: null, unavailableFaults: {}, durationS: 0 },
+    stats: emptyRunStats(),
   };
   return rowFor(options, result);
 }

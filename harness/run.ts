@@ -138,6 +138,11 @@ export interface RunResult {
   readonly error?: string;
 }
 
+/** The figures of a run before it has done anything (also what a campaign reports for a run that never ran). */
+export function emptyRunStats(): RunStats {
+  return { ops: 0, ok: 0, fail: 0, info: 0, faults: 0, convergenceMs: null, unavailableFaults: {}, ignoredKnobs: {}, durationS: 0 };
+}
+
 export function exitCodeFor(valid: Validity): 0 | 1 | 2 {
   return valid === true ? 0 : valid === false ? 1 : 2;
 }
@@ -239,7 +244,7 @@ function oneLine(error: unknown): string {
 export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<RunResult> {
   const config = runConfig(options);
   const log = options.quiet === true ? () => {} : (options.log ?? ((line: string) => console.log(line)));
-  const stats: RunStats = { ops: 0, ok: 0, fail: 0, info: 0, faults: 0, convergenceMs: null, unavailableFaults: {}, ignoredKnobs: {}, durationS: 0 };
+  const stats = emptyRunStats();
   const failEarly = (error: string): RunResult => {
     log(`cannot run: ${error}`);
     return { exitCode: 2, valid: 'unknown', runDir: undefined, config, checkers: {}, stats, error };
