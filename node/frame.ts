@@ -2,7 +2,9 @@
 //
 //   [u32 big-endian length of the rest][u8 version][32-byte HMAC-SHA256, only with a secret][JSON payload]
 //
-// and the HMAC covers the version byte, the frame's sequence number on its connection (counted by both
+// and the payload carries one or more messages: the transport puts every message it sends a peer in one
+// event-loop turn into one frame (a coordinator's fan-out under load, a replica's acks), so one HMAC, one
+// JSON parse and one length prefix serve them all instead of one each. The HMAC covers the version byte, the frame's sequence number on its connection (counted by both
 // ends, never sent; see peer-session.ts) and the payload. With QL_SECRET set a process that does not
 // know the secret cannot produce a frame the cluster accepts, so it cannot join, gossip or write a
 // replica, and a recorded frame is refused on any other connection or position. The length prefix makes frames self-delimiting on a TCP stream; a length over the limit is a
@@ -10,7 +12,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { NodeId, PeerMessage } from './core/env.js';
 
-export const frameVersion = 2;
+export const frameVersion = 3;
 export const hmacBytes = 32;
 /** Large enough for a 1 MiB value base64-encoded with its metadata, and for anti-entropy batches. */
 export const defaultMaxFrameBytes = 64 * 1024 * 1024;
@@ -18,7 +20,8 @@ export const defaultMaxFrameBytes = 64 * 1024 * 1024;
 export interface FramePayload {
   readonly from: NodeId;
   readonly to: NodeId;
-  readonly msg: PeerMessage;
+  /** At least one message, delivered in this order. */
+  readonly msgs: readonly PeerMessage[];
   /**
    * When the sender handed the message to its transport, in the sender's monotonic milliseconds. Only
    * differences between frames of one connection mean anything (the receiver's staleness check).
@@ -53,9 +56,22 @@ function mac(key: FrameKey, version: Uint8Array, seq: number | undefined, body: 
 
 /** Encodes one frame; `key` adds the HMAC, over `seq` when the frame belongs to a session. */
 export function encodeFrame(payload: FramePayload, key?: FrameKey, seq?: number): Buffer {
+  return encodeFrameJson(JSON.stringify(payload), key, seq);
+}
+
+/**
+ * The JSON payload of a frame from messages already serialised (each `JSON.stringify(message)`), so a
+ * sender can bound a frame's size by its messages' sizes before joining them.
+ */
+export function payloadJson(from: NodeId, to: NodeId, at: number | undefined, messageJsons: readonly string[]): string {
+  const head = `{"from":${JSON.stringify(from)},"to":${JSON.stringify(to)}`;
+  return `${head}${at === undefined || !Number.isFinite(at) ? '' : `,"at":${at}`},"msgs":[${messageJsons.join(',')}]}`;
+}
+
+/** Encodes one frame around a payload already serialised (see payloadJson). */
+export function encodeFrameJson(json: string, key?: FrameKey, seq?: number): Buffer {
   // The JSON is written straight into the frame buffer: values make most of a frame's bytes, and an
   // intermediate body buffer would copy them once more for every message.
-  const json = JSON.stringify(payload);
   const sigLength = key === undefined ? 0 : hmacBytes;
   const bodyStart = 5 + sigLength;
   const bodyLength = Buffer.byteLength(json, 'utf8');
@@ -67,17 +83,21 @@ export function encodeFrame(payload: FramePayload, key?: FrameKey, seq?: number)
   return frame;
 }
 
+function isMessage(msg: unknown): msg is PeerMessage {
+  return typeof msg === 'object' && msg !== null && !Array.isArray(msg) && typeof (msg as Record<string, unknown>)['type'] === 'string';
+}
+
 function isPayload(value: unknown): value is FramePayload {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  const msg = v['msg'];
+  const msgs = v['msgs'];
   return (
     typeof v['from'] === 'string' &&
     (v['from'] as string).length > 0 &&
     typeof v['to'] === 'string' &&
-    typeof msg === 'object' &&
-    msg !== null &&
-    typeof (msg as Record<string, unknown>)['type'] === 'string'
+    Array.isArray(msgs) &&
+    msgs.length > 0 &&
+    msgs.every(isMessage)
   );
 }
 
@@ -166,7 +186,7 @@ export class FrameDecoder {
     } catch {
       throw new FrameError('frame payload is not valid JSON', 'bad-payload');
     }
-    if (!isPayload(parsed)) throw new FrameError('frame payload lacks from, to or msg.type', 'bad-payload');
+    if (!isPayload(parsed)) throw new FrameError('frame payload lacks from, to or a non-empty msgs list of typed messages', 'bad-payload');
     return parsed;
   }
 

@@ -39,7 +39,7 @@ export function acceptInbound(socket: net.Socket, ctx: InboundContext): void {
   // The challenge goes out before the dialer has proved anything: it carries nothing but a fresh nonce,
   // and a dialer without our secret learns from its signature that it cannot join (and says so).
   const nonce = newNonce();
-  socket.write(encodeFrame({ from: ctx.id, to: '*', msg: { type: challengeType, nonce } }, ctx.key));
+  socket.write(encodeFrame({ from: ctx.id, to: '*', msgs: [{ type: challengeType, nonce }] }, ctx.key));
   let replyKey: LinkKey;
   let replySeq = 0;
   const onFrame = (frame: FramePayload, nowMs: number): boolean => {
@@ -50,8 +50,9 @@ export function acceptInbound(socket: net.Socket, ctx: InboundContext): void {
       }
     }
     if (peer === undefined) {
-      const dialerNonce = parseNonce(frame.msg['nonce']);
-      if (frame.msg.type !== helloType || dialerNonce === undefined) {
+      const hello = frame.msgs[0]!;
+      const dialerNonce = parseNonce(hello['nonce']);
+      if (frame.msgs.length !== 1 || hello.type !== helloType || dialerNonce === undefined) {
         ctx.reject(socket, new Error('first frame is not a hello with a nonce'), frame.from);
         return false;
       }
@@ -65,7 +66,7 @@ export function acceptInbound(socket: net.Socket, ctx: InboundContext): void {
       const keys = sessionKeys(ctx.key, dialerNonce, nonce);
       decoder.rekey(keys.dialerToAcceptor);
       replyKey = keys.acceptorToDialer;
-      const addr = frame.msg['addr'];
+      const addr = hello['addr'];
       // A peer we have never heard of tells us where to reach it; gossip may correct it later.
       if (typeof addr === 'string' && !ctx.knowsAddress(peer)) ctx.learnPeer(peer, addr);
       ctx.redialNow(peer);
@@ -75,11 +76,13 @@ export function acceptInbound(socket: net.Socket, ctx: InboundContext): void {
       ctx.reject(socket, new Error(`frame from ${frame.from} on ${peer}'s connection`), peer);
       return false;
     }
-    if (frame.msg.type === pingType) {
-      socket.write(encodeFrame({ from: ctx.id, to: peer, msg: { type: pongType } }, replyKey, replyKey === undefined ? undefined : replySeq++));
-      return true;
+    for (const msg of frame.msgs) {
+      if (msg.type === pingType) {
+        socket.write(encodeFrame({ from: ctx.id, to: peer, msgs: [{ type: pongType }] }, replyKey, replyKey === undefined ? undefined : replySeq++));
+      } else if (frame.to === ctx.id) {
+        ctx.deliver(peer, msg);
+      }
     }
-    if (frame.to === ctx.id) ctx.deliver(peer, frame.msg);
     return true;
   };
   // After a protocol error nothing more from this connection is looked at: chunks already read may

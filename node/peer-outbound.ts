@@ -4,7 +4,7 @@
 // Until then, and whenever the link is down, messages wait in the link's queue. A silent link is redialed.
 import net from 'node:net';
 import type { Logger, NodeId, PeerMessage } from './core/env.js';
-import { FrameDecoder, FrameError, encodeFrame, type FramePayload } from './frame.js';
+import { FrameDecoder, FrameError, encodeFrame, encodeFrameJson, payloadJson, type FramePayload } from './frame.js';
 import { challengeType, helloType, newNonce, parseNonce, pingType, sessionKeys, type LinkKey } from './peer-session.js';
 import type { RateLimitedWarnings } from './peer-warnings.js';
 import { parseHostPort } from './host-port.js';
@@ -19,6 +19,10 @@ export interface Link {
   session?: { key: LinkKey; seq: number };
   /** Messages waiting for a connection, with the time each was sent. */
   queue: { msg: PeerMessage; at: number }[];
+  /** Messages sent on the open connection during this event-loop turn, leaving together at its end. */
+  outbox: PeerMessage[];
+  /** When the first message of the outbox was sent. */
+  outboxAt: number;
   attempts: number;
   retryTimer?: NodeJS.Timeout;
   pingTimer?: NodeJS.Timeout;
@@ -50,6 +54,41 @@ export function writeLinkFrame(link: Link, socket: net.Socket, payload: FramePay
   socket.write(encodeFrame(payload, session.key, session.key === undefined ? undefined : session.seq++));
 }
 
+/**
+ * Above this many bytes of serialised messages a batch closes and the next starts a new frame, so that a
+ * turn of anti-entropy or handoff traffic never builds a frame near the receiver's size limit; a single
+ * larger message still goes alone.
+ */
+export const batchSoftLimitBytes = 1024 * 1024;
+
+/**
+ * Writes the link's outbox as few frames as the size bound allows (usually one), each signed once for the
+ * session; returns how many frames were written.
+ */
+export function writeLinkBatch(link: Link, socket: net.Socket, from: NodeId): number {
+  const session = link.session!;
+  const messages = link.outbox;
+  const at = link.outboxAt;
+  link.outbox = [];
+  let frames = 0;
+  let batch: string[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    socket.write(encodeFrameJson(payloadJson(from, link.id, at, batch), session.key, session.key === undefined ? undefined : session.seq++));
+    frames++;
+    batch = [];
+    bytes = 0;
+  };
+  for (const m of messages) {
+    const json = JSON.stringify(m);
+    if (batch.length > 0 && bytes + json.length > batchSoftLimitBytes) flush();
+    batch.push(json);
+    bytes += json.length;
+  }
+  if (batch.length > 0) flush();
+  return frames;
+}
+
 export function dialPeer(link: Link, addr: string, ctx: OutboundContext): void {
   const { host, port } = parseHostPort(addr);
   const bindHost = ctx.bindHost;
@@ -66,7 +105,7 @@ export function dialPeer(link: Link, addr: string, ctx: OutboundContext): void {
   socket.on('connect', () => {
     clearTimeout(connectTimer);
     if (ctx.isClosed()) return socket.destroy();
-    socket.write(encodeFrame({ from: ctx.id, to: link.id, msg: { type: helloType, addr: ctx.listenString(), nonce }, at: performance.now() }, ctx.key));
+    socket.write(encodeFrame({ from: ctx.id, to: link.id, msgs: [{ type: helloType, addr: ctx.listenString(), nonce }], at: performance.now() }, ctx.key));
     // A listener that never answers the hello (a paused process, something that is not a node) is
     // treated as a stalled link.
     handshakeTimer = setTimeout(() => {
@@ -89,7 +128,7 @@ export function dialPeer(link: Link, addr: string, ctx: OutboundContext): void {
     const queued = link.queue;
     link.queue = [];
     for (const { msg, at } of queued) {
-      writeLinkFrame(link, socket, { from: ctx.id, to: link.id, msg, at });
+      writeLinkFrame(link, socket, { from: ctx.id, to: link.id, msgs: [msg], at });
       ctx.counters.sent++;
     }
     link.pingTimer = setInterval(() => {
@@ -98,7 +137,7 @@ export function dialPeer(link: Link, addr: string, ctx: OutboundContext): void {
         socket.destroy();
         return;
       }
-      writeLinkFrame(link, socket, { from: ctx.id, to: link.id, msg: { type: pingType }, at: performance.now() });
+      writeLinkFrame(link, socket, { from: ctx.id, to: link.id, msgs: [{ type: pingType }], at: performance.now() });
     }, ctx.pingIntervalMs);
   };
 
@@ -110,8 +149,9 @@ export function dialPeer(link: Link, addr: string, ctx: OutboundContext): void {
     try {
       decoder.pushEach(chunk, (frame) => {
         if (link.session !== undefined || socket.destroyed) return;
-        const acceptorNonce = parseNonce(frame.msg['nonce']);
-        if (frame.msg.type !== challengeType || frame.from !== link.id || acceptorNonce === undefined) {
+        const msg = frame.msgs[0]!;
+        const acceptorNonce = parseNonce(msg['nonce']);
+        if (frame.msgs.length !== 1 || msg.type !== challengeType || frame.from !== link.id || acceptorNonce === undefined) {
           throw new Error(`the peer at ${addr} did not open with a challenge from ${link.id}`);
         }
         established(acceptorNonce);

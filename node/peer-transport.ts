@@ -23,7 +23,7 @@ import type { SeedPeer } from './core/config.js';
 import { FrameError } from './frame.js';
 import { parseHostPort } from './host-port.js';
 import { acceptInbound, remoteOf, type InboundContext } from './peer-inbound.js';
-import { dialPeer, writeLinkFrame, type Link, type OutboundContext } from './peer-outbound.js';
+import { dialPeer, writeLinkBatch, type Link, type OutboundContext } from './peer-outbound.js';
 import { clusterKey, type LinkKey } from './peer-session.js';
 import { RateLimitedWarnings } from './peer-warnings.js';
 
@@ -86,8 +86,8 @@ export class PeerTransport implements Transport {
   private readonly maxDelayMs: number;
   private readonly links = new Map<NodeId, Link>();
   private readonly incoming = new Set<net.Socket>();
-  /** Sockets corked during this event-loop turn (see corkForTick). */
-  private corked: net.Socket[] = [];
+  /** Links with messages in their outbox this event-loop turn (see flushSoon). */
+  private pendingLinks: Link[] = [];
   private server: net.Server | undefined;
   private handler: MessageHandler = () => {};
   private closed = false;
@@ -210,8 +210,11 @@ export class PeerTransport implements Transport {
         this.counters.dropped++;
         return;
       }
-      this.corkForTick(link.socket);
-      writeLinkFrame(link, link.socket, { from: this.id, to, msg: message, at: performance.now() });
+      if (link.outbox.length === 0) {
+        link.outboxAt = performance.now();
+        this.flushSoon(link);
+      }
+      link.outbox.push(message);
       this.counters.sent++;
       return;
     }
@@ -231,6 +234,7 @@ export class PeerTransport implements Transport {
       clearInterval(link.pingTimer);
       link.socket?.destroy();
       link.queue = [];
+      link.outbox = [];
     }
     for (const socket of this.incoming) socket.destroy();
     this.incoming.clear();
@@ -239,29 +243,42 @@ export class PeerTransport implements Transport {
   }
 
   /**
-   * Frames sent in the same event-loop turn (a coordinator fanning out, replicas answering every request
-   * whose data arrived in one poll, gossip to several peers) leave in one syscall per socket: the socket
-   * is corked at the first write and uncorked in the check phase of the same turn, after every I/O
-   * callback of the turn and its promise continuations have run. Under load that turns many small writes
-   * into one; when idle it adds no measurable delay, since the check phase follows at once.
+   * Messages sent to one peer in the same event-loop turn (a coordinator fanning out, a replica answering
+   * every request whose data arrived in one poll, gossip) leave as one frame in one write: they collect in
+   * the link's outbox and go in the check phase of the same turn, after every I/O callback of the turn and
+   * its promise continuations have run. Under load that turns many frames, HMACs and syscalls into one;
+   * when idle it adds no measurable delay, since the check phase follows at once.
    */
-  private corkForTick(socket: net.Socket): void {
-    if (socket.writableCorked > 0) return;
-    socket.cork();
-    this.corked.push(socket);
-    if (this.corked.length === 1) setImmediate(this.uncorkAll);
+  private flushSoon(link: Link): void {
+    this.pendingLinks.push(link);
+    if (this.pendingLinks.length === 1) setImmediate(this.flushAll);
   }
 
-  private readonly uncorkAll = (): void => {
-    const sockets = this.corked;
-    this.corked = [];
-    for (const socket of sockets) socket.uncork();
+  private readonly flushAll = (): void => {
+    const links = this.pendingLinks;
+    this.pendingLinks = [];
+    for (const link of links) {
+      if (link.outbox.length === 0) continue;
+      if (link.connected && link.socket && !link.socket.destroyed && !this.closed) {
+        writeLinkBatch(link, link.socket, this.id);
+        continue;
+      }
+      // The link went down within the turn: its messages wait for the redial like any other, with the
+      // time they were sent, so the receiver still drops those that waited too long.
+      for (const msg of link.outbox) link.queue.push({ msg, at: link.outboxAt });
+      link.outbox = [];
+      while (link.queue.length > this.maxQueue) {
+        link.queue.shift();
+        this.counters.dropped++;
+      }
+      this.dialIfIdle(link);
+    }
   };
 
   private link(id: NodeId): Link {
     let link = this.links.get(id);
     if (!link) {
-      link = { id, connected: false, queue: [], attempts: 0, lastHeardMs: 0 };
+      link = { id, connected: false, queue: [], outbox: [], outboxAt: 0, attempts: 0, lastHeardMs: 0 };
       this.links.set(id, link);
     }
     return link;

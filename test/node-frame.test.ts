@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { FrameDecoder, FrameError, encodeFrame, frameVersion, type FramePayload } from '../node/frame.js';
+import { FrameDecoder, FrameError, encodeFrame, encodeFrameJson, frameVersion, payloadJson, type FramePayload } from '../node/frame.js';
 
 function reasonOf(fn: () => unknown): string | undefined {
   try {
@@ -11,7 +11,7 @@ function reasonOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-const payload = (i: number): FramePayload => ({ from: 'n1', to: 'n2', msg: { type: 'put', key: `k${i}`, value: 'AAEC', n: i } });
+const payload = (i: number): FramePayload => ({ from: 'n1', to: 'n2', msgs: [{ type: 'put', key: `k${i}`, value: 'AAEC', n: i }] });
 
 t.test('frames round trip with and without a secret, split at every byte', async (t) => {
   for (const secret of [undefined, 's3cret']) {
@@ -32,7 +32,8 @@ t.test('random chunking never changes what is decoded (property)', async (t) => 
       fc.array(fc.record({ key: fc.string(), value: fc.string(), n: fc.integer() }), { minLength: 1, maxLength: 8 }),
       fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }),
       (msgs, cuts) => {
-        const frames = msgs.map((m) => ({ from: 'a', to: 'b', msg: { type: 'x', ...m } }));
+        // One message per frame and all of them batched in one frame, back to back on the stream.
+        const frames: FramePayload[] = [...msgs.map((m) => ({ from: 'a', to: 'b', msgs: [{ type: 'x', ...m }] })), { from: 'a', to: 'b', msgs: msgs.map((m) => ({ type: 'y', ...m })), at: 12.5 }];
         const stream = Buffer.concat(frames.map((p) => encodeFrame(p, 'k')));
         const decoder = new FrameDecoder('k');
         const out: FramePayload[] = [];
@@ -86,8 +87,14 @@ t.test('oversized, short and non-JSON frames are protocol errors', async (t) => 
   const body = Buffer.from('not json');
   const frame = Buffer.concat([Buffer.from([0, 0, 0, body.length + 1, frameVersion]), body]);
   t.equal(reasonOf(() => new FrameDecoder().push(frame)), 'bad-payload');
-  const noType = Buffer.from(JSON.stringify({ from: 'a', to: 'b', msg: {} }));
-  t.equal(reasonOf(() => new FrameDecoder().push(Buffer.concat([Buffer.from([0, 0, 0, noType.length + 1, frameVersion]), noType]))), 'bad-payload');
+  const raw = (body: unknown): Buffer => {
+    const json = Buffer.from(JSON.stringify(body));
+    return Buffer.concat([Buffer.from([0, 0, 0, json.length + 1, frameVersion]), json]);
+  };
+  t.equal(reasonOf(() => new FrameDecoder().push(raw({ from: 'a', to: 'b', msgs: [{}] }))), 'bad-payload', 'a message without a type');
+  t.equal(reasonOf(() => new FrameDecoder().push(raw({ from: 'a', to: 'b', msgs: [] }))), 'bad-payload', 'a frame with no message');
+  t.equal(reasonOf(() => new FrameDecoder().push(raw({ from: 'a', to: 'b', msgs: [{ type: 'x' }, 'x'] }))), 'bad-payload', 'one untyped message spoils the batch');
+  t.equal(reasonOf(() => new FrameDecoder().push(raw({ from: 'a', to: 'b', msg: { type: 'x' } }))), 'bad-payload', 'the version-2 single-message shape');
   const other = Buffer.from(encodeFrame(payload(1)));
   other[4] = frameVersion + 1;
   t.equal(reasonOf(() => new FrameDecoder().push(other)), 'bad-version');
@@ -107,15 +114,32 @@ t.test('a session binds each frame to its position: replayed, dropped or reorder
   otherSession.rekey(Buffer.alloc(32, 8));
   t.equal(reasonOf(() => otherSession.push(frames[0]!)), 'replay', 'a frame of another session is refused');
   // A handshake frame signed with the cluster key, then the session, in one chunk: pushEach rekeys between them.
-  const hello = encodeFrame({ from: 'n1', to: 'n2', msg: { type: 'hello' } }, 'cluster');
+  const hello = encodeFrame({ from: 'n1', to: 'n2', msgs: [{ type: 'hello' }] }, 'cluster');
   const d = new FrameDecoder('cluster');
   const seen: string[] = [];
   d.pushEach(Buffer.concat([hello, frames[0]!, frames[1]!]), (f) => {
-    seen.push(f.msg.type);
-    if (f.msg.type === 'hello') d.rekey(key);
+    seen.push(f.msgs[0]!.type);
+    if (f.msgs[0]!.type === 'hello') d.rekey(key);
   });
   t.same(seen, ['hello', 'put', 'put'], 'the frames behind the handshake are read with the session key');
   const unsigned = new FrameDecoder();
   unsigned.rekey(undefined);
   t.same(unsigned.push(encodeFrame(payload(5))), [payload(5)], 'without a secret nothing is signed');
+});
+
+t.test('a batch frame built from serialised messages decodes to the same messages, signed once for its position', async (t) => {
+  const msgs = [{ type: 'write', key: 'a', s: { v: 'AAEC' } }, { type: 'write-ack', req: 'r1' }, { type: 'read', req: 'r2', kind: 'kv', key: 'é/"q"' }];
+  const key = Buffer.alloc(32, 3);
+  const json = payloadJson('n1', 'n2', 7.25, msgs.map((m) => JSON.stringify(m)));
+  t.same(JSON.parse(json), { from: 'n1', to: 'n2', at: 7.25, msgs }, 'the joined payload is the JSON of the whole frame');
+  const d = new FrameDecoder('cluster');
+  d.rekey(key);
+  t.same(d.push(Buffer.concat([encodeFrameJson(json, key, 0), encodeFrame({ from: 'n1', to: 'n2', msgs: [msgs[0]!] }, key, 1)])), [
+    { from: 'n1', to: 'n2', at: 7.25, msgs },
+    { from: 'n1', to: 'n2', msgs: [msgs[0]] },
+  ]);
+  t.same(JSON.parse(payloadJson('n1', 'n2', undefined, ['{"type":"x"}'])), { from: 'n1', to: 'n2', msgs: [{ type: 'x' }] }, 'no send time, no at');
+  const replayed = new FrameDecoder('cluster');
+  replayed.rekey(key);
+  t.equal(reasonOf(() => replayed.push(encodeFrameJson(json, key, 1))), 'replay', 'a batch is bound to its position like any frame');
 });

@@ -31,7 +31,7 @@ async function until(check: () => boolean, ms = 5000): Promise<boolean> {
   return check();
 }
 
-const payload = (msg: Record<string, unknown>, to = 'n2', from = 'n9'): FramePayload => ({ from, to, msg: { type: 'put', ...msg } as PeerMessage, at: performance.now() });
+const payload = (msg: Record<string, unknown>, to = 'n2', from = 'n9'): FramePayload => ({ from, to, msgs: [{ type: 'put', ...msg } as PeerMessage], at: performance.now() });
 
 t.test('10,000 fuzzed peer frames: nothing delivered, every connection closed, the node still serves', async (t) => {
   const got: [string, PeerMessage][] = [];
@@ -70,9 +70,11 @@ t.test('10,000 fuzzed peer frames: nothing delivered, every connection closed, t
     fc.dictionary(fc.string({ maxLength: 8 }), jsonish, { maxKeys: 4 }).map((m) => encodeFrame(payload(m), 'another-secret')),
     fc.dictionary(fc.string({ maxLength: 8 }), jsonish, { maxKeys: 4 }).map((m) => encodeFrame(payload(m))),
     // Right key, wrong protocol: a message before any hello, a hello without a nonce, a challenge.
-    fc.constantFrom('put', 'gossip', 'ql-hello', 'ql-challenge', 'ql-ping').map((type) => encodeFrame({ from: 'n9', to: 'n2', msg: { type } }, key)),
+    fc.constantFrom('put', 'gossip', 'ql-hello', 'ql-challenge', 'ql-ping').map((type) => encodeFrame({ from: 'n9', to: 'n2', msgs: [{ type }] }, key)),
+    // A valid hello with a message riding in the same frame: a handshake frame must carry the hello alone.
+    fc.constant(0).map(() => encodeFrame({ from: 'n9', to: 'n2', msgs: [{ type: 'ql-hello', addr: '127.0.0.9:1', nonce: newNonce() }, { type: 'put', key: 'k' }] }, key)),
     // A well-formed hello from an insider, followed (in the same stream) by frames it cannot sign for the session.
-    fc.constant(0).map(() => encodeFrame({ from: 'n9', to: 'n2', msg: { type: 'ql-hello', addr: '127.0.0.9:1', nonce: newNonce() } }, key)),
+    fc.constant(0).map(() => encodeFrame({ from: 'n9', to: 'n2', msgs: [{ type: 'ql-hello', addr: '127.0.0.9:1', nonce: newNonce() }] }, key)),
     fc.constantFrom(...genuineFrames),
   );
   const stream = fc.tuple(fc.array(frame, { minLength: 20, maxLength: 20 }), fc.integer({ min: 1, max: 97 }));

@@ -235,3 +235,29 @@ t.test('rejections are rate-limited in the log and counted; the outsider says it
   t.equal(loud?.level, 'error', 'and says so at error level');
   t.match(String(loud?.fields['message']), /QL_SECRET/, 'naming the variable');
 });
+
+t.test('messages sent to a peer in one event-loop turn leave as one signed frame; a big turn splits into bounded frames', async (t) => {
+  const a = make(t, 'n1', '127.0.0.141', 'k');
+  const b = make(t, 'n2', '127.0.0.142', 'k');
+  await a.tr.listen();
+  await b.tr.listen();
+  const relay = await recordingRelay(t, '127.0.0.143', () => b.addr());
+  a.tr.learnPeer('n2', relay.addr());
+  a.tr.send('n2', { type: 'first' });
+  t.ok(await until(() => b.got.length === 1), 'the link is up');
+  const before = relay.frames().length;
+  for (let i = 0; i < 50; i++) a.tr.send('n2', { type: 'small', i });
+  t.ok(await until(() => b.got.length === 51), 'all 50 arrive');
+  t.equal(relay.frames().length - before, 1, 'in one frame');
+  t.same(b.got.slice(1).map(([, m]) => m['i']), Array.from({ length: 50 }, (_, i) => i), 'in the order sent');
+  // Any two 600 kB messages together exceed the 1 MiB bound on a batch, so a turn sending three of them
+  // writes three frames, and every message still arrives in order.
+  const big = 'x'.repeat(600_000);
+  const mid = relay.frames().length;
+  for (let i = 0; i < 3; i++) a.tr.send('n2', { type: 'big', i, big });
+  t.ok(await until(() => b.got.length === 54), 'the three big messages arrive');
+  const bigFrames = relay.frames().slice(mid);
+  t.equal(bigFrames.length, 3, 'each in a frame of its own, since any two together pass the bound');
+  t.ok(bigFrames.every((f) => f.length < 2 * 600_000), 'no frame joins two of them');
+  t.same(b.got.slice(51).map(([, m]) => m['i']), [0, 1, 2], 'in order');
+});
