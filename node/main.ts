@@ -9,6 +9,7 @@ import { DynamoNode } from './core/node.js';
 import { ConfigError, configFromEnv, describeConfig } from './config-env.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import { JsonLogger } from './logger.js';
+import { LoopDelayMonitor } from './loop-delay.js';
 import { PeerTransport } from './peer-transport.js';
 import { RealClock, RealRandom, RealTimers } from './real-env.js';
 import { LevelStorage } from './storage-level.js';
@@ -81,10 +82,12 @@ export async function runNode(env: Record<string, string | undefined> = process.
   });
 
   let http: HttpApi | undefined;
+  let loopDelay: LoopDelayMonitor | undefined;
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       await http?.close().catch(() => {});
+      loopDelay?.stop();
       try {
         core.stop();
       } catch (error) {
@@ -104,12 +107,14 @@ export async function runNode(env: Record<string, string | undefined> = process.
     await core.start();
     coreStarted = true;
     for (const [from, message] of early.splice(0)) core.receive(from, message);
+    loopDelay = new LoopDelayMonitor();
+    const monitor = loopDelay;
     http = await startHttpApi(config.httpAddr, {
       core,
       logger,
       requestTimeoutMs: config.core.requestTimeoutMs,
       replicationFactor: config.core.n,
-      extraStatus: () => ({ transport: { ...transport.stats }, configuredVnodes: config.vnodes, ignored: config.ignored, storage: storage.getStats() }),
+      extraStatus: () => ({ transport: { ...transport.stats }, configuredVnodes: config.vnodes, ignored: config.ignored, storage: storage.getStats(), eventLoop: monitor.summary() }),
     });
   } catch (error) {
     logger.log('error', 'node-start-failed', { error });
