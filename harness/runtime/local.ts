@@ -41,6 +41,12 @@ export interface LocalRuntimeOptions {
   readonly repoRoot?: string;
   /** Progress and cleanup messages; default stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * false: nodes start without libfaketime preloaded, so the clock fault is unavailable. For measuring the
+   * node as it would be deployed (the bench): with FAKETIME_NO_CACHE every wall-clock read goes through the
+   * library and re-reads the offset file. Default true.
+   */
+  readonly faketime?: boolean;
 }
 
 interface LocalNode {
@@ -94,7 +100,7 @@ export class LocalRuntime implements Runtime {
       typeof process.getuid === 'function' && process.getuid() !== 0
         ? { unavailable: 'partitions need iptables, which needs root (run the harness as root)' }
         : true;
-    this.clockCap = faketimeCapability();
+    this.clockCap = options.faketime === false ? { unavailable: 'this runtime was started without libfaketime (faketime: false)' } : faketimeCapability();
   }
 
   capabilities(): RuntimeCapabilities {
