@@ -13,7 +13,14 @@ import type { Runtime } from '../harness/runtime/runtime.js';
 
 const quick = process.argv.includes('--quick');
 const loadMs = quick ? 2_000 : 5_000;
-const concurrency = 16;
+/** The longer variant, so the tail includes background work (anti-entropy rounds, hint scans, GC). */
+const longMs = 30_000;
+const concurrencyArg = process.argv.find((a) => a.startsWith('--concurrency='))?.slice('--concurrency='.length);
+const concurrencies = (concurrencyArg ?? '16,64').split(',').map(Number);
+if (concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
+  console.error(`bench: --concurrency takes comma-separated integers from 1 to 1024, got "${concurrencyArg}"`);
+  process.exit(2);
+}
 const valueBytes = 1024;
 const keySpace = 1000;
 
@@ -29,9 +36,18 @@ interface Row {
 const rows: Row[] = [];
 const loads: Record<string, LoadResult> = {};
 
-function addLoad(system: string, op: string, r: LoadResult): void {
+/** The durability each system runs with, stated in the table (the issue's rule: the same for all, or said). */
+const durability: Record<string, string> = {
+  quorumlab: 'fsync (synchronous LevelDB batch, group commit) on W=2 of N=3 replicas before the ack',
+  etcd: 'WAL fsync on a quorum (2 of 3 members) before the commit (etcd default)',
+  'redis-aof': 'one server, no replication; AOF with appendfsync always (fsync before each reply)',
+  redis: 'one server, no replication, no persistence (the in-memory ceiling)',
+};
+
+function addLoad(system: string, op: string, r: LoadResult, note?: string): void {
   loads[`${system}.${op}`] = r;
-  rows.push({ section: 'kv', system, metric: `${op} throughput`, value: round(r.opsPerS), unit: 'ops/s', note: r.errors > 0 ? `${r.errors} errors` : undefined });
+  const errors = r.errors > 0 ? `${r.errors} errors` : undefined;
+  rows.push({ section: 'kv', system, metric: `${op} throughput`, value: round(r.opsPerS), unit: 'ops/s', note: [errors, note].filter(Boolean).join('; ') || undefined });
   rows.push({ section: 'kv', system, metric: `${op} p50/p99/p99.9`, value: `${round(r.p50Ms, 2)} / ${round(r.p99Ms, 2)} / ${round(r.p999Ms, 2)}`, unit: 'ms' });
 }
 
@@ -47,35 +63,61 @@ function skip(section: string, system: string, why: string): void {
 
 const value = Buffer.alloc(valueBytes, 'q');
 
+/** The worst node's event-loop delay in its last complete status window (node/loop-delay.ts). */
+async function loopDelayNote(clients: readonly { adminStatus(): Promise<{ type: string; value?: unknown }> }[]): Promise<string | undefined> {
+  let p99 = 0;
+  let max = 0;
+  for (const c of clients) {
+    const s = await c.adminStatus();
+    const loop = s.type === 'ok' ? ((s.value as Record<string, unknown>)['eventLoop'] as { last?: { p99Ms: number; maxMs: number }; current: { p99Ms: number; maxMs: number } } | undefined) : undefined;
+    const w = loop?.last ?? loop?.current;
+    if (w === undefined) return undefined;
+    p99 = Math.max(p99, w.p99Ms);
+    max = Math.max(max, w.maxMs);
+  }
+  return `event-loop delay p99 ${p99} ms, max ${max} ms (worst node, last 5 s window)`;
+}
+
 async function benchQuorumlab(): Promise<void> {
-  console.log(`[bench] quorumlab: 3 local node processes, N=3 R=2 W=2, durable, ${valueBytes} B values, concurrency ${concurrency}`);
+  console.log(`[bench] quorumlab: 3 local node processes, N=3 R=2 W=2, durable, ${valueBytes} B values, concurrency ${concurrencies.join(' and ')}`);
   const { LocalRuntime } = await import('../harness/runtime/local.js');
+  const { kvBenchClient } = await import('./quorumlab-kv.js');
   const runDir = mkdtempSync(join(tmpdir(), 'ql-bench-node-'));
-  const runtime: Runtime = new LocalRuntime({ log: () => undefined });
+  // Addresses and ports of the bench's own (tests running meanwhile use theirs), and no libfaketime: the
+  // clock fault's preload is a harness tool, not part of the node as deployed.
+  const runtime: Runtime = new LocalRuntime({ log: () => undefined, hostBase: 140, httpPort: 18140, peerPort: 17140, faketime: false });
+  rows.push({ section: 'kv', system: 'quorumlab', metric: 'durability', value: '-', unit: '', note: durability['quorumlab'] });
   try {
     await runtime.setup({ nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: 1, runDir });
     const ids = runtime.nodeIds();
-    const clients = ids.map((id) => runtime.client(id));
-    const put = await runLoad({
-      concurrency,
-      durationMs: loadMs,
-      maxOps: 200_000,
-      request: async (i, w) => {
-        const out = await clients[w % clients.length]!.put(`bench-${i % keySpace}`, value, undefined);
-        if (out.type !== 'ok') throw new Error(out.error);
-      },
-    });
-    addLoad('quorumlab', 'put', put);
-    const get = await runLoad({
-      concurrency,
-      durationMs: loadMs,
-      maxOps: 200_000,
-      request: async (i, w) => {
-        const out = await clients[w % clients.length]!.get(`bench-${i % keySpace}`);
-        if (out.type !== 'ok') throw new Error(out.error);
-      },
-    });
-    addLoad('quorumlab', 'get', get);
+    const admin = ids.map((id) => runtime.client(id));
+    const urls = admin.map((c) => (c as unknown as { baseUrl: string }).baseUrl);
+    const max = Math.max(...concurrencies);
+    const clients = urls.map((u) => kvBenchClient(u, max));
+    // The context each key's last write answered with, for the context-carrying writers.
+    const contexts = new Map<string, string>();
+    const putPhase = (concurrency: number, durationMs: number, withContext: boolean) =>
+      runLoad({
+        concurrency,
+        durationMs,
+        maxOps: 2_000_000,
+        request: async (i, w) => {
+          const key = `bench-${i % keySpace}`;
+          const ctx = await clients[w % clients.length]!.put(key, value, withContext ? contexts.get(key) : undefined);
+          if (withContext && ctx !== undefined) contexts.set(key, ctx);
+        },
+      });
+    try {
+      for (const c of concurrencies) {
+        addLoad('quorumlab', `put blind c${c}`, await putPhase(c, loadMs, false), await loopDelayNote(admin));
+        addLoad('quorumlab', `put with context c${c}`, await putPhase(c, loadMs, true), await loopDelayNote(admin));
+        const get = await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 2_000_000, request: (i, w) => clients[w % clients.length]!.get(`bench-${i % keySpace}`) });
+        addLoad('quorumlab', `get c${c}`, get, await loopDelayNote(admin));
+      }
+      if (!quick) addLoad('quorumlab', `put with context c${concurrencies[0]} 30 s`, await putPhase(concurrencies[0]!, longMs, true), await loopDelayNote(admin));
+    } finally {
+      for (const c of clients) c.close();
+    }
   } finally {
     await runtime.teardown();
     rmSync(runDir, { recursive: true, force: true });
@@ -86,11 +128,16 @@ async function benchEtcd(): Promise<void> {
   const why = etcdAvailable();
   if (why) return skip('kv', 'etcd', why);
   console.log('[bench] etcd: 3 members on loopback, HTTP/JSON gateway, default (fsync) durability, linearizable reads');
+  rows.push({ section: 'kv', system: 'etcd', metric: 'durability', value: '-', unit: '', note: durability['etcd'] });
   const cluster = await startEtcd();
   const text = value.toString('latin1');
   try {
-    addLoad('etcd', 'put', await runLoad({ concurrency, durationMs: loadMs, maxOps: 200_000, request: (i, w) => etcdPut(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`, text) }));
-    addLoad('etcd', 'get', await runLoad({ concurrency, durationMs: loadMs, maxOps: 200_000, request: (i, w) => etcdGet(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`) }));
+    const put = (c: number, ms: number) => runLoad({ concurrency: c, durationMs: ms, maxOps: 2_000_000, request: (i, w) => etcdPut(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`, text) });
+    for (const c of concurrencies) {
+      addLoad('etcd', `put c${c}`, await put(c, loadMs));
+      addLoad('etcd', `get c${c}`, await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 2_000_000, request: (i, w) => etcdGet(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`) }));
+    }
+    if (!quick) addLoad('etcd', `put c${concurrencies[0]} 30 s`, await put(concurrencies[0]!, longMs));
   } finally {
     await cluster.stop();
   }
@@ -99,15 +146,21 @@ async function benchEtcd(): Promise<void> {
 async function benchRedis(): Promise<void> {
   const why = redisAvailable();
   if (why) return skip('kv', 'redis', why);
-  console.log('[bench] redis: one server, no replication, no persistence (the in-memory ceiling)');
-  const server = await startRedis();
-  const conns = await Promise.all(Array.from({ length: concurrency }, () => RespConnection.open(server.host, server.port)));
-  try {
-    addLoad('redis', 'put', await runLoad({ concurrency, durationMs: loadMs, maxOps: 2_000_000, request: async (i, w) => void (await conns[w]!.command(['SET', `bench-${i % keySpace}`, value])) }));
-    addLoad('redis', 'get', await runLoad({ concurrency, durationMs: loadMs, maxOps: 2_000_000, request: async (i, w) => void (await conns[w]!.command(['GET', `bench-${i % keySpace}`])) }));
-  } finally {
-    for (const c of conns) c.close();
-    await server.stop();
+  for (const [system, mode] of [['redis-aof', 'fsync-always'], ['redis', 'none']] as const) {
+    console.log(`[bench] ${system}: ${durability[system]}`);
+    rows.push({ section: 'kv', system, metric: 'durability', value: '-', unit: '', note: durability[system] });
+    const server = await startRedis('127.0.0.74', 6390, mode);
+    const max = Math.max(...concurrencies);
+    const conns = await Promise.all(Array.from({ length: max }, () => RespConnection.open(server.host, server.port)));
+    try {
+      for (const c of concurrencies) {
+        addLoad(system, `put c${c}`, await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 5_000_000, request: async (i, w) => void (await conns[w]!.command(['SET', `bench-${i % keySpace}`, value])) }));
+        addLoad(system, `get c${c}`, await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 5_000_000, request: async (i, w) => void (await conns[w]!.command(['GET', `bench-${i % keySpace}`])) }));
+      }
+    } finally {
+      for (const conn of conns) conn.close();
+      await server.stop();
+    }
   }
 }
 
@@ -192,16 +245,25 @@ async function benchDocker(): Promise<void> {
   }
 }
 
+/** quorumlab against each other system, per operation and concurrency, throughput and p99.9 (one run). */
 function ratios(): void {
-  const q = loads['quorumlab.put'];
-  for (const other of ['etcd', 'redis']) {
-    for (const op of ['put', 'get']) {
-      const a = loads[`quorumlab.${op}`];
-      const b = loads[`${other}.${op}`];
-      if (a && b) rows.push({ section: 'ratios', system: `quorumlab / ${other}`, metric: `${op} throughput`, value: round(a.opsPerS / b.opsPerS, 2), unit: '×' });
+  const variants = [...concurrencies.map((c) => `c${c}`), ...(quick ? [] : [`c${concurrencies[0]} 30 s`])];
+  for (const other of ['etcd', 'redis-aof', 'redis']) {
+    for (const v of variants) {
+      const pairs: [string, string][] = [
+        [`put blind ${v}`, `put ${v}`],
+        [`put with context ${v}`, `put ${v}`],
+        [`get ${v}`, `get ${v}`],
+      ];
+      for (const [mine, theirs] of pairs) {
+        const a = loads[`quorumlab.${mine}`];
+        const b = loads[`${other}.${theirs}`];
+        if (!a || !b) continue;
+        rows.push({ section: 'ratios', system: `quorumlab / ${other}`, metric: `${mine} throughput`, value: round(a.opsPerS / b.opsPerS, 2), unit: '×' });
+        if (other === 'etcd') rows.push({ section: 'ratios', system: `quorumlab / ${other}`, metric: `${mine} p99.9`, value: round(a.p999Ms / b.p999Ms, 2), unit: '×', note: `${round(a.p999Ms, 1)} vs ${round(b.p999Ms, 1)} ms` });
+      }
     }
   }
-  void q;
 }
 
 async function section(name: string, fn: () => Promise<void>): Promise<void> {

@@ -1,6 +1,11 @@
-// A single Redis server without replication or persistence: the ceiling of one in-memory server, not a
-// like-for-like competitor. Spoken to with a minimal RESP client (one connection per load worker).
+// A single Redis server without replication: the ceiling of one server, not a like-for-like competitor. Run
+// twice by the bench: without persistence (the in-memory ceiling), and with an append-only file fsynced
+// before every reply (`appendfsync always`), the durable one-server ceiling beside our durable writes.
+// Spoken to with a minimal RESP client (one connection per load worker).
 import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 
 export function redisAvailable(): string | undefined {
@@ -18,11 +23,17 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(host = '127.0.0.74', port = 6390): Promise<RedisServer> {
-  const child = spawn('redis-server', ['--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+/** 'none': no persistence at all; 'fsync-always': AOF with appendfsync always (fsync before replying). */
+export type RedisDurability = 'none' | 'fsync-always';
+
+export async function startRedis(host = '127.0.0.74', port = 6390, durability: RedisDurability = 'none'): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'ql-bench-redis-'));
+  const persistence = durability === 'none' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
+  const child = spawn('redis-server', ['--bind', host, '--port', String(port), '--save', '', ...persistence, '--protected-mode', 'no'], { stdio: 'ignore' });
   const stop = async (): Promise<void> => {
     child.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
+    rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 10_000;
   for (;;) {
