@@ -6,7 +6,7 @@ import { Scheduler, SchedulerHaltedError } from '../harness/runtime/sim/schedule
 import { classifyMessage, delaySampler, pbsFits, type Uniform } from '../harness/runtime/sim/delay.js';
 import { latencyClasses } from '../node/core/messages.js';
 import { SimDisk, SimStorage } from '../harness/runtime/sim/storage.js';
-import { SimNetwork } from '../harness/runtime/sim/network.js';
+import { SimNetwork, frozenMessage } from '../harness/runtime/sim/network.js';
 import { parseSimKnobs } from '../harness/runtime/sim/options.js';
 
 t.test('scheduler runs events in time order with a stable tie-break', async (t) => {
@@ -201,19 +201,53 @@ t.test('network delays, drops, duplicates, copies and partitions', async (t) => 
     duplicateRate: 0.1,
     deliver: (from, to, m) => {
       const nested = (m as { nested?: { x: number } }).nested;
-      if (nested !== undefined) nested.x = 42; // mutation by the receiver must not leak
+      // A receiver cannot change what it was sent (for the sender or for a duplicate's receiver).
+      if (nested !== undefined) t.throws(() => (nested.x = 42), TypeError);
       got.push({ from, to, n: m['n'] as number, at: s.nowMs });
     },
   });
-  for (let i = 0; i < 1000; i++) net.send('a', 'b', { ...original, n: i });
+  const sent: { nested: { x: number } }[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const m = { ...original, nested: { x: 1 }, n: i };
+    sent.push(m);
+    net.send('a', 'b', m);
+  }
+  // Nor can the sender, once it has sent it.
+  t.throws(() => (sent[0]!.nested.x = 7), TypeError);
   await s.runUntilIdle();
-  t.equal(original.nested.x, 1, 'messages are deep-copied');
+  t.ok(sent.every((m) => m.nested.x === 1), 'messages arrive as they were sent');
   t.ok(net.stats.dropped > 150 && net.stats.dropped < 250, `dropped ${net.stats.dropped}`);
   t.ok(net.stats.duplicated > 50 && net.stats.duplicated < 130, `duplicated ${net.stats.duplicated}`);
   t.equal(got.length, 1000 - net.stats.dropped + net.stats.duplicated);
   const order = got.map((g) => g.n);
   t.notSame(order, [...order].sort((x, y) => x - y), 'random delays reorder messages');
   t.ok(got.every((g) => g.at <= 10));
+});
+
+t.test('the network carries plain JSON data only, and says where it is not', async (t) => {
+  const s = new Scheduler();
+  const got: unknown[] = [];
+  const net = new SimNetwork({
+    scheduler: s,
+    random: seededRandom(3),
+    model: { kind: 'uniform', delayMs: 5 },
+    dropRate: 0,
+    duplicateRate: 0,
+    deliver: (_from, _to, m) => got.push(m),
+  });
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['bytes', { type: 'write', s: { v: new Uint8Array([1]) } }, /message\.s\.v is a Uint8Array/],
+    ['a Map', { type: 'write', s: new Map() }, /message\.s is a Map/],
+    ['a bigint', { type: 'ping', n: 1n }, /message\.n is a bigint/],
+    ['NaN', { type: 'ping', list: [1, Number.NaN] }, /message\.list is NaN/],
+    ['a frozen Set', { type: 'ping', x: Object.freeze(new Set()) }, /message\.x is a Set/],
+  ];
+  for (const [what, m, re] of bad) t.throws(() => frozenMessage(m as never), { name: 'NotJsonError', message: re }, what);
+  // Undefined fields are what JSON.stringify drops: they travel as absent fields do, for every decoder.
+  net.send('a', 'b', { type: 'write', req: undefined, key: 'k', s: { a: [['d', 'i', 1]], r: {}, x: [] } });
+  await s.runUntilIdle();
+  t.same(got, [{ type: 'write', req: undefined, key: 'k', s: { a: [['d', 'i', 1]], r: {}, x: [] } }]);
+  t.ok(Object.isFrozen((got[0] as { s: { a: unknown[][] } }).s.a[0]), 'deeply frozen');
 });
 
 t.test('a partition cuts one direction, including messages already in flight', async (t) => {

@@ -211,7 +211,30 @@ export function cartToJson(state: CartState): CartJson {
   Object.freeze(json.r);
   Object.freeze(json.x);
   jsonCache.set(state, Object.freeze(json));
+  removedOfJson.set(json, state.removed);
   return json;
+}
+
+/**
+ * The way back from an encoding built here (and frozen, so unchanged) to its removed set, and the states
+ * decoded from such encodings. An encoding that never left this process (a simulated peer's message, a
+ * message a node sends itself) then decodes without expanding its removed ranges into dot ids again,
+ * which grows with the cart's history; forms parsed off the wire are fresh objects and never found here.
+ */
+const removedOfJson = new WeakMap<CartJson, ReadonlySet<string>>();
+const decodedOfJson = new WeakMap<object, CartState>();
+
+/**
+ * The state `cartFromJson` would build from `json`, an encoding of this module: the removed set is shared
+ * (states are immutable), and the adds are rebuilt from the encoding's sorted list, so that their order,
+ * which later reads see (cartObservedAll), is that of a decoded state too.
+ */
+function fromKnownJson(json: CartJson, removed: ReadonlySet<string>): CartState {
+  const adds = new Map<string, CartAdd>();
+  for (const [dot, item, qty] of json.a) adds.set(dot, { item, qty });
+  const state: CartState = { adds, removed };
+  jsonCache.set(state, json);
+  return state;
 }
 
 /**
@@ -322,6 +345,14 @@ const maxRangeSpan = 1_000_000;
 
 export function cartFromJson(json: unknown): CartState {
   if (typeof json !== 'object' || json === null) malformed('not an object');
+  const decoded = decodedOfJson.get(json);
+  if (decoded !== undefined) return decoded;
+  const knownRemoved = removedOfJson.get(json as CartJson);
+  if (knownRemoved !== undefined) {
+    const state = fromKnownJson(json as CartJson, knownRemoved);
+    decodedOfJson.set(json, state);
+    return state;
+  }
   const j = json as Partial<Record<keyof CartJson, unknown>>;
   if (!Array.isArray(j.a) || typeof j.r !== 'object' || j.r === null || Array.isArray(j.r) || !Array.isArray(j.x)) {
     malformed('missing adds, removed ranges or removed ids');

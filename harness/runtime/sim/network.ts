@@ -1,6 +1,7 @@
 // The simulated inter-node network: unreliable and unordered like a real one. Each message gets its own
-// delay from the configured model (so messages overtake each other), may be dropped or duplicated, and is
-// deep-copied (through JSON, like the real transport) so that sender and receiver never share an object.
+// delay from the configured model (so messages overtake each other), may be dropped or duplicated, and
+// crosses as a structured value: checked to be plain JSON data and deep-frozen at send time (see
+// frozenMessage), so sender and receiver may share it but neither can change it for the other.
 // Partitions are grudges, checked when a message arrives (so messages in flight when a partition starts
 // are cut too, as iptables would).
 import type { NodeId, PeerMessage } from '../../../node/core/env.js';
@@ -74,11 +75,10 @@ export class SimNetwork {
     }
     const copies = dupDraw < duplicateRate ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
-    // A JSON round trip, as the real transport frames messages: it deep-copies and it also catches a
-    // core that puts something non-JSON (a Uint8Array, undefined) in a message, as the process would.
-    // The message is framed once, at send time (so later changes by the sender cannot leak into it), and
-    // each copy is parsed only when it is delivered: a message cut by a partition is never parsed.
-    const frame = JSON.stringify(message);
+    // Checked and frozen once, at send time: later changes by the sender cannot leak into it, and the
+    // receiver's decodePeerMessage validates it as it validates a parsed frame. Serialising it here would
+    // cost a stringify and a parse per message for nothing: both ends are in this process.
+    const frame = frozenMessage(message);
     for (let i = 0; i < copies; i++) {
       this.options.scheduler.after(this.delayFor(message), () => {
         if (this.blocked(from, to)) {
@@ -86,8 +86,59 @@ export class SimNetwork {
           return;
         }
         this.stats.delivered++;
-        this.options.deliver(from, to, JSON.parse(frame) as PeerMessage);
+        this.options.deliver(from, to, frame);
       });
     }
   }
+}
+
+/** Thrown at send time for a message the real transport could not frame faithfully (a core bug). */
+export class NotJsonError extends Error {
+  override readonly name = 'NotJsonError';
+}
+
+/**
+ * `message` deep-frozen, after checking that it is plain JSON data: what a JSON round trip would give back
+ * unchanged (plain objects and arrays of strings, finite numbers, booleans and null). A property whose
+ * value is undefined is allowed, as JSON.stringify drops it and every decoder reads such a field as absent.
+ * Anything else (a Uint8Array, a Map, a bigint, NaN, a function) throws NotJsonError: over a real link it
+ * would arrive as something else than was sent. The contents of already frozen parts (the memoised JSON
+ * forms of cart states, which cart.ts builds and freezes) are not walked again: a frozen plain object or
+ * array was either frozen here or by an encoder of JSON forms.
+ */
+export function frozenMessage(message: PeerMessage): PeerMessage {
+  freezeJson(message, 'message');
+  return message;
+}
+
+function freezeJson(v: unknown, path: string): void {
+  if (v === null) return;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) throw new NotJsonError(`${path} is ${v}, which JSON cannot carry`);
+      return;
+    case 'object':
+      break;
+    default:
+      throw new NotJsonError(`${path} is a ${typeof v}, which JSON cannot carry`);
+  }
+  const o = v as object;
+  const isArray = Array.isArray(o);
+  if (!isArray) {
+    const proto = Object.getPrototypeOf(o) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw new NotJsonError(`${path} is a ${o.constructor?.name ?? 'non-plain object'}, which JSON cannot carry faithfully`);
+  }
+  if (Object.isFrozen(o)) return;
+  if (isArray) {
+    for (let i = 0; i < o.length; i++) freezeJson(o[i], path);
+  } else {
+    for (const k in o) {
+      const x = (o as Record<string, unknown>)[k];
+      if (x !== undefined) freezeJson(x, `${path}.${k}`);
+    }
+  }
+  Object.freeze(o);
 }
