@@ -111,3 +111,58 @@ t.test('edge cases', async (t) => {
   const other = assignPartitions(['a', 'b'], 16, assignPartitions(['a', 'b'], 8));
   t.equal(other.owners.length, 16);
 });
+
+t.test('the optimised assignment gives exactly the rings of the reference one', async (t) => {
+  // Every node computes its ring independently, so a faster assignment must not move one partition.
+  // Fresh rings, joins, leaves, replacements and unrelated previous rings, small and large Q.
+  const { referenceAssignPartitions } = await import('./helpers/ring-reference.js');
+  const random = (() => {
+    let x = 12345;
+    return (n: number): number => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
+  })();
+  let compared = 0;
+  for (const q of [1, 2, 3, 7, 64, 256, 1024]) {
+    for (const size of [1, 2, 3, 5, 20, 100]) {
+      if (size * q > 40_000) continue; // the reference is slow there; 100 nodes are covered at Q = 256
+      const members = names(size).map((m) => `${m}-${random(1000)}`);
+      const fresh = assignPartitions(members, q);
+      t.same(fresh, referenceAssignPartitions(members, q), `fresh ring, ${size} nodes, Q=${q}`);
+      // A join, a leave, a replacement, and a ring of mostly other members.
+      const variants = [
+        [...members, 'joiner'],
+        members.slice(1),
+        [...members.slice(0, -1), 'replacement'],
+        [...names(Math.max(1, size >> 1), 'x'), ...members.slice(0, 1)],
+      ].filter((v) => v.length > 0);
+      for (const next of variants) {
+        t.same(assignPartitions(next, q, fresh), referenceAssignPartitions(next, q, fresh), `${next.length} nodes after ${size}, Q=${q}`);
+        compared++;
+      }
+    }
+  }
+  t.ok(compared > 100);
+});
+
+t.test('a gossiped ring is checked once per list, and a bad one is refused however often it comes', async (t) => {
+  const { ringFromJson, ringToJson, nextRing, pickRing, sameRing } = await import('../node/core/membership.js');
+  const ring = nextRing(undefined, ['a', 'b', 'c'], 64)!;
+  const json = ringToJson(ring);
+  Object.freeze(json.owners);
+  Object.freeze(json.members);
+  const first = ringFromJson(json, 64);
+  t.same(first, ring);
+  t.equal(ringFromJson({ ...json }, 64), first, 'frozen lists decode to the ring checked before');
+  t.not(ringFromJson(JSON.parse(JSON.stringify(json)), 64), first, 'fresh lists are checked anew');
+  t.equal(ringFromJson({ ...json, version: 9 }, 64)?.version, 9, 'another version is another ring');
+  const stranger = Object.freeze([...json.owners.slice(1), 'z']);
+  t.equal(ringFromJson({ ...json, owners: stranger }, 64), undefined, 'an owner outside the members');
+  t.equal(ringFromJson({ ...json, owners: stranger }, 64), undefined, 'still refused the second time');
+  t.equal(ringFromJson(json, 32), undefined, 'another Q');
+  // Rings of the same lists compare by identity first, by key otherwise: same answers either way.
+  const copy = ringFromJson(JSON.parse(JSON.stringify(json)), 64)!;
+  t.ok(sameRing(copy, ring) && sameRing(ring, ring));
+  t.equal(pickRing(ring, copy), ring);
+  t.equal(nextRing(undefined, ['a', 'b', 'c'], 64), ring, 'a next ring is computed once per (ring, candidates)');
+  t.equal(nextRing(ring, ['a', 'b', 'c'], 64), undefined);
+  t.same(nextRing(ring, ['a', 'b'], 64)?.ring, assignPartitions(['a', 'b'], 64, ring.ring));
+});

@@ -60,7 +60,8 @@ export function transitionOver(past: VersionedRing, currentVersion: number, memb
 
 /** Two rings are the same ring when version and assignment agree. */
 export function sameRing(a: VersionedRing, b: VersionedRing): boolean {
-  return a.version === b.version && ringKey(a) === ringKey(b);
+  if (a.version !== b.version) return false;
+  return (a.ring.owners === b.ring.owners && a.ring.members === b.ring.members) || ringKey(a) === ringKey(b);
 }
 
 /** Members that should own partitions: everyone not leaving and not gone. */
@@ -81,12 +82,51 @@ function sameMembers(a: readonly NodeId[], b: readonly NodeId[]): boolean {
 export function nextRing(current: VersionedRing | undefined, candidates: readonly NodeId[], partitions: number): VersionedRing | undefined {
   if (candidates.length === 0) return undefined;
   if (current !== undefined && sameMembers(current.ring.members, candidates)) return undefined;
+  // Every node that sees the same change computes the same next ring (that is the point), and one node
+  // may compute it again for each gossip until its view settles: assign once per (ring, candidates).
+  const from = current === undefined ? `|${partitions}` : `${current.version}|${ringKey(current)}`;
+  const to = candidates.join(',');
+  let byCandidates = nextRings.get(from);
+  const hit = byCandidates?.get(to);
+  if (hit !== undefined) return hit;
   const ring = assignPartitions(candidates, partitions, current?.ring);
-  return { version: (current?.version ?? 0) + 1, ring };
+  const next: VersionedRing = { version: (current?.version ?? 0) + 1, ring };
+  if (byCandidates === undefined) {
+    if (nextRings.size >= maxNextRings) nextRings.clear();
+    nextRings.set(from, (byCandidates = new Map()));
+  }
+  if (byCandidates.size >= maxNextRings) byCandidates.clear();
+  byCandidates.set(to, next);
+  return next;
+}
+
+/**
+ * Rings computed by nextRing, by the ring they follow and then by the candidates. Rings are immutable
+ * values, so nodes share them. Bounded: a run sees few ring transitions at a time.
+ */
+const nextRings = new Map<string, Map<string, VersionedRing>>();
+const maxNextRings = 64;
+
+/**
+ * Ring keys by owner and member list: a key is O(Q) to build and is compared on every gossip a node
+ * receives (pickRing, sameRing over the earlier rings), while a ring's lists never change after they are
+ * built or checked. Keyed by the lists themselves, so a ring decoded from a message that never left the
+ * process (see ringFromJson) shares the sender's key.
+ */
+const ownersKeys = new WeakMap<readonly NodeId[], string>();
+const membersKeys = new WeakMap<readonly NodeId[], string>();
+
+function listKey(cache: WeakMap<readonly NodeId[], string>, list: readonly NodeId[]): string {
+  let k = cache.get(list);
+  if (k === undefined) {
+    k = list.join(',');
+    cache.set(list, k);
+  }
+  return k;
 }
 
 function ringKey(r: VersionedRing): string {
-  return `${r.ring.members.join(',')}|${r.ring.owners.join(',')}`;
+  return `${listKey(membersKeys, r.ring.members)}|${listKey(ownersKeys, r.ring.owners)}`;
 }
 
 /** Picks the winner of two rings: the higher version, then the smaller key so every node picks the same. */
@@ -94,6 +134,7 @@ export function pickRing(a: VersionedRing | undefined, b: VersionedRing | undefi
   if (a === undefined) return b;
   if (b === undefined) return a;
   if (a.version !== b.version) return a.version > b.version ? a : b;
+  if (a.ring.owners === b.ring.owners && a.ring.members === b.ring.members) return a;
   return ringKey(a) <= ringKey(b) ? a : b;
 }
 
@@ -106,9 +147,25 @@ export function ringFromJson(x: unknown, partitions: number): VersionedRing | un
   if (typeof x !== 'object' || x === null) return undefined;
   const r = x as Record<string, unknown>;
   if (!Number.isSafeInteger(r.version) || r.partitions !== partitions) return undefined;
-  if (!Array.isArray(r.owners) || r.owners.length !== partitions || !r.owners.every((o) => typeof o === 'string')) return undefined;
-  if (!Array.isArray(r.members) || !r.members.every((o) => typeof o === 'string')) return undefined;
+  if (!Array.isArray(r.owners) || !Array.isArray(r.members)) return undefined;
+  const owners = r.owners as NodeId[];
   const members = r.members as NodeId[];
-  if (!(r.owners as NodeId[]).every((o) => members.includes(o))) return undefined;
-  return { version: r.version as number, ring: { partitions, owners: r.owners as NodeId[], members } };
+  const version = r.version as number;
+  // Lists that cannot have changed since they were checked (frozen: a simulated peer's ring, which
+  // travels as the sender's own lists) are not checked again, and decode to the same ring object.
+  const frozen = Object.isFrozen(owners) && Object.isFrozen(members);
+  if (frozen) {
+    const known = checkedRings.get(owners);
+    if (known !== undefined && known.version === version && known.ring.members === members && known.ring.partitions === partitions) return known;
+  }
+  if (owners.length !== partitions || !owners.every((o) => typeof o === 'string')) return undefined;
+  if (!members.every((o) => typeof o === 'string')) return undefined;
+  const memberSet = new Set(members);
+  if (!owners.every((o) => memberSet.has(o))) return undefined;
+  const ring: VersionedRing = { version, ring: { partitions, owners, members } };
+  if (frozen) checkedRings.set(owners, ring);
+  return ring;
 }
+
+/** Rings decoded from frozen lists, by owner list (see ringFromJson). */
+const checkedRings = new WeakMap<readonly NodeId[], VersionedRing>();

@@ -23,14 +23,44 @@ function weight(partition: number, member: NodeId): number {
   return hash32(`${partition}\u0000${member}`);
 }
 
-/** How much placing `member` at partition p would clash with nearby owners (closer clashes weigh more). */
-function clash(owners: readonly (NodeId | undefined)[], p: number, member: NodeId, window: number): number {
+/**
+ * weight(p, member) for every partition p < q, computed lazily and kept per (member, q): a ring is
+ * recomputed for every membership change, by every node, from mostly the same members. Bounded.
+ */
+const weightTables = new Map<string, Float64Array>();
+const maxWeightTables = 4096;
+
+function weightTable(member: NodeId, q: number): Float64Array {
+  const k = `${q}\u0000${member}`;
+  let t = weightTables.get(k);
+  if (t === undefined) {
+    if (weightTables.size >= maxWeightTables) weightTables.clear();
+    t = new Float64Array(q).fill(-1); // -1: not computed yet (weights are unsigned)
+    weightTables.set(k, t);
+  }
+  return t;
+}
+
+function weightAt(table: Float64Array, p: number, member: NodeId): number {
+  let w = table[p] as number;
+  if (w < 0) {
+    w = weight(p, member);
+    table[p] = w;
+  }
+  return w;
+}
+
+/**
+ * How much placing member `m` (an index; -1 is no owner) at partition p would clash with nearby owners
+ * (closer clashes weigh more).
+ */
+function clash(owners: Int32Array, p: number, m: number, window: number): number {
   const q = owners.length;
   let score = 0;
   for (let d = 1; d < window && d < q; d++) {
     const w = 1 << (2 * (window - d)); // distance 1 dominates distance 2, and so on
-    if (owners[(p - d + q) % q] === member) score += w;
-    if (owners[(p + d) % q] === member) score += w;
+    if (owners[(p - d + q) % q] === m) score += w;
+    if (owners[(p + d) % q] === m) score += w;
   }
   return score;
 }
@@ -42,6 +72,10 @@ function clash(owners: readonly (NodeId | undefined)[], p: number, member: NodeI
  * their share hand over only their surplus, so a join moves only partitions to the new node and a leave
  * moves only the leaver's. Without a previous ring every partition starts orphaned and the same greedy
  * fill spreads them, after which swaps remove the remaining adjacent duplicates.
+ *
+ * Members are numbered by their sorted position and owners kept as numbers while assigning: the choices
+ * (and so the ring) are exactly those of comparing the ids themselves (test/core-ring.test.ts checks it
+ * against test/helpers/ring-reference.ts), at a fraction of the cost for large Q.
  */
 export function assignPartitions(members: readonly NodeId[], partitions: number, previous?: Ring): Ring {
   if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
@@ -49,76 +83,78 @@ export function assignPartitions(members: readonly NodeId[], partitions: number,
   if (sorted.length === 0) throw new RangeError('a ring needs at least one member');
   const q = partitions;
   const s = sorted.length;
-  const memberSet = new Set(sorted);
+  const indexOf = new Map<NodeId, number>(sorted.map((m, i) => [m, i]));
   const usePrevious = previous !== undefined && previous.partitions === q && previous.owners.length === q;
-  const owners: (NodeId | undefined)[] = usePrevious
-    ? previous.owners.map((o) => (memberSet.has(o) ? o : undefined))
-    : new Array<NodeId | undefined>(q).fill(undefined);
+  const owners = new Int32Array(q).fill(-1);
+  if (usePrevious) for (let p = 0; p < q; p++) owners[p] = indexOf.get(previous.owners[p] as NodeId) ?? -1;
 
-  const count = new Map<NodeId, number>(sorted.map((m) => [m, 0]));
-  for (const o of owners) if (o !== undefined) count.set(o, (count.get(o) ?? 0) + 1);
+  const count = new Int32Array(s);
+  for (let p = 0; p < q; p++) {
+    const o = owners[p] as number;
+    if (o >= 0) count[o]! += 1;
+  }
 
   // Targets: everyone gets floor(Q/S); the Q mod S extra shares go to those already holding the most,
   // which keeps movement minimal, with a hash of the member id breaking ties.
   const base = Math.floor(q / s);
   const extra = q % s;
-  const byHolding = [...sorted].sort(
-    (a, b) => (count.get(b) ?? 0) - (count.get(a) ?? 0) || hash32(a) - hash32(b) || (a < b ? -1 : 1),
+  const byHolding = Array.from({ length: s }, (_, i) => i).sort(
+    (a, b) => (count[b] as number) - (count[a] as number) || hash32(sorted[a] as NodeId) - hash32(sorted[b] as NodeId) || a - b,
   );
-  const target = new Map<NodeId, number>(sorted.map((m) => [m, base]));
-  byHolding.slice(0, extra).forEach((m) => target.set(m, base + 1));
-  const deficit = (m: NodeId): number => (target.get(m) ?? 0) - (count.get(m) ?? 0);
+  const target = new Int32Array(s).fill(base);
+  for (const m of byHolding.slice(0, extra)) target[m] = base + 1;
+  const deficit = (m: number): number => (target[m] as number) - (count[m] as number);
 
-  const give = (p: number, to: NodeId): void => {
-    const from = owners[p];
-    if (from !== undefined) count.set(from, (count.get(from) ?? 0) - 1);
+  const give = (p: number, to: number): void => {
+    const from = owners[p] as number;
+    if (from >= 0) count[from]! -= 1;
     owners[p] = to;
-    count.set(to, (count.get(to) ?? 0) + 1);
+    count[to]! += 1;
   };
+  const tables = sorted.map((m) => weightTable(m, q));
 
   // Phase 1: orphaned partitions go, in partition order, to the least clashing member still short.
   for (let p = 0; p < q; p++) {
-    if (owners[p] !== undefined) continue;
-    let best: NodeId | undefined;
+    if ((owners[p] as number) >= 0) continue;
+    let best = -1;
     let bestScore = Infinity;
     let bestWeight = -1;
-    for (const m of sorted) {
-      if (deficit(m) <= 0) continue;
+    for (let m = 0; m < s; m++) {
+      const dm = deficit(m);
+      if (dm <= 0) continue;
       // Prefer low clash, then members far below their share, then the higher hash weight.
-      const score = clash(owners, p, m, ADJACENCY_WINDOW) * q - deficit(m);
+      const score = clash(owners, p, m, ADJACENCY_WINDOW) * q - dm;
       if (score > bestScore) continue;
-      const w = weight(p, m);
+      const w = weightAt(tables[m] as Float64Array, p, sorted[m] as NodeId);
       if (score < bestScore || w > bestWeight) {
         best = m;
         bestScore = score;
         bestWeight = w;
       }
     }
-    give(p, best as NodeId);
+    give(p, best);
   }
 
   // Phase 2: members still short take surplus partitions from members above their share, choosing the
   // partition where the move removes the most clash (and adds the least).
-  const weightCache = new Map<NodeId, number[]>();
   for (;;) {
-    const receiver = sorted.filter((m) => deficit(m) > 0).sort((a, b) => deficit(b) - deficit(a) || (a < b ? -1 : 1))[0];
-    if (receiver === undefined) break;
+    let receiver = -1;
+    for (let m = 0; m < s; m++) if (deficit(m) > 0 && (receiver < 0 || deficit(m) > deficit(receiver))) receiver = m;
+    if (receiver < 0) break;
     let bestP = -1;
     let bestScore = Infinity;
     let bestWeight = -1;
-    let weights = weightCache.get(receiver);
-    if (weights === undefined) {
-      weights = Array.from({ length: q }, (_, p) => weight(p, receiver));
-      weightCache.set(receiver, weights);
-    }
+    const weights = tables[receiver] as Float64Array;
+    const id = sorted[receiver] as NodeId;
     for (let p = 0; p < q; p++) {
-      const from = owners[p] as NodeId;
+      const from = owners[p] as number;
       if (deficit(from) >= 0) continue;
       const score = clash(owners, p, receiver, ADJACENCY_WINDOW) - clash(owners, p, from, ADJACENCY_WINDOW);
-      if (score < bestScore || (score === bestScore && (weights[p] as number) > bestWeight)) {
+      const w = weightAt(weights, p, id);
+      if (score < bestScore || (score === bestScore && w > bestWeight)) {
         bestP = p;
         bestScore = score;
-        bestWeight = weights[p] as number;
+        bestWeight = w;
       }
     }
     give(bestP, receiver);
@@ -126,21 +162,21 @@ export function assignPartitions(members: readonly NodeId[], partitions: number,
 
   // Phase 3 (fresh rings only, since moving partitions is free there): swap owners of two partitions
   // when that lowers the total clash; balance is unchanged by a swap.
-  if (!usePrevious && s > 1) removeClashesBySwapping(owners as NodeId[]);
+  if (!usePrevious && s > 1) removeClashesBySwapping(owners);
 
-  return { partitions: q, owners: owners as NodeId[], members: sorted };
+  return { partitions: q, owners: Array.from(owners, (o) => sorted[o] as NodeId), members: sorted };
 }
 
-function removeClashesBySwapping(owners: NodeId[]): void {
+function removeClashesBySwapping(owners: Int32Array): void {
   const q = owners.length;
   for (let pass = 0; pass < 4; pass++) {
     let improved = false;
     for (let p = 0; p < q; p++) {
-      const a = owners[p] as NodeId;
+      const a = owners[p] as number;
       if (clash(owners, p, a, ADJACENCY_WINDOW) === 0) continue;
       for (let i = 1; i < q; i++) {
         const r = (p + i * 7) % q; // a stride visits partitions away from p first
-        const b = owners[r] as NodeId;
+        const b = owners[r] as number;
         if (b === a) continue;
         const before = clash(owners, p, a, ADJACENCY_WINDOW) + clash(owners, r, b, ADJACENCY_WINDOW);
         owners[p] = b;
