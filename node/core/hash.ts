@@ -29,7 +29,38 @@ export function partitionOf(key: string, partitions: number): number {
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
   }
-  return Number((top64(md5(key)) * BigInt(partitions)) >> 64n);
+  return Number((keyTop64(key) * BigInt(partitions)) >> 64n);
+}
+
+/**
+ * A bounded memo of per-key hash prefixes: every request, replica write and anti-entropy step asks for
+ * a key's partition or bucket again, and the answer is a pure function of the key. Cleared, not evicted
+ * one by one, when full: a key then costs one md5 again.
+ */
+export class KeyHashMemo<T> {
+  private readonly map = new Map<string, T>();
+
+  constructor(
+    private readonly compute: (key: string) => T,
+    private readonly limit = 1 << 16,
+  ) {}
+
+  get(key: string): T {
+    let v = this.map.get(key);
+    if (v === undefined) {
+      if (this.map.size >= this.limit) this.map.clear();
+      v = this.compute(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+}
+
+const top64Memo = new KeyHashMemo((key) => top64(md5(key)));
+
+/** top64(md5(key)), memoised. */
+function keyTop64(key: string): bigint {
+  return top64Memo.get(key);
 }
 
 /** A stable unsigned 32-bit number from a string, for deterministic tie-breaks and seeds. */

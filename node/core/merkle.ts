@@ -1,7 +1,7 @@
 // A Merkle tree over one partition's keys for anti-entropy: two replicas compare roots, and when they
 // differ, compare the fixed set of leaf buckets and exchange only the keys in the buckets that differ.
 // Keys fall into buckets by md5(key), so both replicas bucket every key the same way whatever they hold.
-import { md5, sha256Hex } from './hash.js';
+import { KeyHashMemo, md5, sha256Hex } from './hash.js';
 
 export const DEFAULT_MERKLE_BUCKETS = 64;
 
@@ -10,8 +10,7 @@ const EMPTY_BUCKET = sha256Hex('quorumlab-merkle-empty-bucket');
 
 /** Which bucket a key belongs to, for a power-of-two bucket count up to 65536. */
 export function merkleBucketOf(key: string, buckets: number = DEFAULT_MERKLE_BUCKETS): number {
-  const d = md5(key);
-  return (((d[0] ?? 0) << 8) | (d[1] ?? 0)) % buckets;
+  return bucketPrefix.get(key) % buckets;
 }
 
 /** The inner levels of a tree with no keys, per bucket count: every tree starts from them. */
@@ -33,6 +32,12 @@ function emptyLevels(buckets: number): readonly (readonly string[])[] {
   }
   return levels;
 }
+
+/** The first 16 bits of md5(key), per key: a key's bucket is asked for on each of its writes and reads. */
+const bucketPrefix = new KeyHashMemo((key) => {
+  const d = md5(key);
+  return ((d[0] ?? 0) << 8) | (d[1] ?? 0);
+});
 
 export class MerkleTree {
   readonly buckets: number;
@@ -58,22 +63,30 @@ export class MerkleTree {
     for (const level of emptyLevels(buckets)) this.levels.push([...level]);
   }
 
+  /** Keys held (kept as a count: anti-entropy asks every tree for it every round). */
   get size(): number {
-    return this.entries.reduce((n, m) => n + m.size, 0);
+    return this.count;
   }
+
+  private count = 0;
 
   /** Records a key's current value hash (for example `versionsHash` of its versions). */
   set(key: string, valueHashHex: string): void {
     const b = merkleBucketOf(key, this.buckets);
     const bucket = this.entries[b] as Map<string, string>;
-    if (bucket.get(key) === valueHashHex) return;
+    const prior = bucket.get(key);
+    if (prior === valueHashHex) return;
+    if (prior === undefined) this.count++;
     bucket.set(key, valueHashHex);
     this.touch(b);
   }
 
   delete(key: string): void {
     const b = merkleBucketOf(key, this.buckets);
-    if ((this.entries[b] as Map<string, string>).delete(key)) this.touch(b);
+    if ((this.entries[b] as Map<string, string>).delete(key)) {
+      this.count--;
+      this.touch(b);
+    }
   }
 
   get(key: string): string | undefined {
