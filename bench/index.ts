@@ -78,89 +78,133 @@ async function loopDelayNote(clients: readonly { adminStatus(): Promise<{ type: 
   return `event-loop delay p99 ${p99} ms, max ${max} ms (worst node, last 5 s window)`;
 }
 
-async function benchQuorumlab(): Promise<void> {
-  console.log(`[bench] quorumlab: 3 local node processes, N=3 R=2 W=2, durable, ${valueBytes} B values, concurrency ${concurrencies.join(' and ')}`);
+/** One system under test, started and ready: what the shared closed loop calls for a put and a get. */
+interface KvSystem {
+  readonly name: string;
+  /** Put modes this system has: quorumlab writes blind and with the previous write's context. */
+  readonly putModes: readonly ('blind' | 'with context' | undefined)[];
+  put(i: number, worker: number, mode: 'blind' | 'with context' | undefined): Promise<void>;
+  get(i: number, worker: number): Promise<void>;
+  /** A note for a phase's row (quorumlab: its nodes' event-loop delay). */
+  note?(): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+async function startQuorumlab(maxConcurrency: number): Promise<KvSystem> {
   const { LocalRuntime } = await import('../harness/runtime/local.js');
   const { kvBenchClient } = await import('./quorumlab-kv.js');
   const runDir = mkdtempSync(join(tmpdir(), 'ql-bench-node-'));
   // Addresses and ports of the bench's own (tests running meanwhile use theirs), and no libfaketime: the
   // clock fault's preload is a harness tool, not part of the node as deployed.
   const runtime: Runtime = new LocalRuntime({ log: () => undefined, hostBase: 140, httpPort: 18140, peerPort: 17140, faketime: false });
-  rows.push({ section: 'kv', system: 'quorumlab', metric: 'durability', value: '-', unit: '', note: durability['quorumlab'] });
-  try {
-    await runtime.setup({ nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: 1, runDir });
-    const ids = runtime.nodeIds();
-    const admin = ids.map((id) => runtime.client(id));
-    const urls = admin.map((c) => (c as unknown as { baseUrl: string }).baseUrl);
-    const max = Math.max(...concurrencies);
-    const clients = urls.map((u) => kvBenchClient(u, max));
-    // The context each key's last write answered with, for the context-carrying writers.
-    const contexts = new Map<string, string>();
-    const putPhase = (concurrency: number, durationMs: number, withContext: boolean) =>
-      runLoad({
-        concurrency,
-        durationMs,
-        maxOps: 2_000_000,
-        request: async (i, w) => {
-          const key = `bench-${i % keySpace}`;
-          const ctx = await clients[w % clients.length]!.put(key, value, withContext ? contexts.get(key) : undefined);
-          if (withContext && ctx !== undefined) contexts.set(key, ctx);
-        },
-      });
-    try {
-      for (const c of concurrencies) {
-        addLoad('quorumlab', `put blind c${c}`, await putPhase(c, loadMs, false), await loopDelayNote(admin));
-        addLoad('quorumlab', `put with context c${c}`, await putPhase(c, loadMs, true), await loopDelayNote(admin));
-        const get = await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 2_000_000, request: (i, w) => clients[w % clients.length]!.get(`bench-${i % keySpace}`) });
-        addLoad('quorumlab', `get c${c}`, get, await loopDelayNote(admin));
-      }
-      if (!quick) addLoad('quorumlab', `put with context c${concurrencies[0]} 30 s`, await putPhase(concurrencies[0]!, longMs, true), await loopDelayNote(admin));
-    } finally {
-      for (const c of clients) c.close();
-    }
-  } finally {
+  const stop = async (): Promise<void> => {
     await runtime.teardown();
     rmSync(runDir, { recursive: true, force: true });
+  };
+  try {
+    await runtime.setup({ nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: 1, runDir });
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  const admin = runtime.nodeIds().map((id) => runtime.client(id));
+  const clients = admin.map((c) => kvBenchClient((c as unknown as { baseUrl: string }).baseUrl, maxConcurrency));
+  // The context each key's last write answered with, for the context-carrying writers.
+  const contexts = new Map<string, string>();
+  return {
+    name: 'quorumlab',
+    putModes: ['blind', 'with context'],
+    async put(i, w, mode) {
+      const key = `bench-${i % keySpace}`;
+      const ctx = await clients[w % clients.length]!.put(key, value, mode === 'with context' ? contexts.get(key) : undefined);
+      if (mode === 'with context' && ctx !== undefined) contexts.set(key, ctx);
+    },
+    get: (i, w) => clients[w % clients.length]!.get(`bench-${i % keySpace}`),
+    note: () => loopDelayNote(admin),
+    async stop() {
+      for (const c of clients) c.close();
+      await stop();
+    },
+  };
 }
 
-async function benchEtcd(): Promise<void> {
-  const why = etcdAvailable();
-  if (why) return skip('kv', 'etcd', why);
-  console.log('[bench] etcd: 3 members on loopback, HTTP/JSON gateway, default (fsync) durability, linearizable reads');
-  rows.push({ section: 'kv', system: 'etcd', metric: 'durability', value: '-', unit: '', note: durability['etcd'] });
+async function startEtcdSystem(): Promise<KvSystem> {
   const cluster = await startEtcd();
   const text = value.toString('latin1');
-  try {
-    const put = (c: number, ms: number) => runLoad({ concurrency: c, durationMs: ms, maxOps: 2_000_000, request: (i, w) => etcdPut(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`, text) });
-    for (const c of concurrencies) {
-      addLoad('etcd', `put c${c}`, await put(c, loadMs));
-      addLoad('etcd', `get c${c}`, await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 2_000_000, request: (i, w) => etcdGet(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`) }));
-    }
-    if (!quick) addLoad('etcd', `put c${concurrencies[0]} 30 s`, await put(concurrencies[0]!, longMs));
-  } finally {
-    await cluster.stop();
-  }
+  return {
+    name: 'etcd',
+    putModes: [undefined],
+    put: (i, w) => etcdPut(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`, text),
+    get: (i, w) => etcdGet(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`),
+    stop: () => cluster.stop(),
+  };
 }
 
-async function benchRedis(): Promise<void> {
-  const why = redisAvailable();
-  if (why) return skip('kv', 'redis', why);
-  for (const [system, mode] of [['redis-aof', 'fsync-always'], ['redis', 'none']] as const) {
-    console.log(`[bench] ${system}: ${durability[system]}`);
-    rows.push({ section: 'kv', system, metric: 'durability', value: '-', unit: '', note: durability[system] });
-    const server = await startRedis('127.0.0.74', 6390, mode);
-    const max = Math.max(...concurrencies);
-    const conns = await Promise.all(Array.from({ length: max }, () => RespConnection.open(server.host, server.port)));
-    try {
-      for (const c of concurrencies) {
-        addLoad(system, `put c${c}`, await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 5_000_000, request: async (i, w) => void (await conns[w]!.command(['SET', `bench-${i % keySpace}`, value])) }));
-        addLoad(system, `get c${c}`, await runLoad({ concurrency: c, durationMs: loadMs, maxOps: 5_000_000, request: async (i, w) => void (await conns[w]!.command(['GET', `bench-${i % keySpace}`])) }));
-      }
-    } finally {
-      for (const conn of conns) conn.close();
+async function startRedisSystem(name: 'redis' | 'redis-aof', maxConcurrency: number): Promise<KvSystem> {
+  const server = name === 'redis' ? await startRedis('127.0.0.74', 6390, 'none') : await startRedis('127.0.0.75', 6391, 'fsync-always');
+  const conns = await Promise.all(Array.from({ length: maxConcurrency }, () => RespConnection.open(server.host, server.port)));
+  return {
+    name,
+    putModes: [undefined],
+    put: async (i, w) => void (await conns[w]!.command(['SET', `bench-${i % keySpace}`, value])),
+    get: async (i, w) => void (await conns[w]!.command(['GET', `bench-${i % keySpace}`])),
+    async stop() {
+      for (const c of conns) c.close();
       await server.stop();
+    },
+  };
+}
+
+/**
+ * Every system is started first and stays up; then each phase (operation, concurrency, duration) runs on
+ * every system back to back. On a shared machine the load changes from minute to minute, so measuring
+ * quorumlab's put and etcd's put seconds apart, rather than a whole section apart, is what keeps their ratio
+ * meaningful. The idle systems cost little meanwhile (quorumlab's gossip and anti-entropy, etcd's heartbeats).
+ */
+async function benchKv(): Promise<void> {
+  const max = Math.max(...concurrencies);
+  const systems: KvSystem[] = [];
+  const starters: [string, () => string | undefined, () => Promise<KvSystem>][] = [
+    ['quorumlab', () => undefined, () => startQuorumlab(max)],
+    ['etcd', etcdAvailable, startEtcdSystem],
+    ['redis-aof', redisAvailable, () => startRedisSystem('redis-aof', max)],
+    ['redis', redisAvailable, () => startRedisSystem('redis', max)],
+  ];
+  try {
+    for (const [name, available, start] of starters) {
+      const why = available();
+      if (why) {
+        skip('kv', name, why);
+        continue;
+      }
+      console.log(`[bench] ${name}: ${durability[name]}`);
+      rows.push({ section: 'kv', system: name, metric: 'durability', value: '-', unit: '', note: durability[name] });
+      try {
+        systems.push(await start());
+      } catch (error) {
+        rows.push({ section: 'kv', system: name, metric: 'error', value: '-', unit: '', note: error instanceof Error ? error.message.split('\n')[0]! : String(error) });
+      }
     }
+    console.log(`[bench] kv: ${valueBytes} B values, ${keySpace} keys, concurrency ${concurrencies.join(' and ')}, ${loadMs / 1000} s phases${quick ? '' : `, and a ${longMs / 1000} s put at concurrency ${concurrencies[0]}`}`);
+    const phase = async (sys: KvSystem, label: string, concurrency: number, durationMs: number, request: (i: number, w: number) => Promise<void>): Promise<void> => {
+      const r = await runLoad({ concurrency, durationMs, maxOps: 5_000_000, request });
+      addLoad(sys.name, label, r, await sys.note?.());
+    };
+    const puts = async (concurrency: number, durationMs: number, suffix: string): Promise<void> => {
+      for (const sys of systems) {
+        for (const mode of sys.putModes) {
+          if (suffix !== '' && mode === 'blind') continue;
+          await phase(sys, `put${mode === undefined ? '' : ` ${mode}`} c${concurrency}${suffix}`, concurrency, durationMs, (i, w) => sys.put(i, w, mode));
+        }
+      }
+    };
+    for (const c of concurrencies) {
+      await puts(c, loadMs, '');
+      for (const sys of systems) await phase(sys, `get c${c}`, c, loadMs, (i, w) => sys.get(i, w));
+    }
+    if (!quick) await puts(concurrencies[0]!, longMs, ' 30 s');
+  } finally {
+    for (const sys of systems) await sys.stop().catch(() => undefined);
   }
 }
 
@@ -280,9 +324,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const want = (name: string): boolean => !only || only.includes(name);
 
 if (want('kv')) {
-  await section('kv', benchQuorumlab);
-  await section('kv', benchEtcd);
-  await section('kv', benchRedis);
+  await section('kv', benchKv);
   ratios();
 }
 if (want('storage')) await section('storage', benchStorageSection);
