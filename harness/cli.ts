@@ -72,6 +72,21 @@ function addClusterOptions(cmd: Command): Command {
     .option('--fault <names>', `TEST ONLY (checks the harness itself, never a normal configuration): switch on deliberate defects of the reference node, comma-separated, as QL_TEST_FAULTS: ${testFaultNames.join(', ')}; a correct harness must then report invalid (see docs/bug-classes.md)`, parseFaultList);
 }
 
+/** The run's configuration flags, shared by `run` and `search` (a search runs the configuration `run` would). */
+function addConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'test name (results go to <store>/<name>/<timestamp>/)')
+    .option('--n <count>', 'replication factor N', intArg('--n'), 3)
+    .option('--r <count>', 'read quorum R', intArg('--r'), 2)
+    .option('--w <count>', 'write quorum W', intArg('--w'), 2)
+    .option('--sloppy', 'sloppy quorum with hinted handoff', true)
+    .option('--strict', 'strict quorum on the first N home replicas')
+    .addOption(new Option('--conflicts <mode>', 'vclock: siblings reconciled by clients/CRDTs; lww: last write wins by wall clock').choices(['vclock', 'lww']).default('vclock'))
+    .option('--workload <name>', 'register | cart | cart-kv | pbs', workloadArg, 'cart' as WorkloadName)
+    .addOption(new Option('--nemesis <kinds>', 'comma-separated faults: partition,clock,crash,pause,membership, or none')
+      .argParser(parseNemesis).default(['partition', 'crash', 'pause'] as NemesisKind[], 'partition,crash,pause'));
+}
+
 /** Turns parsed `run` flags into RunOptions (exported for tests). */
 export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string[] = []): RunOptions {
   checkRuntimeFlags(o);
@@ -124,18 +139,8 @@ export function buildProgram(exit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`${text.trim().split('\n')[0]}\n`) });
 
-  addClusterOptions(program.command('run')
+  addConfigOptions(addClusterOptions(program.command('run')
     .description('one test: start a cluster, drive a workload under faults, heal, check the history, write a report')
-    .option('--name <name>', 'test name (results go to <store>/<name>/<timestamp>/)')
-    .option('--n <count>', 'replication factor N', intArg('--n'), 3)
-    .option('--r <count>', 'read quorum R', intArg('--r'), 2)
-    .option('--w <count>', 'write quorum W', intArg('--w'), 2)
-    .option('--sloppy', 'sloppy quorum with hinted handoff', true)
-    .option('--strict', 'strict quorum on the first N home replicas')
-    .addOption(new Option('--conflicts <mode>', 'vclock: siblings reconciled by clients/CRDTs; lww: last write wins by wall clock').choices(['vclock', 'lww']).default('vclock'))
-    .option('--workload <name>', 'register | cart | cart-kv | pbs', workloadArg, 'cart' as WorkloadName)
-    .addOption(new Option('--nemesis <kinds>', 'comma-separated faults: partition,clock,crash,pause,membership, or none')
-      .argParser(parseNemesis).default(['partition', 'crash', 'pause'] as NemesisKind[], 'partition,crash,pause'))
     .option('--time-limit <seconds>', 'how long the workload runs', numberArg('--time-limit'), 60)
     .option('--seed <integer>', 'seed for every random choice (random when absent; printed first)', intArg('--seed'))
     .option('--schedule <file.json>', 'play a scripted fault schedule {"quietS","faultS","faults":[{"f","value"},...]} instead of random faults: ' +
@@ -151,7 +156,7 @@ Examples:
 
 Exit codes: 0 valid, 1 invalid, 2 unknown or the run could not complete.
 Results: <store>/<name>/<timestamp>/ (config.json, history.jsonl, results.json, report.html,
-node logs), and <store>/latest points at the newest.`))
+node logs), and <store>/latest points at the newest.`)))
     .action(async (o: Record<string, unknown>) => {
       if (o['strict'] === true) o['sloppy'] = false;
       const { runTest } = await import('./run.js');
@@ -162,6 +167,50 @@ node logs), and <store>/latest points at the newest.`))
         return;
       }
       const result = await runTest(options);
+      exit(result.exitCode);
+    });
+
+  addConfigOptions(addClusterOptions(program.command('search')
+    .description('search fault schedules for one that breaks a configuration (fast-check), shrink it to a minimal one, print its replay line')
+    .option('--runs <count>', 'most schedules to try before shrinking', positiveIntArg('--runs'), 20)
+    .option('--time-budget <seconds>', 'wall seconds for the whole search, shrinking included (a run in progress always finishes)', numberArg('--time-budget'), 300)
+    .option('--max-faults <count>', 'most faults per schedule', positiveIntArg('--max-faults'), 4)
+    .option('--seed <integer>', "the search's own seed: the same seed draws the same schedules (random when absent; printed first)", intArg('--seed'))
+    .addHelpText('after', `
+--nemesis picks what schedules are drawn from (partition, crash, pause, clock); the runtime is sim unless
+--runtime says otherwise (local with --node-cmd, or docker with --image, searches your own node).
+
+Examples:
+  quorumlab search --workload register --strict --runs 50            a minute or two in simulation
+  quorumlab search --workload register --strict --fault ack-before-w --seed 1   finds, shrinks, prints the replay
+  quorumlab search --runtime local --node-cmd ./my-node --runs 5 --time-budget 600
+
+Exit codes: 0 no schedule broke it, 1 one did (its schedule and replay line are printed), 2 bad input or
+the search could not run.`)))
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      if (o['strict'] === true) o['sloppy'] = false;
+      // Searching wants many fast runs that replay exactly: the simulation, unless asked otherwise.
+      if (cmd.getOptionValueSource('runtime') === 'default') o['runtime'] = 'sim';
+      const { searchFaultsFor, searchSchedules } = await import('./search.js');
+      const { seed: _runSeed, nemesis, timeLimitS: _t, command: _c, ...world } = runOptionsFrom({ ...o, seed: 0 });
+      let faults;
+      try {
+        faults = searchFaultsFor(nemesis);
+      } catch (e) {
+        throw new InvalidArgumentError(`--nemesis: ${(e as Error).message}`);
+      }
+      let result;
+      try {
+        result = await searchSchedules({
+          ...world, runs: o['runs'] as number, timeBudgetS: o['timeBudget'] as number, maxFaults: o['maxFaults'] as number, faults,
+          ...(typeof o['seed'] === 'number' ? { seed: o['seed'] } : {}),
+          log: (line) => console.log(line),
+        });
+      } catch (e) {
+        // A configuration the run itself would refuse (e.g. --r above --n): one line, exit 2.
+        throw new InvalidArgumentError((e as Error).message);
+      }
+      console.log(result.report);
       exit(result.exitCode);
     });
 

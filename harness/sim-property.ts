@@ -81,6 +81,37 @@ export function scheduleArbitrary(nodes: number, constraints: CaseConstraints = 
   });
 }
 
+/** A seed and a schedule for a fixed world and configuration (what `quorumlab search` draws). */
+export function seededScheduleArbitrary(nodes: number, constraints: CaseConstraints = {}): fc.Arbitrary<{ seed: number; schedule: FaultSchedule }> {
+  return fc.record({
+    // The seed changes the whole world, so shrinking it would not make a case simpler.
+    seed: fc.noShrink(fc.integer({ min: 1, max: 2 ** 31 - 1 })),
+    schedule: scheduleArbitrary(nodes, constraints),
+  });
+}
+
+/** What a property check found: the shrunk counterexample, if any (fast-check's details, reduced). */
+export interface CheckOutcome<T> {
+  readonly failed: boolean;
+  readonly counterexample: T | null;
+  readonly shrinks: number;
+  readonly error: string | undefined;
+}
+
+/**
+ * Checks an async property over `arb` (it fails by throwing), shrinking a failure; fast-check stays behind
+ * this module (harness/search.ts drives a search through it).
+ */
+export async function checkProperty<T>(arb: fc.Arbitrary<T>, holds: (value: T) => Promise<void>, o: { numRuns: number; seed: number }): Promise<CheckOutcome<T>> {
+  const details = await fc.check(fc.asyncProperty(arb, holds), { numRuns: o.numRuns, seed: o.seed });
+  return {
+    failed: details.failed,
+    counterexample: details.counterexample === null ? null : details.counterexample[0],
+    shrinks: details.numShrinks,
+    error: details.errorInstance === null || details.errorInstance === undefined ? undefined : String(details.errorInstance).split('\n')[0],
+  };
+}
+
 /** Cases within valid ranges: 1 ≤ R, W ≤ N ≤ nodes. */
 export function caseArbitrary(constraints: CaseConstraints = {}): fc.Arbitrary<PropertyCase> {
   const nodesArb = fc.integer({ min: constraints.minNodes ?? 3, max: constraints.maxNodes ?? 5 });
@@ -100,9 +131,31 @@ export function caseArbitrary(constraints: CaseConstraints = {}): fc.Arbitrary<P
   });
 }
 
+/**
+ * A scheduled run: `base` (the world and configuration) with this seed, playing this schedule for exactly
+ * its span. It is what `quorumlab run <base's flags> --seed S --schedule F` runs, so a case replays from
+ * the command line (`quorumlab search` and the property tests below both build their runs here).
+ */
+export function scheduledRunOptions(base: RunOptions, seed: number, schedule: FaultSchedule): RunOptions {
+  return withSchedule({ ...base, seed, nemesis: [], timeLimitS: scheduleSpanS(schedule) }, schedule);
+}
+
+/** Plays a scheduled run: the schedule's faults in order, through the ordinary nemesis. */
+export async function runScheduled(options: RunOptions, schedule: FaultSchedule): Promise<RunResult> {
+  return runTest(options, { nemesis: scriptedNemesis(schedule) });
+}
+
+/**
+ * "The run is valid" does not hold: a checker said invalid, or the run did not complete. 'unknown' (e.g.
+ * every write failed because every replica was killed) is not a failure: the checkers could not decide.
+ */
+export function breaksProperty(r: RunResult): boolean {
+  return r.valid === false || r.error !== undefined;
+}
+
 /** The run options of a case: exactly what `replayArgs` asks the CLI for (vnodes and sim knobs stay at their defaults). */
 export function caseRunOptions(c: PropertyCase, s: PropertySettings): RunOptions {
-  return withSchedule({
+  return scheduledRunOptions({
     name: `property-${c.workload}`,
     runtime: 'sim',
     nodes: c.nodes, n: c.n, r: c.r, w: c.w, sloppy: c.sloppy, conflicts: 'vclock',
@@ -111,11 +164,11 @@ export function caseRunOptions(c: PropertyCase, s: PropertySettings): RunOptions
     ...(s.keyCount !== undefined ? { keyCount: s.keyCount } : {}),
     ...(s.testFaults !== undefined && s.testFaults.length > 0 ? { env: { QL_TEST_FAULTS: s.testFaults.join(',') } } : {}),
     store: s.store, quiet: true, skipReport: true,
-  }, c.schedule);
+  }, c.seed, c.schedule);
 }
 
 export async function runCase(c: PropertyCase, s: PropertySettings): Promise<RunResult> {
-  return runTest(caseRunOptions(c, s), { nemesis: scriptedNemesis(c.schedule) });
+  return runScheduled(caseRunOptions(c, s), c.schedule);
 }
 
 /** `quorumlab run` arguments that replay a case, given where its schedule JSON is written. */
@@ -170,7 +223,7 @@ export function validRunProperty(s: PropertySettings, arb: fc.Arbitrary<Property
     const t0 = performance.now();
     const r = await runCase(c, s);
     log?.tried.push({ c, valid: r.valid, wallMs: performance.now() - t0, simS: r.stats.durationS });
-    if (r.valid === false || r.error !== undefined) {
+    if (breaksProperty(r)) {
       if (log !== undefined && log.firstFailure === undefined) log.firstFailure = c;
       throw new Error(`the run is not valid: ${verdictLine(r)}\n${replayText(c, s)}`);
     }
