@@ -2,9 +2,13 @@
 // work as copied: each runs in bash with `set -euo pipefail` from the repository root, bounded in time, in
 // a process group of its own that is killed afterwards (so a node it left running cannot outlive it); it
 // must exit 0 and print TEXT. Temporary files go to a directory of the test's own, removed afterwards.
+// A block marked `<!-- runnable: file=NAME -->` (a ```js or ```ts block: a file a user would copy into their
+// own project) is written as NAME into the directory of the next runnable ```sh block, where
+// node_modules/quorumlab is this repository (what `npm install quorumlab` gives a user); that sh block runs
+// there instead of the repository root when it says `cwd=project`.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,28 +21,44 @@ interface RunnableBlock {
   readonly expect: string | undefined;
   readonly timeoutS: number;
   readonly script: string;
+  /** Files of the user's project the block runs beside (from `file=` blocks before it). */
+  readonly files: readonly { readonly name: string; readonly text: string }[];
+  /** 'project': run in that project's directory rather than the repository root. */
+  readonly cwd: 'repo' | 'project';
 }
 
 /** The runnable blocks of a Markdown text; a marker not followed by a ```sh block throws. */
 function runnableBlocks(markdown: string): RunnableBlock[] {
   const lines = markdown.split('\n');
   const blocks: RunnableBlock[] = [];
+  let files: { name: string; text: string }[] = [];
   lines.forEach((text, i) => {
     const marker = /^<!-- runnable(?::(.*))? -->$/.exec(text.trim());
     if (marker === null) return;
     const attrs = Object.fromEntries(
       [...(marker[1] ?? '').matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]),
     );
-    if (lines[i + 1]?.trim() !== '```sh') throw new Error(`README.md:${i + 1}: a runnable marker must be followed by a \`\`\`sh block`);
+    const fence = lines[i + 1]?.trim();
     const end = lines.findIndex((l, j) => j > i + 1 && l.trim() === '```');
+    if (attrs['file'] !== undefined) {
+      if (fence !== '```js' && fence !== '```ts') throw new Error(`README.md:${i + 1}: a runnable file marker must be followed by a \`\`\`js or \`\`\`ts block`);
+      if (end < 0) throw new Error(`README.md:${i + 1}: unterminated code block`);
+      files.push({ name: attrs['file'], text: `${lines.slice(i + 2, end).join('\n')}\n` });
+      return;
+    }
+    if (fence !== '```sh') throw new Error(`README.md:${i + 1}: a runnable marker must be followed by a \`\`\`sh block`);
     if (end < 0) throw new Error(`README.md:${i + 1}: unterminated code block`);
     blocks.push({
       line: i + 1,
       expect: attrs['expect'],
       timeoutS: Number(attrs['timeout'] ?? 120),
       script: lines.slice(i + 2, end).join('\n'),
+      files,
+      cwd: attrs['cwd'] === 'project' ? 'project' : 'repo',
     });
+    files = [];
   });
+  if (files.length > 0) throw new Error(`README.md: runnable file ${files[0]!.name} has no runnable sh block after it`);
   return blocks;
 }
 
@@ -50,10 +70,10 @@ interface Ran {
 }
 
 /** Runs a script in bash in its own process group; kills the group when the script ends or times out. */
-function runBlock(script: string, timeoutS: number, tmp: string): Promise<Ran> {
+function runBlock(script: string, timeoutS: number, tmp: string, cwd = repoRoot): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], {
-      cwd: repoRoot,
+      cwd,
       env: { ...process.env, TMPDIR: tmp },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,7 +107,11 @@ function runBlock(script: string, timeoutS: number, tmp: string): Promise<Ran> {
 
 t.test('the runnable-block parser', async (t) => {
   const md = ['text', '<!-- runnable: expect="a b" timeout=5 -->', '```sh', 'echo a b', '```', '```sh', 'not marked', '```'].join('\n');
-  t.same(runnableBlocks(md), [{ line: 2, expect: 'a b', timeoutS: 5, script: 'echo a b' }]);
+  t.same(runnableBlocks(md), [{ line: 2, expect: 'a b', timeoutS: 5, script: 'echo a b', files: [], cwd: 'repo' }]);
+  const withFile = ['<!-- runnable: file=a.test.mjs -->', '```js', 'import x from "y";', '```', '<!-- runnable: cwd=project -->', '```sh', 'node --test', '```'].join('\n');
+  t.same(runnableBlocks(withFile), [{ line: 5, expect: undefined, timeoutS: 120, script: 'node --test', files: [{ name: 'a.test.mjs', text: 'import x from "y";\n' }], cwd: 'project' }]);
+  t.throws(() => runnableBlocks('<!-- runnable: file=a.mjs -->\n```sh\necho\n```'), /followed by a ```js or ```ts block/);
+  t.throws(() => runnableBlocks('<!-- runnable: file=a.mjs -->\n```js\nx\n```'), /has no runnable sh block after it/);
   t.throws(() => runnableBlocks('<!-- runnable -->\ntext'), /must be followed by a ```sh block/);
   t.throws(() => runnableBlocks('<!-- runnable -->\n```sh\necho'), /unterminated/);
 });
@@ -112,7 +136,12 @@ for (const block of blocks) {
   t.test(`README.md:${block.line}: the example runs as copied`, { timeout: (block.timeoutS + 30) * 1000 }, async (t) => {
     const tmp = mkdtempSync(join(tmpdir(), 'ql-readme-'));
     t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-    const ran = await runBlock(block.script, block.timeoutS, tmp);
+    // The user's project: the block's files beside a node_modules/quorumlab that is this repository.
+    const project = join(tmp, 'project');
+    mkdirSync(join(project, 'node_modules'), { recursive: true });
+    symlinkSync(repoRoot, join(project, 'node_modules', 'quorumlab'));
+    for (const f of block.files) writeFileSync(join(project, f.name), f.text);
+    const ran = await runBlock(block.script, block.timeoutS, tmp, block.cwd === 'project' ? project : repoRoot);
     const tail = ran.out.split('\n').slice(-30).join('\n');
     t.notOk(ran.timedOut, `finished within ${block.timeoutS} s`);
     t.equal(ran.code, 0, 'exits 0', { signal: ran.signal, output: tail });
