@@ -256,6 +256,21 @@ async function benchSimulation(): Promise<void> {
   }
 }
 
+async function benchSimCampaignSection(): Promise<void> {
+  const runs = quick ? 8 : 30;
+  console.log(`[bench] campaign-sim: ${runs} seeds × 10 s simulated (cart, 5 nodes, 4 fault kinds, 100 ops/s) with --jobs 1 and one worker per core`);
+  const { benchSimCampaign, benchSimSetup } = await import('./campaign-sim.js');
+  const setup = await benchSimSetup(quick ? 5 : 20);
+  rows.push({ section: 'campaign-sim', system: 'sim', metric: '5-node simulated cluster set up', value: round(setup.setupMs, 1), unit: 'ms', note: `torn down in ${round(setup.teardownMs, 1)} ms` });
+  const figures = await benchSimCampaign(runs);
+  for (const f of figures) {
+    rows.push({ section: 'campaign-sim', system: 'sim', metric: `campaigns per minute (10 s simulated each), --jobs ${f.jobs}`, value: round(f.perMinute), unit: '/min',
+      note: `${f.runs} runs in ${round(f.wallS, 1)} s${f.notValid > 0 ? `, ${f.notValid} not valid` : ''}; goal ≥ 600` });
+  }
+  const [one, all] = [figures[0], figures[figures.length - 1]];
+  if (one !== undefined && all !== undefined && all !== one) rows.push({ section: 'campaign-sim', system: 'sim', metric: `--jobs ${all.jobs} / --jobs 1`, value: round(all.perMinute / one.perMinute, 2), unit: '×' });
+}
+
 async function benchDocker(): Promise<void> {
   const { DockerRuntime, dockerAvailable } = (await import('../harness/runtime/docker.js')) as unknown as {
     DockerRuntime: new (options?: Record<string, unknown>) => Runtime;
@@ -331,6 +346,7 @@ if (want('storage')) await section('storage', benchStorageSection);
 if (want('checkers')) await section('checkers', benchCheckersSection);
 if (want('simulation')) await section('simulation', benchSimulation);
 if (want('campaign')) await section('campaign', benchCampaignSection);
+if (want('campaign-sim')) await section('campaign-sim', benchSimCampaignSection);
 if (want('docker')) await section('docker', benchDocker);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;

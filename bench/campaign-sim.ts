@@ -1,0 +1,66 @@
+// Campaign throughput in simulation (issue 19's "campaigns of 10 s simulated per minute on 2 cores"): the
+// same campaign — one configuration (cart, 5 nodes, N=3 R=2 W=2 sloppy, partitions, crashes, pauses and
+// clock skew, 100 ops/s) over consecutive seeds, 10 s simulated each — run by runCampaign with --jobs 1 and
+// with one worker process per core, side by side in one run (a shared machine's load moves both alike). Also
+// how long setting up a simulated 5-node cluster takes. Standalone: `npx tsx bench/campaign-sim.ts [runs]`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { campaignOptionsFrom, runCampaign } from '../harness/campaign.js';
+import { SimRuntime } from '../harness/runtime/sim/sim-runtime.js';
+
+export interface SimCampaignFigure {
+  readonly jobs: number;
+  readonly runs: number;
+  readonly wallS: number;
+  readonly perMinute: number;
+  readonly notValid: number;
+}
+
+export async function benchSimCampaign(runs: number, jobsList: readonly number[] = [1, availableParallelism()]): Promise<SimCampaignFigure[]> {
+  const out: SimCampaignFigure[] = [];
+  for (const jobs of jobsList) {
+    const store = mkdtempSync(join(tmpdir(), 'ql-bench-campaign-sim-'));
+    try {
+      const options = campaignOptionsFrom({
+        runtime: 'sim', store, name: 'bench', nrw: '3/2/2', modes: 'sloppy', conflicts: 'vclock', workloads: 'cart',
+        nemeses: 'partition,crash,pause,clock', seeds: runs, seed: 1, timeLimit: 10, quiesce: 2, concurrency: 10, rate: 100, jobs,
+      });
+      const t0 = performance.now();
+      const result = await runCampaign({ ...options, quiet: true });
+      const wallS = (performance.now() - t0) / 1000;
+      out.push({ jobs, runs: result.rows.length, wallS, perMinute: (result.rows.length * 60) / wallS, notValid: result.rows.filter((r) => r.valid !== true).length });
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+/** Mean milliseconds to set up (and tear down) a simulated 5-node cluster, over `count` clusters. */
+export async function benchSimSetup(count: number): Promise<{ setupMs: number; teardownMs: number }> {
+  const runDir = mkdtempSync(join(tmpdir(), 'ql-bench-sim-setup-'));
+  let setupMs = 0;
+  let teardownMs = 0;
+  try {
+    for (let i = 0; i < count; i++) {
+      const rt = new SimRuntime();
+      const t0 = performance.now();
+      await rt.setup({ nodes: 5, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: i + 1, runDir });
+      const t1 = performance.now();
+      await rt.teardown();
+      setupMs += t1 - t0;
+      teardownMs += performance.now() - t1;
+    }
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  return { setupMs: setupMs / count, teardownMs: teardownMs / count };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(await benchSimSetup(20));
+  console.log(await benchSimCampaign(Number(process.argv[2] ?? 20)));
+}
