@@ -24,7 +24,7 @@ export async function rowFor(options: RunOptions, result: RunResult): Promise<Ca
   const okOps = fig.availability.inside.ok + fig.availability.outside.ok;
   const nemesis = options.nemesis.length > 0 ? options.nemesis.join(',') : 'none';
   return {
-    label: `${options.workload} N${options.n}R${options.r}W${options.w} ${options.sloppy ? 'sloppy' : 'strict'} ${options.conflicts} ${nemesis} #${options.seed}`,
+    label: `${options.workload} N${options.n}R${options.r}W${options.w} ${options.sloppy ? 'sloppy' : 'strict'} ${options.conflicts} ${nemesis} #${options.seed}${options.world?.net !== undefined ? ` ${options.world.net}` : ''}`,
     workload: options.workload,
     n: options.n, r: options.r, w: options.w,
     sloppy: options.sloppy,

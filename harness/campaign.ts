@@ -19,6 +19,7 @@ export { renderCampaignHtml, sessionCell } from './campaign-html.js';
 import { InvalidArgumentError } from 'commander';
 import { checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, faultShapesFrom, parseConflictsList, parseInterval, parseModes, parseNemesis, parseNrwList } from './cli-args.js';
 import type { WorkloadName } from '../workloads/workload.js';
+import { worldFlagError, worldFlagsFrom, type WorldFlags } from './sim-world.js';
 import { isWorkloadName } from '../workloads/index.js';
 
 export interface CampaignOptions {
@@ -46,6 +47,9 @@ export interface CampaignOptions {
   readonly keyCount?: number;
   /** Dynamo mechanisms switched off in every run (`--no-read-repair` and its siblings). */
   readonly mechanisms?: Mechanisms;
+  /** sim: the world flags of every run (--drop, --fsync-ms, …), and the --net models, one axis (default: the sim's). */
+  readonly world?: WorldFlags;
+  readonly nets?: readonly string[];
   /** Partition kinds and crash/pause targets the random nemesis draws from (default: all). */
   readonly faultShapes?: FaultShapes;
   /** Runs at once, each in a worker process of its own (default 1; the CLI's default is the core count for sim). */
@@ -133,6 +137,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     mechanisms: mechanismsFrom(o),
     jobs,
     ...(shard !== undefined ? { shard } : {}),
+    ...worldOptionsFrom(o),
   };
   if (quick) {
     // 2 modes × 4 faults × 2 workloads = 16 runs of about 12 s each (6 s workload, 2 s quiesce, setup).
@@ -200,6 +205,17 @@ export function parseShard(v: string): CampaignShard {
   return { index, count };
 }
 
+/** The world flags of a campaign (checked for its runtime) and its --net axis. */
+function worldOptionsFrom(o: Record<string, unknown>): { world?: WorldFlags; nets?: string[] } {
+  const nets = typeof o['net'] === 'string' ? o['net'].split(',') : undefined;
+  const world = worldFlagsFrom({ ...o, net: nets?.[0] });
+  const runtime = (o['runtime'] ?? 'local') as RuntimeKind;
+  const error = worldFlagError(world, runtime, (o['nodes'] as number | undefined) ?? 5);
+  if (error !== undefined) throw new InvalidArgumentError(error);
+  const { net: _first, ...rest } = world;
+  return { ...(Object.keys(rest).length > 0 ? { world: rest } : {}), ...(nets !== undefined ? { nets } : {}) };
+}
+
 /** The quick sweep's fault sets, one fault per run. */
 const quickNemeses: NemesisKind[][] = [['partition'], ['clock'], ['crash'], ['pause']];
 
@@ -235,13 +251,15 @@ export interface PlannedRun {
  */
 export function campaignPlan(options: CampaignOptions): PlannedRun[] {
   const plan: PlannedRun[] = [];
+  const nets: readonly (string | undefined)[] = options.nets ?? [undefined];
+  for (const net of nets)
   for (const workload of options.workloads)
     for (const { n, r, w } of options.nrw)
       for (const sloppy of options.sloppy)
         for (const conflicts of options.conflicts)
           for (const nemesis of options.nemeses)
             for (const seed of options.seeds) {
-              const name = `${options.name}-${workload}-n${n}r${r}w${w}-${sloppy ? 'sloppy' : 'strict'}-${conflicts}-${nemesis.join('+') || 'none'}`;
+              const name = `${options.name}-${workload}-n${n}r${r}w${w}-${sloppy ? 'sloppy' : 'strict'}-${conflicts}-${nemesis.join('+') || 'none'}${net !== undefined ? `-${net.replace(/:/g, '')}` : ''}`;
               plan.push({
                 index: plan.length,
                 folder: runFolderName(plan.length, name, seed),
@@ -255,6 +273,7 @@ export function campaignPlan(options: CampaignOptions): PlannedRun[] {
                   ...(options.image !== undefined ? { image: options.image } : {}),
                   ...(options.env !== undefined ? { env: options.env } : {}),
                   ...(options.mechanisms !== undefined ? { mechanisms: options.mechanisms } : {}),
+                  ...(options.world !== undefined || net !== undefined ? { world: { ...(options.world ?? {}), ...(net !== undefined ? { net } : {}) } } : {}),
                   ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
                   ...(options.faultShapes !== undefined ? { faultShapes: options.faultShapes } : {}),
                 },

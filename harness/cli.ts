@@ -15,6 +15,7 @@ import { parseFormat } from './export.js';
 import { targetSpecs } from './nemesis/targets.js';
 import { partitionKinds } from './nemesis/grudge.js';
 import { addStoreCommands } from './store-commands.js';
+import { parseCoordination, parseNetList, parseRemoteNodes, probabilityArg, worldFlagError, worldFlagsFrom } from './sim-world.js';
 
 export { parseNemesis } from './cli-args.js';
 
@@ -65,6 +66,13 @@ function addClusterOptions(cmd: Command): Command {
     .option('--partitions <kinds>', `partition kinds the nemesis draws from: ${partitionKinds.join(',')} (default: all)`, parsePartitionKinds)
     .option('--targets <specs>', `crash and pause targets the nemesis draws from: ${targetSpecs.join(',')} (default: all)`, parseTargets)
     .option('--request-timeout <ms>', 'client timeout per request', positiveIntArg('--request-timeout'), 1000)
+    .option('--net <model>', 'sim: network latency model: constant:<ms>, uniform:<min>-<max>, exponential:<mean ms>, lnkd-ssd, lnkd-disk, ymmr (the PBS paper\'s fits), wan (lnkd-disk + 75 ms between datacenters); campaign: a comma-separated list, one axis', parseNetList)
+    .option('--remote-nodes <ids>', 'sim, --net wan: the nodes in the remote datacenter, e.g. n4,n5 (default: every node a datacenter of its own)', parseRemoteNodes)
+    .option('--drop <p>', 'sim: probability that a peer message is lost', probabilityArg('--drop'))
+    .option('--duplicate <p>', 'sim: probability that a peer message is delivered twice', probabilityArg('--duplicate'))
+    .option('--fsync-ms <ms>', 'sim: fsync latency of a storage batch (default 1; 0 for the pbs workload)', numberArg('--fsync-ms'))
+    .option('--client-delay-ms <ms>', 'sim: mean one-way client-node delay (default 0.5; 0 for the pbs workload, so lags are measured at the coordinator)', numberArg('--client-delay-ms'))
+    .option('--coordination <mode>', 'sim: wars (every replica, the coordinator\'s own copy included, reached through the network: the PBS paper\'s model; default for pbs) or dynamo (the coordinator uses its own copy at once)', parseCoordination)
     .option('--no-read-repair', 'switch read repair off (QL_READ_REPAIR=0): a read answers from the first R replies and repairs nobody')
     .option('--no-anti-entropy', 'switch Merkle anti-entropy off (QL_ANTI_ENTROPY=0)')
     .option('--no-hinted-handoff', 'store hints but never deliver them (QL_HINTED_HANDOFF=0; an ablation, not a mode to run)')
@@ -94,6 +102,9 @@ export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string
   const interval = parseInterval(String(o['nemesisInterval'] ?? '5,5'));
   const env = clusterEnvFrom(o);
   const shapes = faultShapesFrom(o);
+  const world = worldFlagsFrom(o);
+  const worldError = worldFlagError(world, o['runtime'] as RuntimeKind, o['nodes'] as number);
+  if (worldError !== undefined) throw new InvalidArgumentError(worldError);
   return {
     ...(typeof o['name'] === 'string' ? { name: o['name'] } : {}),
     runtime: o['runtime'] as RuntimeKind,
@@ -120,6 +131,7 @@ export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
     ...(env !== undefined ? { env } : {}),
     mechanisms: mechanismsFrom(o),
+    world,
     ...(argv.length > 0 ? { command: `npx quorumlab ${argv.join(' ')}` } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, wri
 import { runCheckers, type CheckOutcome } from './run-check.js';
 import { createRuntime } from './run-runtime.js';
 import { measureConvergence, recordReplicaStates } from './run-final.js';
+import { describeWorld, resolveWorld, simKnobsOf, worldFlagError, type SimWorld, type WorldFlags } from './sim-world.js';
 
 export interface RunOptions {
   /** Test name: the results folder is `<store>/<name>/<timestamp>/`. Defaults to the workload's name. */
@@ -59,6 +60,8 @@ export interface RunOptions {
   /** Extra QL_* variables for every node (e.g. QL_TEST_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   readonly sim?: Readonly<Record<string, unknown>>;
+  /** The simulated world's flags as given (`--net`, `--drop`, …; sim only, see sim-world.ts). */
+  readonly world?: WorldFlags;
   /** Dynamo mechanisms switched off (`--no-read-repair`, `--no-anti-entropy`, `--no-hinted-handoff`); default all on. */
   readonly mechanisms?: Partial<Mechanisms>;
   /** No output at all (tests). */
@@ -105,6 +108,8 @@ export interface RunConfig {
   readonly env: Readonly<Record<string, string>>;
   /** Which Dynamo mechanisms the nodes were asked to run. */
   readonly mechanisms: Mechanisms;
+  /** sim: the simulated world (network model, drops, duplicates, fsync, client delay, coordination); else null. */
+  readonly world: SimWorld | null;
   readonly command: string | null;
 }
 
@@ -174,6 +179,7 @@ export function runConfig(options: RunOptions): RunConfig {
     image: options.image ?? null,
     env: { ...(options.env ?? {}) },
     mechanisms: { ...allMechanisms, ...(options.mechanisms ?? {}) },
+    world: options.runtime === 'sim' ? resolveWorld(options.world ?? {}, options.workload) : null,
     command: options.command ?? null,
   };
 }
@@ -203,6 +209,7 @@ export function describeConfig(c: RunConfig): string[] {
     ...(c.nodeCmd !== null ? [`  node-cmd=${c.nodeCmd}`] : []),
     ...(c.image !== null ? [`  image=${c.image}`] : []),
     ...(Object.keys(c.env).length > 0 ? [`  env=${Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(c.world !== null ? [describeWorld(c.world)] : []),
     `  mechanisms: ${mechanismKnobs.map((m) => `${m.flag.slice('--no-'.length)}=${c.mechanisms[m.key] ? 'on' : 'off'}`).join(' ')}`,
   ];
 }
@@ -249,7 +256,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     log(`cannot run: ${error}`);
     return { exitCode: 2, valid: 'unknown', runDir: undefined, config, checkers: {}, stats, error };
   };
-  const invalid = validateConfig(config);
+  const invalid = validateConfig(config) ?? worldFlagError(options.world ?? {}, config.runtime, config.nodes);
   if (invalid !== undefined) return failEarly(invalid);
   for (const line of describeConfig(config)) log(line);
 
@@ -315,7 +322,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
       ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
       ...(options.image !== undefined ? { image: options.image } : {}),
       ...(options.env !== undefined ? { env: options.env } : {}),
-      ...(options.sim !== undefined ? { sim: options.sim } : {}),
+      ...(config.world !== null ? { sim: { ...simKnobsOf(config.world), ...(options.sim ?? {}) } } : options.sim !== undefined ? { sim: options.sim } : {}),
       mechanisms: config.mechanisms,
     });
     stats.ignoredKnobs = await ignoredMechanismKnobs(runtime);

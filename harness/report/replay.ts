@@ -1,4 +1,5 @@
 // The command line that reruns a configuration (same seed), shown in reports and campaign tables.
+import { worldArgs, type SimWorld } from '../sim-world.js';
 
 /** Builds `npx quorumlab run …` from a config.json object; unknown or absent fields are left out. */
 export function replayCommand(config: Readonly<Record<string, unknown>>): string {
@@ -37,6 +38,11 @@ export function replayCommand(config: Readonly<Record<string, unknown>>): string
     if (mechanisms['readRepair'] === false) parts.push('--no-read-repair');
     if (mechanisms['antiEntropy'] === false) parts.push('--no-anti-entropy');
     if (mechanisms['hintedHandoff'] === false) parts.push('--no-hinted-handoff');
+  }
+  const world = config['world'] as SimWorld | null | undefined;
+  if (world !== null && typeof world === 'object') {
+    const args = worldArgs(world);
+    for (let i = 0; i < args.length; i += 2) add(args[i]!.slice(2), args[i + 1]);
   }
   add('seed', config['seed']);
   add('node-cmd', config['nodeCmd']);

@@ -168,6 +168,11 @@ export class DynamoNode implements CoreNode {
 
   private send(to: NodeId, message: OutMessage): void {
     if (this.isStopped) return;
+    if (to === this.id && this.config.localCopyViaNetwork) {
+      // The PBS paper's WARS condition (config.ts): this node's own copy is delayed like a remote one's.
+      this.env.transport.send(to, message);
+      return;
+    }
     if (to === this.id) {
       // Local delivery goes through the same handlers, asynchronously, as a message would.
       void Promise.resolve().then(() => this.receive(this.id, message));

@@ -18,6 +18,13 @@ import { type Versions, emptyVersions, lwwWrite, versionsContext, versionsWrite 
 type Minted = { versions: Versions; context: VersionVector };
 
 export class WriteCoordinator {
+  /**
+   * Under localCopyViaNetwork (the WARS condition), the versions this coordinator minted whose own copy may
+   * still be on its way to its store: the next write of the key mints from them too, so a dot is never
+   * minted twice while the local copy travels. An entry goes once the store holds it.
+   */
+  private readonly mintedInFlight = new Map<string, Versions>();
+
   constructor(private readonly ctx: NodeContext) {}
 
   async put(key: string, value: Uint8Array, context: string | undefined, options: RequestOptions = {}): Promise<PutResult> {
@@ -142,7 +149,21 @@ export class WriteCoordinator {
     let minted: Minted;
     // The coordinator's own durable write; it counts as an ack once it has completed.
     let localWrite: Promise<void> | undefined;
-    if (fixedActor === undefined) {
+    const viaNetwork = fixedActor === undefined && this.ctx.config.localCopyViaNetwork;
+    if (viaNetwork) {
+      // The WARS condition: mint as a home coordinator does, but store nothing here now; the version goes
+      // to this node's replica through the transport, delayed like every other replica's copy.
+      const kv = this.ctx.types.kv;
+      minted = await store.lock.run(mkey('kv', key), async () => {
+        const stored = ((await store.get('kv', key)) as Versions | undefined) ?? emptyVersions;
+        const inFlight = this.mintedInFlight.get(key);
+        if (inFlight !== undefined && kv.equal(stored, kv.merge(stored, inFlight))) this.mintedInFlight.delete(key);
+        const cur = inFlight === undefined ? stored : (kv.merge(stored, inFlight) as Versions);
+        const m = mint(cur, actor.ownActor());
+        this.mintedInFlight.set(key, m.versions);
+        return m;
+      });
+    } else if (fixedActor === undefined) {
       // The version is minted under the key's lock from this node's latest state (in memory until its
       // write is durable), and the lock is held until the local write is durable, so writes of one key
       // through this node stay ordered. The other replicas need not wait for that fsync: they get the
@@ -178,9 +199,9 @@ export class WriteCoordinator {
       for (const [n, c] of Object.entries(versionsContext(minted.versions))) over[n] = c + 1;
       context = over;
     }
-    const selfIn = storesFirst && plan.targets.some((x) => x.node === this.ctx.id);
+    const selfIn = storesFirst && !viaNetwork && plan.targets.some((x) => x.node === this.ctx.id);
     const res = await replicate(this.ctx, 'kv', key, this.ctx.encodeState('kv', minted.versions), plan, w, timeoutMs, {
-      ...(storesFirst ? { skip: this.ctx.id } : {}),
+      ...(storesFirst && !viaNetwork ? { skip: this.ctx.id } : {}),
       ...(selfIn && localWrite !== undefined ? { selfWrite: localWrite } : {}),
     });
     if (res === true) return { ok: true, context: encodeKvContext(context, this.ctx.secret, key) };

@@ -8,6 +8,15 @@ export interface SimKnobs {
   readonly delayMs: number;
   readonly minDelayMs: number | undefined;
   readonly maxDelayMs: number | undefined;
+  /**
+   * Extra one-way delay of a message between datacenters (the PBS paper's WAN: 75 ms over LNKD-DISK).
+   * With `remoteNodes` there are two datacenters, those nodes and the rest; without, every node is a
+   * datacenter of its own. A node's messages to itself never cross one.
+   */
+  readonly remoteDelayMs: number;
+  readonly remoteNodes: readonly string[] | undefined;
+  /** The WARS condition: each coordinator's own copy travels the network like a remote one (NodeConfig). */
+  readonly localCopyViaNetwork: boolean;
   /** Probability that an inter-node message is lost. */
   readonly dropRate: number;
   /** Probability that an inter-node message is delivered twice (with independent delays). */
@@ -39,6 +48,9 @@ export const defaultSimKnobs: SimKnobs = {
   delayMs: 1,
   minDelayMs: undefined,
   maxDelayMs: undefined,
+  remoteDelayMs: 0,
+  remoteNodes: undefined,
+  localCopyViaNetwork: false,
   dropRate: 0,
   duplicateRate: 0,
   fsyncMs: 1,
@@ -72,6 +84,16 @@ export function parseSimKnobs(raw: Readonly<Record<string, unknown>> | undefined
         throw new Error(`sim knob delay must be one of ${delayKinds.join(', ')}, got ${JSON.stringify(value)}`);
       }
       out[name] = value.toLowerCase();
+      continue;
+    }
+    if (name === 'localCopyViaNetwork') {
+      if (typeof value !== 'boolean') throw new Error(`sim knob localCopyViaNetwork must be true or false, got ${JSON.stringify(value)}`);
+      out[name] = value;
+      continue;
+    }
+    if (name === 'remoteNodes') {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error(`sim knob remoteNodes must be a list of node ids, got ${JSON.stringify(value)}`);
+      out[name] = [...value];
       continue;
     }
     const n = typeof value === 'string' ? Number(value) : value;

@@ -136,6 +136,7 @@ export class SimRuntime implements Runtime {
       ...(knobs.hintIntervalMs === undefined ? {} : { hintIntervalMs: knobs.hintIntervalMs }),
       ...(knobs.tombstoneReapDelayMs === undefined ? {} : { tombstoneReapDelayMs: knobs.tombstoneReapDelayMs }),
       ...(spec.mechanisms ?? {}),
+      ...(knobs.localCopyViaNetwork ? { localCopyViaNetwork: true } : {}),
       ...(testFaults.length === 0 ? {} : { testFaults }),
     };
     sched.start();
@@ -278,7 +279,11 @@ export class SimRuntime implements Runtime {
       factory: this.factory!,
       send: (from, to, message) => {
         this.checkSent(from, to, message);
-        this.network.send(from, to, message);
+        const extraMs = this.interDatacenterMs(from, to);
+        // The WAN's extra delay is added before the message enters the network, whose own model then
+        // delays it as any other (drops, duplicates and partitions apply as usual).
+        if (extraMs === 0) this.network.send(from, to, message);
+        else this.scheduler.after(extraMs, () => this.network.send(from, to, message));
       },
       // Simulated fsync latency: the knob's value with ±50 % jitter, so concurrent batches interleave.
       fsyncDelayMs: () => knobs.fsyncMs * (0.5 + fsyncRandom()),
@@ -287,6 +292,14 @@ export class SimRuntime implements Runtime {
     });
     this.hosts.set(id, host);
     return host;
+  }
+
+  /** The WAN's extra delay between two nodes (options.ts, remoteDelayMs): 0 within a datacenter. */
+  private interDatacenterMs(from: string, to: string): number {
+    const { remoteDelayMs, remoteNodes } = this.requireKnobs();
+    if (remoteDelayMs === 0 || from === to) return 0;
+    if (remoteNodes === undefined) return remoteDelayMs;
+    return remoteNodes.includes(from) === remoteNodes.includes(to) ? 0 : remoteDelayMs;
   }
 
   private observeDelivery(from: string, to: string, message: PeerMessage): void {
