@@ -140,3 +140,11 @@ t.test('--coordination wars delays the coordinator\'s own copy like a remote one
   t.equal(wars.siblings, 2, 'wars: concurrent blind writes through one coordinator are both kept');
   t.same(dynamo.values, ['b']);
 });
+
+t.test('campaign --net is an axis: one run per model, the other world flags in every run', async (t) => {
+  const { campaignOptionsFrom, campaignPlan } = await import('../harness/campaign.js');
+  const o = campaignOptionsFrom({ runtime: 'sim', net: 'lnkd-ssd,ymmr', drop: 0.01, workloads: 'pbs', nrw: '3/1/1', modes: 'sloppy', nemeses: 'none', store: store });
+  const plan = campaignPlan(o);
+  t.same(plan.map((p) => p.run.world), [{ dropRate: 0.01, net: 'lnkd-ssd' }, { dropRate: 0.01, net: 'ymmr' }]);
+  t.not(plan[0]!.run.name, plan[1]!.run.name, 'each model its own name');
+});
