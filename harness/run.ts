@@ -243,6 +243,11 @@ export function ignoredKnobLines(ignored: Readonly<Record<string, readonly strin
   });
 }
 
+/** The coverage pass in one line: each step as its op and shape, e.g. "kill all → partition homes-away". */
+export function describeCoverage(steps: readonly FaultStep[]): string {
+  return steps.map((s) => [s.f, s.value.kind, s.value.targets].filter((x) => typeof x === 'string').join(' ')).join(' → ');
+}
+
 function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n')[0]!.trim();
@@ -342,12 +347,13 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     });
 
     const nemesis = config.nemesis.length === 0 ? undefined : (deps.nemesis ?? createNemesis)({
-      runtime, kinds: config.nemesis, random: seededRandom(deriveSeed(config.seed, 'nemesis')),
+      runtime, kinds: config.nemesis, random: seededRandom(deriveSeed(config.seed, 'nemesis')), keys: workload.keys(),
       ...(config.faultShapes !== null ? { shapes: config.faultShapes } : {}),
     });
     if (nemesis !== undefined) {
       stats.unavailableFaults = { ...nemesis.unavailable };
       for (const [kind, why] of Object.entries(nemesis.unavailable)) log(`  nemesis ${kind} unavailable here: ${why}`);
+      if (nemesis.coverage !== undefined && nemesis.coverage.length > 0) log(`  nemesis coverage first: ${describeCoverage(nemesis.coverage)}, then random draws`);
     }
 
     let fault: string | undefined;

@@ -2,7 +2,7 @@
 // and the same seed must cut the same way.
 import t from 'tap';
 import fc from 'fast-check';
-import { cut, partitionKinds, planPartition, sortNodeIds } from '../harness/nemesis/grudge.js';
+import { cut, nodePartitionKinds, planPartition, sortNodeIds } from '../harness/nemesis/grudge.js';
 
 function seeded(seed: number): () => number {
   // mulberry32: a tiny deterministic source for the tests.
@@ -65,7 +65,7 @@ t.test('bridge: the bridge sees everyone, the two halves do not see each other',
 });
 
 t.test('deterministic by seed, varies across seeds', async (t) => {
-  for (const kind of partitionKinds) {
+  for (const kind of nodePartitionKinds) {
     t.same(planPartition(kind, five, seeded(42)), planPartition(kind, five, seeded(42)), kind);
   }
   const distinct = new Set(Array.from({ length: 30 }, (_, s) => JSON.stringify(planPartition('random-halves', five, seeded(s)).sides)));
@@ -74,7 +74,7 @@ t.test('deterministic by seed, varies across seeds', async (t) => {
 
 t.test('property: the grudge never cuts a node off from its own side', async () => {
   fc.assert(
-    fc.property(fc.integer({ min: 2, max: 9 }), fc.integer(), fc.constantFrom(...partitionKinds), (size, seed, kind) => {
+    fc.property(fc.integer({ min: 2, max: 9 }), fc.integer(), fc.constantFrom(...nodePartitionKinds), (size, seed, kind) => {
       const nodes = Array.from({ length: size }, (_, i) => `n${i + 1}`);
       const p = planPartition(kind, nodes, seeded(seed));
       for (const a of nodes) if ((p.grudge[a] ?? []).includes(a)) return false;

@@ -6,7 +6,7 @@ import type { RuntimeCapabilities } from '../runtime/runtime.js';
 import { pick } from './draw.js';
 import { DownNodes } from './down-nodes.js';
 import type { Fault, FaultContext, FaultDefinition, FaultSettings } from './fault.js';
-import { partitionKinds } from './grudge.js';
+import { isRingPartitionKind, partitionKinds } from './grudge.js';
 import type { FaultApplied, FaultStep, Nemesis, NemesisKind, NemesisOptions } from './nemesis.js';
 import { targetSpecs } from './targets.js';
 
@@ -23,9 +23,13 @@ function capabilityReason(caps: RuntimeCapabilities, kind: NemesisKind): string 
   return c === true ? undefined : c.unavailable;
 }
 
-/** The draw's choices: the shapes asked for (checked), else every partition kind and target. */
+/**
+ * The draw's choices: the shapes asked for (checked), else every partition kind and target — the
+ * ring-aware kinds only when the nemesis knows the workload's keys (they cut around one).
+ */
 function settingsFrom(options: ComposeOptions): FaultSettings {
-  const partitions = options.shapes?.partitions !== undefined && options.shapes.partitions.length > 0 ? options.shapes.partitions : partitionKinds;
+  const known = (options.keys ?? []).length > 0 ? partitionKinds : partitionKinds.filter((k) => !isRingPartitionKind(k));
+  const partitions = options.shapes?.partitions !== undefined && options.shapes.partitions.length > 0 ? options.shapes.partitions : known;
   const targets = options.shapes?.targets !== undefined && options.shapes.targets.length > 0 ? options.shapes.targets : targetSpecs;
   for (const k of partitions) if (!partitionKinds.includes(k)) throw new Error(`unknown partition kind "${String(k)}" (use ${partitionKinds.join(', ')})`);
   for (const t of targets) if (!targetSpecs.includes(t)) throw new Error(`unknown target "${String(t)}" (use ${targetSpecs.join(', ')})`);
@@ -52,6 +56,7 @@ export function composeNemesis(definitions: readonly FaultDefinition[], options:
     runtime,
     random,
     settings,
+    keys: [...(options.keys ?? [])],
     down,
     forget(node) {
       down.forget(node);
@@ -61,6 +66,14 @@ export function composeNemesis(definitions: readonly FaultDefinition[], options:
   for (const d of definitions) pieces.set(d.kind, d.create(ctx));
 
   const kindOf = (f: string): NemesisKind | undefined => definitions.find((d) => d.owns(f))?.kind;
+
+  // Coverage before chance: every shape and target each asked-for kind allows, the kinds taken in turn
+  // (the first shape of each, then the second, ...), before any random draw; values drawn now from the
+  // seeded source, so the pass is fixed by the seed and printed before the run starts.
+  const perKind = kinds.map((k) => pieces.get(k)?.shapes?.() ?? []);
+  const coverage: FaultStep[] = [];
+  for (let i = 0; perKind.some((l) => i < l.length); i++) for (const l of perKind) if (i < l.length) coverage.push(l[i]!);
+  const pending = [...coverage];
 
   function undo(): FaultStep[] {
     return [...pieces.values()].flatMap((p) => p.undo());
@@ -77,8 +90,12 @@ export function composeNemesis(definitions: readonly FaultDefinition[], options:
   return {
     kinds,
     unavailable,
+    coverage,
     next(): FaultStep {
       const ready = kinds.filter((k) => pieces.get(k)?.startable() === true);
+      // The first coverage step whose kind can start now; one that cannot waits its turn.
+      const due = pending.findIndex((s) => ready.includes(kindOf(s.f)!));
+      if (due >= 0) return pending.splice(due, 1)[0]!;
       if (ready.length === 0) {
         const first = undo()[0];
         if (first !== undefined) return first;

@@ -19,6 +19,8 @@ export interface FaultContext {
   readonly runtime: Runtime;
   readonly random: () => number;
   readonly settings: FaultSettings;
+  /** The workload's keys: the ring-aware partitions cut around one of them. */
+  readonly keys: readonly string[];
   /** Shared by crash and pause (see down-nodes.ts). */
   readonly down: DownNodes;
   /** A node left the cluster: every piece forgets the faults it holds on it. */
@@ -30,6 +32,11 @@ export interface Fault {
   startable(): boolean;
   /** Draws a fresh fault (the only place a piece consumes random draws before applying). */
   draw(): FaultStep;
+  /**
+   * The coverage pass (compose.ts): one step for each shape and target of this kind the settings allow,
+   * in the order to play them, before any random draw. A kind without one is only drawn.
+   */
+  shapes?(): FaultStep[];
   /** Applies one of this piece's ops and says exactly what was done. */
   apply(step: FaultStep): Promise<FaultApplied>;
   /** The steps that undo what this piece has in force, in the order to apply them; none when nothing is. */

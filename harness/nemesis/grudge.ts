@@ -3,12 +3,33 @@
 // the same seed always cuts the cluster the same way.
 import type { Grudge } from '../runtime/runtime.js';
 
-export type PartitionKind = 'halves' | 'random-halves' | 'isolate-one' | 'majorities-ring' | 'bridge';
+/** Jepsen's partitions: they cut the cluster by node alone, knowing nothing of where the data lives. */
+export type NodePartitionKind = 'halves' | 'random-halves' | 'isolate-one' | 'majorities-ring' | 'bridge';
 
-export const partitionKinds: readonly PartitionKind[] = ['halves', 'random-halves', 'isolate-one', 'majorities-ring', 'bridge'];
+/**
+ * Ring-aware partitions (ring.ts): they cut around one workload key's home replicas as the nodes'
+ * preference lists name them, the placements random cuts hit only by luck.
+ */
+export type RingPartitionKind = 'homes-away' | 'coordinator-alone' | 'homes-split';
+
+export type PartitionKind = RingPartitionKind | NodePartitionKind;
+
+export const nodePartitionKinds: readonly NodePartitionKind[] = ['halves', 'random-halves', 'isolate-one', 'majorities-ring', 'bridge'];
+export const ringPartitionKinds: readonly RingPartitionKind[] = ['homes-away', 'coordinator-alone', 'homes-split'];
+
+/**
+ * Every kind, in the order a run's coverage pass goes through them (schedule coverage, compose.ts): the
+ * ring-aware cuts first, because a short run has room for only a few faults and those are the cuts a
+ * random draw almost never makes.
+ */
+export const partitionKinds: readonly PartitionKind[] = [...ringPartitionKinds, ...nodePartitionKinds];
+
+export function isRingPartitionKind(kind: string): kind is RingPartitionKind {
+  return (ringPartitionKinds as readonly string[]).includes(kind);
+}
 
 export interface PartitionPlan {
-  readonly kind: PartitionKind;
+  readonly kind: NodePartitionKind;
   /**
    * Groups of nodes that can talk among themselves. For halves-like kinds they are disjoint; for a bridge
    * the bridge node is in both; for a majorities ring there is one group per node (the majority it sees).
@@ -52,7 +73,7 @@ function halves(ordered: readonly string[]): string[][] {
   return [ordered.slice(0, cut), ordered.slice(cut)];
 }
 
-export function planPartition(kind: PartitionKind, nodeIds: readonly string[], random: () => number): PartitionPlan {
+export function planPartition(kind: NodePartitionKind, nodeIds: readonly string[], random: () => number): PartitionPlan {
   const nodes = sortNodeIds(nodeIds);
   if (nodes.length < 2) throw new Error(`a partition needs at least 2 nodes, got ${nodes.length} (definite: nothing was cut)`);
   switch (kind) {

@@ -5,7 +5,12 @@ export type { Fault, FaultContext, FaultDefinition, FaultSettings } from './faul
 export { composeNemesis, type ComposeOptions } from './compose.js';
 export { createNemesis, type NemesisExtraOptions } from './create-nemesis.js';
 export { kindOfOp, standardFaults } from './standard-faults.js';
-export { pickTargets, targetSpecs, type TargetSpec } from './targets.js';
-export { cut, grudgeFromSides, partitionKinds, planPartition, shuffle, sortNodeIds, type PartitionKind, type PartitionPlan } from './grudge.js';
+export { pickTargets, targetSpecs, targetsWidestFirst, type TargetSpec } from './targets.js';
+export {
+  cut, grudgeFromSides, isRingPartitionKind, nodePartitionKinds, partitionKinds, planPartition, ringPartitionKinds, shuffle, sortNodeIds,
+  type NodePartitionKind, type PartitionKind, type PartitionPlan, type RingPartitionKind,
+} from './grudge.js';
+export { planRingPartition, type RingPartitionPlan } from './ring.js';
+export { homeReplicas } from './preflists.js';
 export { recipes, riakLostWriteRecipe, type NemesisRecipe } from './recipes.js';
 export { parseSchedule, scheduleFaultNames, scheduleKinds, scheduleSpanS, scriptedNemesis, type FaultSchedule, type TimedFault } from './schedule.js';

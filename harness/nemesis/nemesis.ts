@@ -25,6 +25,11 @@ export interface Nemesis {
   readonly kinds: readonly NemesisKind[];
   /** Kinds asked for that the runtime cannot apply here, each with the reason (shown to the user). */
   readonly unavailable: Readonly<Record<string, string>>;
+  /**
+   * The coverage pass: the steps next() returns first, in order (each shape and target asked for), before
+   * it draws at random. Absent for a nemesis that plays a fixed script.
+   */
+  readonly coverage?: readonly FaultStep[];
   /** Picks the next fault (deterministically from the nemesis's seeded random source). */
   next(): FaultStep;
   /** Applies a fault and says exactly what was done. */
@@ -42,6 +47,8 @@ export interface NemesisOptions {
   readonly random: () => number;
   /** Narrows the shapes the nemesis draws from (default: every partition kind and target). */
   readonly shapes?: FaultShapes;
+  /** The workload's keys: the ring-aware partitions cut around one of them (none: those kinds are left out). */
+  readonly keys?: readonly string[];
 }
 
 /**

@@ -7,6 +7,16 @@ import { shuffle, sortNodeIds } from './grudge.js';
 export type TargetSpec = 'one' | 'minority' | 'majority' | 'all';
 export const targetSpecs: readonly TargetSpec[] = ['one', 'minority', 'majority', 'all'];
 
+/**
+ * The coverage pass's order for crash and pause targets: widest first. A short run has room for a few
+ * faults, and the wide ones are those a single-replica fault can never stand in for (a crash of every
+ * replica of a key at once is what exposes a node that acknowledges before its write is durable, and W
+ * replicas mask any narrower crash); narrow ones come up often enough in the random draws after.
+ */
+export function targetsWidestFirst(targets: readonly TargetSpec[]): TargetSpec[] {
+  return [...targetSpecs].reverse().filter((t) => targets.includes(t));
+}
+
 /** A list of node ids given in a step's value, or undefined when it is not one. */
 export function stringList(v: unknown): string[] | undefined {
   return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;

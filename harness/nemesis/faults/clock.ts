@@ -39,6 +39,15 @@ function create(ctx: FaultContext) {
     };
   }
 
+  /** Coverage: a skew, a bump and a strobe, each of a majority (drawn values), then the random draws. */
+  function shapes(): FaultStep[] {
+    return [
+      { f: 'clock-skew', value: { targets: 'majority', offsetS: pick(skewChoicesS, random) } },
+      { f: 'clock-bump', value: { targets: 'majority', deltaMs: pick(bumpChoicesMs, random) } },
+      { f: 'clock-strobe', value: { targets: 'majority', offsetS: pick(skewChoicesS, random), periodMs: 100 + Math.floor(random() * (strobeMaxPeriodMs - 100)), flips: 2 + Math.floor(random() * (strobeMaxFlips - 1)) } },
+    ];
+  }
+
   async function apply(step: FaultStep): Promise<FaultApplied> {
     switch (step.f) {
       case 'clock-skew': {
@@ -84,6 +93,7 @@ function create(ctx: FaultContext) {
   return {
     startable: () => runtime.nodeIds().length > 0,
     draw,
+    shapes,
     apply,
     undo: (): FaultStep[] => (offsetsMs.size > 0 ? [{ f: 'clock-reset', value: { nodes: sortNodeIds([...offsetsMs.keys()]) } }] : []),
     forget: (node: string) => void offsetsMs.delete(node),

@@ -6,7 +6,7 @@ import { unknownOp } from '../fault.js';
 import { pick } from '../draw.js';
 import { sortNodeIds } from '../grudge.js';
 import type { FaultApplied, FaultStep } from '../nemesis.js';
-import { resolveTargets, stringList } from '../targets.js';
+import { resolveTargets, stringList, targetsWidestFirst } from '../targets.js';
 
 export interface HeldNodesFault {
   readonly start: string;
@@ -26,6 +26,7 @@ export function heldNodesFault(ctx: FaultContext, h: HeldNodesFault): Fault {
   return {
     startable: () => down.live(runtime.nodeIds()).length > 0,
     draw: (): FaultStep => ({ f: h.start, value: { targets: pick(ctx.settings.targets, random) } }),
+    shapes: (): FaultStep[] => targetsWidestFirst(ctx.settings.targets).map((targets) => ({ f: h.start, value: { targets } })),
     async apply(step: FaultStep): Promise<FaultApplied> {
       if (step.f === h.start) {
         const nodes = resolveTargets(step, h.eligible(), runtime.nodeIds().length, random);

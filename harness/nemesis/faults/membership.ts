@@ -49,7 +49,11 @@ function create(ctx: FaultContext) {
     return steps;
   }
 
-  return { startable: () => true, draw, apply, undo };
+  // Coverage: a join, then a leave of a member drawn then (the run undoes each fault before the next, so
+  // the cluster is back to its size), the leave only where it keeps the floor.
+  const shapes = (): FaultStep[] => [{ f: 'join', value: {} }, ...(runtime.nodeIds().length > ctx.settings.minMembers ? [{ f: 'leave', value: {} }] : [])];
+
+  return { startable: () => true, draw, shapes, apply, undo };
 }
 
 export const membershipFault: FaultDefinition = { kind: 'membership', owns: (f) => f === 'join' || f === 'leave', create };
