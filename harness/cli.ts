@@ -262,6 +262,7 @@ Examples:
   addClusterOptions(program.command('campaign')
     .description('many runs across (N,R,W) × sloppy/strict × vclock/lww × faults × seeds, then a comparison table and campaign.html')
     .option('--quick', 'a bounded sweep (≤ 5 min): strict and sloppy × partition, clock, crash, pause × register and cart')
+    .addOption(new Option('--preset <name>', 'detection: each bug class of docs/bug-classes.md (its test-only fixture, in its documented configuration) and the reference node in the same configurations, over --seeds (default 10) runs of --time-limit (default 30) s; prints and writes the detection table').choices(['detection']))
     .option('--nrw <list>', 'N/R/W triples, e.g. 3/2/2,3/1/1', '3/2/2,3/1/1')
     .option('--modes <list>', 'sloppy,strict', 'sloppy,strict')
     .option('--conflicts <list>', 'vclock,lww', 'vclock')
@@ -280,6 +281,13 @@ Examples:
   quorumlab campaign --runtime sim --seeds 20 --shard 2/3 --store /results/2    a third of it (one job of three)
   quorumlab campaign merge /results/1 /results/2 /results/3                     the three shards as one campaign`))
     .action(async (o: Record<string, unknown>, cmd: Command) => {
+      if (o['preset'] === 'detection') {
+        checkRuntimeFlags(o);
+        const { detectionOptionsFrom, runDetection } = await import('./detection.js');
+        const result = await runDetection(detectionOptionsFrom(o, (name) => cmd.getOptionValueSource(name) === 'cli'));
+        exit(result.exitCode);
+        return;
+      }
       if (o['quick'] === true) {
         // --quick fixes the sweep; a sweep flag given beside it would be silently ignored.
         const ignored = ['nrw', 'modes', 'conflicts', 'workloads', 'nemeses', 'seeds', 'timeLimit', 'quiesce', 'nemesisInterval']
