@@ -140,7 +140,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     ...worldOptionsFrom(o),
   };
   if (quick) {
-    // 2 modes × 4 faults × 2 workloads = 16 runs of about 12 s each (6 s workload, 2 s quiesce, setup).
+    // 2 modes × 4 faults × 2 workloads = 16 runs of about 16 s each (10 s workload, 2 s quiesce, setup).
     return {
       ...base,
       nrw: [{ n: 3, r: 2, w: 2 }],
@@ -149,16 +149,18 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
       workloads: ['register', 'cart'],
       nemeses: quickNemeses,
       seeds: [firstSeed],
-      timeLimitS: 6,
+      // Room for two faults of 4 s (1-5 s and 6-10 s): the first two steps of each run's coverage pass.
+      timeLimitS: 10,
       quiesceS: 2,
       nemesisQuietS: 1,
       nemesisFaultS: 4,
       // Twelve keys: enough that some key's home replicas all sit on the far side of a partition, so a
       // write there lives only as a hint (what 'drop-hints' loses), while each key still sees contention.
       keyCount: keys ?? 12,
-      // One fault fits in a quick run, so it is spent on the shapes that expose the most: random halves
-      // (the minority side holds no replica of some keys, so its writes there live only as hints) and
-      // crashes or pauses of a majority or of every node (a single-node crash is masked whenever W >= 2).
+      // Two faults fit in a quick run, so they are spent on the shapes that expose the most (the coverage
+      // pass plays them in this order): a key's homes cut away from the side its clients write through
+      // (writes there live only as hints), then its homes split 1 | N-1 (the lone home's writes and reads
+      // meet one replica); every node, then a majority, crashed or paused (W >= 2 masks a smaller crash).
       faultShapes: shapes ?? quickFaultShapes,
     };
   }
@@ -220,7 +222,7 @@ function worldOptionsFrom(o: Record<string, unknown>): { world?: WorldFlags; net
 const quickNemeses: NemesisKind[][] = [['partition'], ['clock'], ['crash'], ['pause']];
 
 /** The quick sweep's fault shapes (see campaignOptionsFrom). */
-export const quickFaultShapes: FaultShapes = { partitions: ['random-halves'], targets: ['majority', 'all'] };
+export const quickFaultShapes: FaultShapes = { partitions: ['homes-away', 'homes-split'], targets: ['all', 'majority'] };
 
 function cell(v: number | null, digits: number, scale = 1, suffix = ''): string {
   return v === null ? '–' : `${(v * scale).toFixed(digits)}${suffix}`;

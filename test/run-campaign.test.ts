@@ -49,8 +49,11 @@ t.test('--quick is a bounded sweep of strict and sloppy × four faults × regist
   t.equal(runs, 16);
   // Whether 16 runs fit in 5 minutes is measured, not computed: `npm run bench` times quick-campaign runs
   // on the local runtime and reports the sweep's estimated duration.
-  // One fault per quick run: spent on random halves and majority-or-all crashes and pauses, unless overridden.
-  t.same(o.faultShapes, { partitions: ['random-halves'], targets: ['majority', 'all'] });
+  // Two faults per quick run: the coverage pass's first two, a key's homes cut away then split 1 | N-1, and
+  // every node then a majority crashed or paused, unless overridden.
+  t.same(o.faultShapes, { partitions: ['homes-away', 'homes-split'], targets: ['all', 'majority'] });
+  t.equal(o.timeLimitS, 10);
+  t.equal(o.nemesisQuietS + 2 * (o.nemesisQuietS + o.nemesisFaultS), 11, 'the second fault ends inside the run (10 s) and no third starts');
   t.same(campaignOptionsFrom({ quick: true, partitions: ['bridge'], store: 'x' }).faultShapes, { partitions: ['bridge'] });
   t.equal(campaignOptionsFrom({ store: 'x' }).faultShapes, undefined, 'a full campaign draws from every shape');
   t.throws(() => campaignOptionsFrom({ nrw: '3/2' }), /N\/R\/W/);
