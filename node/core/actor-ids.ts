@@ -1,6 +1,9 @@
 // The names this node writes under. Request ids and cart dots carry a boot nonce so they never repeat
 // across restarts; version dots are minted under an actor id `${base}#${epoch}` (plain base for epoch 0)
 // whose epoch moves on, durably, before this node forgets any dot it minted, so it never mints one twice.
+// The base and epoch live in the node's metadata, on the same disk as its data: a node that boots without
+// metadata cannot tell a first boot from a lost disk, so it takes a base of its own boot (`${id}@${nonce}`)
+// and never mints under an actor whose counters an earlier life advanced (Riak's kv679).
 import type { NodeId } from './env.js';
 
 export class ActorIds {
@@ -11,7 +14,7 @@ export class ActorIds {
    */
   epoch = 0;
   private epochFresh = false;
-  /** This node's id, or `${id}@${nonce}` once it learned it lost its disk (its old dots are unknown). */
+  /** `${id}@${nonce}` of the boot that found no metadata (see `bootWithoutMetadata`); kept in metadata. */
   base = '';
   bootNonce = '';
   private seq = 0;
@@ -58,8 +61,24 @@ export class ActorIds {
     await this.persist();
   }
 
-  /** The disk lost an earlier life's state: never mint under that life's actor again. */
-  lostState(): void {
+  /**
+   * A boot that found no metadata (a first boot or a lost disk: the same thing seen from here) mints under
+   * a base no earlier life can have used, because the boot nonce is new. Call it after `bootNonce` is set
+   * and before the metadata is persisted. One base per such boot keeps version vectors bounded: an entry
+   * per disk a node ever started on. With `reuse` (test fault 'actor-reuse') it keeps the plain node id.
+   */
+  bootWithoutMetadata(reuse = false): void {
+    this.base = reuse ? this.id : `${this.id}@${this.bootNonce}`;
+    this.epoch = 0;
+  }
+
+  /**
+   * The cluster remembers a newer life of this node than its disk does: never mint under that life's actor
+   * again. A base taken by this very boot (`bootWithoutMetadata`) is already new, and its epoch may have
+   * moved on since, so it is kept: starting its epochs again from 0 would repeat its own dots.
+   */
+  lostState(reuse = false): void {
+    if (reuse || this.base === `${this.id}@${this.bootNonce}`) return;
     this.base = `${this.id}@${this.bootNonce}`;
     this.epoch = 0;
   }

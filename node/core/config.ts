@@ -76,6 +76,7 @@ export const testFaultNames = [
   'remove-unobserved',     // a cart remove also removes adds it did not observe
   'ack-not-durable',       // replicas acknowledge before the write is durable
   'context-overcovers',    // a write's returned context covers versions the client never read
+  'actor-reuse',           // after losing its disk a node mints under its old actor id again (Riak's kv679)
 ] as const;
 
 export type TestFault = (typeof testFaultNames)[number];

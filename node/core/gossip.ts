@@ -66,7 +66,7 @@ export class Gossip {
           view.heartbeat = 0;
           statusChanged = true;
           // We had an earlier life whose dots this disk no longer knows: never mint under that actor again.
-          actor.lostState();
+          actor.lostState(this.ctx.faults.actorReuse);
           env.logger.log('warn', 'lost-state-detected', { incarnation: view.incarnation, actor: actor.base });
         }
         continue;

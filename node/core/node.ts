@@ -128,9 +128,10 @@ export class DynamoNode implements CoreNode {
     // can never repeat such a dot.
     if (hadMeta) actor.startNewEpoch();
     view.heartbeat = 0;
-    if (actor.base === '') actor.base = this.id;
-    view.selfStatus = 'up';
     actor.bootNonce = `${view.incarnation.toString(36)}.${Math.floor(this.env.random.next() * 2 ** 32).toString(36)}`;
+    // No metadata: a first boot or a lost disk, indistinguishable here, so mint under a base of this boot.
+    if (!hadMeta || actor.base === '') actor.bootWithoutMetadata(this.ctx.faults.actorReuse);
+    view.selfStatus = 'up';
     view.refreshSelf();
     await meta.persist();
     await store.load();

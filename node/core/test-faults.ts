@@ -49,4 +49,13 @@ export class FaultHooks {
   get contextOvercovers(): boolean {
     return this.on.has('context-overcovers');
   }
+
+  /**
+   * 'actor-reuse': a node that boots on an empty disk (or learns from gossip that it lost its state) keeps
+   * minting under its plain node id, so its per-key counters start again from what the empty disk says
+   * and its new dots collide with dots of its earlier life that other replicas hold (Riak's kv679).
+   */
+  get actorReuse(): boolean {
+    return this.on.has('actor-reuse');
+  }
 }
