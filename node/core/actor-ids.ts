@@ -19,6 +19,8 @@ export class ActorIds {
   bootNonce = '';
   private seq = 0;
   private cartCounter = 0;
+  /** Test fault 'actor-reuse' only: this life's own counter per (actor, key), kept apart from the stored versions. */
+  private readonly lifeCounters = new Map<string, number>();
 
   constructor(
     private readonly id: NodeId,
@@ -51,6 +53,18 @@ export class ActorIds {
   ownActor(): NodeId {
     this.epochFresh = false;
     return this.epoch === 0 ? this.base : `${this.base}#${this.epoch}`;
+  }
+
+  /**
+   * Test fault 'actor-reuse': the next counter of `actor` for `key` from a table of this life alone, as a
+   * node that keeps its per-key counters beside its data would. Within one actor's life it never repeats;
+   * after a lost disk the table starts again at 1 under the same actor, repeating the dots of its earlier life.
+   */
+  lifeCounter(actor: NodeId, key: string): number {
+    const k = `${actor}\u0000${key}`;
+    const next = (this.lifeCounters.get(k) ?? 0) + 1;
+    this.lifeCounters.set(k, next);
+    return next;
   }
 
   /** Called under the key's lock right before local data is deleted. */

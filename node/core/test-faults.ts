@@ -52,8 +52,9 @@ export class FaultHooks {
 
   /**
    * 'actor-reuse': a node that boots on an empty disk (or learns from gossip that it lost its state) keeps
-   * minting under its plain node id, so its per-key counters start again from what the empty disk says
-   * and its new dots collide with dots of its earlier life that other replicas hold (Riak's kv679).
+   * minting under its plain node id, and takes each key's next counter from a table of its own life rather
+   * than from the stored versions, so after a lost disk its counters start again at 1 and its new dots
+   * collide with dots of its earlier life that other replicas hold (Riak's kv679).
    */
   get actorReuse(): boolean {
     return this.on.has('actor-reuse');

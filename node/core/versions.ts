@@ -124,9 +124,11 @@ export function versionsWrite(
   value: Uint8Array | null,
   coordinator: NodeId,
   wallMs: number,
+  /** The new dot's counter when the caller keeps its own (test fault 'actor-reuse' only). */
+  givenCounter?: number,
 ): { versions: Versions; written: Sibling } {
   const local = versionsContext(v);
-  const counter = Math.max(local[coordinator] ?? 0, context[coordinator] ?? 0) + 1;
+  const counter = givenCounter ?? Math.max(local[coordinator] ?? 0, context[coordinator] ?? 0) + 1;
   const written: Sibling = {
     dot: { node: coordinator, counter },
     past: vvNormalize(context),

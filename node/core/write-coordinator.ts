@@ -137,7 +137,7 @@ export class WriteCoordinator {
         const r = lwwWrite(cur, value, by, wallMs);
         return { versions: r.versions, context: versionsContext(r.versions) };
       }
-      const r = versionsWrite(cur, ctx, value, by, wallMs);
+      const r = versionsWrite(cur, ctx, value, by, wallMs, faults.actorReuse && storesFirst ? actor.lifeCounter(by, key) : undefined);
       // A version vector cannot express a gap: when this coordinator minted dots the client never read
       // (concurrent writes through it), adding the new dot would raise its entry over them and the next
       // write with this context would silently drop them. Then the context stays what the client read,
