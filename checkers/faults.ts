@@ -1,13 +1,14 @@
 // Fault windows from nemesis ops: from a fault's invoke to the completion of the undo that ends it.
 import type { ClientOp } from './ops.js';
 
-export const FAULT_FS = ['partition', 'kill', 'pause', 'clock-skew', 'clock-bump', 'clock-strobe', 'join', 'leave'] as const;
-export const UNDO_FS = ['heal', 'restart', 'resume', 'clock-reset'] as const;
+export const FAULT_FS = ['partition', 'kill', 'pause', 'clock-skew', 'clock-bump', 'clock-strobe', 'join', 'leave', 'disk-loss'] as const;
+export const UNDO_FS = ['heal', 'restart', 'resume', 'clock-reset', 'disk-restart'] as const;
 
 /** Which undo ends which fault. Membership changes have no undo: their window ends when they complete. */
 const UNDO_OF: Record<string, string | undefined> = {
   partition: 'heal',
   kill: 'restart',
+  'disk-loss': 'disk-restart',
   pause: 'resume',
   'clock-skew': 'clock-reset',
   'clock-bump': 'clock-reset',

@@ -31,7 +31,8 @@
  *   or `type:"info"` when the replica was unreachable.
  *
  * Nemesis: `{process:"nemesis", type:"invoke"|"info", f, value}`. Fault f names: partition, kill, pause,
- * clock-skew, clock-bump, clock-strobe, join, leave; undo f names: heal, restart, resume, clock-reset. A fault
+ * clock-skew, clock-bump, clock-strobe, join, leave, disk-loss; undo f names: heal, restart, resume, clock-reset,
+ * disk-restart. A fault
  * window runs from a fault's invoke to the completion of its undo; "heal time" is the last undo completion.
  *
  * Checker options (n, r, w, sloppy, conflicts) come from config.json.

@@ -9,7 +9,7 @@ import { targetSpecs, type TargetSpec } from './nemesis/targets.js';
 import type { RunOptions } from './run.js';
 import type { Mechanisms } from './runtime/runtime.js';
 
-export const nemesisKinds: readonly NemesisKind[] = ['partition', 'clock', 'crash', 'pause', 'membership'];
+export const nemesisKinds: readonly NemesisKind[] = ['partition', 'clock', 'crash', 'pause', 'membership', 'disk-loss'];
 
 export function parseNemesis(v: string): NemesisKind[] {
   if (v === 'none' || v === '') return [];

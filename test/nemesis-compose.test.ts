@@ -9,7 +9,7 @@ import { recipes } from '../harness/nemesis/recipes.js';
 import { parseSchedule, scheduleFaultNames, scheduleKinds } from '../harness/nemesis/schedule.js';
 import type { Runtime, RuntimeCapabilities } from '../harness/runtime/runtime.js';
 
-const caps: RuntimeCapabilities = { partition: true, clock: true, crash: true, pause: { unavailable: 'no signals here' }, membership: true };
+const caps: RuntimeCapabilities = { partition: true, clock: true, crash: true, pause: { unavailable: 'no signals here' }, membership: true, 'disk-loss': true };
 const runtime = { kind: 'sim', capabilities: () => caps, nodeIds: () => ['n1', 'n2', 'n3'] } as unknown as Runtime;
 
 /** A piece that records what it was asked to do and holds one fault until undone. */

@@ -28,7 +28,7 @@ class FakeRuntime implements Runtime {
   private next = 6;
   constructor(private readonly caps: Partial<RuntimeCapabilities> = {}) {}
   capabilities(): RuntimeCapabilities {
-    return { partition: true, clock: true, crash: true, pause: true, membership: true, ...this.caps };
+    return { partition: true, clock: true, crash: true, pause: true, membership: true, 'disk-loss': true, ...this.caps };
   }
   async setup(): Promise<void> {}
   nodeIds(): string[] {
@@ -54,6 +54,9 @@ class FakeRuntime implements Runtime {
   }
   async restart(id: string): Promise<void> {
     this.calls.push(`restart ${id}`);
+  }
+  async wipe(id: string): Promise<void> {
+    this.calls.push(`wipe ${id}`);
   }
   async pause(id: string): Promise<void> {
     this.calls.push(`pause ${id}`);
@@ -170,4 +173,28 @@ t.test('fault shapes narrow what the random nemesis draws; unknown shapes are re
   t.same([...seen.targets].sort(), ['all', 'majority']);
   t.throws(() => createNemesis({ runtime: rt, kinds: ['partition'], random: seeded(1), shapes: { partitions: ['sideways' as never] } }), /unknown partition kind "sideways"/);
   t.throws(() => createNemesis({ runtime: rt, kinds: ['crash'], random: seeded(1), shapes: { targets: ['most' as never] } }), /unknown target "most"/);
+});
+
+t.test('disk-loss: one node, the same all run, killed and wiped while down, restarted on the empty disk', async (t) => {
+  const rt = new FakeRuntime();
+  const nem = createNemesis({ runtime: rt, kinds: ['disk-loss', 'crash', 'pause'], random: seeded(6) });
+  const first = await nem.start({ f: 'disk-loss', value: { targets: 'one' } });
+  const nodes = first.value.nodes as string[];
+  t.equal(nodes.length, 1, 'exactly one node loses its disk');
+  const victim = nodes[0]!;
+  t.same(rt.calls, [`kill ${victim}`, `wipe ${victim}`], 'killed first, wiped while down');
+  for (let i = 0; i < 40; i++) t.not(nem.next().f, 'disk-loss', 'no second disk loss while the first is in force');
+  for (let i = 0; i < 5; i++) {
+    const k = await nem.start({ f: 'kill', value: { targets: 'all' } });
+    t.notOk((k.value.nodes as string[]).includes(victim), 'a crash never picks the wiped node');
+    for (const s of nem.undo().filter((x) => x.f === 'restart')) await nem.stop(s);
+  }
+  t.same(nem.undo(), [{ f: 'disk-restart', value: { nodes: [victim] } }], 'undo restarts the wiped node');
+  await nem.stop(nem.undo()[0]!);
+  t.equal(rt.calls.at(-1), `restart ${victim}`);
+  const only = createNemesis({ runtime: rt, kinds: ['disk-loss'], random: seeded(7) });
+  const a = await only.start(only.next());
+  for (const s of only.undo()) await only.stop(s);
+  const again = only.next();
+  t.same(again, { f: 'disk-loss', value: { nodes: a.value.nodes } }, 'later disk losses name the same node');
 });

@@ -5,7 +5,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { PartitionKind } from './grudge.js';
 import type { TargetSpec } from './targets.js';
 
-export type NemesisKind = 'partition' | 'clock' | 'crash' | 'pause' | 'membership';
+export type NemesisKind = 'partition' | 'clock' | 'crash' | 'pause' | 'membership' | 'disk-loss';
 
 /** A fault to start, chosen by a schedule. `f` is the history's op name (partition, kill, pause, clock-skew, join, leave, ...). */
 export interface FaultStep {

@@ -27,7 +27,7 @@ export interface TimedFault {
 }
 
 /** The fault op names a schedule may start; the undo ops are the nemesis's own business. */
-export const scheduleFaultNames: readonly string[] = ['partition', 'kill', 'pause', 'clock-skew', 'clock-bump', 'clock-strobe', 'join', 'leave'];
+export const scheduleFaultNames: readonly string[] = ['partition', 'kill', 'pause', 'clock-skew', 'clock-bump', 'clock-strobe', 'join', 'leave', 'disk-loss'];
 
 /** Checks a parsed JSON schedule and returns it typed; throws one line saying what is wrong. */
 export function parseSchedule(json: unknown): FaultSchedule {

@@ -14,6 +14,7 @@ import type { NodeClient } from '../../workloads/client.js';
 import { runSecret, type Capability, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from './runtime.js';
 import { requireCapability } from './capability.js';
 import { newRunId, registerTeardown } from './cleanup.js';
+import { emptyDirectory } from './data-directory.js';
 import { dockerAvailable, removeDockerLeftovers, runLabel } from './docker-engine.js';
 import { ensureNodeImage } from './docker-image.js';
 import { containerLogText } from './docker-logs.js';
@@ -101,7 +102,7 @@ export class DockerRuntime implements Runtime {
     const clock: Capability = custom
       ? { unavailable: 'clock skew needs libfaketime inside the image; only the reference image is known to have it' }
       : faketimeCapability();
-    return { partition, clock, crash: true, pause: true, membership: true };
+    return { partition, clock, crash: true, pause: true, membership: true, 'disk-loss': true };
   }
 
   async setup(spec: ClusterSpec): Promise<void> {
@@ -196,6 +197,15 @@ export class DockerRuntime implements Runtime {
     // A started container has a fresh network namespace: the partition in force must be put back.
     await this.applyGrudgeTo(node);
     await this.waitReady(node, { expected: [node.id] });
+  }
+
+  async wipe(nodeId: string): Promise<void> {
+    const node = this.nodes.mustGet(nodeId);
+    if (node.container !== undefined && (await node.container.inspect()).State.Running) {
+      throw new Error(`${nodeId} is still running; kill it before wiping its disk (definite: nothing was done)`);
+    }
+    // The bind-mounted directory itself stays (the container's mount names it); only what is in it goes.
+    emptyDirectory(node.dataDir);
   }
 
   async pause(nodeId: string): Promise<void> {

@@ -13,6 +13,7 @@ import type { NodeClient } from '../../workloads/client.js';
 import { runSecret, type Capability, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from './runtime.js';
 import { requireCapability } from './capability.js';
 import { newRunId, registerExitHook, registerTeardown, runMarkerEnv } from './cleanup.js';
+import { emptyDirectory } from './data-directory.js';
 import { faketimeCapability, faketimeEnv, writeOffset } from './faketime.js';
 import { runHostCommand } from './host-command.js';
 import { applyRules, chainName, createChain, deleteChain, flushChain, hostGrudgeRules, iptablesCapability } from './iptables.js';
@@ -104,7 +105,7 @@ export class LocalRuntime implements Runtime {
   }
 
   capabilities(): RuntimeCapabilities {
-    return { partition: this.partitionCap, clock: this.clockCap, crash: true, pause: true, membership: true };
+    return { partition: this.partitionCap, clock: this.clockCap, crash: true, pause: true, membership: true, 'disk-loss': true };
   }
 
   /** This run's id (names its iptables chain, temp dir and node markers). */
@@ -195,6 +196,12 @@ export class LocalRuntime implements Runtime {
     if (node.process.running) throw new Error(`${nodeId} is still running; kill it before restarting (definite: nothing was done)`);
     await this.spawn(node);
     await this.waitReady(node, { expected: [node.id] });
+  }
+
+  async wipe(nodeId: string): Promise<void> {
+    const node = this.nodes.mustGet(nodeId);
+    if (node.process.running) throw new Error(`${nodeId} is still running; kill it before wiping its disk (definite: nothing was done)`);
+    emptyDirectory(node.env['QL_DATA']!);
   }
 
   async pause(nodeId: string): Promise<void> {

@@ -82,6 +82,8 @@ export interface RuntimeCapabilities {
   readonly crash: Capability;
   readonly pause: Capability;
   readonly membership: Capability;
+  /** Removing a killed node's data directory (`wipe`). */
+  readonly 'disk-loss': Capability;
 }
 
 export interface Runtime {
@@ -105,6 +107,12 @@ export interface Runtime {
   kill(nodeId: string): Promise<void>;
   /** Starts a killed node again on the same data. */
   restart(nodeId: string): Promise<void>;
+  /**
+   * A lost disk: removes everything in a killed node's data directory, so its next `restart` starts it with
+   * the same id on an empty disk. Refused (definite) while the node runs. The directory stays inside the
+   * run's own temporary directory, so teardown and the leftover sweep remove it like any other.
+   */
+  wipe(nodeId: string): Promise<void>;
   pause(nodeId: string): Promise<void>;
   resume(nodeId: string): Promise<void>;
   /** Moves a node's wall clock by `offsetMs` from true time (0 resets it). */

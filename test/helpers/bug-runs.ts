@@ -18,6 +18,8 @@ export interface BugFixture {
   readonly r?: number;
   readonly w?: number;
   readonly keyCount?: number;
+  /** Workload seconds, when this class needs more fault cycles than the suite's default gives. */
+  readonly timeLimitS?: number;
   /** Seconds each fault holds, when this class needs longer than the suite's default. */
   readonly faultS?: number;
   /** Partition kinds and targets to draw from (what a user hunting this class would pick). */
@@ -50,6 +52,11 @@ export const bugFixtures: readonly BugFixture[] = [
   { fault: 'ack-not-durable', workload: 'register', sloppy: false, nemesis: ['crash'], crashTargets: 'all', seeds: [1, 2, 3], checker: 'register', evidence: 'lostCount' },
   { fault: 'ack-not-durable', workload: 'register', sloppy: false, nemesis: ['crash'], crashTargets: 'majority', seeds: [1, 2, 3, 4], checker: 'convergence', evidence: 'missingAcknowledged' },
   { fault: 'context-overcovers', workload: 'register', sloppy: true, nemesis: ['partition'], seeds: [1, 2, 3], checker: 'register', evidence: 'contextOvercoverCount' },
+  // One node loses its disk and comes back with the same id: its writes reuse dot counters of its earlier
+  // life, which the other replicas' versions already hold or cover, so the writes vanish. Twelve seconds
+  // give three disk-loss cycles at the suites' 1 s quiet, 3 s fault.
+  { fault: 'actor-reuse', workload: 'register', sloppy: true, nemesis: ['disk-loss'], timeLimitS: 12, seeds: [1, 2, 3, 4], checker: 'register', evidence: 'lostCount',
+    alsoBy: [{ checker: 'convergence', evidence: 'missingAcknowledged' }] },
 ];
 
 /** A nemesis that only ever kills the given targets (then restarts them), so a crash fixture is certain to crash enough nodes. */
@@ -79,7 +86,7 @@ export async function runFixture(f: BugFixture, seed: number, withFault: boolean
   return runTest({
     name: `${f.fault}-${f.workload}${withFault ? '' : '-reference'}`,
     runtime: s.runtime, nodes: 5, n: 3, r: f.r ?? 2, w: f.w ?? 2, sloppy: f.sloppy, conflicts: 'vclock', vnodes: 8,
-    workload: f.workload, nemesis: [...f.nemesis], seed, timeLimitS: s.timeLimitS, concurrency: s.concurrency, rate: s.rate,
+    workload: f.workload, nemesis: [...f.nemesis], seed, timeLimitS: f.timeLimitS ?? s.timeLimitS, concurrency: s.concurrency, rate: s.rate,
     nemesisQuietS: s.nemesisQuietS, nemesisFaultS: f.faultS ?? s.nemesisFaultS, quiesceS: s.quiesceS, quiet: true, skipReport: true, store: s.store,
     ...(f.keyCount !== undefined ? { keyCount: f.keyCount } : {}),
     ...(f.shapes !== undefined ? { faultShapes: f.shapes } : {}),

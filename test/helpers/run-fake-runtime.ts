@@ -32,7 +32,7 @@ export class FakeRuntime implements Runtime {
 
   capabilities(): RuntimeCapabilities {
     const membership = this.bugs.membership === true ? true : { unavailable: 'the fake runtime has fixed membership' };
-    return { partition: true, clock: true, crash: true, pause: true, membership };
+    return { partition: true, clock: true, crash: true, pause: true, membership, 'disk-loss': { unavailable: 'the fake runtime keeps no disk' } };
   }
   async setup(spec: ClusterSpec): Promise<void> {
     this.spec = spec;
@@ -70,6 +70,7 @@ export class FakeRuntime implements Runtime {
   }
   async kill(id: string): Promise<void> { this.calls.push(`kill ${id}`); this.down.add(id); }
   async restart(id: string): Promise<void> { this.calls.push(`restart ${id}`); this.down.delete(id); }
+  async wipe(id: string): Promise<void> { throw new Error(`the fake runtime keeps no disk; cannot wipe ${id} (definite: nothing was done)`); }
   async pause(id: string): Promise<void> { this.calls.push(`pause ${id}`); this.down.add(id); }
   async resume(id: string): Promise<void> { this.calls.push(`resume ${id}`); this.down.delete(id); }
   async setClockOffset(id: string, offsetMs: number): Promise<void> { this.calls.push(`clock ${id} ${offsetMs}`); }

@@ -11,7 +11,7 @@ export const crashFault: FaultDefinition = {
       start: 'kill',
       stop: 'restart',
       held: ctx.down.killed,
-      eligible: () => ctx.runtime.nodeIds().filter((id) => !ctx.down.killed.has(id)),
+      eligible: () => ctx.runtime.nodeIds().filter((id) => !ctx.down.killed.has(id) && !ctx.down.wiped.has(id)),
       takeDown: (n) => ctx.runtime.kill(n),
       bringBack: (n) => ctx.runtime.restart(n),
       afterDown: (n) => void ctx.down.paused.delete(n),

@@ -75,7 +75,7 @@ export class SimRuntime implements Runtime {
   constructor(private readonly options: SimRuntimeOptions = {}) {}
 
   capabilities(): RuntimeCapabilities {
-    return { partition: true, clock: true, crash: true, pause: true, membership: true };
+    return { partition: true, clock: true, crash: true, pause: true, membership: true, 'disk-loss': true };
   }
 
   /** The scheduler (for tests and the campaign driver; undefined before setup). */
@@ -213,6 +213,11 @@ export class SimRuntime implements Runtime {
     if (host.state === 'removed') throw new Error(`sim runtime: node ${nodeId} was removed and cannot restart`);
     if (options.wipe === true) host.wipeDisk();
     await host.boot();
+  }
+
+  /** The node's disk is replaced by an empty one (SimNodeHost.wipeDisk refuses while it runs). */
+  async wipe(nodeId: string): Promise<void> {
+    this.requireHost(nodeId).wipeDisk();
   }
 
   async pause(nodeId: string): Promise<void> {
