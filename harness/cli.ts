@@ -91,7 +91,7 @@ function addConfigOptions(cmd: Command): Command {
     .option('--strict', 'strict quorum on the first N home replicas')
     .addOption(new Option('--conflicts <mode>', 'vclock: siblings reconciled by clients/CRDTs; lww: last write wins by wall clock').choices(['vclock', 'lww']).default('vclock'))
     .option('--workload <name>', 'register | cart | cart-kv | pbs', workloadArg, 'cart' as WorkloadName)
-    .addOption(new Option('--nemesis <kinds>', 'comma-separated faults: partition,clock,crash,pause,membership, or none')
+    .addOption(new Option('--nemesis <kinds>', 'comma-separated faults: partition,clock,crash,pause,membership,disk-loss, or none')
       .argParser(parseNemesis).default(['partition', 'crash', 'pause'] as NemesisKind[], 'partition,crash,pause'));
 }
 
