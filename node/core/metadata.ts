@@ -6,16 +6,30 @@ import type { CoreEnv, NodeId } from './env.js';
 import { type VersionedRing, isMemberEntry, ringFromJson, ringToJson } from './membership.js';
 import type { MembershipView } from './membership-view.js';
 
-/** The JSON text of each ring persisted so far: rings are immutable values, persisted on every change of the view. */
-const ringTexts = new WeakMap<VersionedRing, string>();
+/** The JSON of each ring persisted so far, as UTF-8: rings are immutable values, persisted on every change of the view. */
+const ringJsonBytes = new WeakMap<VersionedRing, Uint8Array>();
+const utf8 = new TextEncoder();
+const comma = utf8.encode(',');
 
-function ringText(r: VersionedRing): string {
-  let t = ringTexts.get(r);
-  if (t === undefined) {
-    t = JSON.stringify(ringToJson(r));
-    ringTexts.set(r, t);
+function ringBytes(r: VersionedRing): Uint8Array {
+  let b = ringJsonBytes.get(r);
+  if (b === undefined) {
+    b = utf8.encode(JSON.stringify(ringToJson(r)));
+    ringJsonBytes.set(r, b);
   }
-  return t;
+  return b;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export class MetaStore {
@@ -60,10 +74,15 @@ export class MetaStore {
       actorBase: this.actor.base,
       members: [...view.members.values()].filter((m) => m.id !== this.id),
     };
-    // JSON.stringify of { ...head, ring, pastRings }, with each ring's (O(Q)) text made once per ring.
-    const ring = view.ring === undefined ? 'null' : ringText(view.ring);
-    const text = `${JSON.stringify(head).slice(0, -1)},"ring":${ring},"pastRings":[${view.pastRings.map(ringText).join(',')}]}`;
-    const value = new TextEncoder().encode(text);
+    // The UTF-8 of JSON.stringify({ ...head, ring, pastRings }), each ring's (O(Q)) bytes made once per ring.
+    const parts: Uint8Array[] = [utf8.encode(`${JSON.stringify(head).slice(0, -1)},"ring":`)];
+    parts.push(view.ring === undefined ? utf8.encode('null') : ringBytes(view.ring), utf8.encode(',"pastRings":['));
+    view.pastRings.forEach((r, i) => {
+      if (i > 0) parts.push(comma);
+      parts.push(ringBytes(r));
+    });
+    parts.push(utf8.encode(']}'));
+    const value = concat(parts);
     this.metaWrite = this.metaWrite.then(
       () => this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]),
       () => this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]),

@@ -2,7 +2,7 @@
 // member owning floor(Q/S) or ceil(Q/S) of them. Assignment is a pure function of (members, Q, previous
 // ring), so every node that learns the same membership computes the same ring without coordination.
 import type { NodeId } from './env.js';
-import { hash32, partitionOf } from './hash.js';
+import { KeyHashMemo, hash32, partitionOf } from './hash.js';
 
 export interface Ring {
   readonly partitions: number;
@@ -48,6 +48,13 @@ function weightAt(table: Float64Array, p: number, member: NodeId): number {
     table[p] = w;
   }
   return w;
+}
+
+/** hash32 of member ids, the tie-break of extra shares (bounded memo: ids recur in every ring). */
+const memberHashes = new KeyHashMemo(hash32, 4096);
+
+function memberHash(id: NodeId): number {
+  return memberHashes.get(id);
 }
 
 /**
@@ -98,8 +105,9 @@ export function assignPartitions(members: readonly NodeId[], partitions: number,
   // which keeps movement minimal, with a hash of the member id breaking ties.
   const base = Math.floor(q / s);
   const extra = q % s;
+  const idHash = sorted.map(memberHash);
   const byHolding = Array.from({ length: s }, (_, i) => i).sort(
-    (a, b) => (count[b] as number) - (count[a] as number) || hash32(sorted[a] as NodeId) - hash32(sorted[b] as NodeId) || a - b,
+    (a, b) => (count[b] as number) - (count[a] as number) || (idHash[a] as number) - (idHash[b] as number) || a - b,
   );
   const target = new Int32Array(s).fill(base);
   for (const m of byHolding.slice(0, extra)) target[m] = base + 1;

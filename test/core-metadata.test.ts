@@ -1,0 +1,52 @@
+// The node's metadata record: built from cached per-ring bytes, it must be exactly the JSON of the whole
+// record (a node restarting on it reads it back with JSON.parse), and load what was persisted.
+import t from 'tap';
+import { defaultNodeConfig, type NodeConfig } from '../node/core/config.js';
+import type { CoreEnv, StorageWrite } from '../node/core/env.js';
+import { MembershipView } from '../node/core/membership-view.js';
+import { nextRing, ringToJson } from '../node/core/membership.js';
+import { MetaStore } from '../node/core/metadata.js';
+
+function fixture(): { view: MembershipView; meta: MetaStore; writes: StorageWrite[]; env: CoreEnv } {
+  const writes: StorageWrite[] = [];
+  const env = {
+    clock: { wallMs: () => 0, monoMs: () => 0 },
+    logger: { log: () => undefined },
+    storage: {
+      write: async (batch: readonly StorageWrite[]) => void writes.push(...batch),
+      get: async () => {
+        const last = writes.at(-1);
+        return last?.type === 'put' ? last.value : undefined;
+      },
+    },
+  } as unknown as CoreEnv;
+  const config = { ...defaultNodeConfig, id: 'n1', peerAddr: 'sim:n1', seeds: [], partitions: 64 } as NodeConfig;
+  const view = new MembershipView('n1', config, env, () => false, () => undefined);
+  const actor = { epoch: 0, base: 'n1' } as never;
+  return { view, meta: new MetaStore('n1', 64, env, view, actor), writes, env };
+}
+
+t.test('the persisted record is the JSON of the whole view, rings included', async (t) => {
+  const { view, meta, writes } = fixture();
+  const r1 = nextRing(undefined, ['n1', 'n2'], 64)!;
+  const r2 = nextRing(r1, ['n1', 'n2', 'n3ü'], 64)!;
+  view.members.set('n2', { id: 'n2', addr: 'sim:n2', status: 'up', incarnation: 1, heartbeat: 3 });
+  for (const [ring, past] of [[undefined, []], [r1, []], [r2, [r1]], [r2, [r1, r2]]] as const) {
+    view.ring = ring;
+    view.pastRings = [...past];
+    view.incarnation += 1;
+    await meta.persist();
+    const expected = JSON.stringify({
+      incarnation: view.incarnation, actorEpoch: 0, actorBase: 'n1',
+      members: [{ id: 'n2', addr: 'sim:n2', status: 'up', incarnation: 1, heartbeat: 3 }],
+      ring: ring === undefined ? null : ringToJson(ring), pastRings: past.map(ringToJson),
+    });
+    const w = writes.at(-1)!;
+    t.equal(w.type === 'put' ? new TextDecoder().decode(w.value) : '', expected);
+  }
+  const { view: fresh, meta: reader } = fixture();
+  (reader as unknown as { env: CoreEnv }).env.storage.get = async () => (writes.at(-1) as { value: Uint8Array }).value;
+  t.equal(await reader.load(), true);
+  t.same(fresh.ring, r2);
+  t.same(fresh.pastRings, [r1, r2]);
+});
