@@ -246,6 +246,16 @@ async function benchSimulation(): Promise<void> {
     await runTest({ ...base, timeLimitS: simulatedS, seed: 1 });
     const wallS = (performance.now() - t0) / 1000;
     rows.push({ section: 'simulation', system: 'sim', metric: 'simulated s per wall s', value: round(simulatedS / wallS, 1), unit: '×', note: `${simulatedS} s in ${round(wallS, 2)} s` });
+    // The issue-19 default cart run (5 nodes, 50 ops/s, partitions, crashes and pauses) over 60 s, and at
+    // 500 ops/s; CPU seconds beside wall seconds, since wall time on a shared machine counts the others too.
+    const { runClusterSim } = await import('./sim-cluster.js');
+    for (const [seconds, rate] of quick ? [[30, 50]] : [[60, 50], [60, 500]]) {
+      const r = await runClusterSim(5, 0, seconds as number, rate as number);
+      rows.push({
+        section: 'simulation', system: 'sim', metric: `default cart run, 5 nodes, ${rate} ops/s, ${seconds} s: simulated s per wall s`,
+        value: round(r.ratio, 1), unit: '×', note: `${round(r.simulatedS, 1)} s in ${round(r.wallS, 2)} s wall, ${round(r.cpuS, 2)} s CPU (${round(r.simulatedS / r.cpuS, 1)}× per CPU s), ${r.ops} ops, valid ${String(r.valid)}`,
+      });
+    }
     const campaigns = quick ? 10 : 30;
     const t1 = performance.now();
     for (let seed = 1; seed <= campaigns; seed++) await runTest({ ...base, timeLimitS: 10, quiesceS: 2, seed });
@@ -253,6 +263,24 @@ async function benchSimulation(): Promise<void> {
     rows.push({ section: 'simulation', system: 'sim', metric: 'campaigns per minute (10 s simulated each)', value: round(perMin), unit: '/min' });
   } finally {
     rmSync(store, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Simulation speed by cluster size (bench/sim-cluster.ts): Q = 1024, cart at 50 ops/s with partitions,
+ * crashes and pauses. 100 nodes take minutes today, so that case runs only when asked (--sim-100).
+ */
+async function benchSimClusterSection(): Promise<void> {
+  const { runClusterSim } = await import('./sim-cluster.js');
+  const cases: [nodes: number, seconds: number][] = quick ? [[20, 10]] : [[20, 30], ...(process.argv.includes('--sim-100') ? [[100, 30] as [number, number]] : [])];
+  if (!quick && !process.argv.includes('--sim-100')) skip('sim-cluster', '100 nodes', 'takes minutes today; run with --sim-100');
+  for (const [nodes, seconds] of cases) {
+    console.log(`[bench] sim-cluster: ${nodes} nodes, Q = 1024, ${seconds} s simulated`);
+    const r = await runClusterSim(nodes, 1024, seconds, 50);
+    rows.push({
+      section: 'sim-cluster', system: 'sim', metric: `${nodes} nodes, Q=1024, ${seconds} s at 50 ops/s: simulated s per wall s`,
+      value: round(r.ratio, 2), unit: '×', note: `${round(r.simulatedS, 1)} s in ${round(r.wallS, 1)} s wall, ${round(r.cpuS, 1)} s CPU, peak RSS ${Math.round(r.peakRssMiB)} MiB, valid ${String(r.valid)}`,
+    });
   }
 }
 
@@ -345,6 +373,7 @@ if (want('kv')) {
 if (want('storage')) await section('storage', benchStorageSection);
 if (want('checkers')) await section('checkers', benchCheckersSection);
 if (want('simulation')) await section('simulation', benchSimulation);
+if (want('sim-cluster')) await section('sim-cluster', benchSimClusterSection);
 if (want('campaign')) await section('campaign', benchCampaignSection);
 if (want('campaign-sim')) await section('campaign-sim', benchSimCampaignSection);
 if (want('docker')) await section('docker', benchDocker);
