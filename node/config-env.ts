@@ -3,7 +3,7 @@
 // exit 2 instead of starting a node that misbehaves later.
 import { defaultNodeConfig, testFaultNames, type ConflictMode, type NodeConfig, type SeedPeer, type TestFault } from './core/config.js';
 import type { LogLevel } from './core/env.js';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { parseHostPort } from './host-port.js';
 
 export class ConfigError extends Error {
@@ -173,8 +173,10 @@ export function configFromEnv(env: Env): ProcessConfig {
     antiEntropy: switchVar(env, 'QL_ANTI_ENTROPY', defaultNodeConfig.antiEntropy),
     hintedHandoff: switchVar(env, 'QL_HINTED_HANDOFF', defaultNodeConfig.hintedHandoff),
     // Contexts are signed with a key of their own, derived from the secret, so a context tag and a peer
-    // frame tag never share a key (the transport derives its keys separately, peer-session.ts).
-    ...(secret === undefined ? {} : { secret: contextKey(secret) }),
+    // frame tag never share a key (the transport derives its keys separately, peer-session.ts). There is
+    // no built-in key: an insecure node signs with a random secret of its own, so its contexts are valid
+    // on it alone (main.ts says so at start) and no key is public in the source.
+    secret: contextKey(secret ?? randomBytes(32).toString('hex')),
     ...(faults.length > 0 ? { testFaults: faults } : {}),
   };
   const peerMaxDelayMs = integer(env, 'QL_PEER_MAX_DELAY_MS', core.requestTimeoutMs, 1, 3_600_000);
@@ -189,6 +191,6 @@ export function contextKey(secret: string): string {
 
 /** The configuration as it is logged at start: everything but the secret's value. */
 export function describeConfig(config: ProcessConfig): Record<string, unknown> {
-  const { secret, ...core } = config.core;
-  return { ...core, secret: secret === undefined ? 'none (QL_INSECURE=1)' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes, ignored: config.ignored, peerMaxDelayMs: config.peerMaxDelayMs };
+  const { secret: _contextKey, ...core } = config.core;
+  return { ...core, secret: config.secret === undefined ? 'none (QL_INSECURE=1: a random one of this process)' : 'set', http: config.httpAddr, data: config.dataDir, vnodes: config.vnodes, ignored: config.ignored, peerMaxDelayMs: config.peerMaxDelayMs };
 }

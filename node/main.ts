@@ -50,7 +50,7 @@ export async function runNode(env: Record<string, string | undefined> = process.
   const logger = new JsonLogger({ node: config.core.id, minLevel: config.logLevel, ...(options.write ? { write: options.write } : {}) });
   logger.log('info', 'node-config', { config: describeConfig(config) });
   if (config.insecure) {
-    logger.log('warn', 'node-insecure', { message: 'QL_INSECURE=1: started without QL_SECRET; peers are not authenticated and client contexts can be forged' });
+    logger.log('warn', 'node-insecure', { message: 'QL_INSECURE=1: started without QL_SECRET; peers are not authenticated, and client contexts are signed with a random secret of this process, so a context read from one node is refused by every other' });
   }
 
   mkdirSync(config.dataDir, { recursive: true });

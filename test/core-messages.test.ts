@@ -93,7 +93,7 @@ function bareNode(): { node: DynamoNode; sent: [string, PeerMessage][]; logs: st
     },
     logger: { log: (_level, event) => void logs.push(event) },
   };
-  const config: NodeConfig = { ...defaultNodeConfig, id: 'a', peerAddr: 'a:1', seeds: [{ id: 'a', addr: 'a:1' }], partitions: 8 };
+  const config: NodeConfig = { ...defaultNodeConfig, secret: 'test-secret', id: 'a', peerAddr: 'a:1', seeds: [{ id: 'a', addr: 'a:1' }], partitions: 8 };
   return { node: new DynamoNode(config, env), sent, logs };
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, configFromEnv, contextKey, parseSeeds } from '../node/config-env.js';
+import { decodeKvContext, encodeKvContext } from '../node/core/context.js';
 import { JsonLogger } from '../node/logger.js';
 import { RealRandom, RealTimers } from '../node/real-env.js';
 import { freePort, repoRoot } from './helpers/local-cluster.js';
@@ -74,8 +75,16 @@ t.test('fail closed: no QL_SECRET is a ConfigError unless QL_INSECURE=1', async 
   t.throws(() => configFromEnv({ ...open, QL_INSECURE: 'yes' }), /QL_INSECURE/, 'a bad QL_INSECURE names itself');
   const insecure = configFromEnv({ ...open, QL_INSECURE: '1' });
   t.equal(insecure.insecure, true);
-  t.equal(insecure.secret, undefined);
-  t.equal(insecure.core.secret, undefined);
+  t.equal(insecure.secret, undefined, 'no peer secret: frames are not authenticated');
+  // Contexts are still signed, with a key no source file holds: random per process, so it is no default
+  // anyone could forge with, and a context is valid only on the node that issued it.
+  const other = configFromEnv({ ...open, QL_INSECURE: '1' });
+  t.match(insecure.core.secret, /^[0-9a-f]{64}$/, 'a derived key');
+  t.not(insecure.core.secret, other.core.secret, 'each insecure process draws its own');
+  const token = encodeKvContext({ n1: 1 }, insecure.core.secret, 'k');
+  t.same(decodeKvContext(token, insecure.core.secret, 'k'), { n1: 1 }, 'its own contexts are valid');
+  t.match(decodeKvContext(token, other.core.secret, 'k'), { error: /signature/ }, 'another insecure node refuses them');
+  t.equal(configFromEnv(base).core.secret, contextKey('test-secret'), 'with QL_SECRET the key is derived from it');
 });
 
 t.test('logger writes one JSON object per line', async (t) => {

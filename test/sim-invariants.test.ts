@@ -51,7 +51,7 @@ t.test('replica-acks-durable checks handoffs and hints against what is on disk',
   const s = kv.toJson(kv.decode(bytes));
 
   const host = new SimNodeHost(
-    { ...defaultNodeConfig, id: 'n2', peerAddr: 'sim:n2', seeds: [] },
+    { ...defaultNodeConfig, secret: 'test-secret', id: 'n2', peerAddr: 'sim:n2', seeds: [] },
     { scheduler: new Scheduler(), seed: 1, factory: () => t.fail('never booted') as never, send: () => undefined, fsyncDelayMs: () => 0, logLimit: 10 },
   );
   const view: InvariantView = { nowMs: 0, host: (id) => (id === 'n2' ? host : undefined) };

@@ -26,8 +26,11 @@ export interface NodeConfig {
    * same on every node; partitions per node is Q/S. QL_VNODES is mapped onto it (see README).
    */
   readonly partitions: number;
-  /** Shared secret for signing client contexts (and, in the process, peer frames). */
-  readonly secret?: string;
+  /**
+   * The key client contexts are signed with. There is no built-in one: the process derives it from
+   * QL_SECRET (or, under QL_INSECURE=1, from a random per-process secret), the simulation from its seed.
+   */
+  readonly secret: string;
   /** Default per-request timeout for coordinated operations. */
   readonly requestTimeoutMs: number;
   readonly gossipIntervalMs: number;
@@ -81,7 +84,7 @@ export const testFaultNames = [
 
 export type TestFault = (typeof testFaultNames)[number];
 
-export const defaultNodeConfig: Omit<NodeConfig, 'id' | 'peerAddr' | 'seeds'> = {
+export const defaultNodeConfig: Omit<NodeConfig, 'id' | 'peerAddr' | 'seeds' | 'secret'> = {
   n: 3,
   r: 2,
   w: 2,

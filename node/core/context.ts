@@ -8,9 +8,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type VersionVector, isVersionVector, vvNormalize } from './version-vector.js';
 
-/** Used when no secret is configured, so that every node of a default cluster accepts the others' contexts. */
-export const defaultClusterSecret = 'quorumlab-default-cluster-secret-v1';
-
 type Payload = { k: 'kv'; vv: VersionVector };
 
 function tag(secret: string, key: string, body: string): Buffer {

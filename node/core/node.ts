@@ -32,7 +32,6 @@ import type {
   RequestOptions,
 } from './api.js';
 import type { NodeConfig } from './config.js';
-import { defaultClusterSecret } from './context.js';
 import type { CoreEnv, NodeId, PeerMessage } from './env.js';
 import { Gossip } from './gossip.js';
 import { partitionOf } from './hash.js';
@@ -90,7 +89,7 @@ export class DynamoNode implements CoreNode {
       id: config.id,
       config,
       env,
-      secret: config.secret ?? defaultClusterSecret,
+      secret: config.secret,
       types,
       store: new LocalStore(env, types, (key) => partitionOf(key, config.partitions)),
       hints: new HintStore(env, types),
