@@ -180,8 +180,14 @@ export function configFromEnv(env: Env): ProcessConfig {
     ...(faults.length > 0 ? { testFaults: faults } : {}),
   };
   const peerMaxDelayMs = integer(env, 'QL_PEER_MAX_DELAY_MS', core.requestTimeoutMs, 1, 3_600_000);
+  // The reaper's safety rests on every message under way at one check having arrived by the next, which
+  // the transport bounds by the peer delay (tombstone-reaper.ts): a shorter grace period is refused.
+  const tombstoneGraceMs = integer(env, 'QL_TOMBSTONE_GRACE_MS', Math.max(defaultNodeConfig.tombstoneGraceMs, peerMaxDelayMs), 1, 2 ** 31 - 1);
+  if (tombstoneGraceMs < peerMaxDelayMs) {
+    throw new ConfigError(`QL_TOMBSTONE_GRACE_MS (${tombstoneGraceMs}) must be at least QL_PEER_MAX_DELAY_MS (${peerMaxDelayMs}): a tombstone must outlive every message that could still bring back what it deleted`);
+  }
   const ignored = ignoredVariables.filter((name) => (env[name] ?? '').trim() !== '');
-  return { core, httpAddr, dataDir, vnodes, ignored, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs, insecure, ...(secret === undefined ? {} : { secret }) };
+  return { core: { ...core, tombstoneGraceMs }, httpAddr, dataDir, vnodes, ignored, logLevel: logLevelRaw as LogLevel, peerMaxDelayMs, insecure, ...(secret === undefined ? {} : { secret }) };
 }
 
 /** The key client contexts are signed with: derived from QL_SECRET, never the secret itself. */

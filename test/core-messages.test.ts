@@ -27,6 +27,8 @@ t.test('every message type the node speaks decodes', async (t) => {
     { type: 'hint', req: 'r4', kind: 'kv', key: 'k', s: kvJson },
     { type: 'hint-ack', req: 'r4' },
     { type: 'reap', key: 'k', s: kvJson },
+    { type: 'reap-check', req: 'r6', keys: [{ key: 'k', h: 'ab' }] },
+    { type: 'reap-check-reply', req: 'r6', ring: 3, transition: false, held: ['k'], absent: [] },
     { type: 'handoff', req: 'r5', entries: [{ kind: 'kv', key: 'k', s: kvJson }] },
     { type: 'handoff-ack', req: 'r5' },
     { type: 'ae-roots', roots: { 3: 'abc' } },

@@ -335,14 +335,14 @@ t.test('cart: concurrent adds and a remove keep the adds the remove did not obse
 });
 
 t.test('delete writes a tombstone that is reaped once every home replica has it', async (t) => {
-  const c = await cluster(t, 3, { tombstoneReapDelayMs: 500 });
+  const c = await cluster(t, 3, { tombstoneGraceMs: 500, antiEntropyIntervalMs: 250 });
   okPut(t, await c.run(c.node('n1').put('gone', enc('v'), undefined, { w: 3 })));
   const r = await c.run(c.node('n2').get('gone'));
   if (!r.ok) return t.fail('get failed');
   okPut(t, await c.run(c.node('n2').delete('gone', r.context, { w: 3 })));
   const after = await c.run(c.node('n3').get('gone', { r: 3 }));
   t.ok(after.ok && after.values.length === 0 && after.context !== undefined, 'deleted: no values, still a context');
-  await c.advance(1500);
+  await c.advance(2500);
   for (const id of c.ids) t.equal(await c.node(id).local('gone'), undefined, `${id} reaped the tombstone`);
   okPut(t, await c.run(c.node('n3').put('gone', enc('again'), undefined)));
   t.same(okGet(t, await c.run(c.node('n1').get('gone', { r: 3 }))), ['again'], 'the key can be written again');

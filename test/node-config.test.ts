@@ -87,6 +87,14 @@ t.test('fail closed: no QL_SECRET is a ConfigError unless QL_INSECURE=1', async 
   t.equal(configFromEnv(base).core.secret, contextKey('test-secret'), 'with QL_SECRET the key is derived from it');
 });
 
+t.test('QL_TOMBSTONE_GRACE_MS: default, range, and never shorter than the peer delay bound', async (t) => {
+  t.equal(configFromEnv(base).core.tombstoneGraceMs, 10_000, 'default 10 s');
+  t.equal(configFromEnv({ ...base, QL_TOMBSTONE_GRACE_MS: '2000' }).core.tombstoneGraceMs, 2000);
+  t.equal(configFromEnv({ ...base, QL_PEER_MAX_DELAY_MS: '30000' }).core.tombstoneGraceMs, 30_000, 'the default grows with QL_PEER_MAX_DELAY_MS');
+  t.throws(() => configFromEnv({ ...base, QL_TOMBSTONE_GRACE_MS: '500' }), { name: 'ConfigError', message: /QL_TOMBSTONE_GRACE_MS \(500\) must be at least QL_PEER_MAX_DELAY_MS \(1000\)/ }, 'shorter than a message may travel: refused');
+  t.throws(() => configFromEnv({ ...base, QL_TOMBSTONE_GRACE_MS: 'soon' }), /QL_TOMBSTONE_GRACE_MS must be an integer/);
+});
+
 t.test('logger writes one JSON object per line', async (t) => {
   const lines: string[] = [];
   const log = new JsonLogger({ node: 'n7', write: (l) => lines.push(l) });

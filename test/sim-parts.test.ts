@@ -143,7 +143,7 @@ t.test('message classification follows WARS, from the classes the node declares'
   const expected: Record<string, 'W' | 'A' | 'R' | 'S'> = {
     write: 'W', 'write-ack': 'A', read: 'R', 'read-reply': 'S', 'fwd-put': 'W', 'fwd-put-reply': 'A',
     hint: 'W', 'hint-ack': 'A', handoff: 'W', 'handoff-ack': 'A',
-    gossip: 'A', ping: 'A', reap: 'A', 'ae-roots': 'A', 'ae-leaves': 'A', 'ae-hashes': 'A', 'ae-states': 'A',
+    gossip: 'A', ping: 'A', reap: 'A', 'reap-check': 'A', 'reap-check-reply': 'A', 'ae-roots': 'A', 'ae-leaves': 'A', 'ae-hashes': 'A', 'ae-states': 'A',
   };
   t.same(Object.keys(latencyClasses).sort(), Object.keys(expected).sort(), 'every declared type is checked here');
   for (const [type, cls] of Object.entries(expected)) t.equal(classifyMessage(type), cls, type);

@@ -41,8 +41,12 @@ export interface NodeConfig {
   readonly phiThreshold: number;
   /** Version-vector entries kept before pruning the oldest (the Dynamo paper uses 10). */
   readonly clockPruneEntries: number;
-  /** Delay after which a tombstone seen on every home replica is reaped. */
-  readonly tombstoneReapDelayMs: number;
+  /**
+   * QL_TOMBSTONE_GRACE_MS, the tombstone reaper's grace period (tombstone-reaper.ts): a tombstone is reaped
+   * only after two checks at least this far apart both found it the only state of its key on every member.
+   * It must exceed the longest a peer message can be under way (QL_PEER_MAX_DELAY_MS in the process).
+   */
+  readonly tombstoneGraceMs: number;
   /**
    * The three Dynamo mechanisms a run may switch off to measure what each buys (QL_READ_REPAIR,
    * QL_ANTI_ENTROPY, QL_HINTED_HANDOFF of NODE-API.md). Off: a read answers from the first R replies and
@@ -97,7 +101,7 @@ export const defaultNodeConfig: Omit<NodeConfig, 'id' | 'peerAddr' | 'seeds' | '
   hintIntervalMs: 500,
   phiThreshold: 8,
   clockPruneEntries: 10,
-  tombstoneReapDelayMs: 3000,
+  tombstoneGraceMs: 10_000,
   readRepair: true,
   antiEntropy: true,
   hintedHandoff: true,

@@ -15,6 +15,7 @@ import {
   versionsEqual,
   versionsFromJson,
   versionsMerge,
+  versionsIsTombstone,
   versionsToJson,
 } from './versions.js';
 
@@ -42,6 +43,8 @@ export interface DataType {
  * objects and never found in it.
  */
 const utf8 = new TextEncoder();
+/** How a null value appears in a stored kv state (versionsToJson): the only states that may be tombstones. */
+const tombstoneMark = '"v":null';
 const jsonOfState = new WeakMap<object, unknown>();
 const stateOfJson = new WeakMap<object, State>();
 
@@ -146,6 +149,11 @@ export class LocalStore {
    */
   private loaded = false;
   /**
+   * The kv keys whose stored state is nothing but tombstones, kept up to date by every put and delete (and
+   * rebuilt by `load`), so the tombstone reaper finds its candidates without scanning the store.
+   */
+  private readonly tombstoneKeys = new Set<string>();
+  /**
    * Keys written non-durably ('ack-not-durable' only) and not yet handed to storage. They stay in memory
    * (served from `unflushed`) until a lazy flush, so a crash before it really loses them, in a real
    * process as in the simulation: starting the storage write at once would make it durable within an
@@ -166,12 +174,40 @@ export class LocalStore {
   async load(): Promise<void> {
     this.loaded = false;
     this.trees.clear();
+    this.tombstoneKeys.clear();
     for (const kind of ['kv', 'cart'] as const) {
       for await (const [key, bytes] of this.env.storage.scan(kind)) {
         this.tree(this.partitionOfKey(key)).set(mkey(kind, key), sha256Hex(bytes));
+        // Only a state with a null value can be a tombstone; the others are not decoded here.
+        if (kind === 'kv' && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(tombstoneMark)) {
+          try {
+            this.noteTombstone(key, this.types.kv.decode(bytes));
+          } catch {
+            // An undecodable state is reported where it is read; it is no reap candidate.
+          }
+        }
       }
     }
     this.loaded = true;
+  }
+
+  /** Whether `key` of kind kv holds only tombstones now: recorded for the reaper. */
+  private noteTombstone(key: string, state: State | undefined): void {
+    if (state !== undefined && versionsIsTombstone(state as Versions)) this.tombstoneKeys.add(key);
+    else this.tombstoneKeys.delete(key);
+  }
+
+  /** The kv keys this node holds only tombstones for, sorted. */
+  tombstones(): string[] {
+    return [...this.tombstoneKeys].sort();
+  }
+
+  isTombstone(key: string): boolean {
+    return this.tombstoneKeys.has(key);
+  }
+
+  get tombstoneCount(): number {
+    return this.tombstoneKeys.size;
   }
 
   tree(p: number): MerkleTree {
@@ -231,6 +267,7 @@ export class LocalStore {
     this.unflushed.set(m, state);
     this.remember(m, state);
     this.tree(this.partitionOfKey(key)).set(m, sha256Hex(bytes));
+    if (kind === 'kv') this.noteTombstone(key, state);
     if (!durable) {
       this.lazy.set(m, { kind, key, state });
       this.lazyTimer ??= this.env.timers.setTimeout(() => this.flushLazy(), LocalStore.lazyFlushMs);
@@ -271,6 +308,7 @@ export class LocalStore {
     this.unflushed.set(m, null);
     this.remember(m, undefined);
     this.tree(this.partitionOfKey(key)).delete(m);
+    if (kind === 'kv') this.tombstoneKeys.delete(key);
     await this.env.storage.write([{ type: 'del', ns: kind, key }]).finally(() => {
       if (this.unflushed.get(m) === null) this.unflushed.delete(m);
     });

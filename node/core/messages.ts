@@ -81,6 +81,26 @@ export type HintAckMsg = { readonly type: 'hint-ack'; readonly req: string };
 /** Delete this tombstone if it is still exactly what you hold. Class: background. */
 export type ReapMsg<S> = { readonly type: 'reap'; readonly key: string; readonly s: S };
 
+/**
+ * The tombstone reaper asks every member about tombstones it holds (tombstone-reaper.ts): `h` is the
+ * initiator's Merkle value hash of each. Class: background.
+ */
+export type ReapCheckMsg = { readonly type: 'reap-check'; readonly req: string; readonly keys: readonly { readonly key: string; readonly h: string }[] };
+
+/**
+ * A member's answer: its ring version and whether it is in a ring transition, the keys it holds exactly
+ * as asked (`held`) and those of which it holds nothing at all — no state, no hint, no read in progress
+ * (`absent`). A key in neither list vetoes its reap. Class: background.
+ */
+export type ReapCheckReplyMsg = {
+  readonly type: 'reap-check-reply';
+  readonly req: string;
+  readonly ring: number;
+  readonly transition: boolean;
+  readonly held: readonly string[];
+  readonly absent: readonly string[];
+};
+
 /** A chunk of a partition an old owner hands to a new home. Class: write. */
 export type HandoffMsg<S> = { readonly type: 'handoff'; readonly req: string; readonly entries: readonly StateEntry<S>[] };
 
@@ -112,6 +132,8 @@ export type OutMessage =
   | HintMsg<unknown>
   | HintAckMsg
   | ReapMsg<unknown>
+  | ReapCheckMsg
+  | ReapCheckReplyMsg
   | HandoffMsg<unknown>
   | HandoffAckMsg
   | AeRootsMsg
@@ -132,6 +154,8 @@ export type InMessage =
   | HintMsg<State>
   | HintAckMsg
   | ReapMsg<State>
+  | ReapCheckMsg
+  | ReapCheckReplyMsg
   | HandoffMsg<State>
   | HandoffAckMsg
   | AeRootsMsg
@@ -142,7 +166,7 @@ export type InMessage =
 export type MessageType = InMessage['type'];
 
 /** The answers a request tracker routes to the request waiting for them (by `req`). */
-export type ReplyMessage = Extract<InMessage, { type: 'read-reply' | 'write-ack' | 'fwd-put-reply' | 'hint-ack' | 'handoff-ack' }>;
+export type ReplyMessage = Extract<InMessage, { type: 'read-reply' | 'write-ack' | 'fwd-put-reply' | 'hint-ack' | 'handoff-ack' | 'reap-check-reply' }>;
 
 /** Each message type's latency class (see the type's comment for why). */
 export const latencyClasses: Readonly<Record<MessageType, LatencyClass>> = {
@@ -157,6 +181,8 @@ export const latencyClasses: Readonly<Record<MessageType, LatencyClass>> = {
   hint: 'write',
   'hint-ack': 'ack',
   reap: 'background',
+  'reap-check': 'background',
+  'reap-check-reply': 'background',
   handoff: 'write',
   'handoff-ack': 'ack',
   'ae-roots': 'background',
@@ -292,6 +318,17 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
     }
     case 'reap':
       return { type, key: str(m, 'key'), s: stateOf(ctx, 'kv', m.s) };
+    case 'reap-check': {
+      if (!Array.isArray(m.keys)) fail('keys is not a list');
+      const keys = (m.keys as unknown[]).map((k) => {
+        if (typeof k !== 'object' || k === null) fail('a reap-check key is not an object');
+        const e = k as Record<string, unknown>;
+        return { key: str(e, 'key'), h: str(e, 'h') };
+      });
+      return { type, req: str(m, 'req'), keys };
+    }
+    case 'reap-check-reply':
+      return { type, req: str(m, 'req'), ring: num(m, 'ring'), transition: m.transition === true, held: stringArray(m.held, 'held'), absent: stringArray(m.absent, 'absent') };
     case 'handoff':
       return { type, req: str(m, 'req'), entries: entries(ctx, m.entries) };
     case 'write-ack':

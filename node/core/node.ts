@@ -10,12 +10,13 @@
 //   membership-view.ts    members, failure detectors, the ring and earlier rings in transition
 //   quorum-plan.ts        targets and quorum groups of a request, and when they are met (pure)
 //   gossip.ts             membership exchange and ring propagation
-//   read-coordinator.ts   reads, read repair, scheduling tombstone reaps
+//   read-coordinator.ts   reads, read repair
 //   write-coordinator.ts  puts, deletes, cart updates; replicate.ts is their fan-out
 //   replica.ts            the replica side: answering reads, storing writes, reaping
 //   hinted-handoff.ts     hints offered to their owners
 //   ownership-handoff.ts  partitions handed to their new homes on ring changes; leave.ts leaving
 //   anti-entropy.ts       Merkle repair between replicas
+//   tombstone-reaper.ts   tombstones reaped once nothing older exists anywhere, on anti-entropy's timer
 //   metadata.ts           the node's durable metadata; actor-ids.ts the ids it mints under
 //   requests.ts           the request tracker; timers.ts the named timers; test-faults.ts the defects
 //   introspection.ts      status() and local()
@@ -50,6 +51,7 @@ import { Replica } from './replica.js';
 import { RequestTracker } from './requests.js';
 import { FaultHooks } from './test-faults.js';
 import { TimerTable } from './timers.js';
+import { TombstoneReaper } from './tombstone-reaper.js';
 import { WriteCoordinator } from './write-coordinator.js';
 
 /** The node's periodic timers, each ticked by DynamoNode.tick. */
@@ -68,6 +70,7 @@ export class DynamoNode implements CoreNode {
   private readonly hinted: HintedHandoff;
   private readonly handoff: OwnershipHandoff;
   private readonly antiEntropy: AntiEntropy;
+  private readonly reaper: TombstoneReaper;
 
   constructor(
     readonly config: NodeConfig,
@@ -113,6 +116,7 @@ export class DynamoNode implements CoreNode {
     this.writes = new WriteCoordinator(this.ctx);
     this.hinted = new HintedHandoff(this.ctx);
     this.antiEntropy = new AntiEntropy(this.ctx);
+    this.reaper = new TombstoneReaper(this.ctx, (key) => this.reads.reading(key));
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------
@@ -162,7 +166,9 @@ export class DynamoNode implements CoreNode {
         this.hinted.tick();
         return this.handoff.tick();
       case 'anti-entropy':
-        return this.antiEntropy.tick();
+        // The reaper rides on this timer but is no repair: it runs whatever anti-entropy does.
+        this.antiEntropy.tick();
+        return this.reaper.tick();
     }
   }
 
@@ -217,6 +223,8 @@ export class DynamoNode implements CoreNode {
         return this.replica.onWrite(from, msg);
       case 'reap':
         return this.replica.onReap(msg);
+      case 'reap-check':
+        return this.reaper.onCheck(from, msg);
       case 'fwd-put':
         return this.writes.onForwardedPut(from, msg);
       case 'hint':
@@ -236,6 +244,7 @@ export class DynamoNode implements CoreNode {
       case 'fwd-put-reply':
       case 'hint-ack':
       case 'handoff-ack':
+      case 'reap-check-reply':
         // Replies are routed to the request that is waiting for them.
         return this.ctx.requests.deliver(from, msg);
     }
@@ -274,7 +283,8 @@ export class DynamoNode implements CoreNode {
   // ---- introspection -----------------------------------------------------------------------------
 
   status(): NodeStatus {
-    return nodeStatus(this.ctx);
+    // Tombstones held here, and those whose first reap check passed and wait out the grace period.
+    return { ...nodeStatus(this.ctx), tombstones: { held: this.ctx.store.tombstoneCount, waiting: this.reaper.waiting } };
   }
 
   local(key: string): Promise<LocalState | undefined> {

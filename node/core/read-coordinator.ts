@@ -1,6 +1,7 @@
 // The read coordinator: sends a read to the plan's targets, answers once the replies meet the quorum, keeps
 // listening until every target answered or the deadline passed, then repairs the home replicas that were
-// behind (read repair) and, for a tombstone every home holds, schedules its reap.
+// behind (read repair). Tombstones are reaped by tombstone-reaper.ts, which asks this coordinator whether a
+// read of a key is still open: its replies may hold a version the repair would send on.
 import type { BadRequest, CartReadResult, GetResult, QuorumError, RequestOptions } from './api.js';
 import { type CartState, cartItems, cartObservedAll } from './cart.js';
 import { encodeCartContext, encodeKvContext } from './context.js';
@@ -14,7 +15,8 @@ import { badRequest, quorumError, quorumOf } from './results.js';
 import { type Versions, versionsClientContext, versionsLive } from './versions.js';
 
 export class ReadCoordinator {
-  private readonly reapsScheduled = new Set<string>();
+  /** Open kv reads per key: their replies are in memory, and their read repair is still to come. */
+  private readonly open = new Map<string, number>();
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -46,7 +48,7 @@ export class ReadCoordinator {
   /**
    * Sends a read to the targets and answers once `needed` replied (or one, under the
    * 'read-fewer-than-r' fault). It keeps listening until every target answered or the timeout fires,
-   * then repairs the replicas that were behind and, for a tombstone seen everywhere, schedules a reap.
+   * then repairs the replicas that were behind.
    */
   private coordinate(kind: Kind, key: string, needed: number, timeoutMs: number): Promise<{ ok: true; state: State } | QuorumError> {
     const { view, types, faults, requests } = this.ctx;
@@ -56,6 +58,7 @@ export class ReadCoordinator {
     const home = view.homeOf(key);
     const replies = new Map<NodeId, State | undefined>();
     const fewer = faults.readFewerThanR;
+    if (kind === 'kv') this.open.set(key, (this.open.get(key) ?? 0) + 1);
     return new Promise((resolve) => {
       let answered = false;
       const merged = (): State => {
@@ -80,6 +83,11 @@ export class ReadCoordinator {
           if (replies.size === targets.length) req.finish();
         },
         onClose: () => {
+          if (kind === 'kv') {
+            const left = (this.open.get(key) ?? 1) - 1;
+            if (left <= 0) this.open.delete(key);
+            else this.open.set(key, left);
+          }
           if (!answered) {
             answered = true;
             resolve(quorumError(needed, replies.size));
@@ -94,11 +102,16 @@ export class ReadCoordinator {
     });
   }
 
+  /** Whether a kv read of `key` this node coordinates is still open (its repair not sent yet). */
+  reading(key: string): boolean {
+    return this.open.has(key);
+  }
+
   private afterRead(kind: Kind, key: string, merged: State, replies: Map<NodeId, State | undefined>, home: NodeId[]): void {
-    const { types, faults, counters, view, config, timers } = this.ctx;
+    const { types, faults, counters, config } = this.ctx;
     const t = types[kind];
     // Read repair switched off (QL_READ_REPAIR=0): the answer came from the first R replies and nobody is
-    // repaired; the replies are still collected, for the tombstone reap below.
+    // repaired.
     if (!faults.noRepair && config.readRepair && !t.isEmpty(merged)) {
       for (const [node, s] of replies) {
         if (!home.includes(node)) continue;
@@ -107,20 +120,5 @@ export class ReadCoordinator {
         this.ctx.send(node, { type: 'write', kind, key, s: this.ctx.encodeState(kind, merged) });
       }
     }
-    // A tombstone is reaped only once every home holds it; during a ring transition an earlier ring's homes
-    // may still hold older versions, so reaping waits for the transition to end.
-    if (kind !== 'kv' || view.pastRings.length > 0) return;
-    const v = merged as Versions;
-    if (v.siblings.length === 0 || v.siblings.some((s) => s.value !== null)) return;
-    const allHome = home.length === config.n && home.every((h) => {
-      const s = replies.get(h);
-      return s !== undefined && t.equal(s, merged);
-    });
-    if (!allHome || this.reapsScheduled.has(key)) return;
-    this.reapsScheduled.add(key);
-    timers.after(config.tombstoneReapDelayMs, () => {
-      this.reapsScheduled.delete(key);
-      for (const h of home) this.ctx.send(h, { type: 'reap', key, s: this.ctx.encodeState('kv', merged) });
-    }, 'reap');
   }
 }

@@ -154,6 +154,11 @@ export function versionsLive(v: Versions): Sibling[] {
   return v.siblings.filter((s) => s.value !== null);
 }
 
+/** Whether only deletes remain: at least one sibling, and every one a tombstone (what the reaper may drop). */
+export function versionsIsTombstone(v: Versions): boolean {
+  return v.siblings.length > 0 && v.siblings.every((s) => s.value === null);
+}
+
 export function versionsIsEmpty(v: Versions): boolean {
   return v.siblings.length === 0;
 }

@@ -11,7 +11,7 @@ import { SimRuntime } from '../../harness/runtime/sim/sim-runtime.js';
 
 /** The node settings scenarios vary; each travels the harness's own path (spec, QL_TEST_FAULTS, sim knobs). */
 export type ScenarioConfig = Partial<
-  Pick<NodeConfig, 'n' | 'r' | 'w' | 'sloppy' | 'conflicts' | 'requestTimeoutMs' | 'gossipIntervalMs' | 'antiEntropyIntervalMs' | 'hintIntervalMs' | 'tombstoneReapDelayMs' | 'partitions'>
+  Pick<NodeConfig, 'n' | 'r' | 'w' | 'sloppy' | 'conflicts' | 'requestTimeoutMs' | 'gossipIntervalMs' | 'antiEntropyIntervalMs' | 'hintIntervalMs' | 'tombstoneGraceMs' | 'partitions'>
 > & { readonly testFaults?: readonly TestFault[]; readonly mechanisms?: Partial<Mechanisms> };
 
 export interface ClusterOptions {

@@ -34,7 +34,7 @@ export interface SimKnobs {
   readonly gossipIntervalMs: number | undefined;
   readonly antiEntropyIntervalMs: number | undefined;
   readonly hintIntervalMs: number | undefined;
-  readonly tombstoneReapDelayMs: number | undefined;
+  readonly tombstoneGraceMs: number | undefined;
   /** Log entries kept in memory per node (older ones are dropped and counted). */
   readonly logLimit: number;
   /** Virtual time allowed for setup/addNode convergence before they fail. */
@@ -61,7 +61,7 @@ export const defaultSimKnobs: SimKnobs = {
   gossipIntervalMs: undefined,
   antiEntropyIntervalMs: undefined,
   hintIntervalMs: undefined,
-  tombstoneReapDelayMs: undefined,
+  tombstoneGraceMs: undefined,
   logLimit: 20_000,
   convergeTimeoutMs: 60_000,
   maxEventsWithoutProgress: 1_000_000,

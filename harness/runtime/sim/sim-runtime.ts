@@ -134,7 +134,7 @@ export class SimRuntime implements Runtime {
       ...(knobs.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: knobs.gossipIntervalMs }),
       ...(knobs.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: knobs.antiEntropyIntervalMs }),
       ...(knobs.hintIntervalMs === undefined ? {} : { hintIntervalMs: knobs.hintIntervalMs }),
-      ...(knobs.tombstoneReapDelayMs === undefined ? {} : { tombstoneReapDelayMs: knobs.tombstoneReapDelayMs }),
+      ...(knobs.tombstoneGraceMs === undefined ? {} : { tombstoneGraceMs: knobs.tombstoneGraceMs }),
       ...(spec.mechanisms ?? {}),
       ...(knobs.localCopyViaNetwork ? { localCopyViaNetwork: true } : {}),
       ...(testFaults.length === 0 ? {} : { testFaults }),
