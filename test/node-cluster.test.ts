@@ -152,6 +152,11 @@ t.test('vclock cluster (strict quorum, secret set)', async (t) => {
     const rejected = cluster.nodes.flatMap((n) => cluster.events(n, 'peer-rejected'));
     t.ok(rejected.length > 0, 'peer-rejected is logged');
     t.ok(rejected.some((e) => String(e['remote']).startsWith('127.0.0.44:')), 'with the outsider\'s address');
+    // Nor does it write: a client's PUT through it reaches no member (it never got the cluster's ring).
+    const put = await call(evil.nodes[0]!, 'PUT', '/kv/intruder', 'from-outside');
+    t.equal(put.status, 503, 'the outsider cannot reach a quorum');
+    await sleep(500);
+    for (const n of cluster.nodes) t.equal((await call(n, 'GET', '/admin/local/intruder')).status, 404, `${n.id} stored nothing from it`);
   });
 
   t.test('per-request quorums and 503 when replicas are down (strict)', async (t) => {
