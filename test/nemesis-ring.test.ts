@@ -59,7 +59,7 @@ t.test('property: every ring cut is deterministic by seed, keeps each node with 
 
 /** A runtime that answers /admin/preflist like a ring and records the grudges it was asked to apply. */
 function fakeRuntime(grudges: Grudge[], asked: string[]): Runtime {
-  const caps: RuntimeCapabilities = { partition: true, clock: true, crash: true, pause: true, membership: true };
+  const caps: RuntimeCapabilities = { partition: true, clock: true, crash: true, pause: true, membership: true, 'disk-loss': true };
   return {
     kind: 'sim', capabilities: () => caps, nodeIds: () => five,
     client: (node: string) => ({
