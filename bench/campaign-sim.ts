@@ -3,7 +3,7 @@
 // clock skew, 100 ops/s) over consecutive seeds, 10 s simulated each — run by runCampaign with --jobs 1 and
 // with one worker process per core, side by side in one run (a shared machine's load moves both alike). Also
 // how long setting up a simulated 5-node cluster takes. Standalone: `npx tsx bench/campaign-sim.ts [runs]`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +16,24 @@ export interface SimCampaignFigure {
   readonly runs: number;
   readonly wallS: number;
   readonly perMinute: number;
+  /** CPU seconds per run, this process and its worker processes together (what load on a shared machine does not inflate). */
+  readonly cpuSPerRun: number;
   readonly notValid: number;
+}
+
+/** CPU seconds used so far by this process and by its children that have ended (Linux: /proc/self/stat). */
+function cpuSeconds(): number {
+  const own = process.cpuUsage();
+  let children = 0;
+  try {
+    // Fields after the command name: state is field 3, cutime and cstime are fields 16 and 17, in clock ticks (100 per second).
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    children = (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    // Not Linux: the workers' CPU is not counted.
+  }
+  return (own.user + own.system) / 1e6 + children;
 }
 
 export async function benchSimCampaign(runs: number, jobsList: readonly number[] = [1, availableParallelism()]): Promise<SimCampaignFigure[]> {
@@ -29,9 +46,11 @@ export async function benchSimCampaign(runs: number, jobsList: readonly number[]
         nemeses: 'partition,crash,pause,clock', seeds: runs, seed: 1, timeLimit: 10, quiesce: 2, concurrency: 10, rate: 100, jobs,
       });
       const t0 = performance.now();
+      const cpu0 = cpuSeconds();
       const result = await runCampaign({ ...options, quiet: true });
       const wallS = (performance.now() - t0) / 1000;
-      out.push({ jobs, runs: result.rows.length, wallS, perMinute: (result.rows.length * 60) / wallS, notValid: result.rows.filter((r) => r.valid !== true).length });
+      const n = result.rows.length;
+      out.push({ jobs, runs: n, wallS, perMinute: (n * 60) / wallS, cpuSPerRun: (cpuSeconds() - cpu0) / n, notValid: result.rows.filter((r) => r.valid !== true).length });
     } finally {
       rmSync(store, { recursive: true, force: true });
     }
@@ -39,25 +58,33 @@ export async function benchSimCampaign(runs: number, jobsList: readonly number[]
   return out;
 }
 
-/** Mean milliseconds to set up (and tear down) a simulated 5-node cluster, over `count` clusters. */
-export async function benchSimSetup(count: number): Promise<{ setupMs: number; teardownMs: number }> {
+/**
+ * Mean milliseconds (wall and CPU) to set up a simulated 5-node cluster, over `count` clusters after one
+ * that is not counted (it loads the node's modules).
+ */
+export async function benchSimSetup(count: number): Promise<{ setupMs: number; setupCpuMs: number; teardownMs: number }> {
   const runDir = mkdtempSync(join(tmpdir(), 'ql-bench-sim-setup-'));
   let setupMs = 0;
+  let setupCpuMs = 0;
   let teardownMs = 0;
   try {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i <= count; i++) {
       const rt = new SimRuntime();
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await rt.setup({ nodes: 5, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: i + 1, runDir });
+      const c = process.cpuUsage(c0);
       const t1 = performance.now();
       await rt.teardown();
+      if (i === 0) continue;
       setupMs += t1 - t0;
+      setupCpuMs += (c.user + c.system) / 1000;
       teardownMs += performance.now() - t1;
     }
   } finally {
     rmSync(runDir, { recursive: true, force: true });
   }
-  return { setupMs: setupMs / count, teardownMs: teardownMs / count };
+  return { setupMs: setupMs / count, setupCpuMs: setupCpuMs / count, teardownMs: teardownMs / count };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

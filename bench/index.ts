@@ -289,11 +289,11 @@ async function benchSimCampaignSection(): Promise<void> {
   console.log(`[bench] campaign-sim: ${runs} seeds × 10 s simulated (cart, 5 nodes, 4 fault kinds, 100 ops/s) with --jobs 1 and one worker per core`);
   const { benchSimCampaign, benchSimSetup } = await import('./campaign-sim.js');
   const setup = await benchSimSetup(quick ? 5 : 20);
-  rows.push({ section: 'campaign-sim', system: 'sim', metric: '5-node simulated cluster set up', value: round(setup.setupMs, 1), unit: 'ms', note: `torn down in ${round(setup.teardownMs, 1)} ms` });
+  rows.push({ section: 'campaign-sim', system: 'sim', metric: '5-node simulated cluster set up', value: round(setup.setupMs, 1), unit: 'ms', note: `${round(setup.setupCpuMs, 1)} ms CPU; torn down in ${round(setup.teardownMs, 1)} ms` });
   const figures = await benchSimCampaign(runs);
   for (const f of figures) {
     rows.push({ section: 'campaign-sim', system: 'sim', metric: `campaigns per minute (10 s simulated each), --jobs ${f.jobs}`, value: round(f.perMinute), unit: '/min',
-      note: `${f.runs} runs in ${round(f.wallS, 1)} s${f.notValid > 0 ? `, ${f.notValid} not valid` : ''}; goal ≥ 600` });
+      note: `${f.runs} runs in ${round(f.wallS, 1)} s, ${round(f.cpuSPerRun, 2)} CPU s per run (${round((60 * f.jobs) / f.cpuSPerRun)}/min if each job had an idle core)${f.notValid > 0 ? `, ${f.notValid} not valid` : ''}; goal ≥ 600` });
   }
   const [one, all] = [figures[0], figures[figures.length - 1]];
   if (one !== undefined && all !== undefined && all !== one) rows.push({ section: 'campaign-sim', system: 'sim', metric: `--jobs ${all.jobs} / --jobs 1`, value: round(all.perMinute / one.perMinute, 2), unit: '×' });

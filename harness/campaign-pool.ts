@@ -114,6 +114,15 @@ async function runOnWorkers(runs: readonly PoolRun[], jobs: number, onOutcome: (
       for (let i = 0; i < jobs; i++) startWorker();
     });
   } finally {
-    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+    // Every worker has ended when the campaign returns: a disconnected one (no run left for it) exits by
+    // itself and is waited for, briefly; one still connected holds a run after an error and is ended.
+    await Promise.all(workers.map((w) => new Promise<void>((done) => {
+      if (w.exitCode !== null || w.signalCode !== null) return done();
+      const timer = setTimeout(() => w.kill('SIGTERM'), w.connected ? 0 : 5000);
+      w.once('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+    })));
   }
 }
