@@ -198,3 +198,15 @@ t.test('disk-loss: one node, the same all run, killed and wiped while down, rest
   const again = only.next();
   t.same(again, { f: 'disk-loss', value: { nodes: a.value.nodes } }, 'later disk losses name the same node');
 });
+
+t.test('disk-loss: the coverage pass plays one node, and a step naming several or another node is refused', async (t) => {
+  const rt = new FakeRuntime();
+  const nem = createNemesis({ runtime: rt, kinds: ['disk-loss'], random: seeded(8) });
+  t.same(nem.coverage, [{ f: 'disk-loss', value: { targets: 'one' } }], 'one shape: one node');
+  await t.rejects(nem.start({ f: 'disk-loss', value: { targets: 'all' } }), /one node/);
+  await t.rejects(nem.start({ f: 'disk-loss', value: { nodes: ['n1', 'n2'] } }), /one node/);
+  const a = await nem.start({ f: 'disk-loss', value: { nodes: ['n3'] } });
+  t.same(a.value.nodes, ['n3']);
+  for (const s of nem.undo()) await nem.stop(s);
+  await t.rejects(nem.start({ f: 'disk-loss', value: { nodes: ['n4'] } }), /the run's first \(n3\)/);
+});

@@ -4,6 +4,8 @@
 // then "one replica lost its disk" is exactly what happened, and a write acknowledged by W ≥ 2 replicas
 // always keeps a copy on a disk that was never lost, so a correct node has no excuse to lose it.
 import type { FaultContext, FaultDefinition } from '../fault.js';
+import type { FaultStep } from '../nemesis.js';
+import { stringList } from '../targets.js';
 import { heldNodesFault } from './held-nodes.js';
 
 function create(ctx: FaultContext) {
@@ -24,11 +26,23 @@ function create(ctx: FaultContext) {
       victim ??= n;
     },
   });
+  // Always exactly one node: the victim once there is one, so the step replays without the seed.
+  const step = (): FaultStep => ({ f: 'disk-loss', value: victim === undefined ? { targets: 'one' } : { nodes: [victim] } });
   return {
     ...inner,
+    apply: (s: FaultStep) => {
+      const named = stringList(s.value.nodes);
+      const other = named?.find((n) => n !== victim);
+      if (s.f === 'disk-loss' && (s.value.targets ?? 'one') !== 'one') return Promise.reject(new Error(`disk-loss takes one node, not targets "${String(s.value.targets)}" (definite: nothing was done)`));
+      if (s.f === 'disk-loss' && named !== undefined && (named.length !== 1 || (victim !== undefined && other !== undefined))) {
+        return Promise.reject(new Error(`disk-loss takes one node, the run's first (${victim ?? 'none yet'}), got ${named.join(',')} (definite: nothing was done)`));
+      }
+      return inner.apply(s);
+    },
     startable: () => down.wiped.size === 0 && down.live(runtime.nodeIds()).some((id) => victim === undefined || id === victim),
-    // Always exactly one node: the victim once there is one, so the step replays without the seed.
-    draw: () => ({ f: 'disk-loss', value: victim === undefined ? { targets: 'one' } : { nodes: [victim] } }),
+    draw: step,
+    // The coverage pass has one shape to play: one node's disk.
+    shapes: () => [step()],
     forget: (node: string) => {
       if (node === victim) victim = undefined;
     },
