@@ -169,8 +169,11 @@ Examples:
 Exit codes: 0 valid, 1 invalid, 2 unknown or the run could not complete.
 Results: <store>/<name>/<timestamp>/ (config.json, history.jsonl, results.json, report.html,
 node logs), and <store>/latest points at the newest.`)))
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       if (o['strict'] === true) o['sloppy'] = false;
+      // pbs measures the paper's 3-server cluster: every node a replica of every key (N nodes), so no put is
+      // forwarded from a non-replica (a hop WARS does not model). --nodes still overrides.
+      if (o['workload'] === 'pbs' && cmd.getOptionValueSource('nodes') !== 'cli') o['nodes'] = o['n'];
       const { runTest } = await import('./run.js');
       const options = runOptionsFrom(o, process.argv.slice(2));
       if (typeof o['schedule'] === 'string') {

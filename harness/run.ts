@@ -17,6 +17,8 @@ import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, wri
 import { runCheckers, type CheckOutcome } from './run-check.js';
 import { createRuntime } from './run-runtime.js';
 import { measureConvergence, recordReplicaStates } from './run-final.js';
+import { simulateWars, tForConsistency, warsModelOf } from './pbs/wars.js';
+import { defaultPbsMaxLagMs } from '../workloads/pbs.js';
 import { describeWorld, resolveWorld, simKnobsOf, worldFlagError, type SimWorld, type WorldFlags } from './sim-world.js';
 
 export interface RunOptions {
@@ -60,6 +62,8 @@ export interface RunOptions {
   /** Extra QL_* variables for every node (e.g. QL_TEST_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   readonly sim?: Readonly<Record<string, unknown>>;
+  /** pbs: the longest lag read after a write (default: from the WARS model, see pbsWorkloadOptions). */
+  readonly pbsMaxLagMs?: number;
   /** The simulated world's flags as given (`--net`, `--drop`, …; sim only, see sim-world.ts). */
   readonly world?: WorldFlags;
   /** Dynamo mechanisms switched off (`--no-read-repair`, `--no-anti-entropy`, `--no-hinted-handoff`); default all on. */
@@ -232,6 +236,18 @@ async function ignoredMechanismKnobs(runtime: Runtime): Promise<Record<string, s
   return out;
 }
 
+/**
+ * The pbs workload's lags: up to 2 × the WARS model's 99.9 % point for this network and N/R/W (at least
+ * 5 ms), so the measured curve reaches past where the prediction says it ends; 200 ms outside the sim,
+ * whose network quorumlab does not model. WARS coordination lets any node read.
+ */
+function pbsWorkloadOptions(config: RunConfig, options: RunOptions): { pbsMaxLagMs: number; pbsAnyReader: boolean } {
+  if (options.pbsMaxLagMs !== undefined) return { pbsMaxLagMs: options.pbsMaxLagMs, pbsAnyReader: config.world?.coordination === 'wars' };
+  if (config.world === null) return { pbsMaxLagMs: defaultPbsMaxLagMs, pbsAnyReader: false };
+  const prediction = simulateWars(warsModelOf(config.world.net), { n: config.n, r: config.r, w: config.w, trials: 20_000, seed: config.seed });
+  return { pbsMaxLagMs: Math.max(5, 2 * tForConsistency(prediction, 0.999)), pbsAnyReader: config.world.coordination === 'wars' };
+}
+
 /** One line per node that ignores a mechanism switch, saying which run setting therefore had no effect. */
 export function ignoredKnobLines(ignored: Readonly<Record<string, readonly string[]>>, mechanisms: Mechanisms): string[] {
   return Object.entries(ignored).map(([node, vars]) => {
@@ -338,6 +354,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
       concurrency: config.concurrency,
       clientOptions: { timeoutMs: config.requestTimeoutMs },
       ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
+      ...(config.workload === 'pbs' ? pbsWorkloadOptions(config, options) : {}),
     });
     recorder.onRecord((op) => workload.observe(op));
     recorder.onRecord((op) => {

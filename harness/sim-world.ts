@@ -168,7 +168,7 @@ export function worldFlagError(flags: WorldFlags, runtime: RuntimeKind, nodes: n
  * (0 ms fsync, as the paper's Cassandra validation) and WARS coordination.
  */
 export function resolveWorld(flags: WorldFlags, workload: WorkloadName): SimWorld {
-  const pbs = false && workload === 'pbs';
+  const pbs = workload === 'pbs';
   return {
     net: flags.net ?? 'exponential:1',
     remoteNodes: flags.remoteNodes === undefined ? null : [...flags.remoteNodes],

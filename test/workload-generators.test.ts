@@ -6,6 +6,7 @@ import { seededRandom } from '../node/core/random.js';
 import { createWorkload } from '../workloads/index.js';
 import { mergeSiblings, parseCartVersion } from '../workloads/cart-kv.js';
 import type { Workload, WorkloadName } from '../workloads/workload.js';
+import { pbsLagsMs } from '../workloads/pbs.js';
 
 /**
  * Drives a workload without a cluster: each op completes ok at once with a made-up answer (reads see
@@ -90,13 +91,27 @@ t.test('cart-kv: adds and removes write whole carts from the read they cite', as
 });
 
 t.test('pbs: after an acknowledged write, reads go to other nodes at ascending delays after the ack', async (t) => {
-  const w = createWorkload('pbs', { random: seededRandom(4), concurrency: 1 });
+  const w = createWorkload('pbs', { random: seededRandom(4), concurrency: 1, pbsMaxLagMs: 50, pbsReadsPerWrite: 9 });
   const h = drive(w, 40, 1);
   const ops = h.filter((o) => o.type === 'invoke');
   t.equal(ops[0]!.f, 'put', 'starts with a write');
   const reads = ops.slice(1, 10);
   t.ok(reads.every((o) => o.f === 'get' && o.node !== ops[0]!.node), 'then reads from other nodes');
+  const targets = reads.map((o) => (o['pbs'] as { targetMs: number }).targetMs);
+  t.equal(targets[0], 0, 'the first read is at the acknowledgement itself (t = 0)');
+  t.ok(targets.every((x, i) => i === 0 || (x >= targets[i - 1]! && x <= 50)), `ascending lags within [0, 50] ms: ${targets.map((x) => x.toFixed(1)).join(', ')}`);
   t.equal(ops[10]!.f, 'put', 'then writes again');
   t.equal(ops[10]!.context, 'ctx-0', 'the next write supersedes the previous one by its context');
   t.same(ops[10]!.readFrom, [ops[0]!.value]);
+});
+
+t.test('pbs: lags are dense from 0 to the maximum (a square-law spread, strata apart)', async (t) => {
+  const lags = Array.from({ length: 400 }, (_, i) => pbsLagsMs(100, 25, seededRandom(i))).flat();
+  t.equal(lags.filter((x) => x === 0).length, 400, 'one read per write at exactly t = 0');
+  for (let lo = 0; lo < 100; lo += 10) t.ok(lags.some((x) => x > lo && x <= lo + 10), `reads in (${lo}, ${lo + 10}] ms`);
+  t.ok(Math.max(...lags) <= 100, 'none beyond the maximum');
+  const w = createWorkload('pbs', { random: seededRandom(4), concurrency: 1, pbsAnyReader: true });
+  const h = drive(w, 200, 1);
+  const put = h.find((o) => o.type === 'invoke' && o.f === 'put')!;
+  t.ok(h.some((o) => o.type === 'invoke' && o.f === 'get' && o.node === put.node), 'WARS coordination: any node reads, the writer too');
 });

@@ -1,14 +1,34 @@
 // The PBS workload measures t-visibility directly (Bailis et al., VLDB 2012): each process owns a key,
-// writes a fresh value through one node, and once the write is acknowledged reads the key from other
-// nodes at chosen delays after the ack. A read at delay t is consistent when it returns that value (or a
-// newer one, which cannot exist: only this process writes the key, and it writes again only afterwards).
+// writes a fresh value through one node, and once the write is acknowledged reads the key at lags after the
+// acknowledgement. A read at lag t is consistent when it returns that value (or a newer one, which cannot
+// exist: only this process writes the key, and it writes again only afterwards).
+//
+// The lags of one write are spread over [0, pbsMaxLagMs], the first exactly 0 and the others stratified
+// with density falling as the square root (most of a t-visibility curve's change is near 0), so a run of a
+// few thousand writes reads densely at every lag up to beyond the model's 99.9 % point. The reads of one
+// write are sequential: a read starts at its lag or when the previous one finished, whichever is later,
+// and the history records when it really started (t measured from the acknowledgement, which is the
+// commit when the client sits at the coordinator, --client-delay-ms 0, the pbs default in simulation).
 import type { HistoryOp } from '../checkers/history.js';
 import type { NodeClient } from './client.js';
 import { createRegisterWorkload, decodeRegisterLocal } from './register.js';
 import type { OpCompletion, OpRequest, Workload, WorkloadOptions } from './workload.js';
 
-/** Delays after the write's ack at which reads are taken, in milliseconds. */
-export const defaultPbsDelaysMs: readonly number[] = [0, 1, 2, 5, 10, 20, 50, 100, 200];
+/** The longest lag read after a write when the run gives none (ms). */
+export const defaultPbsMaxLagMs = 200;
+
+/** Reads per write when the run gives no count. */
+export const defaultPbsReadsPerWrite = 24;
+
+/** The lags of one write's reads, ascending: 0, then one in each of k−1 strata of [0, max] on a square-law scale. */
+export function pbsLagsMs(maxLagMs: number, count: number, random: () => number): number[] {
+  const out = [0];
+  for (let j = 1; j < count; j++) {
+    const u = (j - 1 + random()) / (count - 1);
+    out.push(maxLagMs * u * u);
+  }
+  return out;
+}
 
 interface PbsState {
   /** The value being measured and when its write was acknowledged (ns), once it was. */
@@ -22,7 +42,11 @@ interface PbsState {
 
 export function createPbsWorkload(options: WorkloadOptions & { concurrency: number; delaysMs?: readonly number[] }): Workload {
   const random = options.random;
-  const delays = [...(options.delaysMs ?? defaultPbsDelaysMs)].sort((a, b) => a - b);
+  const maxLagMs = options.pbsMaxLagMs ?? defaultPbsMaxLagMs;
+  const readsPerWrite = Math.max(1, options.pbsReadsPerWrite ?? defaultPbsReadsPerWrite);
+  // Fixed delays (tests) or a fresh spread per write.
+  const fixed = options.delaysMs === undefined ? undefined : [...options.delaysMs].sort((a, b) => a - b);
+  const delaysForWrite = (): number[] => fixed ?? pbsLagsMs(maxLagMs, readsPerWrite, random);
   const slots = Math.max(1, options.concurrency);
   // The register workload knows how to perform gets and puts and decode them; pbs only chooses differently.
   const register = createRegisterWorkload({ ...options, keyCount: 1 });
@@ -45,9 +69,9 @@ export function createPbsWorkload(options: WorkloadOptions & { concurrency: numb
     next(process: number, nodes: readonly string[], nowNs?: number): OpRequest {
       const s = stateOf(process);
       const key = keyOf(process);
-      if (s.written !== undefined && s.pending.length > 0 && nodes.length > 1) {
+      if (s.written !== undefined && s.pending.length > 0 && (nodes.length > 1 || options.pbsAnyReader === true)) {
         const target = s.pending.shift()!;
-        const others = nodes.filter((n) => n !== s.written!.node);
+        const others = options.pbsAnyReader === true ? nodes : nodes.filter((n) => n !== s.written!.node);
         const node = others[Math.floor(random() * others.length)]!;
         const sinceAckMs = ((nowNs ?? s.lastDoneNs) - s.written.ackNs) / 1e6;
         return {
@@ -75,7 +99,7 @@ export function createPbsWorkload(options: WorkloadOptions & { concurrency: numb
       s.lastDoneNs = op.time;
       if (op.f === 'put' && op.type === 'ok') {
         s.written = { value: String(op.value), ackNs: op.time, node: String(op.node), context: op.context };
-        s.pending = [...delays];
+        s.pending = delaysForWrite();
       }
     },
     finalRead: (key: string): OpRequest => ({ f: 'get', key, final: true }),

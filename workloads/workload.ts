@@ -43,6 +43,15 @@ export interface WorkloadOptions {
   readonly keyCount?: number;
   /** Per-request quorum and timeout settings passed to the client. */
   readonly clientOptions?: ClientOptions;
+  /** pbs: the longest lag after a write's commit at which it is read (default 200 ms). */
+  readonly pbsMaxLagMs?: number;
+  /** pbs: reads per write, spread over [0, pbsMaxLagMs] (default 24). */
+  readonly pbsReadsPerWrite?: number;
+  /**
+   * pbs: every node coordinates alike (the WARS condition, sim/--coordination wars), so reads go to any
+   * node; otherwise they go to a node other than the writer's, which would answer from its own copy.
+   */
+  readonly pbsAnyReader?: boolean;
 }
 
 export interface Workload {
