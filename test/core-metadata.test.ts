@@ -20,7 +20,7 @@ function fixture(): { view: MembershipView; meta: MetaStore; writes: StorageWrit
       },
     },
   } as unknown as CoreEnv;
-  const config = { ...defaultNodeConfig, id: 'n1', peerAddr: 'sim:n1', seeds: [], partitions: 64 } as NodeConfig;
+  const config = { ...defaultNodeConfig, id: 'n1', peerAddr: 'sim:n1', seeds: [], partitions: 64, secret: 'core-metadata-test' } as NodeConfig;
   const view = new MembershipView('n1', config, env, () => false, () => undefined);
   const actor = { epoch: 0, base: 'n1' } as never;
   return { view, meta: new MetaStore('n1', 64, env, view, actor), writes, env };
