@@ -1,21 +1,25 @@
 // Picks the Runtime implementation for a kind. Each is imported only when asked for, so a missing or
 // broken optional runtime (Docker) never stops the others or the CLI from loading.
 import type { Runtime, RuntimeKind } from './runtime/runtime.js';
+import type { SshRunOptions } from './runtime/ssh.js';
 
 const modules: Record<RuntimeKind, { path: string; exportName: string }> = {
   sim: { path: './runtime/sim/sim-runtime.js', exportName: 'SimRuntime' },
   local: { path: './runtime/local.js', exportName: 'LocalRuntime' },
   docker: { path: './runtime/docker.js', exportName: 'DockerRuntime' },
+  ssh: { path: './runtime/ssh.js', exportName: 'SshRuntime' },
 };
 
 /** Options every runtime constructor accepts (each ignores what it does not use). */
 export interface RuntimeCreateOptions {
   readonly log?: (line: string) => void;
+  /** ssh: the hosts and how to reach them (`--hosts` or `--inventory`, the host-key flags). */
+  readonly ssh?: SshRunOptions;
 }
 
 export async function createRuntime(kind: RuntimeKind, options: RuntimeCreateOptions = {}): Promise<Runtime> {
   const entry = modules[kind];
-  if (entry === undefined) throw new Error(`unknown runtime "${String(kind)}" (use sim, local or docker)`);
+  if (entry === undefined) throw new Error(`unknown runtime "${String(kind)}" (use sim, local, docker or ssh)`);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(entry.path)) as Record<string, unknown>;
@@ -24,5 +28,7 @@ export async function createRuntime(kind: RuntimeKind, options: RuntimeCreateOpt
   }
   const Ctor = mod[entry.exportName];
   if (typeof Ctor !== 'function') throw new Error(`the ${kind} runtime module exports no ${entry.exportName}`);
-  return new (Ctor as new (o: RuntimeCreateOptions) => Runtime)(options);
+  // The SSH runtime takes its hosts among its own options; the others ignore what they do not use.
+  const given = kind === 'ssh' ? { ...options.ssh, ...(options.log !== undefined ? { log: options.log } : {}) } : options;
+  return new (Ctor as new (o: object) => Runtime)(given);
 }

@@ -144,6 +144,18 @@ async function imageExists(docker: Docker, tag: string): Promise<boolean> {
   }
 }
 
+/** The directories of the bundle's shared libraries (its library path), in the order first met. */
+export function libraryDirs(plan: NodeImagePlan): string[] {
+  return [...new Set(plan.systemFiles.filter((f) => f.endsWith('.so') || /\.so\.\d/.test(f)).map((f) => path.dirname(f)))];
+}
+
+/** The dynamic loader the bundle carries (ld-linux-*.so.*): the SSH runtime runs the node through it. */
+export function bundleLoader(plan: NodeImagePlan): string {
+  const loader = plan.systemFiles.find((f) => /^ld-(linux|musl)[^/]*\.so/.test(path.basename(f)));
+  if (loader === undefined) throw new Error(`no dynamic loader among the node's libraries (${plan.systemFiles.join(', ')}) (definite: nothing was made)`);
+  return loader;
+}
+
 /** Writes the build context: rootfs/ (copied to / in the image) and a Dockerfile. */
 export function writeContext(ctx: string, repoRoot: string, plan: NodeImagePlan): void {
   const rootfs = path.join(ctx, 'rootfs');
@@ -164,7 +176,7 @@ export function writeContext(ctx: string, repoRoot: string, plan: NodeImagePlan)
     mkdirSync(path.join(rootfs, d), { recursive: true });
     chmodSync(path.join(rootfs, d), 0o1777);
   }
-  const libPath = [...new Set(plan.systemFiles.filter((f) => f.endsWith('.so') || /\.so\.\d/.test(f)).map((f) => path.dirname(f)))].join(':');
+  const libPath = libraryDirs(plan).join(':');
   writeFileSync(
     path.join(ctx, 'Dockerfile'),
     [

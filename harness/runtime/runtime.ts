@@ -1,10 +1,11 @@
 // One interface for every way quorumlab runs a cluster: `sim` (in-process, virtual time), `local`
-// (child processes on loopback) and `docker` (containers). Workloads, nemeses and checkers are shared,
-// so a fault campaign means the same thing on all three. Faults always come from outside the node.
+// (child processes on loopback), `docker` (containers) and `ssh` (a host per node). Workloads, nemeses and
+// checkers are shared, so a fault campaign means the same thing on all four. Faults always come from
+// outside the node.
 import { randomBytes } from 'node:crypto';
 import type { NodeClient } from '../../workloads/client.js';
 
-export type RuntimeKind = 'sim' | 'local' | 'docker';
+export type RuntimeKind = 'sim' | 'local' | 'docker' | 'ssh';
 
 export interface ClusterSpec {
   /** Initial members, named n1..nK. */
