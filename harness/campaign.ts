@@ -21,6 +21,8 @@ import { checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, fau
 import type { WorkloadName } from '../workloads/workload.js';
 import { worldFlagError, worldFlagsFrom, type WorldFlags } from './sim-world.js';
 import { isWorkloadName } from '../workloads/index.js';
+import { sshOptionsFrom } from './ssh-args.js';
+import type { SshRunOptions } from './runtime/ssh.js';
 
 export interface CampaignOptions {
   readonly name: string;
@@ -60,6 +62,8 @@ export interface CampaignOptions {
   readonly log?: (line: string) => void;
   /** Tests: a runtime per run (a fresh fake each time); runs then stay in this process, one at a time. */
   readonly runtimeFactory?: () => Runtime;
+  /** The ssh runtime's hosts (`--hosts` or `--inventory`), the same for every run. */
+  readonly ssh?: SshRunOptions;
 }
 
 export interface CampaignRow {
@@ -124,6 +128,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   const runtime = (o['runtime'] ?? 'local') as RuntimeKind;
   const jobs = parseJobs(o['jobs'], runtime);
   const shard = o['shard'] !== undefined ? parseShard(String(o['shard'])) : undefined;
+  const ssh = sshOptionsFrom(o);
   const base = {
     name: String(o['name'] ?? 'campaign'),
     runtime,
@@ -138,6 +143,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     jobs,
     ...(shard !== undefined ? { shard } : {}),
     ...worldOptionsFrom(o),
+    ...(ssh !== undefined ? { ssh } : {}),
   };
   if (quick) {
     // 2 modes × 4 faults × 2 workloads = 16 runs of about 16 s each (10 s workload, 2 s quiesce, setup).
@@ -278,6 +284,7 @@ export function campaignPlan(options: CampaignOptions): PlannedRun[] {
                   ...(options.world !== undefined || net !== undefined ? { world: { ...(options.world ?? {}), ...(net !== undefined ? { net } : {}) } } : {}),
                   ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
                   ...(options.faultShapes !== undefined ? { faultShapes: options.faultShapes } : {}),
+                  ...(options.ssh !== undefined ? { ssh: options.ssh } : {}),
                 },
               });
             }

@@ -16,6 +16,7 @@ import { targetSpecs } from './nemesis/targets.js';
 import { partitionKinds } from './nemesis/grudge.js';
 import { addStoreCommands } from './store-commands.js';
 import { parseCoordination, parseNetList, parseRemoteNodes, probabilityArg, worldFlagError, worldFlagsFrom } from './sim-world.js';
+import { addSshOptions, sshOptionsFrom } from './ssh-args.js';
 
 export { parseNemesis } from './cli-args.js';
 
@@ -52,8 +53,8 @@ function workloadArg(v: string): WorkloadName {
 
 /** Options shared by `run` and `campaign`. */
 function addClusterOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--runtime <kind>', 'where nodes run: sim (in-process, virtual time), local (child processes on loopback), docker').choices(['sim', 'local', 'docker']).default('local'))
+  return addSshOptions(cmd)
+    .addOption(new Option('--runtime <kind>', 'where nodes run: sim (in-process, virtual time), local (child processes on loopback), docker, ssh (a host per node: --hosts or --inventory)').choices(['sim', 'local', 'docker', 'ssh']).default('local'))
     .option('--nodes <count>', 'cluster size', intArg('--nodes'), 5)
     .option('--concurrency <count>', 'client processes (each has one op in flight)', intArg('--concurrency'), 10)
     .option('--rate <ops>', 'target operations per second, all processes together', numberArg('--rate'), 50)
@@ -105,6 +106,7 @@ export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string
   const world = worldFlagsFrom(o);
   const worldError = worldFlagError(world, o['runtime'] as RuntimeKind, o['nodes'] as number);
   if (worldError !== undefined) throw new InvalidArgumentError(worldError);
+  const ssh = sshOptionsFrom(o);
   return {
     ...(typeof o['name'] === 'string' ? { name: o['name'] } : {}),
     runtime: o['runtime'] as RuntimeKind,
@@ -132,6 +134,7 @@ export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string
     ...(env !== undefined ? { env } : {}),
     mechanisms: mechanismsFrom(o),
     world,
+    ...(ssh !== undefined ? { ssh } : {}),
     ...(argv.length > 0 ? { command: `npx quorumlab ${argv.join(' ')}` } : {}),
   };
 }

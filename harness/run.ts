@@ -13,6 +13,7 @@ import { paintValidity } from './output.js';
 import { createProgress, silentProgress, type Progress } from './progress.js';
 import { writeReport } from './report/index.js';
 import { allMechanisms, mechanismKnobs, type Mechanisms, type Runtime, type RuntimeKind } from './runtime/runtime.js';
+import type { SshRunOptions } from './runtime/ssh.js';
 import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, writeJson } from './store.js';
 import { runCheckers, type CheckOutcome } from './run-check.js';
 import { createRuntime } from './run-runtime.js';
@@ -68,6 +69,8 @@ export interface RunOptions {
   readonly world?: WorldFlags;
   /** Dynamo mechanisms switched off (`--no-read-repair`, `--no-anti-entropy`, `--no-hinted-handoff`); default all on. */
   readonly mechanisms?: Partial<Mechanisms>;
+  /** ssh: the hosts and how to reach them. */
+  readonly ssh?: SshRunOptions;
   /** No output at all (tests). */
   readonly quiet?: boolean;
   /** Where lines go (default stdout). */
@@ -115,6 +118,8 @@ export interface RunConfig {
   /** sim: the simulated world (network model, drops, duplicates, fsync, client delay, coordination); else null. */
   readonly world: SimWorld | null;
   readonly command: string | null;
+  /** ssh runs only: the hosts, as `user@host:port`, in the order nodes were placed on them. */
+  readonly hosts?: readonly string[];
 }
 
 /** Figures the run measures itself (beside the checkers' verdicts). */
@@ -185,6 +190,7 @@ export function runConfig(options: RunOptions): RunConfig {
     mechanisms: { ...allMechanisms, ...(options.mechanisms ?? {}) },
     world: options.runtime === 'sim' ? resolveWorld(options.world ?? {}, options.workload) : null,
     command: options.command ?? null,
+    ...(options.ssh !== undefined ? { hosts: options.ssh.hosts.map((h) => `${h.user}@${h.host}:${h.port}`) } : {}),
   };
 }
 
@@ -212,6 +218,7 @@ export function describeConfig(c: RunConfig): string[] {
     `  nemesis=${c.nemesis.length > 0 ? c.nemesis.join(',') : 'none'} quiet=${c.nemesisQuietS}s fault=${c.nemesisFaultS}s quiesce=${c.quiesceS}s`,
     ...(c.nodeCmd !== null ? [`  node-cmd=${c.nodeCmd}`] : []),
     ...(c.image !== null ? [`  image=${c.image}`] : []),
+    ...(c.hosts !== undefined ? [`  hosts=${c.hosts.join(',')}`] : []),
     ...(Object.keys(c.env).length > 0 ? [`  env=${Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
     ...(c.world !== null ? [describeWorld(c.world)] : []),
     `  mechanisms: ${mechanismKnobs.map((m) => `${m.flag.slice('--no-'.length)}=${c.mechanisms[m.key] ? 'on' : 'off'}`).join(' ')}`,
@@ -297,7 +304,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
 
   let runtime: Runtime;
   try {
-    runtime = deps.runtime ?? (await createRuntime(config.runtime, { log: (line) => log(`  [${config.runtime}] ${line}`) }));
+    runtime = deps.runtime ?? (await createRuntime(config.runtime, { log: (line) => log(`  [${config.runtime}] ${line}`), ...(options.ssh !== undefined ? { ssh: options.ssh } : {}) }));
   } catch (error) {
     await writeJson(`${runDir}/results.json`, { valid: 'unknown', checkers: {}, config, error: oneLine(error) });
     return { ...failEarly(oneLine(error)), runDir };

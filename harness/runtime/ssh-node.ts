@@ -2,7 +2,7 @@
 // so it outlives the SSH command and signals reach its whole group), its QL_* environment read from a file
 // only its user can read (the run's secret never appears in a command line), signalled by process group
 // (SIGKILL, SIGSTOP, SIGCONT, SIGTERM), its clock moved by rewriting its libfaketime offset file, its log
-// appended across restarts and fetched back at the end.
+// appended across restarts and fetched back at the end, its data directory emptied for a lost disk.
 import { formatOffset } from './faketime.js';
 import { shellQuote as q, type SshConnection } from './ssh-client.js';
 import { remoteRunDir, scriptPrelude } from './ssh-host-run.js';
@@ -109,6 +109,12 @@ export class RemoteNode {
     } catch {
       return undefined;
     }
+  }
+
+  /** A lost disk: empties the data directory (the directory itself stays, as a fresh disk's mount point would). */
+  async wipeData(): Promise<void> {
+    const d = this.files.data;
+    await this.conn.run(`[ -d ${q(d)} ] && find ${q(d)} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`);
   }
 
   /** Rewrites the offset file atomically (temp file + rename), so libfaketime never reads half a line. */

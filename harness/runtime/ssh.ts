@@ -127,7 +127,7 @@ export class SshRuntime implements Runtime {
       : this.bundle.faketimeLib !== undefined ? true : { unavailable: 'libfaketime is not installed on the controller (the faketime package), so the node bundle carries none' };
     const spare = this.spec === undefined || this.slots.length > this.spec.nodes;
     const membership: Capability = spare ? true : { unavailable: `a join needs a host without a node: give more hosts than --nodes (${this.slots.length} given)` };
-    return { partition, clock, crash: true, pause: true, membership };
+    return { partition, clock, crash: true, pause: true, membership, 'disk-loss': true };
   }
 
   async setup(spec: ClusterSpec): Promise<void> {
@@ -227,6 +227,12 @@ export class SshRuntime implements Runtime {
     // The host's rules outlive the node, but a firewall reload on the host would not: put the grudge back.
     await this.applyGrudgeOn(node.slot);
     await this.waitReady(node, { expected: [node.id] });
+  }
+
+  async wipe(nodeId: string): Promise<void> {
+    const node = this.nodes.mustGet(nodeId);
+    if (node.remote.started) throw new Error(`${nodeId} is still running; kill it before wiping its disk (definite: nothing was done)`);
+    await node.remote.wipeData();
   }
 
   async pause(nodeId: string): Promise<void> {
