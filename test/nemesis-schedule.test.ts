@@ -210,3 +210,24 @@ t.test('disk-loss: the coverage pass plays one node, and a step naming several o
   for (const s of nem.undo()) await nem.stop(s);
   await t.rejects(nem.start({ f: 'disk-loss', value: { nodes: ['n4'] } }), /the run's first \(n3\)/);
 });
+
+t.test("membership: Riak's riak_kv#1754 (two join under load, then both leave) is in the default membership mix", async (t) => {
+  const rt = new FakeRuntime();
+  const nem = createNemesis({ runtime: rt, kinds: ['membership'], random: seeded(9) });
+  const coverage = nem.coverage ?? [];
+  t.ok(coverage.some((s) => s.f === 'join' && s.value.count === 2), 'the coverage pass of a plain membership run holds the two-node join');
+  // Play the run's own loop: each fault, then its undo, as harness/run does.
+  for (let i = 0; i < coverage.length; i++) {
+    const step = nem.next();
+    await nem.start(step);
+    for (const u of nem.undo()) await nem.stop(u);
+  }
+  const calls = rt.calls.join(' ');
+  t.match(calls, /add (n\d+) add (n\d+) remove \2 remove \1/, 'two nodes joined together, then both left');
+  t.equal(rt.members.length, 5, 'the cluster is back to its size');
+  // The run's final heal asks for undo steps until there are none: a replacement join is not undone again.
+  for (let u = nem.undo(), i = 0; u.length > 0 && i < 10; u = nem.undo(), i++) for (const s of u) await nem.stop(s);
+  t.same(nem.undo(), [], 'nothing left to undo');
+  t.equal(rt.members.length, 5, 'still its size after the final heal');
+  await t.rejects(nem.start({ f: 'join', value: { count: 5 } }), /count 1 or 2/);
+});

@@ -1,5 +1,6 @@
-// Membership changes: `join` starts a new node that joins through the seeds, `leave` asks a member to
-// leave with handoff and stops it. Undoing them restores the cluster's size: the nodes this nemesis added
+// Membership changes: `join` starts a new node that joins through the seeds (`{count: 2}`: two at once, the
+// shape of Riak's riak_kv#1754, undone by both leaving again), `leave` asks a member to leave with handoff
+// and stops it. Undoing them restores the cluster's size: the nodes this nemesis added
 // leave again (newest first), and as many nodes join as originals left.
 import type { FaultContext, FaultDefinition } from '../fault.js';
 import { unknownOp } from '../fault.js';
@@ -23,10 +24,18 @@ function create(ctx: FaultContext) {
 
   async function apply(step: FaultStep): Promise<FaultApplied> {
     if (step.f === 'join') {
-      const node = await runtime.addNode();
-      joined.push(node);
-      if (leftCount > 0) leftCount--;
-      return { f: 'join', value: { node } };
+      const count = step.value.count ?? 1;
+      if (count !== 1 && count !== 2) throw new Error(`join takes count 1 or 2, got ${String(count)} (definite: nothing was done)`);
+      const nodes: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const node = await runtime.addNode();
+        nodes.push(node);
+        // A join that replaces an original member who left is not the nemesis's to undo: undoing it again
+        // would shrink the cluster below its size.
+        if (leftCount > 0) leftCount--;
+        else joined.push(node);
+      }
+      return { f: 'join', value: count === 1 ? { node: nodes[0] } : { nodes } };
     }
     if (step.f !== 'leave') throw unknownOp(step.f);
     // {joined: i} names the i-th node this nemesis added (recipes use it); {node} names one directly.
@@ -49,9 +58,14 @@ function create(ctx: FaultContext) {
     return steps;
   }
 
-  // Coverage: a join, then a leave of a member drawn then (the run undoes each fault before the next, so
-  // the cluster is back to its size), the leave only where it keeps the floor.
-  const shapes = (): FaultStep[] => [{ f: 'join', value: {} }, ...(runtime.nodeIds().length > ctx.settings.minMembers ? [{ f: 'leave', value: {} }] : [])];
+  // Coverage: a join, then Riak's riak_kv#1754 (two nodes join under load, then both leave: the undo), then
+  // a leave of a member drawn then (the run undoes each fault before the next, so the cluster is back to its
+  // size), the leave only where it keeps the floor.
+  const shapes = (): FaultStep[] => [
+    { f: 'join', value: {} },
+    { f: 'join', value: { count: 2, recipe: 'riak-1754' } },
+    ...(runtime.nodeIds().length > ctx.settings.minMembers ? [{ f: 'leave', value: {} }] : []),
+  ];
 
   return { startable: () => true, draw, shapes, apply, undo };
 }
