@@ -319,6 +319,30 @@ Examples:
       exit(result.exitCode);
     });
 
+  program.command('pbs')
+    .description("reproduce PBS (Bailis et al., VLDB 2012) on the simulated cluster: the paper's figures, quorumlab's WARS prediction and the measured t-visibility side by side (pbs.html)")
+    .option('--nets <list>', 'latency models (see run --net)', 'lnkd-ssd,lnkd-disk,ymmr')
+    .option('--rows <list>', 'R/W rows of Table 4, e.g. 1/1,1/2,2/1', '1/1,1/2,2/1')
+    .option('--time-limit <seconds>', 'simulated seconds per run', numberArg('--time-limit'), 120)
+    .option('--trials <count>', 'Monte Carlo trials per prediction', positiveIntArg('--trials'), 400_000)
+    .option('--seed <integer>', 'seed of every run and prediction', intArg('--seed'), 1)
+    .option('--no-extras', "skip the R=W=1 runs with read repair on and with Dynamo's coordination")
+    .option('--store <dir>', 'results store', 'store')
+    .action(async (o: Record<string, unknown>) => {
+      const nets = parseNetList(String(o['nets'])).split(',');
+      const rows = String(o['rows']).split(',').map((item) => {
+        const m = /^([1-3])\/([1-3])$/.exec(item.trim());
+        if (m === null) throw new InvalidArgumentError(`--rows expects R/W pairs from 1 to 3 (N=3), got "${item}"`);
+        return { r: Number(m[1]), w: Number(m[2]) };
+      });
+      const { runPbsComparison } = await import('./pbs/compare.js');
+      const result = await runPbsComparison({
+        nets, rows, timeLimitS: o['timeLimit'] as number, trials: o['trials'] as number, seed: o['seed'] as number,
+        extras: o['extras'] !== false, store: String(o['store']),
+      });
+      exit(result.exitCode);
+    });
+
   program.command('node')
     .description('run one reference node, configured by the QL_* variables of NODE-API.md')
     .action(async () => {
