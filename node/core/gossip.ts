@@ -24,7 +24,11 @@ export class Gossip {
 
   /** Pushes this node's view to every live peer, asking for no answer. */
   broadcast(): void {
-    for (const p of this.ctx.view.livePeers()) this.ctx.send(p, this.message(false));
+    // One message for all: it is the same view for every peer, and building it (members, rings) is O(members + Q).
+    const peers = this.ctx.view.livePeers();
+    if (peers.length === 0) return;
+    const message = this.message(false);
+    for (const p of peers) this.ctx.send(p, message);
   }
 
   /** The first gossip of a node that just started: to its seeds, asking for theirs. */
