@@ -3,7 +3,7 @@
 // known_hosts of the test's own. Checked here: a host that cannot be reached and a host whose key is unknown
 // each get one line; a controller that dies leaves a node, a chain and a directory that the next run
 // removes and reports; partitions (iptables rules in each host), clock skew (libfaketime), kill/restart,
-// pause/resume and join/leave through SSH; a run of the reference node under a scripted schedule of
+// disk loss (wipe), pause/resume and join/leave through SSH; a run of the reference node under a scripted schedule of
 // partition, clock, pause and crash is valid, the same harness on an `ack-not-durable` node killed all at once is invalid; and nothing
 // is left behind (processes, chains, run directories, then namespaces, bridge and forward rule).
 import t from 'tap';
@@ -142,6 +142,15 @@ process.kill(process.pid, 'SIGKILL');
     const local = await rt.client('n2').adminLocal('durable');
     if (local.type === 'ok' && local.value.kind === 'kv') t.same(distinctValues(local.value.versions.map((v) => v.value)), ['kept'], 'the restarted node kept its data');
     else t.fail(`n2 lost the acknowledged write: ${JSON.stringify(local)}`);
+
+    // Disk loss: refused while the node runs; once killed, its data directory on the host is emptied.
+    const dataDir = path.join(hosts[1]!.dir, `run-${rt.id}@10.213.0.12-22`, 'n2', 'data');
+    await t.rejects(rt.wipe('n2'), /still running/, 'no wipe of a running node');
+    await rt.kill('n2');
+    t.ok(readdirSync(dataDir).length > 0, 'the killed node\'s data is on its host');
+    await rt.wipe('n2');
+    t.same(readdirSync(dataDir), [], 'wipe empties its data directory');
+    await rt.restart('n2');
 
     await rt.pause('n3');
     t.equal((await rt.client('n3').get('k1', { timeoutMs: 300 })).type, 'info', 'a paused node times out');
