@@ -46,6 +46,7 @@ export const detectionClasses: readonly DetectionClass[] = [
   { row: 6, fault: 'remove-unobserved', workload: 'cart', sloppy: true, conflicts: 'vclock', nemesis: ['partition'] },
   { row: 7, fault: 'ack-not-durable', workload: 'register', sloppy: false, conflicts: 'vclock', nemesis: ['crash'] },
   { row: 8, fault: 'context-overcovers', workload: 'register', sloppy: true, conflicts: 'vclock', nemesis: ['partition'] },
+  { row: 9, fault: 'actor-reuse', workload: 'register', sloppy: true, conflicts: 'vclock', nemesis: ['disk-loss'] },
 ];
 
 /** The flags of `quorumlab run` that reproduce a class's configuration (docs and the table show them). */
