@@ -1,13 +1,14 @@
 // The SSH runtime for real: hosts are network namespaces on the test's own bridge (qlssh0, 10.213.0.0/24),
 // each running Debian's sshd with a generated host key, reached with a generated client key and a
 // known_hosts of the test's own. Checked here: a host that cannot be reached and a host whose key is unknown
-// each get one line; a controller that dies leaves a node, a chain and a directory that the next run
+// each get one line; a campaign from an inventory file through the CLI is valid for the reference node and
+// invalid for an ack-not-durable one; a controller that dies leaves a node, a chain and a directory that the next run
 // removes and reports; partitions (iptables rules in each host), clock skew (libfaketime), kill/restart,
 // disk loss (wipe), pause/resume and join/leave through SSH; a run of the reference node under a scripted schedule of
 // partition, clock, pause and crash is valid, the same harness on an `ack-not-durable` node killed all at once is invalid; and nothing
 // is left behind (processes, chains, run directories, then namespaces, bridge and forward rule).
 import t from 'tap';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +42,7 @@ const spec = (runDir: string, nodes: number, env: Record<string, string> = {}): 
   env: { QL_PARTITIONS: '16', ...env },
 });
 
-t.test('ssh runtime on namespace hosts', { skip: noLab, timeout: 240_000 }, async (t) => {
+t.test('ssh runtime on namespace hosts', { skip: noLab, timeout: 480_000 }, async (t) => {
   const started = Date.now();
   const lab: NetnsLab = await createNetnsLab(4);
   let labDown = false;
@@ -208,6 +209,25 @@ process.kill(process.pid, 'SIGKILL');
       if (bad.valid === false) break;
     }
     t.equal(bad?.valid, false, `invalid with the defect:\n${tried.join('\n')}`);
+  });
+
+  await t.test('a campaign through the CLI on an inventory: valid for the reference node, invalid with a defect', async (t) => {
+    // What a user types: an inventory file and `quorumlab campaign --runtime ssh`, the exit code and the table.
+    const inventory = path.join(scratch, 'inventory.json');
+    writeFileSync(inventory, JSON.stringify({ user: 'root', key: lab.clientKey, knownHosts: lab.knownHosts, dir: hosts[0]!.dir, hosts: hosts.map((h) => `root@${h.host}`) }));
+    const campaign = (name: string, extra: readonly string[]): { status: number | null; out: string } => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/quorumlab.js', 'campaign', '--runtime', 'ssh', '--inventory', inventory,
+        '--nodes', '3', '--nrw', '3/2/2', '--modes', 'strict', '--workloads', 'register', '--time-limit', '10',
+        '--store', path.join(scratch, 'campaigns'), '--name', name, ...extra], { encoding: 'utf8', timeout: 200_000 });
+      return { status: r.status, out: `${r.stdout}\n${r.stderr}`.trim() };
+    };
+    const good = campaign('ssh-campaign', ['--nemeses', 'partition,clock,crash,pause', '--seeds', '1']);
+    t.equal(good.status, 0, 'the reference node\'s campaign is valid (exit 0)', { output: good.out.slice(-2000) });
+    t.match(good.out, /partition,clock,crash,pause #1: true/, 'its one run, valid, in the table');
+    // The coverage pass kills every node first, which is what this defect needs; three seeds, for a loaded machine.
+    const bad = campaign('ssh-campaign-defect', ['--nemeses', 'crash', '--seeds', '3', '--fault', 'ack-not-durable']);
+    t.equal(bad.status, 1, 'the ack-not-durable campaign is invalid (exit 1)', { output: bad.out.slice(-2000) });
+    t.match(bad.out, /crash #\d: false/, 'a run flagged in the table');
   });
 
   await t.test('nothing is left behind', async (t) => {
