@@ -13,23 +13,12 @@ import { removeLocalLeftovers } from '../harness/runtime/local.js';
 import { dockerAvailable, removeDockerLeftovers } from '../harness/runtime/docker.js';
 import { isPidAlive } from '../harness/runtime/cleanup.js';
 import { whyNoPartitions } from './helpers/skips.js';
+import { markerPids } from './helpers/runtime-checks.js';
 
 /** A run id whose owner pid cannot exist (above Linux's default pid_max). */
 const deadRun = `4194${String(process.pid % 1000).padStart(3, '0')}-dead`;
 const noPartitions = whyNoPartitions();
 
-function markerPids(runId: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`QL_HARNESS_RUN=${runId}`)) out.push(Number(name));
-    } catch {
-      // Gone or unreadable.
-    }
-  }
-  return out;
-}
 
 t.test('local leftovers of a dead run are removed, live ones kept', async (t) => {
   // A stand-in for an orphaned node: any process carrying the marker of a dead run.

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { LocalRuntime } from '../harness/runtime/local.js';
 import { createNemesis } from '../harness/nemesis/create-nemesis.js';
 import type { ClusterSpec } from '../harness/runtime/runtime.js';
-import { bytes, distinctValues, eventually } from './helpers/runtime-checks.js';
+import { bytes, distinctValues, eventually, markerPids } from './helpers/runtime-checks.js';
 import { whyNoClock, whyNoPartitions } from './helpers/skips.js';
 
 /** Partitions need root and iptables; without them the tests that apply one skip, saying so. */
@@ -46,18 +46,6 @@ function nodeDateMs(baseUrl: string): Promise<number> {
   });
 }
 
-function markerPids(runId: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`QL_HARNESS_RUN=${runId}`)) out.push(Number(name));
-    } catch {
-      // Gone or not ours to read.
-    }
-  }
-  return out;
-}
 
 
 t.test('local runtime: 3 real nodes under faults', { timeout: 55_000 }, async (t) => {

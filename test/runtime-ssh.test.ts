@@ -20,22 +20,10 @@ import { SshRuntime } from '../harness/runtime/ssh.js';
 import type { SshHost } from '../harness/runtime/ssh-hosts.js';
 import { crashOnly, verdicts } from './helpers/bug-runs.js';
 import { createNetnsLab, labBridge, labNamespaces, whyNoNetnsLab, type NetnsLab } from './helpers/netns-hosts.js';
-import { bytes, distinctValues, eventually } from './helpers/runtime-checks.js';
+import { bytes, distinctValues, eventually, markerPids } from './helpers/runtime-checks.js';
 
 const noLab = whyNoNetnsLab();
 
-function markerPids(runId: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`QL_HARNESS_RUN=${runId}`)) out.push(Number(name));
-    } catch {
-      // Gone or unreadable.
-    }
-  }
-  return out;
-}
 
 const spec = (runDir: string, nodes: number, env: Record<string, string> = {}): ClusterSpec => ({
   nodes, n: Math.min(3, nodes), r: Math.min(2, nodes), w: Math.min(2, nodes), sloppy: false, conflicts: 'vclock', vnodes: 8, seed: 1, runDir,

@@ -1,4 +1,5 @@
-// Small helpers shared by the runtime end-to-end tests (local processes and Docker).
+// Small helpers shared by the runtime end-to-end tests (local processes, Docker and SSH hosts).
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
 export const text = (v: Uint8Array | undefined): string => (v === undefined ? '' : Buffer.from(v).toString());
@@ -21,4 +22,18 @@ export async function eventually(what: string, fn: () => Promise<boolean>, timeo
  */
 export function distinctValues(values: readonly (Uint8Array | undefined)[]): string[] {
   return [...new Set(values.map(text))].sort();
+}
+
+/** Pids of the processes carrying a run's marker (QL_HARNESS_RUN in their environment): what a run left running. */
+export function markerPids(runId: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`QL_HARNESS_RUN=${runId}`)) out.push(Number(name));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return out;
 }
