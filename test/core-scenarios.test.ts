@@ -2,29 +2,10 @@
 // quorums, siblings, LWW, hinted handoff, strict quorum failures, anti-entropy, join handoff, the cart
 // and context checks.
 import t, { type Test } from 'tap';
-import type { GetResult, PutResult } from '../node/core/api.js';
-import { type ScenarioConfig, type SimCluster, dec, enc, makeCluster, waitConverged } from './helpers/sim-cluster.js';
-
-function okGet(t: Test, r: GetResult): string[] {
-  if (!r.ok) {
-    t.fail(`get failed: ${JSON.stringify(r)}`);
-    return [];
-  }
-  return r.values.map(dec).sort();
-}
-
-function okPut(t: Test, r: PutResult): string {
-  if (!r.ok) {
-    t.fail(`put failed: ${JSON.stringify(r)}`);
-    return '';
-  }
-  return r.context;
-}
+import { type ScenarioConfig, type SimCluster, dec, enc, makeCluster, okGet, okPut, testCluster, waitConverged } from './helpers/sim-cluster.js';
 
 async function cluster(t: Test, n: number, config: ScenarioConfig = {}, seed = 1): Promise<SimCluster> {
-  const c = await makeCluster(n, config, { seed });
-  t.teardown(() => c.stopAll());
-  await waitConverged(c);
+  const c = await testCluster(t, n, config, seed);
   // Measured from the first boot: the runtime's setup already waited for the members to see each other.
   t.ok(c.nowMs < 5000, `membership converged in ${c.nowMs} virtual ms`);
   return c;

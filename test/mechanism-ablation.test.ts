@@ -1,8 +1,7 @@
 // Mechanism ablation (NODE-API.md's QL_READ_REPAIR, QL_ANTI_ENTROPY, QL_HINTED_HANDOFF): each switch, off,
 // removes exactly its mechanism. Each scenario is the one core-scenarios.test.ts uses to show the mechanism
 // working, run with the switch off, so the difference is the mechanism and nothing else.
-import t, { type Test } from 'tap';
-import type { GetResult, PutResult } from '../node/core/api.js';
+import t from 'tap';
 import { configFromEnv } from '../node/config-env.js';
 import { nodeEnv } from '../harness/runtime/node-env.js';
 import { ignoredKnobLines, runConfig, describeConfig } from '../harness/run.js';
@@ -10,26 +9,9 @@ import { replayCommand } from '../harness/report/replay.js';
 import { allMechanisms } from '../harness/runtime/runtime.js';
 import { buildProgram, runOptionsFrom } from '../harness/cli.js';
 import { campaignOptionsFrom } from '../harness/campaign.js';
-import { type ScenarioConfig, type SimCluster, dec, enc, makeCluster, waitConverged } from './helpers/sim-cluster.js';
+import { enc, okGet, okPut, testCluster } from './helpers/sim-cluster.js';
 
-function okGet(t: Test, r: GetResult): string[] {
-  if (!r.ok) {
-    t.fail(`get failed: ${JSON.stringify(r)}`);
-    return [];
-  }
-  return r.values.map(dec).sort();
-}
-
-function okPut(t: Test, r: PutResult): void {
-  if (!r.ok) t.fail(`put failed: ${JSON.stringify(r)}`);
-}
-
-async function cluster(t: Test, n: number, config: ScenarioConfig): Promise<SimCluster> {
-  const c = await makeCluster(n, config, { seed: 1 });
-  t.teardown(() => c.stopAll());
-  await waitConverged(c);
-  return c;
-}
+const cluster = testCluster;
 
 const base = { QL_ID: 'n1', QL_HTTP: '127.0.0.1:1', QL_PEER: '127.0.0.1:2', QL_DATA: '/tmp/x', QL_INSECURE: '1' };
 

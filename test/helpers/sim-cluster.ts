@@ -2,7 +2,8 @@
 // scheduler, network, disks and node hosts as `quorumlab run --runtime sim`. This file only adapts its
 // API to the scenarios' vocabulary (per-link cuts, direct calls on a node's core, waiting on virtual
 // time); it keeps no clock, storage or network of its own.
-import type { CoreNode } from '../../node/core/api.js';
+import type { Test } from 'tap';
+import type { CoreNode, GetResult, PutResult } from '../../node/core/api.js';
 import type { NodeConfig, TestFault } from '../../node/core/config.js';
 import type { NodeId } from '../../node/core/env.js';
 import { allMechanisms, type ClusterSpec, type Mechanisms } from '../../harness/runtime/runtime.js';
@@ -167,3 +168,29 @@ export async function waitConverged(c: SimCluster, maxMs = 20_000): Promise<numb
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** A read's values, decoded and sorted; a failed read fails the test and reads as no values. */
+export function okGet(t: Test, r: GetResult): string[] {
+  if (!r.ok) {
+    t.fail(`get failed: ${JSON.stringify(r)}`);
+    return [];
+  }
+  return r.values.map(dec).sort();
+}
+
+/** A write's returned context; a failed write fails the test and returns the empty context. */
+export function okPut(t: Test, r: PutResult): string {
+  if (!r.ok) {
+    t.fail(`put failed: ${JSON.stringify(r)}`);
+    return '';
+  }
+  return r.context;
+}
+
+/** A converged cluster of n simulated nodes, stopped when the test ends. */
+export async function testCluster(t: Test, n: number, config: ScenarioConfig = {}, seed = 1): Promise<SimCluster> {
+  const c = await makeCluster(n, config, { seed });
+  t.teardown(() => c.stopAll());
+  await waitConverged(c);
+  return c;
+}
