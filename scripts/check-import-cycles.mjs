@@ -21,7 +21,10 @@ function walk(dir) {
 function valueImports(file) {
   const src = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const out = [];
-  const re = /^\s*(import|export)\s+(type\s+)?([\s\S]*?)\s*from\s*['"](\.[^'"]+)['"]/gm;
+  // The clause cannot hold a quote or a semicolon: without that bound a lazy match starting at a package
+  // import (`import x from 'pkg'`) would run on to the next relative `import type … from './y'` and count it
+  // as a value import.
+  const re = /^\s*(import|export)\s+(type\s+)?([^;'"]*?)\s*from\s*['"](\.[^'"]+)['"]/gm;
   for (const m of src.matchAll(re)) {
     if (m[2] !== undefined) continue;
     // `import { type A, type B } from` imports nothing at run time either.
