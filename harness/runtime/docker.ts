@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
-import type { NodeClient } from '../../workloads/client.js';
 import { runSecret, type Capability, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from './runtime.js';
 import { requireCapability } from './capability.js';
 import { newRunId, registerTeardown } from './cleanup.js';
@@ -24,9 +23,8 @@ import { freeLoopbackPort } from './loopback-ports.js';
 import { namespacePartitionCapability, replaceNamespaceRules } from './namespace-partition.js';
 import { nodeEnv, seedList } from './node-env.js';
 import { removeWithLeave } from './node-removal.js';
-import { NodeRoster } from './node-roster.js';
 import { type ReadyWhen, waitUntilReady } from './readiness.js';
-import { WallClock } from './wall-clock.js';
+import { ProcessRuntime } from './process-runtime.js';
 
 export { dockerAvailable, removeDockerLeftovers } from './docker-engine.js';
 export { demuxDockerLog } from './docker-logs.js';
@@ -59,7 +57,7 @@ const httpPort = 8080;
 const peerPort = 7000;
 const defaultRepoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export class DockerRuntime implements Runtime {
+export class DockerRuntime extends ProcessRuntime<DockerNode> implements Runtime {
   readonly kind = 'docker' as const;
   private readonly docker: Docker;
   private readonly options: DockerRuntimeOptions;
@@ -75,8 +73,6 @@ export class DockerRuntime implements Runtime {
   private network: Docker.Network | undefined;
   private subnetPrefix = '';
   private tempDir: string | undefined;
-  private readonly clock = new WallClock();
-  private readonly nodes = new NodeRoster<DockerNode>();
   private nextIndex = 1;
   private grudge: Grudge = {};
   private unregister: (() => void) | undefined;
@@ -85,6 +81,7 @@ export class DockerRuntime implements Runtime {
   readonly timings: { imageSeconds?: number; imageBuilt?: boolean; startedSeconds?: number; readySeconds?: number } = {};
 
   constructor(options: DockerRuntimeOptions = {}) {
+    super();
     this.options = options;
     this.docker = new Docker(options.socketPath !== undefined ? { socketPath: options.socketPath } : {});
     this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
@@ -147,22 +144,6 @@ export class DockerRuntime implements Runtime {
       await this.teardown().catch(() => undefined);
       throw err;
     }
-  }
-
-  nodeIds(): string[] {
-    return this.nodes.ids();
-  }
-
-  client(nodeId: string): NodeClient {
-    return this.nodes.client(nodeId);
-  }
-
-  nowNs(): number {
-    return this.clock.nowNs();
-  }
-
-  sleep(ms: number): Promise<void> {
-    return this.clock.sleep(ms);
   }
 
   async partition(grudge: Grudge): Promise<void> {
@@ -243,10 +224,6 @@ export class DockerRuntime implements Runtime {
       await node.container!.remove({ force: true, v: true }).catch(() => undefined);
       node.container = undefined;
     });
-  }
-
-  logFiles(): Record<string, string> {
-    return this.nodes.logFiles();
   }
 
   /** Writes every live container's log so far to `<runDir>/nodes/<id>/node.log` (teardown does it too). */

@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execaSync } from 'execa';
-import type { NodeClient } from '../../workloads/client.js';
 import { runSecret, type Capability, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from './runtime.js';
 import { requireCapability } from './capability.js';
 import { newRunId, registerExitHook, registerTeardown, runMarkerEnv } from './cleanup.js';
@@ -22,9 +21,8 @@ import { assertFree } from './loopback-ports.js';
 import { nodeEnv, seedList } from './node-env.js';
 import { NodeProcess } from './node-process.js';
 import { removeWithLeave } from './node-removal.js';
-import { NodeRoster } from './node-roster.js';
 import { type ReadyWhen, waitUntilReady } from './readiness.js';
-import { WallClock } from './wall-clock.js';
+import { ProcessRuntime } from './process-runtime.js';
 
 export { removeLocalLeftovers } from './local-leftovers.js';
 export { assertFree } from './loopback-ports.js';
@@ -65,7 +63,7 @@ interface LocalNode {
 
 const defaultRepoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export class LocalRuntime implements Runtime {
+export class LocalRuntime extends ProcessRuntime<LocalNode> implements Runtime {
   readonly kind = 'local' as const;
   private readonly hostBase: number;
   private readonly maxNodes: number;
@@ -79,8 +77,6 @@ export class LocalRuntime implements Runtime {
 
   private spec: ClusterSpec | undefined;
   private tempDir: string | undefined;
-  private readonly clock = new WallClock();
-  private readonly nodes = new NodeRoster<LocalNode>();
   private nextIndex = 1;
   private partitionCap: Capability;
   private readonly clockCap: Capability;
@@ -89,6 +85,7 @@ export class LocalRuntime implements Runtime {
   private tornDown = false;
 
   constructor(options: LocalRuntimeOptions = {}) {
+    super();
     this.hostBase = options.hostBase ?? 10;
     this.maxNodes = options.maxNodes ?? 10;
     this.httpPort = options.httpPort ?? 18080;
@@ -157,22 +154,6 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  nodeIds(): string[] {
-    return this.nodes.ids();
-  }
-
-  client(nodeId: string): NodeClient {
-    return this.nodes.client(nodeId);
-  }
-
-  nowNs(): number {
-    return this.clock.nowNs();
-  }
-
-  sleep(ms: number): Promise<void> {
-    return this.clock.sleep(ms);
-  }
-
   async partition(grudge: Grudge): Promise<void> {
     requireCapability(this.kind, 'partition', this.partitionCap);
     const rules = hostGrudgeRules(this.chain, grudge, (id) => this.nodes.get(id)?.host, this.peerPort);
@@ -238,10 +219,6 @@ export class LocalRuntime implements Runtime {
       await this.stopProcess(node, 'SIGTERM', 10_000);
       node.state = 'stopped';
     });
-  }
-
-  logFiles(): Record<string, string> {
-    return this.nodes.logFiles();
   }
 
   async teardown(): Promise<void> {

@@ -11,14 +11,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NodeClient } from '../../workloads/client.js';
 import { requireCapability } from './capability.js';
 import { isPidAlive, newRunId, registerExitHook, registerTeardown, removeStaleTempDirs, runMarkerEnv } from './cleanup.js';
 import { faketimeEnv } from './faketime.js';
 import { chainName, hostGrudgeRules, iptablesArgs } from './iptables.js';
 import { nodeEnv, seedList } from './node-env.js';
 import { removeWithLeave } from './node-removal.js';
-import { NodeRoster } from './node-roster.js';
 import { type ReadyWhen, waitUntilReady } from './readiness.js';
 import { runSecret, type Capability, type ClusterSpec, type Grudge, type Runtime, type RuntimeCapabilities } from './runtime.js';
 import { hasBundle, installBundle, nodeCommandWords, nodeVersionWords, planNodeBundle, remoteBundleDir, stageNodeBundle, type NodeBundle } from './ssh-bundle.js';
@@ -28,7 +26,7 @@ import { hostKey, prepareRunScript, removeRunScript, scriptPrelude } from './ssh
 import { resolveHosts, type ResolvedSshHost, type SshHost } from './ssh-hosts.js';
 import { controllerName, removeSshLeftovers } from './ssh-leftovers.js';
 import { RemoteNode, remoteNodeFiles } from './ssh-node.js';
-import { WallClock } from './wall-clock.js';
+import { ProcessRuntime } from './process-runtime.js';
 
 export { removeSshLeftovers } from './ssh-leftovers.js';
 
@@ -82,7 +80,7 @@ function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
 }
 
-export class SshRuntime implements Runtime {
+export class SshRuntime extends ProcessRuntime<SshNode> implements Runtime {
   readonly kind = 'ssh' as const;
   private readonly options: SshRuntimeOptions;
   private readonly httpPort: number;
@@ -97,8 +95,6 @@ export class SshRuntime implements Runtime {
   private controlDir: string | undefined;
   private slots: HostSlot[] = [];
   private bundle: NodeBundle | undefined;
-  private readonly clock = new WallClock();
-  private readonly nodes = new NodeRoster<SshNode>();
   private nextIndex = 1;
   private grudge: Grudge = {};
   private unregister: (() => void) | undefined;
@@ -107,6 +103,7 @@ export class SshRuntime implements Runtime {
   readonly timings: { reachedSeconds?: number; bundleSeconds?: number; bundleShipped?: number; readySeconds?: number } = {};
 
   constructor(options: SshRuntimeOptions = {}) {
+    super();
     this.options = options;
     this.httpPort = options.httpPort ?? 8080;
     this.peerPort = options.peerPort ?? 7000;
@@ -185,22 +182,6 @@ export class SshRuntime implements Runtime {
     }
   }
 
-  nodeIds(): string[] {
-    return this.nodes.ids();
-  }
-
-  client(nodeId: string): NodeClient {
-    return this.nodes.client(nodeId);
-  }
-
-  nowNs(): number {
-    return this.clock.nowNs();
-  }
-
-  sleep(ms: number): Promise<void> {
-    return this.clock.sleep(ms);
-  }
-
   async partition(grudge: Grudge): Promise<void> {
     requireCapability(this.kind, 'partition', this.capabilities().partition);
     this.grudge = grudge;
@@ -275,10 +256,6 @@ export class SshRuntime implements Runtime {
     });
     // The host is free for a later join, and drops nothing while no member runs there.
     await this.applyGrudgeOn(slot);
-  }
-
-  logFiles(): Record<string, string> {
-    return this.nodes.logFiles();
   }
 
   async teardown(): Promise<void> {
