@@ -1,4 +1,4 @@
-// The nodes a process runtime (local, Docker) has started: the members of now, the ones removed by a
+// The nodes a process runtime (local, Docker, SSH) has started: the members of now, the ones removed by a
 // leave (their logs still belong to the run), and one HTTP client per member, made on first use and
 // closed when the node leaves or the run ends. What differs between runtimes is only how a node is run.
 import { createHttpClient, type HttpNodeClient } from '../../workloads/http-client.js';

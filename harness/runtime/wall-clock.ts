@@ -1,4 +1,4 @@
-// True time for the process runtimes (local, Docker): nanoseconds since setup began on the monotonic clock,
+// True time for the process runtimes (local, Docker, SSH): nanoseconds since setup began on the monotonic clock,
 // and sleeps on real timers. The simulation has its own virtual clock (sim/scheduler.ts).
 export class WallClock {
   private startedNs = process.hrtime.bigint();
