@@ -2,21 +2,31 @@
 // every simulated fsync and every runtime.sleep() is an event here, so a whole simulated campaign is a
 // pure function of its seed: nothing reads the real clock or uses real timers.
 //
-// Between two events the pump yields one macrotask turn (setImmediate), which lets every promise chain
-// that the previous event started settle (microtasks drain first). Virtual time therefore advances only
-// when nothing else is runnable. Code awaiting real I/O during a run would break that rule (the pump would
-// race ahead while the I/O is outstanding), so the orchestration must only await sim events.
+// Virtual time jumps straight to the next event, but only once every promise chain that the previous event
+// started has settled, so it advances only when nothing else is runnable. "Settled" is detected without a
+// macrotask turn: the pump queues a microtask that queues a process.nextTick callback, and Node runs
+// nextTick callbacks only once V8's microtask queue is empty (processTicksAndRejections drains it whole
+// between two batches of ticks). That is the state a setImmediate round trip would see too, for half its
+// cost and without a trip through libuv's poll phase. Nothing in the simulation uses process.nextTick
+// itself; if it did, its callbacks would run at the same point as the pump's and in their order.
+// Every eventsPerMacrotask events the pump takes a setImmediate turn instead, so real I/O, timers and
+// signals are never starved. Code awaiting real I/O during a run would still break the rule (the pump
+// would race ahead while the I/O is outstanding), so the orchestration must only await sim events.
 
 export interface EventHandle {
   readonly id: number;
 }
 
-interface SimEvent {
+/** An event is its own handle (no id map to keep in step): cancel() flags it and the heap skips it. */
+interface SimEvent extends EventHandle {
   readonly atMs: number;
   /** Insertion sequence: the stable tie-break between events due at the same virtual time. */
-  readonly seq: number;
+  readonly id: number;
   readonly fn: () => void;
-  cancelled: boolean;
+  /** Ran or cancelled: it counts as pending no more. */
+  done: boolean;
+  /** The scheduler that made it, so that a foreign handle cannot cancel one of ours. */
+  readonly owner: Scheduler;
 }
 
 export interface SchedulerOptions {
@@ -36,17 +46,26 @@ export class SchedulerHaltedError extends Error {
   override readonly name = 'SchedulerHaltedError';
 }
 
-const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Events the pump (and runUntilIdle) runs on microtask drains between two setImmediate turns. Any value
+ * gives the same order of events; it only bounds how long real I/O, timers and signals wait.
+ */
+export const eventsPerMacrotask = 256;
 
 export class Scheduler {
   private readonly heap: SimEvent[] = [];
-  private readonly byId = new Map<number, SimEvent>();
+  private live = 0;
   private seq = 0;
   private now = 0;
   private sameTimeStreak = 0;
   private running = false;
+  /** A pump turn is queued (on a drain or a setImmediate). */
+  private turnQueued = false;
+  /** The pump found nothing to run and waits for at() to wake it. */
+  private idle = false;
+  private sinceMacrotask = 0;
   private pumpDone: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private pumpFinished: (() => void) | undefined;
   private readonly sleepers = new Set<(error: Error) => void>();
   private readonly maxEventsWithoutProgress: number;
   private readonly maxVirtualMs: number;
@@ -80,7 +99,7 @@ export class Scheduler {
 
   /** Events scheduled and not yet run or cancelled. */
   get pending(): number {
-    return this.byId.size;
+    return this.live;
   }
 
   /** Schedules `fn` after `delayMs` of virtual time (negative or NaN delays count as zero). */
@@ -91,20 +110,22 @@ export class Scheduler {
 
   /** Schedules `fn` at virtual time `atMs` (never in the past). */
   at(atMs: number, fn: () => void): EventHandle {
-    const event: SimEvent = { atMs: Math.max(atMs, this.now), seq: this.seq++, fn, cancelled: false };
+    const event: SimEvent = { atMs: atMs > this.now ? atMs : this.now, id: this.seq++, fn, done: false, owner: this };
     this.push(event);
-    this.byId.set(event.seq, event);
-    this.wake?.();
-    return { id: event.seq };
+    this.live++;
+    if (this.idle) {
+      this.idle = false;
+      this.queueTurn();
+    }
+    return event;
   }
 
   cancel(handle: EventHandle): void {
-    const event = this.byId.get(handle.id);
-    if (event !== undefined) {
-      // Lazy deletion: the heap entry stays and is skipped when popped.
-      event.cancelled = true;
-      this.byId.delete(handle.id);
-    }
+    const event = handle as Partial<SimEvent>;
+    if (event.owner !== this || event.done !== false) return;
+    // Lazy deletion: the heap entry stays and is skipped when popped.
+    (event as SimEvent).done = true;
+    this.live--;
   }
 
   /** Resolves after `ms` of virtual time; rejects if the scheduler halts first. */
@@ -143,7 +164,8 @@ export class Scheduler {
       );
       return false;
     }
-    this.byId.delete(event.seq);
+    event.done = true;
+    this.live--;
     this.eventsRun++;
     try {
       event.fn();
@@ -161,13 +183,13 @@ export class Scheduler {
     const untilMs = options.untilMs ?? Number.POSITIVE_INFINITY;
     const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
     let ran = 0;
-    await yieldTurn();
+    await this.settled();
     while (ran < maxEvents && this.failure === undefined) {
       const next = this.peekLive();
       if (next === undefined || next.atMs > untilMs) break;
       this.step();
       ran++;
-      await yieldTurn();
+      await this.settled();
     }
     if (untilMs !== Number.POSITIVE_INFINITY && this.failure === undefined && this.now < untilMs) {
       const next = this.peekLive();
@@ -177,17 +199,35 @@ export class Scheduler {
     return ran;
   }
 
+  /** Resolves once every promise chain started so far has settled (see the file comment). */
+  private settled(): Promise<void> {
+    return new Promise<void>((resolve) => this.whenSettled(resolve));
+  }
+
+  /** Calls `fn` once the microtask queue is empty: on a drain, or every eventsPerMacrotask-th time on a setImmediate turn. */
+  private whenSettled(fn: () => void): void {
+    if (++this.sinceMacrotask >= eventsPerMacrotask) {
+      this.sinceMacrotask = 0;
+      setImmediate(fn);
+    } else {
+      queueMicrotask(() => process.nextTick(fn));
+    }
+  }
+
   /** Starts the background pump: it keeps running events until stop(). */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.pumpDone = this.pump();
+    this.pumpDone = new Promise<void>((resolve) => {
+      this.pumpFinished = resolve;
+    });
+    this.queueTurn();
   }
 
   /** Stops the background pump and waits for it to finish its current turn. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    if (this.idle) this.finishPump();
     await this.pumpDone;
     this.pumpDone = undefined;
   }
@@ -196,21 +236,29 @@ export class Scheduler {
     return this.running;
   }
 
-  private async pump(): Promise<void> {
-    while (this.running && this.failure === undefined) {
-      await yieldTurn();
-      if (!this.running) break;
-      if (!this.step()) {
-        if (this.failure !== undefined) break;
-        // Nothing scheduled: wait until someone schedules an event (or stop() is called). A pending
-        // promise does not keep the process alive, so an abandoned simulation cannot hang the test.
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = undefined;
-      }
-    }
+  private queueTurn(): void {
+    if (this.turnQueued) return;
+    this.turnQueued = true;
+    this.whenSettled(this.turn);
+  }
+
+  /** One pump turn: runs the next event, then queues the next turn (or waits for an at(), or ends). */
+  private readonly turn = (): void => {
+    this.turnQueued = false;
+    if (!this.running || this.failure !== undefined) return this.finishPump();
+    if (this.step()) return this.queueTurn();
+    if (this.failure !== undefined) return this.finishPump();
+    // Nothing scheduled: wait until someone schedules an event (or stop() is called). Nothing is queued
+    // meanwhile, so an abandoned simulation cannot hang the process.
+    this.idle = true;
+  };
+
+  private finishPump(): void {
+    this.idle = false;
     this.running = false;
+    const finished = this.pumpFinished;
+    this.pumpFinished = undefined;
+    finished?.();
   }
 
   /** Halts the simulation from outside an event (e.g. a violated invariant): a definite failure of the run. */
@@ -222,38 +270,41 @@ export class Scheduler {
     this.failure = error;
     for (const reject of this.sleepers) reject(error);
     this.sleepers.clear();
-    this.wake?.();
+    if (this.idle) this.finishPump();
   }
 
   private popLive(): SimEvent | undefined {
     for (;;) {
       const top = this.pop();
-      if (top === undefined || !top.cancelled) return top;
+      if (top === undefined || !top.done) return top;
     }
   }
 
   private peekLive(): SimEvent | undefined {
     for (;;) {
       const top = this.heap[0];
-      if (top === undefined || !top.cancelled) return top;
+      if (top === undefined || !top.done) return top;
       this.pop();
     }
   }
 
   private static before(a: SimEvent, b: SimEvent): boolean {
-    return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
+    return a.atMs < b.atMs || (a.atMs === b.atMs && a.id < b.id);
   }
 
+  /** Sift-up with a hole instead of swaps. */
   private push(event: SimEvent): void {
     const heap = this.heap;
+    let i = heap.length;
     heap.push(event);
-    let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!Scheduler.before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      const p = heap[parent]!;
+      if (!Scheduler.before(event, p)) break;
+      heap[i] = p;
       i = parent;
     }
+    heap[i] = event;
   }
 
   private pop(): SimEvent | undefined {
@@ -261,19 +312,20 @@ export class Scheduler {
     if (heap.length === 0) return undefined;
     const top = heap[0]!;
     const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
+    const n = heap.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < heap.length && Scheduler.before(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && Scheduler.before(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
+        const c = r < n && Scheduler.before(heap[r]!, heap[l]!) ? r : l;
+        const child = heap[c]!;
+        if (!Scheduler.before(child, last)) break;
+        heap[i] = child;
+        i = c;
       }
+      heap[i] = last;
     }
     return top;
   }
