@@ -57,8 +57,10 @@ export function checkConvergence(history: readonly HistoryOp[], options: CheckOp
     ? 'not measured: the history alone does not say when replicas first agreed (see healToFinalStatesMs)'
     : measured === null ? 'measured during quiesce: the replicas did not agree within it' : 'measured during quiesce (polling /admin/local)';
   const valid = disagreeing.count > 0 || missing.count > 0 ? false : keysChecked === 0 ? 'unknown' : true;
+  const repair = repairExercised(paired);
   return {
     valid,
+    ...repair,
     keysChecked,
     keysUnreachable,
     unreachableReplicas,
@@ -70,6 +72,27 @@ export function checkConvergence(history: readonly HistoryOp[], options: CheckOp
     convergenceTimeSource,
     healToFinalStatesMs,
     ...(heal !== undefined ? { healAtMs: toMs(heal) } : {}),
+  };
+}
+
+/**
+ * Whether the run gave repair anything to do: the harness records, just before the final heal, which keys'
+ * home replicas differed (nemesis op `divergence`). With none, agreement at the end proves nothing about read
+ * repair, anti-entropy or hinted handoff: the verdict stands for what it checked, and `warning` says so.
+ * 'unknown': the history has no such record (no faults, or a history from elsewhere).
+ */
+function repairExercised(paired: PairedHistory): Record<string, unknown> {
+  const op = paired.nemesis.filter((o) => o.f === 'divergence').at(-1);
+  const v = op?.complete?.value as { keys?: unknown; divergent?: unknown; divergentKeys?: unknown } | undefined;
+  if (v === undefined || typeof v.divergent !== 'number') {
+    return { repairExercised: 'unknown', divergentAtHeal: null };
+  }
+  const divergentAtHeal = { keys: v.keys, divergent: v.divergent, divergentKeys: Array.isArray(v.divergentKeys) ? v.divergentKeys : [] };
+  if (v.divergent > 0) return { repairExercised: true, divergentAtHeal };
+  return {
+    repairExercised: false,
+    divergentAtHeal,
+    warning: 'repair not exercised: no key\'s home replicas differed when the faults ended, so agreement says nothing about read repair, anti-entropy or hinted handoff',
   };
 }
 

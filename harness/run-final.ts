@@ -1,4 +1,4 @@
-// After heal: how long the replicas took to agree (polled during quiesce through the introspection API,
+// At the final heal: which keys' home replicas differ (what only repair can reconcile). After heal: how long the replicas took to agree (polled during quiesce through the introspection API,
 // outside the history), and the per-key, per-home-replica states recorded as `process: "final"` ops.
 import type { Runtime } from './runtime/runtime.js';
 import type { Workload } from '../workloads/workload.js';
@@ -41,6 +41,37 @@ async function replicaStates(runtime: Runtime, workload: Workload, preflists: Ma
     out.set(key, states);
   }
   return out;
+}
+
+/**
+ * How long the faults stay in force after the clients stop: one request timeout (the reference node drops
+ * peer messages later than that, QL_PEER_MAX_DELAY_MS' default) and half a second for the last replies.
+ */
+export function finalHoldMs(config: { readonly requestTimeoutMs: number }): number {
+  return config.requestTimeoutMs + 500;
+}
+
+/** Listed keys at most (the count covers all). */
+const maxDivergentListed = 20;
+
+/**
+ * Which workload keys' home replicas hold different states now (just before the final heal): the keys on
+ * which read repair, anti-entropy or hinted handoff has work to do. A key whose replicas all answered alike
+ * is settled; one with a replica that did not answer is counted apart (its state is unknown).
+ */
+export async function replicaDivergence(runtime: Runtime, workload: Workload): Promise<{ keys: number; divergent: number; divergentKeys: string[]; unanswered: number }> {
+  const states = await replicaStates(runtime, workload, new Map());
+  const divergentKeys: string[] = [];
+  let divergent = 0;
+  let unanswered = 0;
+  for (const [key, s] of states) {
+    const answered = s.filter((x): x is string => x !== undefined);
+    if (new Set(answered).size > 1) {
+      divergent++;
+      if (divergentKeys.length < maxDivergentListed) divergentKeys.push(key);
+    } else if (answered.length < s.length || s.length === 0) unanswered++;
+  }
+  return { keys: states.size, divergent, divergentKeys, unanswered };
 }
 
 /**

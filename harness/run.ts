@@ -17,7 +17,7 @@ import type { SshRunOptions } from './runtime/ssh.js';
 import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, writeJson } from './store.js';
 import { runCheckers, type CheckOutcome } from './run-check.js';
 import { createRuntime } from './run-runtime.js';
-import { measureConvergence, recordReplicaStates } from './run-final.js';
+import { finalHoldMs, measureConvergence, recordReplicaStates, replicaDivergence } from './run-final.js';
 import { simulateWars, tForConsistency, warsModelOf } from './pbs/wars.js';
 import { defaultPbsMaxLagMs } from '../workloads/pbs.js';
 import { describeWorld, resolveWorld, simKnobsOf, worldFlagError, type SimWorld, type WorldFlags } from './sim-world.js';
@@ -437,12 +437,16 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
       while (!stopping) {
         await runtime.sleep(config.nemesisQuietS * 1000);
         if (stopping || runtime.nowNs() >= deadlineNs) return;
-        const step = nemesis.next();
+        // The window after which no other starts is the last: a nemesis with a finale plays it there and
+        // holds it until the workload ends, so it is still in force at the final heal (see below).
+        const last = nemesis.finale !== undefined && runtime.nowNs() + (config.nemesisFaultS + config.nemesisQuietS) * 1e9 >= deadlineNs;
+        const step = (last ? nemesis.finale!() : undefined) ?? nemesis.next();
         fault = step.f;
         stats.faults++;
         await applyStep(step, 'start');
         const leftMs = (deadlineNs - runtime.nowNs()) / 1e6;
-        await runtime.sleep(Math.max(0, Math.min(config.nemesisFaultS * 1000, leftMs)));
+        await runtime.sleep(Math.max(0, last ? leftMs : Math.min(config.nemesisFaultS * 1000, leftMs)));
+        if (last) return;
         for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
         fault = undefined;
       }
@@ -451,7 +455,18 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     await Promise.all([...Array.from({ length: config.concurrency }, (_, i) => worker(i)), nemesisLoop()]);
 
     phase = 'heal';
-    if (nemesis !== undefined) for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
+    if (nemesis !== undefined) {
+      // The clients have stopped; the faults stay in force one request timeout longer, so every replication
+      // message the workload caused has arrived or timed out (a node that drops late peer messages, as the
+      // reference node does, will not get them on the healed link). What the home replicas hold then is what
+      // only repair can reconcile: recorded before the heal, the convergence checker says whether any key
+      // needed it.
+      const undo = nemesis.undo();
+      if (undo.length > 0) await runtime.sleep(finalHoldMs(config));
+      const divergence = await replicaDivergence(runtime, workload);
+      recorder.record({ time: runtime.nowNs(), process: 'nemesis', type: 'info', f: 'divergence', value: { at: 'heal', ...divergence } });
+      for (const step of undo) await applyStep(step, 'stop');
+    }
     fault = undefined;
     const healedNs = runtime.nowNs();
 
@@ -529,5 +544,9 @@ export function summaryLine(valid: Validity, checkers: Record<string, unknown>, 
   const word = paintValidity(valid);
   const ignoring = Object.keys(stats.ignoredKnobs ?? {});
   const knobs = ignoring.length > 0 ? `; mechanism switches ignored by ${ignoring.join(',')}` : '';
-  return `${word}  ${stats.ok}/${stats.ops} ops ok, ${stats.faults} faults${bad.length > 0 ? `; ${bad.join(' ')}` : ''}${knobs}  → ${runDir}`;
+  // A green convergence verdict on replicas that never differed is no evidence about repair: say so.
+  const conv = checkers['convergence'] as { repairExercised?: unknown; divergentAtHeal?: { divergent?: unknown } | null } | undefined;
+  const repair = conv?.repairExercised === false ? '; repair not exercised (no replicas differed at heal)'
+    : conv?.repairExercised === true ? `; repair exercised on ${String(conv.divergentAtHeal?.divergent)} keys` : '';
+  return `${word}  ${stats.ok}/${stats.ops} ops ok, ${stats.faults} faults${bad.length > 0 ? `; ${bad.join(' ')}` : ''}${repair}${knobs}  → ${runDir}`;
 }

@@ -103,6 +103,19 @@ export function composeNemesis(definitions: readonly FaultDefinition[], options:
       }
       return pieces.get(pick(ready, random))!.draw();
     },
+    finale(): FaultStep | undefined {
+      for (const k of kinds) {
+        const piece = pieces.get(k)!;
+        if (piece.startable() !== true) continue;
+        const step = piece.finale?.();
+        if (step === undefined) continue;
+        // A coverage step of the same shape is played by this one.
+        const same = pending.findIndex((s) => s.f === step.f && JSON.stringify(s.value) === JSON.stringify(step.value));
+        if (same >= 0) pending.splice(same, 1);
+        return step;
+      }
+      return undefined;
+    },
     start: apply,
     undo,
     stop: apply,

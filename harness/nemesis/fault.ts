@@ -37,6 +37,13 @@ export interface Fault {
    * in the order to play them, before any random draw. A kind without one is only drawn.
    */
   shapes?(): FaultStep[];
+  /**
+   * The step for the run's last window, held until the faults end (Jepsen's final phase: stop the faults,
+   * heal, wait, read): a shape that leaves a key's home replicas apart while the workload still writes, so
+   * that when the faults end only repair (read repair, anti-entropy, hinted handoff) can bring them
+   * together. A kind without one plays its ordinary next step last.
+   */
+  finale?(): FaultStep | undefined;
   /** Applies one of this piece's ops and says exactly what was done. */
   apply(step: FaultStep): Promise<FaultApplied>;
   /** The steps that undo what this piece has in force, in the order to apply them; none when nothing is. */

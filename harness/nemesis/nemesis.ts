@@ -32,6 +32,12 @@ export interface Nemesis {
   readonly coverage?: readonly FaultStep[];
   /** Picks the next fault (deterministically from the nemesis's seeded random source). */
   next(): FaultStep;
+  /**
+   * The fault for the run's last window (fault.ts `finale`), or undefined to play next() there. A nemesis
+   * that has it asks the run to hold that window until the workload ends, so it is in force at the final
+   * heal; one without it (a scripted schedule) has every window undone after its time.
+   */
+  finale?(): FaultStep | undefined;
   /** Applies a fault and says exactly what was done. */
   start(step: FaultStep): Promise<FaultApplied>;
   /** The step that undoes the fault(s) in force (heal, resume, restart, clock-reset, ...), or none. */

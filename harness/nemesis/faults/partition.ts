@@ -11,6 +11,9 @@ import { homeReplicas } from '../preflists.js';
 import { planRingPartition } from '../ring.js';
 import { stringList } from '../targets.js';
 
+/** Which partition kind the run's last window prefers: the ones that leave a key's homes apart first. */
+const finaleOrder: readonly PartitionKind[] = ['homes-split', 'coordinator-alone', 'halves', 'random-halves', 'majorities-ring', 'isolate-one', 'bridge', 'homes-away'];
+
 function create(ctx: FaultContext) {
   const { runtime, random } = ctx;
   let partitioned = false;
@@ -64,6 +67,14 @@ function create(ctx: FaultContext) {
     draw: (): FaultStep => ({ f: 'partition', value: { kind: pick(ctx.settings.partitions, random) } }),
     // Coverage: every kind the run may draw, once, in the settings' order (ring-aware first by default).
     shapes: (): FaultStep[] => ctx.settings.partitions.map((kind) => ({ f: 'partition', value: { kind } })),
+    // The last window splits a key's homes: writes through either side reach some of its homes and not the
+    // others, and nothing after the workload writes again, so the replicas differ when the faults end (a
+    // homes-away cut leaves every home of its key alike in a strict run). Without ring-aware kinds, the
+    // first kind the run may draw.
+    finale: (): FaultStep | undefined => {
+      const kind = finaleOrder.find((k) => ctx.settings.partitions.includes(k)) ?? ctx.settings.partitions[0];
+      return kind === undefined ? undefined : { f: 'partition', value: { kind } };
+    },
     async apply(step: FaultStep): Promise<FaultApplied> {
       if (step.f === 'partition') return cut(step);
       if (step.f !== 'heal') throw unknownOp(step.f);
