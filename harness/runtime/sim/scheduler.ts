@@ -239,8 +239,18 @@ export class Scheduler {
   private queueTurn(): void {
     if (this.turnQueued) return;
     this.turnQueued = true;
-    this.whenSettled(this.turn);
+    // whenSettled(this.turn), without a closure per event.
+    if (++this.sinceMacrotask >= eventsPerMacrotask) {
+      this.sinceMacrotask = 0;
+      setImmediate(this.turn);
+    } else {
+      queueMicrotask(this.turnAfterTicks);
+    }
   }
+
+  private readonly turnAfterTicks = (): void => {
+    process.nextTick(this.turn);
+  };
 
   /** One pump turn: runs the next event, then queues the next turn (or waits for an at(), or ends). */
   private readonly turn = (): void => {

@@ -54,6 +54,8 @@ export class SimNodeHost {
   private readonly killListeners = new Set<() => void>();
   private readonly logs: LogEntry[] = [];
   logsDropped = 0;
+  /** Lines logged over the host's life (kept and dropped): the runtime rewrites node.log only when it moved. */
+  logged = 0;
   /** Exceptions thrown by the core inside an event (a node bug); they are logged, never swallowed silently. */
   errors = 0;
 
@@ -144,6 +146,7 @@ export class SimNodeHost {
       this.logs.shift();
       this.logsDropped++;
     }
+    this.logged++;
     this.logs.push(fields === undefined ? { timeMs: this.deps.scheduler.nowMs, level, event } : { timeMs: this.deps.scheduler.nowMs, level, event, fields });
   }
 

@@ -70,6 +70,8 @@ export class SimRuntime implements Runtime {
   private clientRandom: (() => number) | undefined;
   private fsyncRandom: (() => number) | undefined;
   private readonly writtenLogs: Record<string, string> = {};
+  /** host.logged when its node.log was last written (logFiles() and teardown() both write; once is enough if nothing was logged between). */
+  private readonly loggedAtWrite = new Map<string, number>();
   private tornDown = false;
 
   constructor(private readonly options: SimRuntimeOptions = {}) {}
@@ -367,6 +369,8 @@ export class SimRuntime implements Runtime {
     const runDir = this.spec?.runDir ?? '';
     if (runDir === '') return;
     for (const host of this.hosts.values()) {
+      if (this.loggedAtWrite.get(host.id) === host.logged) continue;
+      this.loggedAtWrite.set(host.id, host.logged);
       const dir = join(runDir, 'nodes', host.id);
       mkdirSync(dir, { recursive: true });
       const path = join(dir, 'node.log');

@@ -6,9 +6,6 @@
 import type { Storage, StorageWrite } from '../../../node/core/env.js';
 import type { Scheduler } from './scheduler.js';
 
-function compareBytewise(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
 
 export class SimDisk {
   private readonly namespaces = new Map<string, Map<string, Uint8Array>>();
@@ -17,13 +14,18 @@ export class SimDisk {
   batchesLost = 0;
 
   apply(batch: readonly StorageWrite[]): void {
+    this.applyOwned(batch.map((w) => (w.value === undefined ? w : { ...w, value: w.value.slice() })));
+  }
+
+  /** apply() for a batch whose buffers nobody else holds (SimStorage copied them at write time): kept as they are. */
+  applyOwned(batch: readonly StorageWrite[]): void {
     for (const w of batch) {
       let ns = this.namespaces.get(w.ns);
       if (ns === undefined) {
         ns = new Map();
         this.namespaces.set(w.ns, ns);
       }
-      if (w.type === 'put') ns.set(w.key, (w.value ?? new Uint8Array(0)).slice());
+      if (w.type === 'put') ns.set(w.key, w.value ?? new Uint8Array(0));
       else ns.delete(w.key);
     }
     this.batchesDurable++;
@@ -37,8 +39,10 @@ export class SimDisk {
   entries(ns: string, prefix = ''): [string, Uint8Array][] {
     const map = this.namespaces.get(ns);
     if (map === undefined) return [];
-    const keys = [...map.keys()].filter((k) => k.startsWith(prefix)).sort(compareBytewise);
-    return keys.map((k) => [k, map.get(k)!.slice()]);
+    // Bytewise order of the UTF-8 keys (as LevelDB's), each key encoded once rather than per comparison.
+    const keys = [...map.keys()].filter((k) => k.startsWith(prefix)).map((k) => ({ k, b: Buffer.from(k, 'utf8') }));
+    keys.sort((x, y) => Buffer.compare(x.b, y.b));
+    return keys.map(({ k }) => [k, map.get(k)!.slice()]);
   }
 
   /** Number of keys in a namespace (for tests). */
@@ -96,7 +100,7 @@ export class SimStorage implements Storage {
           this.disk.batchesLost++;
           return;
         }
-        this.disk.apply(copy);
+        this.disk.applyOwned(copy);
         this.hooks.runInNode(resolve);
       });
     });
