@@ -1,6 +1,8 @@
 // Runs a campaign's planned runs: in this process one after the other (`--jobs 1`, and always with a
-// test's runtime factory, which cannot cross a process boundary), or on N worker processes
-// (campaign-worker.ts), each taking the next run as it finishes one. A simulated run is a pure function of
+// test's runtime factory, which cannot cross a process boundary), or N at a time (`--jobs N`): this process
+// is one of the N lanes and N-1 worker processes (campaign-worker.ts) are the others, each lane taking the
+// next run as it finishes one. This process already has every module loaded, so it starts at once; a
+// worker process first spends most of a CPU second loading the sources through tsx. A simulated run is a pure function of
 // its options, so where it ran changes nothing in its history or row; rows are handed on in plan order
 // (a finished run waits for the ones planned before it), so the log and campaign.json read the same
 // however many workers there were and whichever finished first.
@@ -74,6 +76,12 @@ async function runOnWorkers(runs: readonly PoolRun[], jobs: number, onOutcome: (
   const workers: ChildProcess[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
+      const land = (position: number, outcome: PoolOutcome): void => {
+        done.set(position, outcome);
+        report().then(() => {
+          if (nextToReport === runs.length) resolve();
+        }, reject);
+      };
       const startWorker = (): void => {
         const child = fork(path, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
         workers.push(child);
@@ -86,12 +94,6 @@ async function runOnWorkers(runs: readonly PoolRun[], jobs: number, onOutcome: (
           }
           current = nextToStart++;
           child.send({ index: current, run: runs[current]!.run });
-        };
-        const land = (position: number, outcome: PoolOutcome): void => {
-          done.set(position, outcome);
-          report().then(() => {
-            if (nextToReport === runs.length) resolve();
-          }, reject);
         };
         child.on('message', (reply: WorkerReply) => {
           const position = current!;
@@ -111,7 +113,25 @@ async function runOnWorkers(runs: readonly PoolRun[], jobs: number, onOutcome: (
         });
         give();
       };
-      for (let i = 0; i < jobs; i++) startWorker();
+      // The lane in this process: runs in turn until none is left. A run that throws (runTest reports its
+      // own failures, so this is a harness bug) is reported as unknown with why, as a dead worker's is.
+      const localLane = async (): Promise<void> => {
+        while (nextToStart < runs.length) {
+          const position = nextToStart++;
+          const { index, run } = runs[position]!;
+          let outcome: PoolOutcome;
+          try {
+            const result = await runTest(run);
+            outcome = { index, row: await rowFor(run, result), ...(result.error !== undefined ? { error: result.error } : {}) };
+          } catch (error) {
+            const why = `the run threw: ${error instanceof Error ? error.message : String(error)}`;
+            outcome = { index, row: await failedRow(run, why), error: why };
+          }
+          land(position, outcome);
+        }
+      };
+      for (let i = 1; i < jobs; i++) startWorker();
+      localLane().catch(reject);
     });
   } finally {
     // Every worker has ended when the campaign returns: a disconnected one (no run left for it) exits by
