@@ -5,20 +5,130 @@
 //
 // Dot ids are minted by the coordinator as `${nodeId}:${bootNonce}:${counter}`, the nonce drawn from the
 // environment's random source at start, so a restarted node never reuses an id it minted before a crash.
+//
+// Representation. A state is an immutable value, but a replica's cart grows by one small delta per write,
+// and copying the whole cart for each of them made every add cost more than the last. So the adds and the
+// removed dots of a state live in two append-only logs, each entry stamped with the version that brought
+// it; a state is a view (log, version) of each, and sees exactly the entries stamped at or below its
+// version. Merging into the newest version of a log appends to it (O(delta)) and yields the next version;
+// older views stay exactly what they were. Merging into an older view (its log has moved on) copies what
+// that view sees into fresh logs first, so correctness never depends on who else holds a state.
+import { sha256Hex } from './hash.js';
 
 export interface CartAdd {
   readonly item: string;
   readonly qty: number;
 }
 
-export interface CartState {
-  /** Adds not (yet) known to be removed, by dot id. */
-  readonly adds: ReadonlyMap<string, CartAdd>;
-  /** Dot ids of removed adds. The payload of a removed add is dropped; its id must stay so it never revives. */
-  readonly removed: ReadonlySet<string>;
+interface AddEntry extends CartAdd {
+  /** The version of its log that brought this add. */
+  readonly at: number;
 }
 
-export const emptyCart: CartState = Object.freeze({ adds: new Map<string, CartAdd>(), removed: new Set<string>() });
+/** Every add of one chain of versions, in the order they arrived (append-only). */
+class AddsLog {
+  readonly entries = new Map<string, AddEntry>();
+  head = 0;
+}
+
+/** Every removed dot of one chain of versions, with the version that removed it (append-only). */
+class RemovedLog {
+  readonly at = new Map<string, number>();
+  head = 0;
+}
+
+/** The removed part of the encoding: counters by `${node}:${nonce}` prefix as sorted ranges, other ids verbatim. */
+interface RemovedEncoding {
+  readonly r: Readonly<Record<string, readonly (readonly [number, number])[]>>;
+  readonly x: readonly string[];
+}
+
+/** What a merge added to the state it extended: the effective delta, kept for the store to append it. */
+interface Derivation {
+  readonly parentId: number;
+  readonly adds: readonly (readonly [string, CartAdd])[];
+  readonly removed: readonly string[];
+}
+
+const mask256 = (1n << 256n) - 1n;
+let nextStateId = 0;
+
+export class CartState {
+  /** Identity for derivations (see `cartDeltaSince`): compared only, never shown or stored. */
+  readonly id = ++nextStateId;
+  /** The encoding, once built (frozen, shared by every holder). */
+  json: CartJson | undefined = undefined;
+  /** The removed part of the encoding, or how to derive it from the state this one was merged from. */
+  removedEnc: RemovedEncoding | undefined = undefined;
+  removedEncFrom: { readonly base: RemovedEncoding; readonly added: readonly string[] } | undefined = undefined;
+  /** Sum (mod 2^256) of the sha256 of every live add: the adds' part of the value hash, kept incrementally. */
+  addsSum: bigint | undefined = undefined;
+  derivation: Derivation | undefined = undefined;
+
+  constructor(
+    readonly alog: AddsLog,
+    readonly av: number,
+    readonly rlog: RemovedLog,
+    readonly rv: number,
+    /** Whether a merge may append to `rlog` (false for a decoded copy that shares its sender's log). */
+    readonly ownsRemoved: boolean,
+    /** Adds not removed (what the encoding lists). */
+    readonly liveCount: number,
+    readonly removedCount: number,
+  ) {}
+
+  isRemoved(dot: string): boolean {
+    const w = this.rlog.at.get(dot);
+    return w !== undefined && w <= this.rv;
+  }
+
+  liveAdd(dot: string): CartAdd | undefined {
+    const e = this.alog.entries.get(dot);
+    return e === undefined || e.at > this.av || this.isRemoved(dot) ? undefined : e;
+  }
+
+  /** Calls `fn` for every live add, in arrival order. */
+  forEachLive(fn: (dot: string, add: CartAdd) => void): void {
+    if (this.liveCount === 0) return;
+    const av = this.av;
+    for (const [dot, e] of this.alog.entries) if (e.at <= av && !this.isRemoved(dot)) fn(dot, e);
+  }
+
+  forEachRemoved(fn: (dot: string) => void): void {
+    if (this.removedCount === 0) return;
+    const rv = this.rv;
+    for (const [dot, w] of this.rlog.at) if (w <= rv) fn(dot);
+  }
+
+  /** The live adds by dot, in arrival order (a copy; for tests and inspection). */
+  get adds(): ReadonlyMap<string, CartAdd> {
+    const out = new Map<string, CartAdd>();
+    this.forEachLive((dot, add) => out.set(dot, { item: add.item, qty: add.qty }));
+    return out;
+  }
+
+  /** Dot ids of removed adds (a copy). The payload of a removed add is gone; its id stays so it never revives. */
+  get removed(): ReadonlySet<string> {
+    const out = new Set<string>();
+    this.forEachRemoved((dot) => out.add(dot));
+    return out;
+  }
+}
+
+/** A state of its own logs holding `adds` (in that order) less `removed`, and `removed`. */
+function buildState(adds: Iterable<readonly [string, CartAdd]>, removed: Iterable<string>): CartState {
+  const rlog = new RemovedLog();
+  for (const d of removed) rlog.at.set(d, 0);
+  const alog = new AddsLog();
+  for (const [dot, add] of adds) {
+    if (rlog.at.has(dot)) continue;
+    const prior = alog.entries.get(dot);
+    if (prior === undefined || larger(add, prior)) alog.entries.set(dot, { item: add.item, qty: add.qty, at: 0 });
+  }
+  return new CartState(alog, 0, rlog, 0, true, alog.entries.size, rlog.at.size);
+}
+
+export const emptyCart: CartState = buildState([], []);
 
 /** The dot id format the coordinator mints. */
 export function cartDotId(nodeId: string, bootNonce: string, counter: number): string {
@@ -29,10 +139,15 @@ function checkQty(qty: number): void {
   if (!Number.isSafeInteger(qty) || qty < 1) throw new RangeError(`cart quantity must be a positive integer, got ${qty}`);
 }
 
+/** One dot is one add, so both sides agree; if a faulty minting ever clashed, the canonically larger wins. */
+function larger(add: CartAdd, than: CartAdd): boolean {
+  return add.item > than.item || (add.item === than.item && add.qty > than.qty);
+}
+
 /** A state holding just one add: what a coordinator ships to replicas. */
 export function cartAddDelta(item: string, qty: number, dotId: string): CartState {
   checkQty(qty);
-  return { adds: new Map([[dotId, { item, qty }]]), removed: new Set() };
+  return buildState([[dotId, { item, qty }]], []);
 }
 
 export function cartAdd(state: CartState, item: string, qty: number, dotId: string): CartState {
@@ -42,17 +157,16 @@ export function cartAdd(state: CartState, item: string, qty: number, dotId: stri
 /** The live add dots of one item, sorted: what a read observed and a later remove may name. */
 export function cartObserved(state: CartState, item: string): string[] {
   const out: string[] = [];
-  for (const [dot, add] of state.adds) if (add.item === item && !state.removed.has(dot)) out.push(dot);
+  state.forEachLive((dot, add) => {
+    if (add.item === item) out.push(dot);
+  });
   return out.sort();
 }
 
 /** Every item's live add dots (items with none omitted), for the context of a cart read. */
 export function cartObservedAll(state: CartState): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [dot, add] of state.adds) {
-    if (state.removed.has(dot)) continue;
-    (out[add.item] ??= []).push(dot);
-  }
+  state.forEachLive((dot, add) => (out[add.item] ??= []).push(dot));
   for (const dots of Object.values(out)) dots.sort();
   return out;
 }
@@ -63,84 +177,151 @@ export function cartObservedAll(state: CartState): Record<string, string[]> {
  * and removing them anyway would only remove what the client itself observed.
  */
 export function cartRemoveDelta(_item: string, observedDots: readonly string[]): CartState {
-  return { adds: new Map(), removed: new Set(observedDots) };
+  return buildState([], observedDots);
 }
 
 export function cartRemove(state: CartState, item: string, observedDots: readonly string[]): CartState {
   return cartMerge(state, cartRemoveDelta(item, observedDots));
 }
 
-/** Whether no add of `s` is also among its removed dots (every state this module builds is). */
-function isNormalized(s: CartState): boolean {
-  if (s.removed.size === 0) return true;
-  for (const dot of s.adds.keys()) if (s.removed.has(dot)) return false;
-  return true;
+/** The adds' share of the value hash for one add. */
+function addHash(dot: string, add: CartAdd): bigint {
+  return BigInt(`0x${sha256Hex(JSON.stringify([dot, add.item, add.qty]))}`);
 }
 
-/** Whether merging `b` into `a` would change nothing: b's removed dots and adds are all already in `a`. */
-function contributesNothing(a: CartState, b: CartState): boolean {
-  if (b.removed.size > a.removed.size) return false;
-  for (const d of b.removed) if (!a.removed.has(d)) return false;
-  for (const [dot, add] of b.adds) {
-    if (a.removed.has(dot)) continue;
-    const prior = a.adds.get(dot);
-    // The general merge keeps the canonically larger add of a clashing dot, so b must not be larger.
-    if (prior === undefined || add.item > prior.item || (add.item === prior.item && add.qty > prior.qty)) return false;
-  }
-  return true;
-}
-
-/** Union of adds and of removed dots; removed adds are dropped from `adds`. */
+/**
+ * Union of adds and of removed dots; removed adds are dropped. Costs O(what `b` holds), not O(what `a`
+ * holds), when `a` is the newest version of its logs (a replica's stored cart, the usual case): the new
+ * adds and removed dots are appended there. Returns `a` itself when `b` brings nothing new.
+ */
 export function cartMerge(a: CartState, b: CartState): CartState {
-  // Fast paths: states are immutable values, so when one side adds nothing the other one *is* the result
-  // (same adds in the same insertion order, same removed set). This is the common case on a busy cart
-  // (read merges, repeated deliveries, anti-entropy), where copying a large removed set dominated.
-  if (cartIsEmpty(a) && isNormalized(b)) return b;
-  if (contributesNothing(a, b) && isNormalized(a)) return a;
-  const removed = new Set<string>(a.removed);
-  // When a's encoding is known, remember which removed dots are new, so the result's encoding can be
-  // derived from it (see `derivations`) instead of being recomputed from every removed dot.
-  const baseJson = jsonCache.get(a);
-  const added: string[] = [];
-  for (const d of b.removed) {
-    if (removed.has(d)) continue;
-    removed.add(d);
-    if (baseJson !== undefined) added.push(d);
+  if (a === b || cartIsEmpty(b)) return a;
+  if (cartIsEmpty(a)) return b;
+  // What b brings: removed dots a lacks, live adds a neither holds nor removed.
+  const newRemoved: string[] = [];
+  // A view of the same log at an older or equal version removes nothing a does not (a decoded copy).
+  if (!(b.rlog === a.rlog && b.rv <= a.rv)) {
+    b.forEachRemoved((d) => {
+      if (!a.isRemoved(d)) newRemoved.push(d);
+    });
   }
-  const adds = new Map<string, CartAdd>();
-  for (const src of [a.adds, b.adds]) {
-    for (const [dot, add] of src) {
-      if (removed.has(dot)) continue;
-      const prior = adds.get(dot);
-      // One dot is one add, so both sides agree; if a faulty minting ever clashed, pick canonically.
-      if (prior === undefined || add.item > prior.item || (add.item === prior.item && add.qty > prior.qty)) adds.set(dot, add);
+  const newAdds: [string, CartAdd][] = [];
+  let replaced: Map<string, CartAdd> | undefined;
+  if (!(b.alog === a.alog && b.av <= a.av && b.rlog === a.rlog && b.rv <= a.rv)) {
+    b.forEachLive((dot, add) => {
+      if (a.isRemoved(dot)) return;
+      const prior = a.liveAdd(dot);
+      if (prior === undefined) newAdds.push([dot, add]);
+      else if (larger(add, prior)) (replaced ??= new Map()).set(dot, add);
+    });
+  }
+  if (newRemoved.length === 0 && newAdds.length === 0 && replaced === undefined) return a;
+  const removedNow = newRemoved.length === 0 ? undefined : new Set(newRemoved);
+  // a's live adds that b removes.
+  const hidden: [string, CartAdd][] = [];
+  for (const d of newRemoved) {
+    const p = a.liveAdd(d);
+    if (p !== undefined) hidden.push([d, p]);
+  }
+
+  let alog = a.alog;
+  let av = a.av;
+  if (replaced !== undefined || (newAdds.length > 0 && alog.head !== av)) {
+    // Not the newest version (or a clashing dot changes an add's payload): copy what a sees.
+    alog = new AddsLog();
+    av = 0;
+    a.forEachLive((dot, add) => {
+      if (removedNow?.has(dot)) return;
+      const r = replaced?.get(dot) ?? add;
+      alog.entries.set(dot, { item: r.item, qty: r.qty, at: 0 });
+    });
+    for (const [dot, add] of newAdds) alog.entries.set(dot, { item: add.item, qty: add.qty, at: 0 });
+  } else if (newAdds.length > 0) {
+    av = ++alog.head;
+    for (const [dot, add] of newAdds) alog.entries.set(dot, { item: add.item, qty: add.qty, at: av });
+  }
+
+  let rlog = a.rlog;
+  let rv = a.rv;
+  let owns = a.ownsRemoved;
+  if (newRemoved.length > 0) {
+    if (!owns || rlog.head !== rv) {
+      const copy = new RemovedLog();
+      a.forEachRemoved((d) => copy.at.set(d, 0));
+      for (const d of newRemoved) copy.at.set(d, 0);
+      rlog = copy;
+      rv = 0;
+      owns = true;
+    } else {
+      rv = ++rlog.head;
+      for (const d of newRemoved) rlog.at.set(d, rv);
     }
   }
-  const result: CartState = { adds, removed };
-  if (baseJson !== undefined) derivations.set(result, { base: baseJson, added });
+
+  const result = new CartState(alog, av, rlog, rv, owns, a.liveCount - hidden.length + newAdds.length, a.removedCount + newRemoved.length);
+  if (a.addsSum !== undefined) {
+    let sum = a.addsSum;
+    for (const [dot, add] of newAdds) sum += addHash(dot, add);
+    for (const [dot, add] of hidden) sum -= addHash(dot, add);
+    if (replaced !== undefined) {
+      for (const [dot, add] of replaced) {
+        if (removedNow?.has(dot)) continue;
+        sum += addHash(dot, add) - addHash(dot, a.liveAdd(dot) as CartAdd);
+      }
+    }
+    result.addsSum = sum & mask256;
+  }
+  if (newRemoved.length === 0) {
+    result.removedEnc = a.removedEnc;
+    result.removedEncFrom = a.removedEncFrom;
+  } else if (a.removedEnc !== undefined || a.removedEncFrom !== undefined) {
+    result.removedEncFrom = { base: removedEncoding(a), added: newRemoved };
+  }
+  const effective: [string, CartAdd][] = replaced === undefined ? newAdds : [...newAdds, ...replaced];
+  result.derivation = { parentId: a.id, adds: effective, removed: newRemoved };
   return result;
+}
+
+/**
+ * What `state` adds to `parent` when it was made by merging something into `parent`: the adds and removed
+ * dots it gained, as a small state of its own. A store holding `parent` can then append that delta instead
+ * of writing the whole cart again. Undefined when `state` was not made from `parent`.
+ */
+export function cartDeltaSince(state: CartState, parent: CartState): CartState | undefined {
+  const d = state.derivation;
+  if (d === undefined || d.parentId !== parent.id) return undefined;
+  return buildState(d.adds, d.removed);
+}
+
+/**
+ * What a replica holding `have` lacks of `target`: target's removed dots it has not, and target's live adds
+ * it neither holds nor removed. Merging it into `have` gives what merging `target` would.
+ */
+export function cartMissing(target: CartState, have: CartState): CartState {
+  const removed: string[] = [];
+  target.forEachRemoved((d) => {
+    if (!have.isRemoved(d)) removed.push(d);
+  });
+  const adds: [string, CartAdd][] = [];
+  target.forEachLive((dot, add) => {
+    if (have.isRemoved(dot)) return;
+    const prior = have.liveAdd(dot);
+    if (prior === undefined || larger(add, prior)) adds.push([dot, add]);
+  });
+  return buildState(adds, removed);
 }
 
 /** Quantity per item: the sum over its live adds; items with no live add are absent. */
 export function cartItems(state: CartState): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [dot, add] of state.adds) {
-    if (state.removed.has(dot)) continue;
+  state.forEachLive((_dot, add) => {
     out[add.item] = (out[add.item] ?? 0) + add.qty;
-  }
+  });
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export function cartIsEmpty(state: CartState): boolean {
-  return state.adds.size === 0 && state.removed.size === 0;
-}
-
-/** The number of adds whose dot is not removed (what the encoding lists). */
-function liveAddCount(s: CartState): number {
-  if (s.removed.size === 0) return s.adds.size;
-  let n = 0;
-  for (const dot of s.adds.keys()) if (!s.removed.has(dot)) n++;
-  return n;
+  return state.liveCount === 0 && state.removedCount === 0;
 }
 
 /**
@@ -150,15 +331,50 @@ function liveAddCount(s: CartState): number {
  */
 export function cartEqual(a: CartState, b: CartState): boolean {
   if (a === b) return true;
-  if (a.removed.size !== b.removed.size) return false;
-  for (const d of a.removed) if (!b.removed.has(d)) return false;
-  if (liveAddCount(a) !== liveAddCount(b)) return false;
-  for (const [dot, add] of a.adds) {
-    if (a.removed.has(dot)) continue;
-    const other = b.adds.get(dot);
-    if (other === undefined || b.removed.has(dot) || other.item !== add.item || other.qty !== add.qty) return false;
+  if (a.liveCount !== b.liveCount || a.removedCount !== b.removedCount) return false;
+  const sameRemoved = a.rlog === b.rlog && a.rv === b.rv;
+  if (sameRemoved && a.alog === b.alog && a.av === b.av) return true;
+  let equal = true;
+  if (!sameRemoved) {
+    a.forEachRemoved((d) => {
+      if (equal && !b.isRemoved(d)) equal = false;
+    });
   }
-  return true;
+  if (!equal) return false;
+  a.forEachLive((dot, add) => {
+    if (!equal) return;
+    const other = b.liveAdd(dot);
+    if (other === undefined || other.item !== add.item || other.qty !== add.qty) equal = false;
+  });
+  return equal;
+}
+
+/**
+ * The value hash anti-entropy compares (the same on every replica holding the same state): the sha256 of
+ * the sum of the live adds' hashes and of the removed part of the encoding. Both parts are kept as the
+ * cart changes (a write adds one add's hash; an unchanged removed set reuses its hash), so hashing a
+ * stored cart after a write does not go over the whole cart again.
+ */
+export function cartHash(state: CartState): string {
+  if (state.addsSum === undefined) {
+    let sum = 0n;
+    state.forEachLive((dot, add) => {
+      sum += addHash(dot, add);
+    });
+    state.addsSum = sum & mask256;
+  }
+  return sha256Hex(`cart:${state.addsSum.toString(16)}:${removedHash(removedEncoding(state))}`);
+}
+
+const hashOfRemovedEnc = new WeakMap<RemovedEncoding, string>();
+
+function removedHash(e: RemovedEncoding): string {
+  let h = hashOfRemovedEnc.get(e);
+  if (h === undefined) {
+    h = sha256Hex(JSON.stringify({ r: e.r, x: e.x }));
+    hashOfRemovedEnc.set(e, h);
+  }
+  return h;
 }
 
 // ---- Encoding ---------------------------------------------------------------------------------------
@@ -190,60 +406,6 @@ function isCounter(s: string, from: number): boolean {
   }
   return true;
 }
-
-/**
- * Encodings of states already encoded. States are immutable values and the same state object is encoded
- * again and again (every read reply of an unchanged key, every anti-entropy exchange), so the JSON form is
- * computed once per state and shared; it is deep-frozen so that no holder can change it for the others.
- */
-const jsonCache = new WeakMap<CartState, CartJson>();
-
-export function cartToJson(state: CartState): CartJson {
-  const cached = jsonCache.get(state);
-  if (cached !== undefined) return cached;
-  const json = computeCartJson(state);
-  for (const e of json.a) Object.freeze(e);
-  Object.freeze(json.a);
-  for (const ranges of Object.values(json.r)) {
-    for (const range of ranges) Object.freeze(range);
-    Object.freeze(ranges);
-  }
-  Object.freeze(json.r);
-  Object.freeze(json.x);
-  jsonCache.set(state, Object.freeze(json));
-  removedOfJson.set(json, state.removed);
-  return json;
-}
-
-/**
- * The way back from an encoding built here (and frozen, so unchanged) to its removed set, and the states
- * decoded from such encodings. An encoding that never left this process (a simulated peer's message, a
- * message a node sends itself) then decodes without expanding its removed ranges into dot ids again,
- * which grows with the cart's history; forms parsed off the wire are fresh objects and never found here.
- */
-const removedOfJson = new WeakMap<CartJson, ReadonlySet<string>>();
-const decodedOfJson = new WeakMap<object, CartState>();
-
-/**
- * The state `cartFromJson` would build from `json`, an encoding of this module: the removed set is shared
- * (states are immutable), and the adds are rebuilt from the encoding's sorted list, so that their order,
- * which later reads see (cartObservedAll), is that of a decoded state too.
- */
-function fromKnownJson(json: CartJson, removed: ReadonlySet<string>): CartState {
-  const adds = new Map<string, CartAdd>();
-  for (const [dot, item, qty] of json.a) adds.set(dot, { item, qty });
-  const state: CartState = { adds, removed };
-  jsonCache.set(state, json);
-  return state;
-}
-
-/**
- * States made by cartMerge from a state whose encoding was known: that encoding and the removed dots the
- * merge added. A busy cart's removed set only grows, by a few dots per write, so deriving the new ranges
- * from the old ones costs O(ranges) instead of O(removed dots) for every write. Only the (compact, frozen)
- * encoding is held, never the older state itself.
- */
-const derivations = new WeakMap<CartState, { readonly base: CartJson; readonly added: readonly string[] }>();
 
 /** Sorts removed dots into counters by `${node}:${nonce}` prefix and verbatim ids, as the encoding groups them. */
 function groupRemoved(dots: Iterable<string>, groups: Map<string, number[]>, x: string[]): void {
@@ -285,55 +447,97 @@ function addCounters(ranges: readonly (readonly [number, number])[], counters: n
   return out;
 }
 
-function liveAddsJson(state: CartState): [string, string, number][] {
-  const a: [string, string, number][] = [];
-  for (const [dot, add] of state.adds) if (!state.removed.has(dot)) a.push([dot, add.item, add.qty]);
-  return a.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+function freezeRemovedEncoding(e: { r: Record<string, [number, number][]>; x: string[] }): RemovedEncoding {
+  for (const ranges of Object.values(e.r)) {
+    for (const range of ranges) Object.freeze(range);
+    Object.freeze(ranges);
+  }
+  Object.freeze(e.r);
+  Object.freeze(e.x);
+  return e;
 }
 
-function computeCartJson(state: CartState): CartJson {
-  const derivation = derivations.get(state);
-  if (derivation !== undefined) {
-    derivations.delete(state);
-    return deriveCartJson(state, derivation.base, derivation.added);
+/**
+ * The removed part of a state's encoding. Derived from the encoding of the state it was merged from when
+ * that was known: a busy cart's removed set only grows, by a few dots per write, so the new ranges cost
+ * O(ranges) instead of O(removed dots). Untouched range lists are shared with the base (both frozen).
+ */
+function removedEncoding(state: CartState): RemovedEncoding {
+  if (state.removedEnc !== undefined) return state.removedEnc;
+  let e: RemovedEncoding;
+  const from = state.removedEncFrom;
+  if (from !== undefined) {
+    e = deriveRemoved(from.base, from.added);
+  } else {
+    const groups = new Map<string, number[]>();
+    const x: string[] = [];
+    const dots: string[] = [];
+    state.forEachRemoved((d) => dots.push(d));
+    groupRemoved(dots, groups, x);
+    const r: Record<string, [number, number][]> = {};
+    for (const prefix of [...groups.keys()].sort()) r[prefix] = addCounters([], groups.get(prefix) as number[]);
+    e = freezeRemovedEncoding({ r, x: x.sort() });
   }
-  const a = liveAddsJson(state);
-  const groups = new Map<string, number[]>();
-  const x: string[] = [];
-  groupRemoved(state.removed, groups, x);
-  const r: Record<string, [number, number][]> = {};
-  for (const prefix of [...groups.keys()].sort()) {
-    const counters = (groups.get(prefix) as number[]).sort((p, q) => p - q);
-    const ranges: [number, number][] = [];
-    for (const c of counters) {
-      const last = ranges[ranges.length - 1];
-      if (last !== undefined && c === last[1] + 1) last[1] = c;
-      else ranges.push([c, c]);
-    }
-    r[prefix] = ranges;
-  }
-  return { a, r, x: x.sort() };
+  state.removedEnc = e;
+  state.removedEncFrom = undefined;
+  return e;
 }
 
-/** The encoding of `state`, whose removed set is `base`'s plus `added` (dots not in `base`). */
-function deriveCartJson(state: CartState, base: CartJson, added: readonly string[]): CartJson {
-  const a = liveAddsJson(state);
-  if (added.length === 0) return { a, r: base.r, x: base.x };
+function deriveRemoved(base: RemovedEncoding, added: readonly string[]): RemovedEncoding {
+  if (added.length === 0) return base;
   const groups = new Map<string, number[]>();
   const newX: string[] = [];
   groupRemoved(added, groups, newX);
-  const x = newX.length === 0 ? base.x : [...base.x, ...newX].sort();
-  if (groups.size === 0) return { a, r: base.r, x };
+  const x = newX.length === 0 ? (base.x as string[]) : [...base.x, ...newX].sort();
+  if (groups.size === 0) return freezeRemovedEncoding({ r: base.r as Record<string, [number, number][]>, x });
   const prefixes = new Set<string>(Object.keys(base.r));
   for (const prefix of groups.keys()) prefixes.add(prefix);
   const r: Record<string, [number, number][]> = {};
   for (const prefix of [...prefixes].sort()) {
     const counters = groups.get(prefix);
     const old = base.r[prefix];
-    // Untouched range lists are shared with the base encoding: both are frozen.
     r[prefix] = counters === undefined ? (old as [number, number][]) : addCounters(old ?? [], counters);
   }
-  return { a, r, x };
+  return freezeRemovedEncoding({ r, x });
+}
+
+/**
+ * The encodings built here, mapped back to their state, and the states decoded from such encodings. An
+ * encoding that never left this process (a simulated peer's message, a message a node sends itself) then
+ * decodes without expanding its removed ranges into dot ids again, which grows with the cart's history;
+ * forms parsed off the wire are fresh objects and never found here.
+ */
+const stateOfJson = new WeakMap<CartJson, CartState>();
+const decodedOfJson = new WeakMap<object, CartState>();
+
+/** The encoding, computed once per state and shared; deep-frozen so that no holder can change it for the others. */
+export function cartToJson(state: CartState): CartJson {
+  if (state.json !== undefined) return state.json;
+  const a: [string, string, number][] = [];
+  state.forEachLive((dot, add) => a.push([dot, add.item, add.qty]));
+  a.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  for (const e of a) Object.freeze(e);
+  Object.freeze(a);
+  const removed = removedEncoding(state);
+  const json = Object.freeze({ a, r: removed.r, x: removed.x }) as CartJson;
+  state.json = json;
+  stateOfJson.set(json, state);
+  return json;
+}
+
+/**
+ * The state `cartFromJson` would build from `json`, an encoding of `source` made here: the removed log is
+ * shared (read-only for the copy: `ownsRemoved` false), and the adds are rebuilt from the encoding's sorted
+ * list, so that their order, which later reads see (cartObservedAll), is that of a decoded state too.
+ */
+function fromKnownJson(json: CartJson, source: CartState): CartState {
+  const alog = new AddsLog();
+  for (const [dot, item, qty] of json.a) alog.entries.set(dot, { item, qty, at: 0 });
+  const state = new CartState(alog, 0, source.rlog, source.rv, false, source.liveCount, source.removedCount);
+  state.json = json;
+  state.removedEnc = removedEncoding(source);
+  state.addsSum = source.addsSum;
+  return state;
 }
 
 function malformed(why: string): never {
@@ -347,9 +551,9 @@ export function cartFromJson(json: unknown): CartState {
   if (typeof json !== 'object' || json === null) malformed('not an object');
   const decoded = decodedOfJson.get(json);
   if (decoded !== undefined) return decoded;
-  const knownRemoved = removedOfJson.get(json as CartJson);
-  if (knownRemoved !== undefined) {
-    const state = fromKnownJson(json as CartJson, knownRemoved);
+  const source = stateOfJson.get(json as CartJson);
+  if (source !== undefined) {
+    const state = fromKnownJson(json as CartJson, source);
     decodedOfJson.set(json, state);
     return state;
   }
@@ -371,14 +575,14 @@ export function cartFromJson(json: unknown): CartState {
       for (let c = from; c <= to; c++) removed.add(`${prefix}:${c}`);
     }
   }
-  const adds = new Map<string, CartAdd>();
+  const adds: [string, CartAdd][] = [];
   for (const e of j.a as unknown[]) {
     if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== 'string' || typeof e[1] !== 'string') malformed('bad add');
     const [dot, item, qty] = e as [string, string, unknown];
     if (!Number.isSafeInteger(qty) || (qty as number) < 1) malformed('add quantity is not a positive integer');
-    if (!removed.has(dot)) adds.set(dot, { item, qty: qty as number });
+    adds.push([dot, { item, qty: qty as number }]);
   }
-  return { adds, removed };
+  return buildState(adds, removed);
 }
 
 export function encodeCart(state: CartState): Uint8Array {

@@ -1,10 +1,29 @@
 // The replica's own data: key states in storage namespaces "kv" and "cart", an in-memory Merkle tree per
-// partition (value hash = sha256 of the encoded state), per-key locks so that read-modify-write of a key
-// is never interleaved (two concurrent coordinations must never mint the same dot), and a write-through
-// map of states whose storage write has not resolved yet, so a later read never sees an older state than
-// one already acknowledged.
-import type { CoreEnv, TimerHandle } from './env.js';
-import { type CartState, cartEqual, cartFromJson, cartIsEmpty, cartMerge, cartToJson, decodeCart, emptyCart, encodeCart } from './cart.js';
+// partition (value hash: sha256 of the encoded state for kv, the cart's incremental hash for carts), per-key
+// locks so that read-modify-write of a key is never interleaved (two concurrent coordinations must never
+// mint the same dot), and a write-through map of states whose storage write has not resolved yet, so a
+// later read never sees an older state than one already acknowledged.
+//
+// A cart is stored incrementally: a base (its whole encoding, namespace "cart") and the deltas appended
+// since (namespace "cart-delta", one entry per write, keyed by the cart's key and a sequence number). A
+// write whose state was merged from the stored one appends just what it added; once the deltas together
+// outweigh the base, the write stores the whole cart as the new base and deletes them, in the same batch.
+// So a write costs O(its delta) amortized, and the stored bytes stay within twice the cart's encoding.
+import type { CoreEnv, StorageWrite, TimerHandle } from './env.js';
+import {
+  type CartState,
+  cartDeltaSince,
+  cartEqual,
+  cartFromJson,
+  cartHash,
+  cartIsEmpty,
+  cartMerge,
+  cartMissing,
+  cartToJson,
+  decodeCart,
+  emptyCart,
+  encodeCart,
+} from './cart.js';
 import { sha256Hex } from './hash.js';
 import { MerkleTree } from './merkle.js';
 import {
@@ -33,6 +52,15 @@ export interface DataType {
   /** The JSON form carried inside peer messages (no second base64 layer). */
   toJson(s: State): unknown;
   fromJson(j: unknown): State;
+  /** The Merkle value hash: equal on every replica holding an equal state. */
+  hash(s: State, encoded?: Uint8Array): string;
+  /**
+   * What `s` added to `prev` when `s` was merged from `prev` (a store appends only that); undefined when
+   * the type is stored whole or `s` was not made from `prev`.
+   */
+  deltaSince(s: State, prev: State): State | undefined;
+  /** What a replica holding `have` lacks of `target` (merging it into `have` gives `merge(have, target)`). */
+  missing(target: State, have: State): State;
 }
 
 /**
@@ -78,6 +106,10 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
       decode: (b) => decodeVersions(b),
       toJson: (s) => memoToJson(s, (v) => versionsToJson(v as Versions)),
       fromJson: (j) => memoFromJson(j, versionsFromJson),
+      hash: (s, encoded) => sha256Hex(encoded ?? utf8.encode(JSON.stringify(memoToJson(s, (v) => versionsToJson(v as Versions))))),
+      deltaSince: () => undefined,
+      // A register's versions are few and small: a repair carries them whole.
+      missing: (target) => target,
     },
     cart: {
       empty: emptyCart,
@@ -88,6 +120,9 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
       decode: (b) => decodeCart(b),
       toJson: (s) => cartToJson(s as CartState),
       fromJson: (j) => cartFromJson(j),
+      hash: (s) => cartHash(s as CartState),
+      deltaSince: (s, prev) => cartDeltaSince(s as CartState, prev as CartState),
+      missing: (target, have) => cartMissing(target as CartState, have as CartState),
     },
   };
 }
@@ -132,6 +167,55 @@ export class KeyedLock {
   }
 }
 
+/** Kinds stored as a base plus appended deltas, and the namespace of their deltas. */
+const deltaNamespaces: Partial<Record<Kind, string>> = { cart: 'cart-delta' };
+
+export function deltaNamespace(kind: Kind): string | undefined {
+  return deltaNamespaces[kind];
+}
+
+/**
+ * Every delta of `key` is stored under this prefix: the key as a JSON string, which ends at its first
+ * unescaped quote, so no other key's prefix starts with it.
+ */
+export function deltaKeyPrefix(key: string): string {
+  return JSON.stringify(key);
+}
+
+/** The delta key: prefix, then a fixed-width hex sequence number, so a prefix scan returns them in order. */
+function deltaKey(key: string, seq: number): string {
+  return `${deltaKeyPrefix(key)}${seq.toString(16).padStart(12, '0')}`;
+}
+
+function parseDeltaKey(k: string): { key: string; seq: number } | undefined {
+  if (k.length < 14) return undefined;
+  try {
+    const key = JSON.parse(k.slice(0, -12)) as unknown;
+    const seq = Number.parseInt(k.slice(-12), 16);
+    return typeof key === 'string' && Number.isSafeInteger(seq) ? { key, seq } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stored state of an incrementally stored kind: its base merged with its deltas, in order. */
+export function decodeStored(t: DataType, base: Uint8Array | undefined, deltas: readonly Uint8Array[]): State | undefined {
+  if (base === undefined && deltas.length === 0) return undefined;
+  let s = base === undefined ? t.empty : t.decode(base);
+  for (const d of deltas) s = t.merge(s, t.decode(d));
+  return s;
+}
+
+/** What storage holds of one incrementally stored key, once the batches issued so far are durable. */
+interface Layout {
+  /** The state those batches leave; a write merged from it may append its delta. Undefined: write whole. */
+  onDisk: State | undefined;
+  baseBytes: number;
+  deltaKeys: string[];
+  deltaBytes: number;
+  nextSeq: number;
+}
+
 export class LocalStore {
   readonly lock = new KeyedLock();
   private readonly trees = new Map<number, MerkleTree>();
@@ -160,6 +244,10 @@ export class LocalStore {
    * fsync, far too fast for any crash to catch.
    */
   private readonly lazy = new Map<string, { kind: Kind; key: string; state: State }>();
+  /** Storage layout of the incrementally stored keys (by mkey), known from `load`, reads and writes. */
+  private readonly layouts = new Map<string, Layout>();
+  /** Counts puts and deletes, so a read that raced a write does not record a stale layout. */
+  private writeSerial = 0;
   private lazyTimer: TimerHandle | undefined = undefined;
   /** How long a non-durable write stays in memory only. */
   static readonly lazyFlushMs = 15_000;
@@ -175,7 +263,13 @@ export class LocalStore {
     this.loaded = false;
     this.trees.clear();
     this.tombstoneKeys.clear();
+    this.layouts.clear();
     for (const kind of ['kv', 'cart'] as const) {
+      const ns = deltaNamespace(kind);
+      if (ns !== undefined) {
+        await this.loadIncremental(kind, ns);
+        continue;
+      }
       for await (const [key, bytes] of this.env.storage.scan(kind)) {
         this.tree(this.partitionOfKey(key)).set(mkey(kind, key), sha256Hex(bytes));
         // Only a state with a null value can be a tombstone; the others are not decoded here.
@@ -189,6 +283,41 @@ export class LocalStore {
       }
     }
     this.loaded = true;
+  }
+
+  /** Loads the bases and deltas of an incrementally stored kind: layouts, decoded states and hashes. */
+  private async loadIncremental(kind: Kind, ns: string): Promise<void> {
+    const bases = new Map<string, Uint8Array>();
+    for await (const [key, bytes] of this.env.storage.scan(kind)) bases.set(key, bytes);
+    const deltas = new Map<string, { keys: string[]; values: Uint8Array[]; bytes: number; last: number }>();
+    for await (const [k, bytes] of this.env.storage.scan(ns)) {
+      const parsed = parseDeltaKey(k);
+      if (parsed === undefined) continue;
+      let d = deltas.get(parsed.key);
+      if (d === undefined) deltas.set(parsed.key, (d = { keys: [], values: [], bytes: 0, last: -1 }));
+      d.keys.push(k);
+      d.values.push(bytes);
+      d.bytes += bytes.byteLength;
+      d.last = Math.max(d.last, parsed.seq);
+    }
+    const t = this.types[kind];
+    for (const key of new Set([...bases.keys(), ...deltas.keys()])) {
+      const base = bases.get(key);
+      const d = deltas.get(key);
+      let state: State | undefined;
+      try {
+        state = decodeStored(t, base, d?.values ?? []);
+      } catch (err) {
+        // Left in place, and reported where it is read; it is in no tree, so anti-entropy may restore it.
+        this.env.logger.log('warn', 'stored-state-undecodable', { kind, key, error: (err as Error).message });
+        continue;
+      }
+      if (state === undefined) continue;
+      const m = mkey(kind, key);
+      this.tree(this.partitionOfKey(key)).set(m, t.hash(state));
+      this.layouts.set(m, { onDisk: state, baseBytes: base?.byteLength ?? 0, deltaKeys: d?.keys ?? [], deltaBytes: d?.bytes ?? 0, nextSeq: (d?.last ?? -1) + 1 });
+      this.remember(m, state);
+    }
   }
 
   /** Whether `key` of kind kv holds only tombstones now: recorded for the reaper. */
@@ -239,12 +368,78 @@ export class LocalStore {
     const hit = this.cache.get(m);
     if (hit !== undefined) return hit;
     if (this.loaded && this.trees.get(this.partitionOfKey(key))?.get(m) === undefined) return undefined;
+    const ns = deltaNamespace(kind);
+    if (ns !== undefined) return this.getIncremental(kind, key, ns);
     const bytes = await this.env.storage.get(kind, key);
     if (bytes === undefined) return undefined;
     const state = this.types[kind].decode(bytes);
     // Only cache what is known to be current: a concurrent put may have replaced it while we read.
     if (!this.unflushed.has(m)) this.remember(m, state);
     return state;
+  }
+
+  private async getIncremental(kind: Kind, key: string, ns: string): Promise<State | undefined> {
+    const m = mkey(kind, key);
+    const serial = this.writeSerial;
+    const base = await this.env.storage.get(kind, key);
+    const keys: string[] = [];
+    const values: Uint8Array[] = [];
+    let bytes = 0;
+    let last = -1;
+    for await (const [k, v] of this.env.storage.scan(ns, deltaKeyPrefix(key))) {
+      const parsed = parseDeltaKey(k);
+      if (parsed === undefined || parsed.key !== key) continue;
+      keys.push(k);
+      values.push(v);
+      bytes += v.byteLength;
+      last = Math.max(last, parsed.seq);
+    }
+    const state = decodeStored(this.types[kind], base, values);
+    // Only record what is known to be current: a concurrent put may have replaced it while we read.
+    if (!this.unflushed.has(m) && this.writeSerial === serial) {
+      this.remember(m, state);
+      if (state !== undefined) this.layouts.set(m, { onDisk: state, baseBytes: base?.byteLength ?? 0, deltaKeys: keys, deltaBytes: bytes, nextSeq: last + 1 });
+    }
+    return state;
+  }
+
+  /**
+   * The storage writes that make `state` the stored state of `key`. For an incrementally stored kind: the
+   * delta from the state on disk when `state` was merged from it and the deltas stay lighter than the
+   * base, else the whole state as the new base with every delta deleted. Records the layout they leave.
+   */
+  private writesFor(kind: Kind, key: string, state: State): { ops: StorageWrite[]; hash: string } {
+    const t = this.types[kind];
+    const ns = deltaNamespace(kind);
+    if (ns === undefined) {
+      const value = t.encode(state);
+      return { ops: [{ type: 'put', ns: kind, key, value }], hash: t.hash(state, value) };
+    }
+    const m = mkey(kind, key);
+    const layout = this.layouts.get(m);
+    const hash = t.hash(state);
+    const delta = layout?.onDisk === undefined ? undefined : t.deltaSince(state, layout.onDisk);
+    if (layout !== undefined && delta !== undefined) {
+      const value = t.encode(delta);
+      if (layout.deltaBytes + value.byteLength <= layout.baseBytes) {
+        const k = deltaKey(key, layout.nextSeq++);
+        layout.deltaKeys.push(k);
+        layout.deltaBytes += value.byteLength;
+        layout.onDisk = state;
+        return { ops: [{ type: 'put', ns, key: k, value }], hash };
+      }
+    }
+    const value = t.encode(state);
+    const ops: StorageWrite[] = [{ type: 'put', ns: kind, key, value }];
+    for (const k of layout?.deltaKeys ?? []) ops.push({ type: 'del', ns, key: k });
+    this.layouts.set(m, { onDisk: state, baseBytes: value.byteLength, deltaKeys: [], deltaBytes: 0, nextSeq: layout?.nextSeq ?? 0 });
+    return { ops, hash };
+  }
+
+  /** A write of `m` failed: what storage holds is unknown, so the next write stores the whole state. */
+  private writeFailed(m: string): void {
+    const layout = this.layouts.get(m);
+    if (layout !== undefined) layout.onDisk = undefined;
   }
 
   private remember(m: string, state: State | undefined): void {
@@ -262,23 +457,30 @@ export class LocalStore {
    * and flushed lazily (see `lazy`): only the 'ack-not-durable' test fault uses that.
    */
   async put(kind: Kind, key: string, state: State, durable = true): Promise<void> {
-    const bytes = this.types[kind].encode(state);
     const m = mkey(kind, key);
+    this.writeSerial++;
     this.unflushed.set(m, state);
     this.remember(m, state);
-    this.tree(this.partitionOfKey(key)).set(m, sha256Hex(bytes));
     if (kind === 'kv') this.noteTombstone(key, state);
     if (!durable) {
+      this.tree(this.partitionOfKey(key)).set(m, this.types[kind].hash(state));
       this.lazy.set(m, { kind, key, state });
       this.lazyTimer ??= this.env.timers.setTimeout(() => this.flushLazy(), LocalStore.lazyFlushMs);
       return;
     }
     this.lazy.delete(m);
-    const done = this.env.storage.write([{ type: 'put', ns: kind, key, value: bytes }]).finally(() => {
-      if (this.unflushed.get(m) === state) this.unflushed.delete(m);
-    });
-    if (durable) await done;
-    else done.catch(() => undefined);
+    const { ops, hash } = this.writesFor(kind, key, state);
+    this.tree(this.partitionOfKey(key)).set(m, hash);
+    await this.env.storage.write(ops).then(
+      () => {
+        if (this.unflushed.get(m) === state) this.unflushed.delete(m);
+      },
+      (err: unknown) => {
+        if (this.unflushed.get(m) === state) this.unflushed.delete(m);
+        this.writeFailed(m);
+        throw err;
+      },
+    );
   }
 
   /** Hands every lazily held write to storage (the 'ack-not-durable' fault's late flush). */
@@ -288,7 +490,8 @@ export class LocalStore {
     this.lazy.clear();
     for (const [m, { kind, key, state }] of entries) {
       if (this.unflushed.get(m) !== state) continue;
-      this.env.storage.write([{ type: 'put', ns: kind, key, value: this.types[kind].encode(state) }])
+      this.env.storage.write(this.writesFor(kind, key, state).ops)
+        .then(undefined, () => this.writeFailed(m))
         .finally(() => {
           if (this.unflushed.get(m) === state) this.unflushed.delete(m);
         })
@@ -304,12 +507,19 @@ export class LocalStore {
 
   async del(kind: Kind, key: string): Promise<void> {
     const m = mkey(kind, key);
+    this.writeSerial++;
     this.lazy.delete(m);
     this.unflushed.set(m, null);
     this.remember(m, undefined);
     this.tree(this.partitionOfKey(key)).delete(m);
     if (kind === 'kv') this.tombstoneKeys.delete(key);
-    await this.env.storage.write([{ type: 'del', ns: kind, key }]).finally(() => {
+    const ops: StorageWrite[] = [{ type: 'del', ns: kind, key }];
+    const ns = deltaNamespace(kind);
+    if (ns !== undefined) {
+      for (const k of this.layouts.get(m)?.deltaKeys ?? []) ops.push({ type: 'del', ns, key: k });
+      this.layouts.delete(m);
+    }
+    await this.env.storage.write(ops).finally(() => {
       if (this.unflushed.get(m) === null) this.unflushed.delete(m);
     });
   }

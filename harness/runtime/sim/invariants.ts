@@ -4,7 +4,7 @@
 // broke the rule instead of, much later, in a checker that sees only the client history — if at all.
 import type { NodeId, PeerMessage, StorageWrite } from '../../../node/core/env.js';
 import { hintId } from '../../../node/core/hints.js';
-import { type DataType, type Kind, type State, dataTypes, fromB64 } from '../../../node/core/local-store.js';
+import { type DataType, type Kind, type State, dataTypes, decodeStored, deltaKeyPrefix, deltaNamespace, fromB64 } from '../../../node/core/local-store.js';
 import type { SimNodeHost } from './sim-node.js';
 
 export interface InvariantView {
@@ -74,8 +74,10 @@ export function replicaAcksDurable(): SimInvariant {
     dataTypes(host.config.conflicts === 'lww' || (host.config.testFaults ?? []).includes('lww-in-vclock'));
   const durableState = (host: SimNodeHost, types: Record<Kind, DataType>, c: Carried): State | undefined => {
     if (c.hintFor === undefined) {
-      const bytes = host.disk.get(c.kind, c.key);
-      return bytes === undefined ? undefined : types[c.kind].decode(bytes);
+      // A cart is stored as a base and the deltas appended since (local-store.ts).
+      const ns = deltaNamespace(c.kind);
+      const deltas = ns === undefined ? [] : host.disk.entries(ns, deltaKeyPrefix(c.key)).map(([, v]) => v);
+      return decodeStored(types[c.kind], host.disk.get(c.kind, c.key), deltas);
     }
     const bytes = host.disk.get('hint', hintId(c.hintFor, c.kind, c.key));
     if (bytes === undefined) return undefined;
