@@ -1,16 +1,21 @@
 // The cart CRDT: merge laws, and that no add is ever lost unless a remove observed it, whatever order
-// replicas exchange state in.
+// replicas exchange state in; its versioned representation against a plain-set model, its deltas and its
+// value hash.
 import t from 'tap';
 import fc from 'fast-check';
 import {
   type CartState,
   cartAdd,
   cartAddDelta,
+  cartDeltaSince,
   cartDotId,
   cartEqual,
   cartFromJson,
+  cartHash,
+  cartIsEmpty,
   cartItems,
   cartMerge,
+  cartMissing,
   cartObserved,
   cartObservedAll,
   cartRemove,
@@ -156,4 +161,111 @@ t.test('an encoding that never left the process decodes to what a parsed copy of
   t.same([...cartFromJson(cartToJson(s)).adds.keys()], ['n1:b:1', 'n2:b:1']);
   t.ok(decodedAlike(s));
   t.ok(Object.isFrozen(cartToJson(s).a[0]), 'the shared encoding is frozen');
+});
+
+// The representation: states share append-only logs and see them up to their own version. Every state
+// ever made must keep its value however its successors (or other holders) extend the logs it shares.
+type PoolOp =
+  | { kind: 'add'; at: number; item: string; qty: number }
+  | { kind: 'remove'; at: number; pick: number }
+  | { kind: 'merge'; into: number; from: number }
+  | { kind: 'decode'; at: number };
+const arbPoolOp: fc.Arbitrary<PoolOp> = fc.oneof(
+  fc.record({ kind: fc.constant('add' as const), at: fc.nat(1000), item: fc.constantFrom(...items), qty: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('remove' as const), at: fc.nat(1000), pick: fc.nat(5) }),
+  fc.record({ kind: fc.constant('merge' as const), into: fc.nat(1000), from: fc.nat(1000) }),
+  fc.record({ kind: fc.constant('decode' as const), at: fc.nat(1000) }),
+);
+
+interface Model {
+  adds: Map<string, { item: string; qty: number }>;
+  removed: Set<string>;
+}
+
+function modelMerge(a: Model, b: Model): Model {
+  const removed = new Set([...a.removed, ...b.removed]);
+  const adds = new Map<string, { item: string; qty: number }>();
+  for (const src of [a.adds, b.adds]) for (const [d, add] of src) if (!removed.has(d) && !adds.has(d)) adds.set(d, add);
+  return { adds, removed };
+}
+
+function sameAsModel(s: CartState, m: Model): boolean {
+  const live = [...s.adds].map(([d, a]) => [d, a.item, a.qty]).sort();
+  const want = [...m.adds].map(([d, a]) => [d, a.item, a.qty]).sort();
+  return JSON.stringify(live) === JSON.stringify(want) && JSON.stringify([...s.removed].sort()) === JSON.stringify([...m.removed].sort()) &&
+    cartIsEmpty(s) === (m.adds.size === 0 && m.removed.size === 0);
+}
+
+t.test('every state keeps its value while the logs it shares are extended (against a plain-set model)', async (t) => {
+  fc.assert(
+    fc.property(fc.array(arbPoolOp, { minLength: 1, maxLength: 60, size: 'max' }), (ops) => {
+      const states: CartState[] = [emptyCart];
+      const models: Model[] = [{ adds: new Map(), removed: new Set() }];
+      let counter = 0;
+      for (const op of ops) {
+        if (op.kind === 'add') {
+          const i = op.at % states.length;
+          const dot = cartDotId('n1', 'b', ++counter);
+          states.push(cartAdd(states[i]!, op.item, op.qty, dot));
+          models.push(modelMerge(models[i]!, { adds: new Map([[dot, { item: op.item, qty: op.qty }]]), removed: new Set() }));
+        } else if (op.kind === 'remove') {
+          const i = op.at % states.length;
+          const live = [...states[i]!.adds.keys()].sort();
+          const dots = live.filter((_, k) => k % (op.pick + 1) === 0);
+          states.push(cartRemove(states[i]!, 'any', dots));
+          models.push(modelMerge(models[i]!, { adds: new Map(), removed: new Set(dots) }));
+        } else if (op.kind === 'merge') {
+          const i = op.into % states.length;
+          const j = op.from % states.length;
+          states.push(cartMerge(states[i]!, states[j]!));
+          models.push(modelMerge(models[i]!, models[j]!));
+        } else {
+          // A decoded copy shares its source's removed log, read-only.
+          const i = op.at % states.length;
+          states.push(cartFromJson(cartToJson(states[i]!)));
+          models.push(models[i]!);
+        }
+      }
+      return states.every((s, i) => sameAsModel(s, models[i]!) && cartEqual(s, decodeCart(encodeCart(s))));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('a derived state is its parent plus its delta; a repair delta is what the replica lacks', async (t) => {
+  fc.assert(
+    fc.property(fc.array(arbOp, { maxLength: 40, size: 'max' }), fc.array(arbOp, { maxLength: 10 }), (ops, more) => {
+      const [x, y] = run(ops).replicas as [CartState, CartState];
+      const z = run([...ops, ...more]).replicas[2]!;
+      for (const other of [y, z, cartAddDelta('fig', 2, 'n9:b:1'), cartRemoveDelta('fig', ['n0:boot:1'])]) {
+        const merged = cartMerge(x, other);
+        const delta = cartDeltaSince(merged, x);
+        // Merging into the empty cart gives the other state itself: nothing to derive, the store writes it whole.
+        if (merged !== x && !cartIsEmpty(x) && (delta === undefined || !cartEqual(cartMerge(x, delta), merged))) return false;
+        if (!cartEqual(cartMerge(other, cartMissing(merged, other)), cartMerge(other, merged))) return false;
+      }
+      // Derived from an equal copy, not from x itself: no delta (a store only appends to what it wrote).
+      return cartDeltaSince(cartMerge(decodeCart(encodeCart(x)), cartAddDelta('fig', 1, 'n9:b:2')), x) === undefined;
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('the value hash is a function of the state: equal states hash alike, different ones do not', async (t) => {
+  fc.assert(
+    fc.property(fc.array(arbOp, { maxLength: 40, size: 'max' }), fc.array(fc.nat(replicaCount - 1), { minLength: 3, maxLength: 3 }), (ops, order) => {
+      const { replicas } = run(ops);
+      const [x, y] = replicas as [CartState, CartState];
+      // The same union built in two orders, incrementally and from a decoded copy.
+      const one = order.reduce((acc, i) => cartMerge(acc, replicas[i]!), emptyCart);
+      const two = [...order].reverse().reduce((acc, i) => cartMerge(decodeCart(encodeCart(acc)), replicas[i]!), emptyCart);
+      if (cartEqual(one, two) !== (cartHash(one) === cartHash(two))) return false;
+      if (cartHash(x) !== cartHash(decodeCart(encodeCart(x)))) return false;
+      // Hashing a state, then merging into it (the incremental path), gives the hash of the result computed afresh.
+      cartHash(x);
+      const m = cartMerge(x, y);
+      return cartHash(m) === cartHash(decodeCart(encodeCart(m))) && (cartEqual(x, y) === (cartHash(x) === cartHash(y)));
+    }),
+    { numRuns: 300 },
+  );
 });
