@@ -117,7 +117,10 @@ export class ReadCoordinator {
         if (!home.includes(node)) continue;
         if (s !== undefined && (t.equal(s, merged) || t.equal(s, t.merge(s, merged)))) continue;
         counters.readRepairs += 1;
-        this.ctx.send(node, { type: 'write', kind, key, s: this.ctx.encodeState(kind, merged) });
+        // The replica's reply says what it holds, so it is sent only what it lacks (for a cart, a delta
+        // rather than the whole, ever larger cart; a register's versions go whole).
+        const repair = s === undefined ? merged : t.missing(merged, s);
+        this.ctx.send(node, { type: 'write', kind, key, s: this.ctx.encodeState(kind, repair) });
       }
     }
   }
