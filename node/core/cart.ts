@@ -226,7 +226,11 @@ export function cartMerge(a: CartState, b: CartState): CartState {
 
   let alog = a.alog;
   let av = a.av;
-  if (replaced !== undefined || (newAdds.length > 0 && alog.head !== av)) {
+  const liveCount = a.liveCount - hidden.length + newAdds.length;
+  // Removed adds stay in their log for the older versions; once they outnumber the live ones, the result
+  // gets a log of its live adds only, so a churning cart's reads cost O(live adds), not O(adds ever made).
+  const dead = hidden.length > 0 && alog.entries.size > 2 * liveCount + 64;
+  if (replaced !== undefined || dead || (newAdds.length > 0 && alog.head !== av)) {
     // Not the newest version (or a clashing dot changes an add's payload): copy what a sees.
     alog = new AddsLog();
     av = 0;
@@ -258,7 +262,7 @@ export function cartMerge(a: CartState, b: CartState): CartState {
     }
   }
 
-  const result = new CartState(alog, av, rlog, rv, owns, a.liveCount - hidden.length + newAdds.length, a.removedCount + newRemoved.length);
+  const result = new CartState(alog, av, rlog, rv, owns, liveCount, a.removedCount + newRemoved.length);
   if (a.addsSum !== undefined) {
     let sum = a.addsSum;
     for (const [dot, add] of newAdds) sum += addHash(dot, add);
@@ -283,13 +287,13 @@ export function cartMerge(a: CartState, b: CartState): CartState {
 }
 
 /**
- * What `state` adds to `parent` when it was made by merging something into `parent`: the adds and removed
- * dots it gained, as a small state of its own. A store holding `parent` can then append that delta instead
- * of writing the whole cart again. Undefined when `state` was not made from `parent`.
+ * What `state` adds to the state whose `id` is `parentId` when it was made by merging something into that
+ * state: the adds and removed dots it gained, as a small state of its own. A store holding the parent can
+ * then append that delta instead of writing the whole cart again. Undefined when `state` was not made from it.
  */
-export function cartDeltaSince(state: CartState, parent: CartState): CartState | undefined {
+export function cartDeltaSince(state: CartState, parentId: number): CartState | undefined {
   const d = state.derivation;
-  if (d === undefined || d.parentId !== parent.id) return undefined;
+  if (d === undefined || d.parentId !== parentId) return undefined;
   return buildState(d.adds, d.removed);
 }
 

@@ -54,11 +54,13 @@ export interface DataType {
   fromJson(j: unknown): State;
   /** The Merkle value hash: equal on every replica holding an equal state. */
   hash(s: State, encoded?: Uint8Array): string;
+  /** An identity of the state value for `deltaSince` (undefined: the type is stored whole). */
+  identity(s: State): number | undefined;
   /**
-   * What `s` added to `prev` when `s` was merged from `prev` (a store appends only that); undefined when
-   * the type is stored whole or `s` was not made from `prev`.
+   * What `s` added to the state of identity `prev` when `s` was merged from it (a store appends only
+   * that); undefined when the type is stored whole or `s` was not made from it.
    */
-  deltaSince(s: State, prev: State): State | undefined;
+  deltaSince(s: State, prev: number): State | undefined;
   /** What a replica holding `have` lacks of `target` (merging it into `have` gives `merge(have, target)`). */
   missing(target: State, have: State): State;
 }
@@ -107,6 +109,7 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
       toJson: (s) => memoToJson(s, (v) => versionsToJson(v as Versions)),
       fromJson: (j) => memoFromJson(j, versionsFromJson),
       hash: (s, encoded) => sha256Hex(encoded ?? utf8.encode(JSON.stringify(memoToJson(s, (v) => versionsToJson(v as Versions))))),
+      identity: () => undefined,
       deltaSince: () => undefined,
       // A register's versions are few and small: a repair carries them whole.
       missing: (target) => target,
@@ -121,7 +124,8 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
       toJson: (s) => cartToJson(s as CartState),
       fromJson: (j) => cartFromJson(j),
       hash: (s) => cartHash(s as CartState),
-      deltaSince: (s, prev) => cartDeltaSince(s as CartState, prev as CartState),
+      identity: (s) => (s as CartState).id,
+      deltaSince: (s, prev) => cartDeltaSince(s as CartState, prev),
       missing: (target, have) => cartMissing(target as CartState, have as CartState),
     },
   };
@@ -208,8 +212,11 @@ export function decodeStored(t: DataType, base: Uint8Array | undefined, deltas: 
 
 /** What storage holds of one incrementally stored key, once the batches issued so far are durable. */
 interface Layout {
-  /** The state those batches leave; a write merged from it may append its delta. Undefined: write whole. */
-  onDisk: State | undefined;
+  /**
+   * The identity of the state those batches leave (not the state: a node holds far more carts than it
+   * caches); a write merged from it may append its delta. Undefined: write whole.
+   */
+  onDisk: number | undefined;
   baseBytes: number;
   deltaKeys: string[];
   deltaBytes: number;
@@ -315,7 +322,7 @@ export class LocalStore {
       if (state === undefined) continue;
       const m = mkey(kind, key);
       this.tree(this.partitionOfKey(key)).set(m, t.hash(state));
-      this.layouts.set(m, { onDisk: state, baseBytes: base?.byteLength ?? 0, deltaKeys: d?.keys ?? [], deltaBytes: d?.bytes ?? 0, nextSeq: (d?.last ?? -1) + 1 });
+      this.layouts.set(m, { onDisk: t.identity(state), baseBytes: base?.byteLength ?? 0, deltaKeys: d?.keys ?? [], deltaBytes: d?.bytes ?? 0, nextSeq: (d?.last ?? -1) + 1 });
       this.remember(m, state);
     }
   }
@@ -398,7 +405,7 @@ export class LocalStore {
     // Only record what is known to be current: a concurrent put may have replaced it while we read.
     if (!this.unflushed.has(m) && this.writeSerial === serial) {
       this.remember(m, state);
-      if (state !== undefined) this.layouts.set(m, { onDisk: state, baseBytes: base?.byteLength ?? 0, deltaKeys: keys, deltaBytes: bytes, nextSeq: last + 1 });
+      if (state !== undefined) this.layouts.set(m, { onDisk: this.types[kind].identity(state), baseBytes: base?.byteLength ?? 0, deltaKeys: keys, deltaBytes: bytes, nextSeq: last + 1 });
     }
     return state;
   }
@@ -425,14 +432,14 @@ export class LocalStore {
         const k = deltaKey(key, layout.nextSeq++);
         layout.deltaKeys.push(k);
         layout.deltaBytes += value.byteLength;
-        layout.onDisk = state;
+        layout.onDisk = t.identity(state);
         return { ops: [{ type: 'put', ns, key: k, value }], hash };
       }
     }
     const value = t.encode(state);
     const ops: StorageWrite[] = [{ type: 'put', ns: kind, key, value }];
     for (const k of layout?.deltaKeys ?? []) ops.push({ type: 'del', ns, key: k });
-    this.layouts.set(m, { onDisk: state, baseBytes: value.byteLength, deltaKeys: [], deltaBytes: 0, nextSeq: layout?.nextSeq ?? 0 });
+    this.layouts.set(m, { onDisk: t.identity(state), baseBytes: value.byteLength, deltaKeys: [], deltaBytes: 0, nextSeq: layout?.nextSeq ?? 0 });
     return { ops, hash };
   }
 
