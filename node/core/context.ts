@@ -6,9 +6,15 @@
 // claim to have seen that key's versions (the same counters name different writes there) and silently
 // supersede writes the client never read.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type VersionVector, isVersionVector, vvNormalize } from './version-vector.js';
+import { type Dot, type VersionVector, isVersionVector, vvNormalize } from './version-vector.js';
+import { type CausalContext, causalContext } from './versions.js';
 
-type Payload = { k: 'kv'; vv: VersionVector };
+/**
+ * A kv context: a version vector and, after a PUT whose new dot the vector cannot express without covering
+ * writes the client never saw, the exact dots beyond it (`d`, [node, counter] pairs; absent when none, so
+ * a read's context is what it always was).
+ */
+type Payload = { k: 'kv'; vv: VersionVector; d?: [string, number][] };
 
 function tag(secret: string, key: string, body: string): Buffer {
   return createHmac('sha256', secret).update(Buffer.from(key, 'utf8').length.toString()).update(':').update(key).update(body).digest();
@@ -39,20 +45,36 @@ function verify(token: string, secret: string, key: string): Payload | string {
   }
   if (typeof json !== 'object' || json === null) return 'context payload is not an object';
   const p = json as Record<string, unknown>;
-  if (p.k === 'kv' && isVersionVector(p.vv)) return { k: 'kv', vv: vvNormalize(p.vv) };
+  if (p.k === 'kv' && isVersionVector(p.vv)) {
+    if (p.d === undefined) return { k: 'kv', vv: vvNormalize(p.vv) };
+    if (Array.isArray(p.d) && p.d.every(isDotPair)) return { k: 'kv', vv: vvNormalize(p.vv), d: p.d as [string, number][] };
+    return 'context payload has malformed dots';
+  }
   if (p.k === 'cart-read') return 'context belongs to a cart, not to a key-value read';
   return 'context payload has the wrong shape';
 }
 
-export function encodeKvContext(vv: VersionVector, secret: string, key: string): string {
-  return sign({ k: 'kv', vv: vvNormalize(vv) }, secret, key);
+function isDotPair(x: unknown): boolean {
+  return Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && x[0] !== '' && Number.isSafeInteger(x[1]) && (x[1] as number) >= 1;
 }
 
-/** The version vector a kv context carries, or an error sentence (definite: the request must be refused). */
-export function decodeKvContext(token: string, secret: string, key: string): VersionVector | { error: string } {
+/** A read's context (a plain vector), or a write's (a vector and exact dots). */
+export function encodeKvContext(ctx: VersionVector | CausalContext, secret: string, key: string): string {
+  const c = isDotted(ctx) ? causalContext(ctx.vv, ctx.dots) : causalContext(ctx);
+  const d = c.dots.map((x): [string, number] => [x.node, x.counter]);
+  return sign({ k: 'kv', vv: c.vv, ...(d.length > 0 ? { d } : {}) }, secret, key);
+}
+
+/** What a kv context covers, or an error sentence (definite: the request must be refused). */
+export function decodeKvContext(token: string, secret: string, key: string): CausalContext | { error: string } {
   const p = verify(token, secret, key);
   if (typeof p === 'string') return { error: p };
-  return p.vv;
+  const dots = (p.d ?? []).map(([node, counter]): Dot => ({ node, counter }));
+  return causalContext(p.vv, dots);
+}
+
+function isDotted(x: VersionVector | CausalContext): x is CausalContext {
+  return Array.isArray((x as { dots?: unknown }).dots) && typeof (x as { vv?: unknown }).vv === 'object';
 }
 
 /**

@@ -10,7 +10,7 @@ import type { PutResult } from './api.js';
 import type { NodeId, PeerMessage } from './env.js';
 import { type DataType, type Kind, type State, fromB64 } from './local-store.js';
 import { type MemberEntry, type VersionedRing, isMemberEntry, ringFromJson } from './membership.js';
-import { type VersionVector, isVersionVector } from './version-vector.js';
+import { type Dot, type VersionVector, isVersionVector } from './version-vector.js';
 
 export type LatencyClass = 'write' | 'ack' | 'read' | 'response' | 'background';
 
@@ -65,6 +65,8 @@ export type ForwardPutMsg<V> = {
   readonly key: string;
   readonly v: V;
   readonly ctx: VersionVector;
+  /** Exact dots the client's context named beyond `ctx` (a PUT's returned context; absent: none). */
+  readonly ctxDots?: readonly Dot[];
   readonly w: number;
   readonly timeoutMs?: number;
 };
@@ -308,7 +310,13 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
       // An unreadable context is treated as none, as for a blind write; the quorum is range-checked by
       // the coordinator, which answers a bad one with a definite bad-request.
       const ctxVv = isVersionVector(m.ctx) ? m.ctx : {};
-      return { type, req: str(m, 'req'), key: str(m, 'key'), v, ctx: ctxVv, w: num(m, 'w'), ...(typeof m.timeoutMs === 'number' ? { timeoutMs: m.timeoutMs } : {}) };
+      // Malformed exact dots are dropped: the write then covers less than its client saw (a spurious
+      // sibling, never a lost write).
+      const ctxDots = Array.isArray(m.ctxDots) ? (m.ctxDots as unknown[]).filter(isDot) : [];
+      return {
+        type, req: str(m, 'req'), key: str(m, 'key'), v, ctx: ctxVv, ...(ctxDots.length > 0 ? { ctxDots } : {}), w: num(m, 'w'),
+        ...(typeof m.timeoutMs === 'number' ? { timeoutMs: m.timeoutMs } : {}),
+      };
     }
     case 'fwd-put-reply':
       return { type, req: str(m, 'req'), result: putResultOf(m.result) };
@@ -348,6 +356,12 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
     default:
       return fail(`unknown message type ${JSON.stringify(type)}`);
   }
+}
+
+/** A dot as a peer sends it: {node, counter} with a non-empty node and a positive counter. */
+function isDot(x: unknown): x is Dot {
+  const d = x as { node?: unknown; counter?: unknown } | null;
+  return typeof d === 'object' && d !== null && typeof d.node === 'string' && d.node !== '' && Number.isSafeInteger(d.counter) && (d.counter as number) >= 1;
 }
 
 /** Checks a message off the wire and decodes its states; never throws. */

@@ -26,6 +26,14 @@ export interface Sibling {
   readonly dot: Dot;
   /** The causal context the write carried: what its client had read before writing. */
   readonly past: VersionVector;
+  /**
+   * Dots beyond `past` the write's context named one by one (absent: none). A PUT hands back a context of
+   * exactly what its client sent plus the new version; when that version's dot is not contiguous with the
+   * client's entry for its coordinator (the coordinator minted concurrent writes the client never saw), a
+   * version vector cannot name it without also covering those, so the context carries it as an exact dot,
+   * and so does the past of the write made with it.
+   */
+  readonly pastDots?: readonly Dot[];
   /** The value; null is a tombstone (a delete). */
   readonly value: Uint8Array | null;
   /** The coordinator's wall clock when it accepted the write (for LWW and tombstone reaping). */
@@ -63,7 +71,8 @@ function siblingCompare(a: Sibling, b: Sibling): number {
     a.wallMs - b.wallMs ||
     strCompare(a.writer, b.writer) ||
     bytesCompare(a.value, b.value) ||
-    strCompare(JSON.stringify(vvNormalize(a.past)), JSON.stringify(vvNormalize(b.past)))
+    strCompare(JSON.stringify(vvNormalize(a.past)), JSON.stringify(vvNormalize(b.past))) ||
+    strCompare(JSON.stringify(a.pastDots ?? []), JSON.stringify(b.pastDots ?? []))
   );
 }
 
@@ -95,8 +104,12 @@ export function versionsFromSiblings(siblings: readonly Sibling[]): Versions {
       else if (counter > entry.second) entry.second = counter;
     }
   });
+  // Exact dots some sibling's context named (pastDots): never a sibling's own dot, so "some other".
+  const named = new Set<string>();
+  for (const s of all) for (const d of s.pastDots ?? []) named.add(dotKey(d));
   return {
     siblings: all.filter((x, index) => {
+      if (named.size > 0 && named.has(dotKey(x.dot))) return false;
       const entry = best.get(x.dot.node);
       if (entry === undefined) return true;
       const othersMax = entry.holder === index ? entry.second : entry.top;
@@ -105,11 +118,65 @@ export function versionsFromSiblings(siblings: readonly Sibling[]): Versions {
   };
 }
 
+const dotKey = (d: Dot): string => `${d.counter}@${d.node}`;
+
 /** What a reader of this state has seen: the join of every sibling's past and dot. */
 export function versionsContext(v: Versions): VersionVector {
   let vv: VersionVector = {};
+  // A sibling's exact past dots stay out: the state need not hold what a gap below one names (the write
+  // that named it may have been coordinated by a node that never held those), see versionsReadContext.
   for (const s of v.siblings) vv = vvAddDot(vvMerge(vv, s.past), s.dot);
   return vv;
+}
+
+/**
+ * What a reader of this state has seen, exactly: `versionsContext` and the exact dots the siblings' pasts
+ * name beyond it (a write made with it then also supersedes those, on replicas that still hold them).
+ */
+export function versionsReadContext(v: Versions): CausalContext {
+  return causalContext(versionsContext(v), v.siblings.flatMap((s) => s.pastDots ?? []));
+}
+
+/**
+ * What a write's client had seen: a version vector plus exact dots beyond it (a dotted causal context).
+ * Reads hand back a plain vector (`dots` empty); a PUT hands back what its client sent plus its new dot.
+ */
+export interface CausalContext {
+  readonly vv: VersionVector;
+  /** Canonical: sorted by dot, none covered by `vv`, at most `maxContextDots`. */
+  readonly dots: readonly Dot[];
+}
+
+/**
+ * Exact dots a context keeps (the newest by counter per coordinator, then by node). Dropping one is safe
+ * for the reason pruning a vector is (version-vector.ts): the context covers less than the client saw, so a
+ * later write supersedes fewer siblings — a spurious sibling, never a lost write.
+ */
+export const maxContextDots = 32;
+
+export function causalContext(vv: VersionVector, dots: readonly Dot[] = []): CausalContext {
+  let out: Record<NodeId, number> = { ...vvNormalize(vv) };
+  let rest = [...dots].sort(dotCompare);
+  // Fold each dot contiguous with the vector into it, repeatedly (n:3 then n:4 after {n:2}).
+  for (let changed = true; changed;) {
+    changed = false;
+    const left: Dot[] = [];
+    for (const d of rest) {
+      const have = out[d.node] ?? 0;
+      if (d.counter <= have) continue;
+      if (d.counter === have + 1) {
+        out = { ...out, [d.node]: d.counter };
+        changed = true;
+      } else left.push(d);
+    }
+    rest = left.filter((d, i) => i === 0 || dotCompare(left[i - 1]!, d) !== 0);
+  }
+  if (rest.length > maxContextDots) rest = [...rest].sort((a, b) => b.counter - a.counter || dotCompare(a, b)).slice(0, maxContextDots).sort(dotCompare);
+  return { vv: vvNormalize(out), dots: rest };
+}
+
+export function causalContextCovers(ctx: CausalContext, dot: Dot): boolean {
+  return vvCovers(ctx.vv, dot) || ctx.dots.some((d) => d.node === dot.node && d.counter === dot.counter);
 }
 
 /**
@@ -120,24 +187,35 @@ export function versionsContext(v: Versions): VersionVector {
  */
 export function versionsWrite(
   v: Versions,
-  context: VersionVector,
+  context: VersionVector | CausalContext,
   value: Uint8Array | null,
   coordinator: NodeId,
   wallMs: number,
   /** The new dot's counter when the caller keeps its own (test fault 'actor-reuse' only). */
   givenCounter?: number,
 ): { versions: Versions; written: Sibling } {
+  const ctx = isCausalContext(context) ? causalContext(context.vv, context.dots) : causalContext(context);
   const local = versionsContext(v);
-  const counter = givenCounter ?? Math.max(local[coordinator] ?? 0, context[coordinator] ?? 0) + 1;
+  // Exact dots count too, the state's and the client's: a dot named only as an exact dot (its sibling
+  // superseded by the write that named it) must never be minted again.
+  let named = 0;
+  for (const d of [...ctx.dots, ...v.siblings.flatMap((s) => s.pastDots ?? [])]) if (d.node === coordinator && d.counter > named) named = d.counter;
+  const counter = givenCounter ?? Math.max(local[coordinator] ?? 0, ctx.vv[coordinator] ?? 0, named) + 1;
   const written: Sibling = {
     dot: { node: coordinator, counter },
-    past: vvNormalize(context),
+    past: ctx.vv,
+    ...(ctx.dots.length > 0 ? { pastDots: ctx.dots } : {}),
     value,
     wallMs,
     writer: coordinator,
   };
-  const kept = v.siblings.filter((s) => !vvCovers(context, s.dot));
+  const kept = v.siblings.filter((s) => !causalContextCovers(ctx, s.dot));
   return { versions: canonical([...kept, written]), written };
+}
+
+/** A CausalContext rather than a plain vector (whose entries are all numbers). */
+function isCausalContext(x: VersionVector | CausalContext): x is CausalContext {
+  return Array.isArray((x as { dots?: unknown }).dots) && typeof (x as { vv?: unknown }).vv === 'object';
 }
 
 /**
@@ -180,9 +258,9 @@ export function versionsEntryTimes(v: Versions): Record<NodeId, number> {
  * The context to hand back to a client, bounded to `maxEntries` entries (0 or less: unbounded). See
  * `pruneVersionVector` for why pruning only here is safe (it can add siblings, never lose a write).
  */
-export function versionsClientContext(v: Versions, maxEntries: number): VersionVector {
-  const vv = versionsContext(v);
-  return maxEntries > 0 ? pruneVersionVector(vv, maxEntries, versionsEntryTimes(v)) : vv;
+export function versionsClientContext(v: Versions, maxEntries: number): CausalContext {
+  const read = versionsReadContext(v);
+  return maxEntries > 0 ? causalContext(pruneVersionVector(read.vv, maxEntries, versionsEntryTimes(v)), read.dots) : read;
 }
 
 // ---- Last write wins -------------------------------------------------------------------------------
@@ -234,6 +312,8 @@ interface SiblingJson {
   v: string | null;
   t: number;
   w: NodeId;
+  /** pastDots as [node, counter] pairs; absent when none (so states without them encode as before). */
+  d?: [NodeId, number][];
 }
 
 /** Deterministic JSON: canonical sibling order, sorted vector keys, base64 values. */
@@ -246,6 +326,7 @@ export function versionsToJson(v: Versions): { s: SiblingJson[] } {
       v: s.value === null ? null : Buffer.from(s.value).toString('base64'),
       t: s.wallMs,
       w: s.writer,
+      ...(s.pastDots !== undefined && s.pastDots.length > 0 ? { d: s.pastDots.map((d): [NodeId, number] => [d.node, d.counter]) } : {}),
     })),
   };
 }
@@ -271,9 +352,18 @@ export function versionsFromJson(json: unknown): Versions {
     if (r.v !== null && (typeof r.v !== 'string' || !base64Re.test(r.v))) malformed('value is neither base64 nor null');
     if (typeof r.t !== 'number' || !Number.isFinite(r.t)) malformed('wall time is not a number');
     if (typeof r.w !== 'string') malformed('writer is not a string');
+    let pastDots: Dot[] | undefined;
+    if (r.d !== undefined) {
+      if (!Array.isArray(r.d) || r.d.length === 0) malformed('past dots are not a non-empty list');
+      pastDots = (r.d as unknown[]).map((x): Dot => {
+        if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== 'string' || x[0] === '' || !Number.isSafeInteger(x[1]) || (x[1] as number) < 1) malformed('past dot is not [node, counter]');
+        return { node: x[0] as string, counter: x[1] as number };
+      });
+    }
     return {
       dot: { node: r.n, counter: r.c as number },
       past: vvNormalize(r.p),
+      ...(pastDots !== undefined ? { pastDots } : {}),
       value: r.v === null ? null : new Uint8Array(Buffer.from(r.v as string, 'base64')),
       wallMs: r.t,
       writer: r.w,

@@ -12,10 +12,9 @@ import type { ForwardPutMsg } from './messages.js';
 import type { NodeContext } from './node-context.js';
 import { replicate } from './replicate.js';
 import { badRequest, quorumError, quorumOf } from './results.js';
-import { type VersionVector, isVersionVector, vvAddDot } from './version-vector.js';
-import { type Versions, emptyVersions, lwwWrite, versionsContext, versionsWrite } from './versions.js';
+import { type CausalContext, type Versions, causalContext, emptyVersions, lwwWrite, versionsContext, versionsWrite } from './versions.js';
 
-type Minted = { versions: Versions; context: VersionVector };
+type Minted = { versions: Versions; context: CausalContext };
 
 export class WriteCoordinator {
   /**
@@ -67,7 +66,8 @@ export class WriteCoordinator {
 
   /** A put forwarded by a node that is not a home replica: coordinated here, the result sent back. */
   async onForwardedPut(from: NodeId, msg: ForwardPutMsg<Uint8Array | null>): Promise<void> {
-    const { key, ctx, w } = msg;
+    const { key, w } = msg;
+    const ctx = causalContext(msg.ctx, msg.ctxDots ?? []);
     const timeoutMs = msg.timeoutMs || this.ctx.config.requestTimeoutMs;
     let result: PutResult;
     if (!Number.isInteger(w) || w < 1 || w > this.ctx.config.n) result = badRequest('bad forwarded quorum');
@@ -81,11 +81,11 @@ export class WriteCoordinator {
     if (bad !== undefined) return badRequest(bad);
     const w = quorumOf(options.w, this.ctx.config.w, 'w', this.ctx.config.n);
     if (typeof w === 'string') return badRequest(w);
-    let ctx: VersionVector = {};
+    let ctx: CausalContext = causalContext({});
     if (context !== undefined && context !== '') {
       const d = decodeKvContext(context, this.ctx.secret, key);
-      if ('error' in d && typeof d.error === 'string' && !isVersionVector(d)) return { ok: false, error: 'bad-context', message: d.error as string };
-      ctx = d as VersionVector;
+      if ('error' in d) return { ok: false, error: 'bad-context', message: d.error };
+      ctx = d;
     }
     const timeoutMs = options.timeoutMs ?? this.ctx.config.requestTimeoutMs;
     const { view } = this.ctx;
@@ -104,7 +104,7 @@ export class WriteCoordinator {
     return this.coordinatePut(key, value, ctx, w, timeoutMs, this.ctx.actor.freshActor());
   }
 
-  private forwardPut(to: NodeId, key: string, value: Uint8Array | null, ctx: VersionVector, w: number, timeoutMs: number): Promise<PutResult | undefined> {
+  private forwardPut(to: NodeId, key: string, value: Uint8Array | null, ctx: CausalContext, w: number, timeoutMs: number): Promise<PutResult | undefined> {
     return new Promise((resolve) => {
       let result: PutResult | undefined;
       const req = this.ctx.requests.start({
@@ -117,7 +117,10 @@ export class WriteCoordinator {
         onClose: () => resolve(result),
       });
       // The home coordinator gets a shorter budget so its answer can travel back before we give up.
-      this.ctx.send(to, { type: 'fwd-put', req: req.id, key, v: value === null ? null : toB64(value), ctx, w, timeoutMs: Math.max(1, Math.floor(timeoutMs * 0.8)) });
+      this.ctx.send(to, {
+        type: 'fwd-put', req: req.id, key, v: value === null ? null : toB64(value), ctx: ctx.vv,
+        ...(ctx.dots.length > 0 ? { ctxDots: ctx.dots } : {}), w, timeoutMs: Math.max(1, Math.floor(timeoutMs * 0.8)),
+      });
     });
   }
 
@@ -126,7 +129,7 @@ export class WriteCoordinator {
    * minted under its own actor from its own durable state (under the key's lock) and written locally
    * before anyone else sees it. With a fixed (fresh) actor, the written version alone is sent.
    */
-  private async coordinatePut(key: string, value: Uint8Array | null, ctx: VersionVector, w: number, timeoutMs: number, fixedActor: NodeId | undefined): Promise<PutResult> {
+  private async coordinatePut(key: string, value: Uint8Array | null, ctx: CausalContext, w: number, timeoutMs: number, fixedActor: NodeId | undefined): Promise<PutResult> {
     const { view, store, faults, actor, env } = this.ctx;
     const storesFirst = fixedActor === undefined;
     const plan = view.plan(key);
@@ -135,16 +138,15 @@ export class WriteCoordinator {
     const mint = (cur: Versions, by: NodeId): Minted => {
       if (lww) {
         const r = lwwWrite(cur, value, by, wallMs);
-        return { versions: r.versions, context: versionsContext(r.versions) };
+        return { versions: r.versions, context: causalContext(versionsContext(r.versions)) };
       }
       const r = versionsWrite(cur, ctx, value, by, wallMs, faults.actorReuse && storesFirst ? actor.lifeCounter(by, key) : undefined);
-      // A version vector cannot express a gap: when this coordinator minted dots the client never read
-      // (concurrent writes through it), adding the new dot would raise its entry over them and the next
-      // write with this context would silently drop them. Then the context stays what the client read,
-      // and its own write remains a sibling until a read covers it, which loses nothing.
-      const d = r.written.dot;
-      const contiguous = d.counter === (ctx[d.node] ?? 0) + 1;
-      return { versions: r.versions, context: contiguous ? vvAddDot(ctx, d) : ctx };
+      // The context handed back covers exactly what the client sent plus the new version. A version vector
+      // cannot express a gap: when this coordinator minted dots the client never read (concurrent writes
+      // through it), raising its entry to the new dot would cover them too, and the next write with this
+      // context would silently drop them. So a dot that is not contiguous stays an exact dot beside the
+      // vector (causalContext folds it in when it is).
+      return { versions: r.versions, context: causalContext(ctx.vv, [...ctx.dots, r.written.dot]) };
     };
     let minted: Minted;
     // The coordinator's own durable write; it counts as an ack once it has completed.
@@ -197,7 +199,7 @@ export class WriteCoordinator {
     if (faults.contextOvercovers) {
       const over: Record<string, number> = {};
       for (const [n, c] of Object.entries(versionsContext(minted.versions))) over[n] = c + 1;
-      context = over;
+      context = causalContext(over);
     }
     const selfIn = storesFirst && !viaNetwork && plan.targets.some((x) => x.node === this.ctx.id);
     const res = await replicate(this.ctx, 'kv', key, this.ctx.encodeState('kv', minted.versions), plan, w, timeoutMs, {
