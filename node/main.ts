@@ -114,7 +114,7 @@ export async function runNode(env: Record<string, string | undefined> = process.
       logger,
       requestTimeoutMs: config.core.requestTimeoutMs,
       replicationFactor: config.core.n,
-      extraStatus: () => ({ transport: { ...transport.stats }, configuredVnodes: config.vnodes, ignored: config.ignored, storage: storage.getStats(), eventLoop: monitor.summary() }),
+      extraStatus: () => ({ transport: { ...transport.stats }, configuredVnodes: config.vnodes, ignored: config.ignored, storage: storage.getStats(), eventLoop: monitor.summary(), process: processStats() }),
     });
   } catch (error) {
     logger.log('error', 'node-start-failed', { error });
@@ -124,6 +124,15 @@ export async function runNode(env: Record<string, string | undefined> = process.
   logger.log('info', 'node-ready', { http: config.httpAddr, peer: config.core.peerAddr, httpPort: http.port, peerPort: transport.port() });
   if (options.handleSignals ?? env === process.env) installProcessHandlers(stop, logger);
   return { id: config.core.id, httpPort: http.port, peerPort: transport.port(), stop };
+}
+
+/**
+ * The process's CPU time so far (user and system, µs): a bench divides its growth over a phase by the ops
+ * served, which measures the node's cost per request even when other work on the machine slows the clock.
+ */
+function processStats(): { pid: number; cpuUserUs: number; cpuSystemUs: number; rssBytes: number } {
+  const cpu = process.cpuUsage();
+  return { pid: process.pid, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss() };
 }
 
 /**

@@ -6,6 +6,7 @@
 // writes use group commit: while one synchronous batch is in flight, every batch that arrives is queued,
 // and when the flush completes the whole queue goes out as the next single synchronous batch. Each
 // caller's promise resolves only after the flush containing its batch is durable.
+import { performance } from 'node:perf_hooks';
 import { ClassicLevel } from 'classic-level';
 import type { Storage, StorageWrite } from './core/env.js';
 
@@ -24,6 +25,8 @@ export interface LevelStorageStats {
   readonly writes: number;
   /** The largest number of write calls coalesced into one synchronous batch. */
   readonly maxCoalesced: number;
+  /** Milliseconds spent waiting for synchronous batches (sum): divided by syncBatches, a batch's latency. */
+  readonly syncMs: number;
 }
 
 const separator = 0x00;
@@ -58,7 +61,7 @@ export class LevelStorage implements Storage {
   private flushing = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
-  private stats = { syncBatches: 0, writes: 0, maxCoalesced: 0 };
+  private stats = { syncBatches: 0, writes: 0, maxCoalesced: 0, syncMs: 0 };
 
   constructor(readonly location: string) {
     this.db = new ClassicLevel<Bytes, Bytes>(location, { keyEncoding: 'view', valueEncoding: 'view' });
@@ -79,7 +82,7 @@ export class LevelStorage implements Storage {
   }
 
   getStats(): LevelStorageStats {
-    return { ...this.stats };
+    return { ...this.stats, syncMs: Math.round(this.stats.syncMs) };
   }
 
   async get(ns: string, key: string): Promise<Uint8Array | undefined> {
@@ -121,7 +124,9 @@ export class LevelStorage implements Storage {
         ),
       );
       try {
+        const t0 = performance.now();
         await this.db.batch(ops, { sync: true });
+        this.stats.syncMs += performance.now() - t0;
         this.stats.syncBatches++;
         this.stats.writes += group.length;
         this.stats.maxCoalesced = Math.max(this.stats.maxCoalesced, group.length);
