@@ -9,6 +9,8 @@ import http from 'node:http';
 
 export interface EtcdCluster {
   readonly endpoints: string[];
+  /** The members' process ids, for their CPU time. */
+  readonly pids: number[];
   stop(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export async function startEtcd(): Promise<EtcdCluster> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { endpoints, stop };
+  return { endpoints, pids: children.map((c) => c.pid).filter((p): p is number => p !== undefined), stop };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });

@@ -2,27 +2,60 @@
 // machine (absolute times here are noisy; ratios within a run are what to read). Every section is bounded
 // in time and stops itself; a section that cannot run says why instead of aborting the others.
 // Writes bench/results.json and prints a table.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runLoad, type LoadResult } from './load-loop.js';
 import { etcdAvailable, etcdGet, etcdPut, startEtcd } from './etcd.js';
 import { RespConnection, redisAvailable, startRedis } from './redis.js';
+import { cpuSecondsOf } from './proc-cpu.js';
 import type { Runtime } from '../harness/runtime/runtime.js';
 
 const quick = process.argv.includes('--quick');
 const loadMs = quick ? 2_000 : 5_000;
 /** The longer variant, so the tail includes background work (anti-entropy rounds, hint scans, GC). */
 const longMs = 30_000;
+/**
+ * Unmeasured load on every system before the first phase. A fresh Node process spends seconds of CPU in its
+ * optimising compiler while the hot paths warm up (perf showed a fifth of the nodes' CPU there in the first
+ * measured phase), and etcd fills its caches; steady state is what a deployed system runs in.
+ */
+const warmupArg = process.argv.find((a) => a.startsWith('--warmup='))?.slice('--warmup='.length);
+const warmupMs = warmupArg === undefined ? (quick ? 3_000 : 10_000) : Number(warmupArg) * 1000;
+if (!Number.isFinite(warmupMs) || warmupMs < 0 || warmupMs > 600_000) {
+  console.error(`bench: --warmup takes seconds from 0 to 600, got "${warmupArg}"`);
+  process.exit(2);
+}
 const concurrencyArg = process.argv.find((a) => a.startsWith('--concurrency='))?.slice('--concurrency='.length);
 const concurrencies = (concurrencyArg ?? '16,64').split(',').map(Number);
 if (concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
   console.error(`bench: --concurrency takes comma-separated integers from 1 to 1024, got "${concurrencyArg}"`);
   process.exit(2);
 }
+/** The machine's load average (1, 5, 15 min) as the run starts; the table states it, and again at the end. */
+const loadAverageNow = (): string => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'unknown';
+  }
+};
+const loadAtStart = loadAverageNow();
 const valueBytes = 1024;
 const keySpace = 1000;
+
+/**
+ * The key a request uses. Each worker owns the keys congruent to its number modulo the concurrency, so no
+ * two requests write one key at the same time. That matters for quorumlab's context-carrying writers: two
+ * concurrent writes of a key are siblings (correctly), the context of only one of them travels on, and the
+ * other would stay as a sibling of every later write, so the stored states, and with them the cost of every
+ * request, would grow through the run. `prefix` keeps each kind of write on its own keys (see benchKv).
+ */
+function benchKey(prefix: string, i: number, worker: number, concurrency: number): string {
+  const slots = Math.max(1, Math.floor(keySpace / concurrency));
+  return `${prefix}-${(i % slots) * concurrency + worker}`;
+}
 
 interface Row {
   readonly section: string;
@@ -35,6 +68,8 @@ interface Row {
 
 const rows: Row[] = [];
 const loads: Record<string, LoadResult> = {};
+/** Server CPU milliseconds per operation of each phase (all the system's processes, user + system). */
+const cpuPerOp: Record<string, number> = {};
 
 /** The durability each system runs with, stated in the table (the issue's rule: the same for all, or said). */
 const durability: Record<string, string> = {
@@ -44,11 +79,13 @@ const durability: Record<string, string> = {
   redis: 'one server, no replication, no persistence (the in-memory ceiling)',
 };
 
-function addLoad(system: string, op: string, r: LoadResult, note?: string): void {
+function addLoad(system: string, op: string, r: LoadResult, note?: string, cpuMsPerOp?: number): void {
   loads[`${system}.${op}`] = r;
+  if (cpuMsPerOp !== undefined) cpuPerOp[`${system}.${op}`] = cpuMsPerOp;
   const errors = r.errors > 0 ? `${r.errors} errors` : undefined;
   rows.push({ section: 'kv', system, metric: `${op} throughput`, value: round(r.opsPerS), unit: 'ops/s', note: [errors, note].filter(Boolean).join('; ') || undefined });
   rows.push({ section: 'kv', system, metric: `${op} p50/p99/p99.9`, value: `${round(r.p50Ms, 2)} / ${round(r.p99Ms, 2)} / ${round(r.p999Ms, 2)}`, unit: 'ms' });
+  if (cpuMsPerOp !== undefined) rows.push({ section: 'kv', system, metric: `${op} server CPU per op`, value: round(cpuMsPerOp, 3), unit: 'ms', note: 'user + system CPU of all its server processes / ops' });
 }
 
 function round(x: number, digits = 0): number {
@@ -81,10 +118,12 @@ async function loopDelayNote(clients: readonly { adminStatus(): Promise<{ type: 
 /** One system under test, started and ready: what the shared closed loop calls for a put and a get. */
 interface KvSystem {
   readonly name: string;
+  /** The server processes, whose CPU time per operation is reported beside the throughput. */
+  readonly pids: readonly number[];
   /** Put modes this system has: quorumlab writes blind and with the previous write's context. */
   readonly putModes: readonly ('blind' | 'with context' | undefined)[];
-  put(i: number, worker: number, mode: 'blind' | 'with context' | undefined): Promise<void>;
-  get(i: number, worker: number): Promise<void>;
+  put(key: string, worker: number, mode: 'blind' | 'with context' | undefined): Promise<void>;
+  get(key: string, worker: number): Promise<void>;
   /** A note for a phase's row (quorumlab: its nodes' event-loop delay). */
   note?(): Promise<string | undefined>;
   stop(): Promise<void>;
@@ -108,18 +147,24 @@ async function startQuorumlab(maxConcurrency: number): Promise<KvSystem> {
     throw error;
   }
   const admin = runtime.nodeIds().map((id) => runtime.client(id));
+  const pids: number[] = [];
+  for (const c of admin) {
+    const s = await c.adminStatus();
+    const pid = s.type === 'ok' ? ((s.value as Record<string, unknown>)['process'] as { pid?: unknown } | undefined)?.pid : undefined;
+    if (typeof pid === 'number') pids.push(pid);
+  }
   const clients = admin.map((c) => kvBenchClient((c as unknown as { baseUrl: string }).baseUrl, maxConcurrency));
   // The context each key's last write answered with, for the context-carrying writers.
   const contexts = new Map<string, string>();
   return {
     name: 'quorumlab',
-    putModes: ['blind', 'with context'],
-    async put(i, w, mode) {
-      const key = `bench-${i % keySpace}`;
+    pids,
+    putModes: ['with context', 'blind'],
+    async put(key, w, mode) {
       const ctx = await clients[w % clients.length]!.put(key, value, mode === 'with context' ? contexts.get(key) : undefined);
       if (mode === 'with context' && ctx !== undefined) contexts.set(key, ctx);
     },
-    get: (i, w) => clients[w % clients.length]!.get(`bench-${i % keySpace}`),
+    get: (key, w) => clients[w % clients.length]!.get(key),
     note: () => loopDelayNote(admin),
     async stop() {
       for (const c of clients) c.close();
@@ -133,9 +178,10 @@ async function startEtcdSystem(): Promise<KvSystem> {
   const text = value.toString('latin1');
   return {
     name: 'etcd',
+    pids: cluster.pids,
     putModes: [undefined],
-    put: (i, w) => etcdPut(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`, text),
-    get: (i, w) => etcdGet(cluster.endpoints[w % 3]!, `bench-${i % keySpace}`),
+    put: (key, w) => etcdPut(cluster.endpoints[w % 3]!, key, text),
+    get: (key, w) => etcdGet(cluster.endpoints[w % 3]!, key),
     stop: () => cluster.stop(),
   };
 }
@@ -145,9 +191,10 @@ async function startRedisSystem(name: 'redis' | 'redis-aof', maxConcurrency: num
   const conns = await Promise.all(Array.from({ length: maxConcurrency }, () => RespConnection.open(server.host, server.port)));
   return {
     name,
+    pids: server.pid === undefined ? [] : [server.pid],
     putModes: [undefined],
-    put: async (i, w) => void (await conns[w]!.command(['SET', `bench-${i % keySpace}`, value])),
-    get: async (i, w) => void (await conns[w]!.command(['GET', `bench-${i % keySpace}`])),
+    put: async (key, w) => void (await conns[w]!.command(['SET', key, value])),
+    get: async (key, w) => void (await conns[w]!.command(['GET', key])),
     async stop() {
       for (const c of conns) c.close();
       await server.stop();
@@ -187,20 +234,37 @@ async function benchKv(): Promise<void> {
     }
     console.log(`[bench] kv: ${valueBytes} B values, ${keySpace} keys, concurrency ${concurrencies.join(' and ')}, ${loadMs / 1000} s phases${quick ? '' : `, and a ${longMs / 1000} s put at concurrency ${concurrencies[0]}`}`);
     const phase = async (sys: KvSystem, label: string, concurrency: number, durationMs: number, request: (i: number, w: number) => Promise<void>): Promise<void> => {
+      const cpu0 = cpuSecondsOf(sys.pids);
       const r = await runLoad({ concurrency, durationMs, maxOps: 5_000_000, request });
-      addLoad(sys.name, label, r, await sys.note?.());
+      const cpu1 = cpuSecondsOf(sys.pids);
+      const cpuMsPerOp = cpu0 === undefined || cpu1 === undefined || sys.pids.length === 0 || r.ops === 0 ? undefined : ((cpu1 - cpu0) * 1000) / r.ops;
+      addLoad(sys.name, label, r, await sys.note?.(), cpuMsPerOp);
     };
+    if (warmupMs > 0) {
+      console.log(`[bench] kv: ${warmupMs / 1000} s of unmeasured puts and gets on each system first (warm-up)`);
+      for (const sys of systems) {
+        const mode = sys.putModes[0];
+        await runLoad({ concurrency: max, durationMs: warmupMs / 2, maxOps: 5_000_000, request: (i, w) => sys.put(benchKey('bench-warm', i, w, max), w, mode) });
+        await runLoad({ concurrency: max, durationMs: warmupMs / 2, maxOps: 5_000_000, request: (i, w) => sys.get(benchKey('bench-warm', i, w, max), w) });
+      }
+    }
     const puts = async (concurrency: number, durationMs: number, suffix: string): Promise<void> => {
       for (const sys of systems) {
         for (const mode of sys.putModes) {
           if (suffix !== '' && mode === 'blind') continue;
-          await phase(sys, `put${mode === undefined ? '' : ` ${mode}`} c${concurrency}${suffix}`, concurrency, durationMs, (i, w) => sys.put(i, w, mode));
+          const label = `put${mode === undefined ? '' : ` ${mode}`} c${concurrency}${suffix}`;
+          // Overwrites (etcd, Redis, quorumlab with the previous write's context) keep rewriting one key set,
+          // which the gets then read. Blind writes in vclock mode are concurrent with everything stored, so
+          // every one adds a sibling (Dynamo's semantics): each blind phase starts on keys of its own, and
+          // its states grow only by its own writes (about ops/1000 siblings per key by its end).
+          const prefix = mode === 'blind' ? `bench-blind-c${concurrency}${suffix.trim().replace(/\s+/g, '')}` : 'bench';
+          await phase(sys, label, concurrency, durationMs, (i, w) => sys.put(benchKey(prefix, i, w, concurrency), w, mode));
         }
       }
     };
     for (const c of concurrencies) {
       await puts(c, loadMs, '');
-      for (const sys of systems) await phase(sys, `get c${c}`, c, loadMs, (i, w) => sys.get(i, w));
+      for (const sys of systems) await phase(sys, `get c${c}`, c, loadMs, (i, w) => sys.get(benchKey('bench', i, w, c), w));
     }
     if (!quick) await puts(concurrencies[0]!, longMs, ' 30 s');
   } finally {
@@ -348,6 +412,11 @@ function ratios(): void {
         if (!a || !b) continue;
         rows.push({ section: 'ratios', system: `quorumlab / ${other}`, metric: `${mine} throughput`, value: round(a.opsPerS / b.opsPerS, 2), unit: '×' });
         if (other === 'etcd') rows.push({ section: 'ratios', system: `quorumlab / ${other}`, metric: `${mine} p99.9`, value: round(a.p999Ms / b.p999Ms, 2), unit: '×', note: `${round(a.p999Ms, 1)} vs ${round(b.p999Ms, 1)} ms` });
+        const ca = cpuPerOp[`quorumlab.${mine}`];
+        const cb = cpuPerOp[`${other}.${theirs}`];
+        if (other === 'etcd' && ca !== undefined && cb !== undefined && cb > 0) {
+          rows.push({ section: 'ratios', system: `quorumlab / ${other}`, metric: `${mine} server CPU per op`, value: round(ca / cb, 2), unit: '×', note: `${round(ca, 3)} vs ${round(cb, 3)} ms` });
+        }
       }
     }
   }
@@ -381,9 +450,10 @@ if (want('docker')) await section('docker', benchDocker);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
 // The command as a user would type it, so the README's table can say which run it is.
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
-const result = { date: new Date().toISOString(), command, machine, quick, rows, loads };
+const loadAtEnd = loadAverageNow();
+const result = { date: new Date().toISOString(), command, machine, loadAverage: { start: loadAtStart, end: loadAtEnd }, quick, rows, loads, cpuPerOp };
 mkdirSync(new URL('.', import.meta.url).pathname, { recursive: true });
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
-console.log(`\nquorumlab bench — \`${command}\` — ${result.date} — ${machine}${quick ? ' (quick)' : ''}\n`);
+console.log(`\nquorumlab bench — \`${command}\` — ${result.date} — ${machine} — load average ${loadAtStart} at the start, ${loadAtEnd} at the end${quick ? ' (quick)' : ''}\n`);
 console.log('| section | system | metric | value | unit | note |\n|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.section} | ${r.system} | ${r.metric} | ${r.value} | ${r.unit} | ${r.note ?? ''} |`);

@@ -20,6 +20,8 @@ export function redisAvailable(): string | undefined {
 export interface RedisServer {
   readonly host: string;
   readonly port: number;
+  /** The server's process id, for its CPU time. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startRedis(host = '127.0.0.74', port = 6390, durability: R
       const c = await RespConnection.open(host, port);
       await c.command(['PING']);
       c.close();
-      return { host, port, stop };
+      return { host, port, pid: child.pid, stop };
     } catch (error) {
       if (Date.now() > deadline) {
         await stop();
