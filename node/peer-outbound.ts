@@ -4,6 +4,7 @@
 // Until then, and whenever the link is down, messages wait in the link's queue. A silent link is redialed.
 import net from 'node:net';
 import type { Logger, NodeId, PeerMessage } from './core/env.js';
+import { jsonText } from './core/json-text.js';
 import { FrameDecoder, FrameError, encodeFrame, encodeFrameJson, payloadJson, type FramePayload } from './frame.js';
 import { challengeType, helloType, newNonce, parseNonce, pingType, sessionKeys, type LinkKey } from './peer-session.js';
 import type { RateLimitedWarnings } from './peer-warnings.js';
@@ -62,6 +63,18 @@ export function writeLinkFrame(link: Link, socket: net.Socket, payload: FramePay
 export const batchSoftLimitBytes = 1024 * 1024;
 
 /**
+ * A message's JSON. The state a message carries (`s`) is the core's memoised, immutable JSON form, so its
+ * text comes from the memo (core/json-text.ts): a fan-out to two replicas, and a replica's answers to
+ * many reads of one state, serialise it once. The other fields are serialised as usual and `s` goes last.
+ */
+export function messageJson(m: PeerMessage): string {
+  const s = (m as Record<string, unknown>)['s'];
+  if (typeof s !== 'object' || s === null) return JSON.stringify(m);
+  const rest = JSON.stringify({ ...m, s: undefined });
+  return rest === '{}' ? `{"s":${jsonText(s)}}` : `${rest.slice(0, -1)},"s":${jsonText(s)}}`;
+}
+
+/**
  * Writes the link's outbox as few frames as the size bound allows (usually one), each signed once for the
  * session; returns how many frames were written.
  */
@@ -80,7 +93,7 @@ export function writeLinkBatch(link: Link, socket: net.Socket, from: NodeId): nu
     bytes = 0;
   };
   for (const m of messages) {
-    const json = JSON.stringify(m);
+    const json = messageJson(m);
     if (batch.length > 0 && bytes + json.length > batchSoftLimitBytes) flush();
     batch.push(json);
     bytes += json.length;

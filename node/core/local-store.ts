@@ -25,6 +25,7 @@ import {
   encodeCart,
 } from './cart.js';
 import { sha256Hex } from './hash.js';
+import { jsonText } from './json-text.js';
 import { MerkleTree } from './merkle.js';
 import {
   type Versions,
@@ -104,7 +105,7 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
       equal: (a, b) => versionsEqual(a as Versions, b as Versions),
       isEmpty: (s) => (s as Versions).siblings.length === 0,
       // The same bytes as encodeVersions, built from the memoised JSON form the messages use as well.
-      encode: (s) => utf8.encode(JSON.stringify(memoToJson(s, (v) => versionsToJson(v as Versions)))),
+      encode: (s) => utf8.encode(jsonText(memoToJson(s, (v) => versionsToJson(v as Versions)))),
       decode: (b) => decodeVersions(b),
       toJson: (s) => memoToJson(s, (v) => versionsToJson(v as Versions)),
       fromJson: (j) => memoFromJson(j, versionsFromJson),
