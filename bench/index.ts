@@ -17,12 +17,14 @@ const loadMs = quick ? 2_000 : 5_000;
 /** The longer variant, so the tail includes background work (anti-entropy rounds, hint scans, GC). */
 const longMs = 30_000;
 /**
- * Unmeasured load on every system before the first phase. A fresh Node process spends seconds of CPU in its
- * optimising compiler while the hot paths warm up (perf showed a fifth of the nodes' CPU there in the first
- * measured phase), and etcd fills its caches; steady state is what a deployed system runs in.
+ * Unmeasured load on every system before the first phase (half puts, half gets). A fresh Node process
+ * spends seconds of CPU in V8's optimising compiler while its hot paths warm up: perf on the three nodes
+ * under PUT load put 27 % of their CPU there 2-8 s after start, 11-17 % at 20-28 s, 2 % at 48-56 s, and
+ * the server CPU per PUT fell from 1.5 to 1.0 ms meanwhile. etcd, compiled ahead of time, needs little;
+ * each system gets the same warm-up all the same. Steady state is what a deployed system runs in.
  */
 const warmupArg = process.argv.find((a) => a.startsWith('--warmup='))?.slice('--warmup='.length);
-const warmupMs = warmupArg === undefined ? (quick ? 3_000 : 10_000) : Number(warmupArg) * 1000;
+const warmupMs = warmupArg === undefined ? (quick ? 5_000 : 30_000) : Number(warmupArg) * 1000;
 if (!Number.isFinite(warmupMs) || warmupMs < 0 || warmupMs > 600_000) {
   console.error(`bench: --warmup takes seconds from 0 to 600, got "${warmupArg}"`);
   process.exit(2);
