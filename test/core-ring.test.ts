@@ -127,9 +127,11 @@ t.test('the optimised assignment gives exactly the rings of the reference one', 
       const members = names(size).map((m) => `${m}-${random(1000)}`);
       const fresh = assignPartitions(members, q);
       t.same(fresh, referenceAssignPartitions(members, q), `fresh ring, ${size} nodes, Q=${q}`);
-      // A join, a leave, a replacement, and a ring of mostly other members.
+      // A join, several joins at once (a cluster forming), a leave, a replacement, and a ring of mostly
+      // other members.
       const variants = [
         [...members, 'joiner'],
+        [...members, ...names(Math.max(2, size), 'j')],
         members.slice(1),
         [...members.slice(0, -1), 'replacement'],
         [...names(Math.max(1, size >> 1), 'x'), ...members.slice(0, 1)],

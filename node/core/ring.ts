@@ -144,28 +144,37 @@ export function assignPartitions(members: readonly NodeId[], partitions: number,
   }
 
   // Phase 2: members still short take surplus partitions from members above their share, choosing the
-  // partition where the move removes the most clash (and adds the least).
+  // partition where the move removes the most clash (and adds the least). A move changes the clash of
+  // the partitions near it only, so each receiver keeps its scores and rescores just those (the moves
+  // logged since it last chose): one move costs O(Q) comparisons instead of O(Q) clash sums.
+  const moves: number[] = [];
+  const scores: (ReceiverScores | undefined)[] = new Array(s);
   for (;;) {
     let receiver = -1;
     for (let m = 0; m < s; m++) if (deficit(m) > 0 && (receiver < 0 || deficit(m) > deficit(receiver))) receiver = m;
     if (receiver < 0) break;
+    const mine = (scores[receiver] ??= newReceiverScores(owners, receiver, moves.length));
+    for (; mine.seen < moves.length; mine.seen++) rescoreAround(mine.score, owners, receiver, moves[mine.seen] as number);
     let bestP = -1;
     let bestScore = Infinity;
     let bestWeight = -1;
     const weights = tables[receiver] as Float64Array;
     const id = sorted[receiver] as NodeId;
+    const score = mine.score;
     for (let p = 0; p < q; p++) {
       const from = owners[p] as number;
-      if (deficit(from) >= 0) continue;
-      const score = clash(owners, p, receiver, ADJACENCY_WINDOW) - clash(owners, p, from, ADJACENCY_WINDOW);
+      if ((target[from] as number) - (count[from] as number) >= 0) continue;
+      const sc = score[p] as number;
+      if (sc > bestScore) continue;
       const w = weightAt(weights, p, id);
-      if (score < bestScore || (score === bestScore && w > bestWeight)) {
+      if (sc < bestScore || w > bestWeight) {
         bestP = p;
-        bestScore = score;
+        bestScore = sc;
         bestWeight = w;
       }
     }
     give(bestP, receiver);
+    moves.push(bestP);
   }
 
   // Phase 3 (fresh rings only, since moving partitions is free there): swap owners of two partitions
@@ -173,6 +182,32 @@ export function assignPartitions(members: readonly NodeId[], partitions: number,
   if (!usePrevious && s > 1) removeClashesBySwapping(owners);
 
   return { partitions: q, owners: Array.from(owners, (o) => sorted[o] as NodeId), members: sorted };
+}
+
+/** A phase-2 receiver's move scores: score[p] is the clash change of moving p to it, valid up to moves[seen]. */
+interface ReceiverScores {
+  readonly score: Int32Array;
+  seen: number;
+}
+
+function moveScore(owners: Int32Array, p: number, receiver: number): number {
+  return clash(owners, p, receiver, ADJACENCY_WINDOW) - clash(owners, p, owners[p] as number, ADJACENCY_WINDOW);
+}
+
+function newReceiverScores(owners: Int32Array, receiver: number, seen: number): ReceiverScores {
+  const score = new Int32Array(owners.length);
+  for (let p = 0; p < owners.length; p++) score[p] = moveScore(owners, p, receiver);
+  return { score, seen };
+}
+
+/** Rescores the partitions whose clash a move of partition `moved` changed: those within the window of it. */
+function rescoreAround(score: Int32Array, owners: Int32Array, receiver: number, moved: number): void {
+  const q = owners.length;
+  const reach = Math.min(ADJACENCY_WINDOW - 1, q - 1);
+  for (let d = -reach; d <= reach; d++) {
+    const p = (((moved + d) % q) + q) % q;
+    score[p] = moveScore(owners, p, receiver);
+  }
 }
 
 function removeClashesBySwapping(owners: Int32Array): void {
