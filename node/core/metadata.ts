@@ -1,6 +1,7 @@
 // The node's own durable metadata, one record in the "meta" namespace: incarnation, actor epoch and base,
 // the member entries it knew, its ring and the earlier rings still in transition. Written whole, one write
-// after another (each waits for the one before, failed or not), so the last write is the newest state.
+// after another (each waits for the one before, failed or not), so the last write is the newest state;
+// changes made while a write is in flight are written together by the next one.
 import type { ActorIds } from './actor-ids.js';
 import type { CoreEnv, NodeId } from './env.js';
 import { type VersionedRing, isMemberEntry, ringFromJson, ringToJson } from './membership.js';
@@ -20,6 +21,12 @@ function ringBytes(r: VersionedRing): Uint8Array {
   return b;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
@@ -34,6 +41,14 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 export class MetaStore {
   private metaWrite: Promise<void> = Promise.resolve();
+  /**
+   * The write queued behind the one in flight, not started yet. Every persist asked for meanwhile joins it:
+   * it encodes the view when it starts, so it carries all of their changes, and a burst of changes (a ring
+   * moving through versions while a cluster forms) costs one write per fsync instead of one per change.
+   */
+  private queued: Promise<void> | undefined;
+  /** The bytes of the last record handed to storage: a record equal to it is not written again. */
+  private lastWritten: Uint8Array | undefined;
 
   constructor(
     private readonly id: NodeId,
@@ -66,7 +81,32 @@ export class MetaStore {
     return true;
   }
 
+  /**
+   * Resolves once a record holding the view as it is now (or newer) is durable. Records are written one
+   * after another (each waits for the one before, failed or not), so the last write is the newest state.
+   */
   persist(): Promise<void> {
+    if (this.queued !== undefined) return this.queued;
+    const start = (): Promise<void> => {
+      this.queued = undefined;
+      const value = this.encode();
+      const last = this.lastWritten;
+      if (last !== undefined && sameBytes(last, value)) return Promise.resolve();
+      this.lastWritten = value;
+      return this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]).catch((err: unknown) => {
+        // A failed write may not be on disk: the next record must not be skipped as equal to it.
+        this.lastWritten = undefined;
+        throw err;
+      });
+    };
+    const write = this.metaWrite.then(start, start);
+    this.queued = write;
+    this.metaWrite = write;
+    return write;
+  }
+
+  /** The record: the UTF-8 of JSON.stringify({ ...head, ring, pastRings }), each ring's (O(Q)) bytes made once per ring. */
+  private encode(): Uint8Array {
     const view = this.view;
     const head = {
       incarnation: view.incarnation,
@@ -74,7 +114,6 @@ export class MetaStore {
       actorBase: this.actor.base,
       members: [...view.members.values()].filter((m) => m.id !== this.id),
     };
-    // The UTF-8 of JSON.stringify({ ...head, ring, pastRings }), each ring's (O(Q)) bytes made once per ring.
     const parts: Uint8Array[] = [utf8.encode(`${JSON.stringify(head).slice(0, -1)},"ring":`)];
     parts.push(view.ring === undefined ? utf8.encode('null') : ringBytes(view.ring), utf8.encode(',"pastRings":['));
     view.pastRings.forEach((r, i) => {
@@ -82,12 +121,7 @@ export class MetaStore {
       parts.push(ringBytes(r));
     });
     parts.push(utf8.encode(']}'));
-    const value = concat(parts);
-    this.metaWrite = this.metaWrite.then(
-      () => this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]),
-      () => this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]),
-    );
-    return this.metaWrite;
+    return concat(parts);
   }
 
   persistSoon(): void {
