@@ -1,12 +1,20 @@
 // Gossip membership: each round this node sends its member entries and ring to one healthy peer (a seed
 // now and then, to heal a split view) and pings the rest to feed their failure detectors; a gossip it
 // receives is merged entry by entry (newest wins), and a ring change is pushed to every peer at once.
+// A membership change is acted on at once, but a node computes at most one ring of its own per gossip
+// interval: the changes that arrive within an interval of its last ring wait for the next round and go
+// into one ring. Computed on every gossip, a forming cluster walks each node through a ring per member it
+// hears of, and the nodes, hearing in different orders, through different rings: O(members²) rings of
+// O(Q) each where a few suffice.
 import type { NodeId } from './env.js';
 import { type VersionedRing, entryNewer, ringToJson } from './membership.js';
 import type { GossipMsg, OutMessage } from './messages.js';
 import type { NodeContext } from './node-context.js';
 
 export class Gossip {
+  /** When this node last computed a ring of its own (monotonic ms). */
+  private lastOwnRingMs = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly ctx: NodeContext,
     /** Called when a gossip changed the ring, before the change is pushed on (ownership handoff). */
@@ -43,6 +51,10 @@ export class Gossip {
   tick(): void {
     const { view, config } = this.ctx;
     view.heartbeat += 1;
+    if (this.recompute()) {
+      this.ringChanged();
+      return;
+    }
     const peers = view.livePeers();
     const healthy = peers.filter((p) => view.isHealthy(p));
     const target = this.pick(healthy.length > 0 ? healthy : peers);
@@ -86,17 +98,31 @@ export class Gossip {
       }
     }
     const adopted = view.adoptRing(msg.ring);
-    const ringChanged = view.recomputeRing() || adopted;
+    const now = env.clock.monoMs();
+    const ringChanged = (now - this.lastOwnRingMs >= this.ctx.config.gossipIntervalMs && this.recompute()) || adopted;
     const learned = view.learnPastRings(msg.pastRings);
-    // A node with nothing to hand off confirms the new ring at once, so the gossip pushed below carries it.
-    if (ringChanged) this.onRingChanged();
-    view.prunePastRings();
-    if (statusChanged || ringChanged || learned) this.ctx.meta.persistSoon();
     if (ringChanged) {
-      // A new ring is pushed to everyone at once: the ring must converge in a round, not in a random walk.
-      this.broadcast();
-    } else if (msg.reply) {
-      this.ctx.send(from, this.message(false));
+      this.ringChanged();
+      return;
     }
+    view.prunePastRings();
+    if (statusChanged || learned) this.ctx.meta.persistSoon();
+    if (msg.reply) this.ctx.send(from, this.message(false));
+  }
+
+  /** Recomputes the ring from the members now known (membership-view.ts); true when it changed. */
+  private recompute(): boolean {
+    if (!this.ctx.view.recomputeRing()) return false;
+    this.lastOwnRingMs = this.ctx.env.clock.monoMs();
+    return true;
+  }
+
+  private ringChanged(): void {
+    // A node with nothing to hand off confirms the new ring at once, so the gossip pushed below carries it.
+    this.onRingChanged();
+    this.ctx.view.prunePastRings();
+    this.ctx.meta.persistSoon();
+    // A new ring is pushed to everyone at once: the ring must converge in a round, not in a random walk.
+    this.broadcast();
   }
 }
