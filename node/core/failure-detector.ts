@@ -18,7 +18,9 @@ export class PhiAccrualDetector {
   private readonly windowSize: number;
   private readonly minStdDevMs: number;
   private readonly acceptablePauseMs: number;
+  /** The last windowSize intervals, a ring buffer (next is where the next one goes): O(1) a heartbeat. */
   private readonly intervals: number[] = [];
+  private next = 0;
   private sum = 0;
   private sumSquares = 0;
   private lastMs: number | undefined;
@@ -35,14 +37,18 @@ export class PhiAccrualDetector {
   }
 
   private push(interval: number): void {
-    this.intervals.push(interval);
+    // Sums in the order of a shifting window (add, then drop the oldest), so phi is the same to the bit.
     this.sum += interval;
     this.sumSquares += interval * interval;
-    if (this.intervals.length > this.windowSize) {
-      const old = this.intervals.shift() as number;
-      this.sum -= old;
-      this.sumSquares -= old * old;
+    if (this.intervals.length < this.windowSize) {
+      this.intervals.push(interval);
+      return;
     }
+    const old = this.intervals[this.next] as number;
+    this.intervals[this.next] = interval;
+    this.next = (this.next + 1) % this.windowSize;
+    this.sum -= old;
+    this.sumSquares -= old * old;
   }
 
   /** Records a heartbeat (any message from the peer counts) at monotonic time nowMs. */

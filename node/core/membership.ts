@@ -125,8 +125,18 @@ function listKey(cache: WeakMap<readonly NodeId[], string>, list: readonly NodeI
   return k;
 }
 
+/** The key of each ring, built once (flat): a key built anew is a fresh O(Q) string at every comparison. */
+const ringKeys = new WeakMap<Ring, string>();
+
 function ringKey(r: VersionedRing): string {
-  return `${listKey(membersKeys, r.ring.members)}|${listKey(ownersKeys, r.ring.owners)}`;
+  let k = ringKeys.get(r.ring);
+  if (k === undefined) {
+    k = `${listKey(membersKeys, r.ring.members)}|${listKey(ownersKeys, r.ring.owners)}`;
+    // Reading a character flattens the concatenation once, so later comparisons and hashing do not.
+    void k.charCodeAt(0);
+    ringKeys.set(r.ring, k);
+  }
+  return k;
 }
 
 /** Picks the winner of two rings: the higher version, then the smaller key so every node picks the same. */

@@ -240,18 +240,15 @@ function removeClashesBySwapping(owners: Int32Array): void {
 // Preference lists are asked for on every request, so they are computed once per ring and partition.
 const preferenceCache = new WeakMap<Ring, (readonly NodeId[] | undefined)[]>();
 
-/**
- * Every distinct physical node in clockwise walk order from partition p: the first N are the home
- * replicas, the rest are the fallbacks (in the order sloppy quorum should try them).
- */
-export function preferenceListForPartition(ring: Ring, partition: number): NodeId[] {
+/** The cached walk from partition p (shared: callers copy it). */
+function walkFrom(ring: Ring, partition: number): readonly NodeId[] {
   let cache = preferenceCache.get(ring);
   if (cache === undefined) {
     cache = new Array<readonly NodeId[] | undefined>(ring.partitions);
     preferenceCache.set(ring, cache);
   }
   const hit = cache[partition];
-  if (hit !== undefined) return [...hit];
+  if (hit !== undefined) return hit;
   const seen = new Set<NodeId>();
   const out: NodeId[] = [];
   const q = ring.partitions;
@@ -263,7 +260,15 @@ export function preferenceListForPartition(ring: Ring, partition: number): NodeI
     }
   }
   cache[partition] = out;
-  return [...out];
+  return out;
+}
+
+/**
+ * Every distinct physical node in clockwise walk order from partition p: the first N are the home
+ * replicas, the rest are the fallbacks (in the order sloppy quorum should try them).
+ */
+export function preferenceListForPartition(ring: Ring, partition: number): NodeId[] {
+  return [...walkFrom(ring, partition)];
 }
 
 export function preferenceList(ring: Ring, key: string): NodeId[] {
@@ -281,14 +286,30 @@ export function partitionsOwnedBy(ring: Ring, id: NodeId): number[] {
 /**
  * The partitions a node replicates with replication factor n: those whose first n distinct nodes
  * include it (it owns them or follows their owner closely). Useful for anti-entropy and handoff.
+ * Computed for every member at once, once per (ring, n): every node asks it of the rings it adopts, and
+ * the rings are shared values.
  */
 export function partitionsReplicatedBy(ring: Ring, id: NodeId, n: number): number[] {
-  const out: number[] = [];
-  for (let p = 0; p < ring.partitions; p++) {
-    if (preferenceListForPartition(ring, p).slice(0, n).includes(id)) out.push(p);
+  let byN = replicatedCache.get(ring);
+  if (byN === undefined) replicatedCache.set(ring, (byN = new Map()));
+  let byMember = byN.get(n);
+  if (byMember === undefined) {
+    byMember = new Map();
+    for (let p = 0; p < ring.partitions; p++) {
+      const walk = walkFrom(ring, p);
+      for (let i = 0; i < n && i < walk.length; i++) {
+        const m = walk[i] as NodeId;
+        let parts = byMember.get(m);
+        if (parts === undefined) byMember.set(m, (parts = []));
+        parts.push(p);
+      }
+    }
+    byN.set(n, byMember);
   }
-  return out;
+  return [...(byMember.get(id) ?? [])];
 }
+
+const replicatedCache = new WeakMap<Ring, Map<number, Map<NodeId, number[]>>>();
 
 /** The ownership changes from ring a to ring b (same Q), in partition order. */
 export function ringDiff(a: Ring, b: Ring): { partition: number; from: NodeId; to: NodeId }[] {
