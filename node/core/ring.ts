@@ -144,37 +144,26 @@ export function assignPartitions(members: readonly NodeId[], partitions: number,
   }
 
   // Phase 2: members still short take surplus partitions from members above their share, choosing the
-  // partition where the move removes the most clash (and adds the least). A move changes the clash of
-  // the partitions near it only, so each receiver keeps its scores and rescores just those (the moves
-  // logged since it last chose): one move costs O(Q) comparisons instead of O(Q) clash sums.
-  const moves: number[] = [];
-  const scores: (ReceiverScores | undefined)[] = new Array(s);
+  // partition where the move removes the most clash (and adds the least), then the higher weight, then the
+  // lower partition. Each receiver keeps its candidates in a heap in that order (MoveHeap), so a move
+  // costs O(log Q) instead of a scan of all Q partitions.
+  const heaps: (MoveHeap | undefined)[] = new Array(s);
+  const eligible = (p: number): boolean => {
+    const from = owners[p] as number;
+    return (target[from] as number) - (count[from] as number) < 0;
+  };
   for (;;) {
     let receiver = -1;
     for (let m = 0; m < s; m++) if (deficit(m) > 0 && (receiver < 0 || deficit(m) > deficit(receiver))) receiver = m;
     if (receiver < 0) break;
-    const mine = (scores[receiver] ??= newReceiverScores(owners, receiver, moves.length));
-    for (; mine.seen < moves.length; mine.seen++) rescoreAround(mine.score, owners, receiver, moves[mine.seen] as number);
-    let bestP = -1;
-    let bestScore = Infinity;
-    let bestWeight = -1;
-    const weights = tables[receiver] as Float64Array;
-    const id = sorted[receiver] as NodeId;
-    const score = mine.score;
-    for (let p = 0; p < q; p++) {
-      const from = owners[p] as number;
-      if ((target[from] as number) - (count[from] as number) >= 0) continue;
-      const sc = score[p] as number;
-      if (sc > bestScore) continue;
-      const w = weightAt(weights, p, id);
-      if (sc < bestScore || w > bestWeight) {
-        bestP = p;
-        bestScore = sc;
-        bestWeight = w;
-      }
+    let heap = heaps[receiver];
+    if (heap === undefined) {
+      const weights = tables[receiver] as Float64Array;
+      const id = sorted[receiver] as NodeId;
+      for (let p = 0; p < q; p++) weightAt(weights, p, id);
+      heaps[receiver] = heap = new MoveHeap(owners, receiver, weights);
     }
-    give(bestP, receiver);
-    moves.push(bestP);
+    give(heap.best(eligible), receiver);
   }
 
   // Phase 3 (fresh rings only, since moving partitions is free there): swap owners of two partitions
@@ -184,29 +173,101 @@ export function assignPartitions(members: readonly NodeId[], partitions: number,
   return { partitions: q, owners: Array.from(owners, (o) => sorted[o] as NodeId), members: sorted };
 }
 
-/** A phase-2 receiver's move scores: score[p] is the clash change of moving p to it, valid up to moves[seen]. */
-interface ReceiverScores {
-  readonly score: Int32Array;
-  seen: number;
-}
-
 function moveScore(owners: Int32Array, p: number, receiver: number): number {
   return clash(owners, p, receiver, ADJACENCY_WINDOW) - clash(owners, p, owners[p] as number, ADJACENCY_WINDOW);
 }
 
-function newReceiverScores(owners: Int32Array, receiver: number, seen: number): ReceiverScores {
-  const score = new Int32Array(owners.length);
-  for (let p = 0; p < owners.length; p++) score[p] = moveScore(owners, p, receiver);
-  return { score, seen };
-}
+/**
+ * A phase-2 receiver's candidate moves, best first: lower score (clash change), then higher weight, then
+ * lower partition, the order in which a scan of all partitions picks. A move only ever raises the score of
+ * a partition still eligible for this receiver: moving p' from donor D to receiver R leaves the
+ * receiver's own clash near p' as it was (p' was not its and is not now, unless R is this receiver, when
+ * the clash rises) and lowers only D's clash, which raises the score of D's partitions next to p'. So an
+ * entry's score is never above the partition's score now, and the top entry is the best move once its
+ * score is checked: a stale top is rescored and pushed back, and a top whose owner has no surplus left is
+ * dropped (an owner never regains one in phase 2).
+ */
+class MoveHeap {
+  private readonly ps: number[] = [];
+  private readonly scores: number[] = [];
 
-/** Rescores the partitions whose clash a move of partition `moved` changed: those within the window of it. */
-function rescoreAround(score: Int32Array, owners: Int32Array, receiver: number, moved: number): void {
-  const q = owners.length;
-  const reach = Math.min(ADJACENCY_WINDOW - 1, q - 1);
-  for (let d = -reach; d <= reach; d++) {
-    const p = (((moved + d) % q) + q) % q;
-    score[p] = moveScore(owners, p, receiver);
+  constructor(
+    private readonly owners: Int32Array,
+    private readonly receiver: number,
+    private readonly weights: Float64Array,
+  ) {
+    const q = owners.length;
+    for (let p = 0; p < q; p++) {
+      this.ps.push(p);
+      this.scores.push(moveScore(owners, p, receiver));
+    }
+    for (let i = (q >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  /** The best partition still eligible (left in the heap: the move makes it the receiver's, so not eligible again). */
+  best(eligible: (p: number) => boolean): number {
+    for (;;) {
+      const p = this.ps[0];
+      if (p === undefined) throw new Error('assignPartitions: no partition left to move');
+      if (!eligible(p)) {
+        this.pop();
+        continue;
+      }
+      const now = moveScore(this.owners, p, this.receiver);
+      if (now === this.scores[0]) return p;
+      this.scores[0] = now;
+      this.down(0);
+    }
+  }
+
+  private before(i: number, j: number): boolean {
+    const si = this.scores[i] as number;
+    const sj = this.scores[j] as number;
+    if (si !== sj) return si < sj;
+    const pi = this.ps[i] as number;
+    const pj = this.ps[j] as number;
+    const wi = this.weights[pi] as number;
+    const wj = this.weights[pj] as number;
+    return wi !== wj ? wi > wj : pi < pj;
+  }
+
+  private swap(i: number, j: number): void {
+    const p = this.ps[i] as number;
+    const sc = this.scores[i] as number;
+    this.ps[i] = this.ps[j] as number;
+    this.scores[i] = this.scores[j] as number;
+    this.ps[j] = p;
+    this.scores[j] = sc;
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(i, parent)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.ps.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) return;
+      const r = l + 1;
+      const c = r < n && this.before(r, l) ? r : l;
+      if (!this.before(c, i)) return;
+      this.swap(i, c);
+      i = c;
+    }
+  }
+
+  private pop(): void {
+    const last = this.ps.length - 1;
+    this.swap(0, last);
+    this.ps.pop();
+    this.scores.pop();
+    if (last > 0) this.down(0);
   }
 }
 
