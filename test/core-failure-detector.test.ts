@@ -41,3 +41,13 @@ t.test('the window forgets old intervals', async (t) => {
   d.heartbeat(now - 50);
   t.equal(d.lastHeartbeatMs, now, 'a heartbeat from the past does not move time back');
 });
+
+t.test('a floor on the usual interval: a peer pinged every few rounds is not down after one long gap', async (t) => {
+  const d = new PhiAccrualDetector({ minStdDevMs: 100, acceptablePauseMs: 200, firstHeartbeatEstimateMs: 200 });
+  let now = 0;
+  for (let i = 0; i < 20; i++) d.heartbeat((now += 200));
+  t.notOk(d.isAvailable(now + 1400, 8), 'without the floor, 1.4 s of silence after a 200 ms rhythm is down');
+  t.ok(d.isAvailable(now + 1400, 8, 1400), 'with a 1.4 s floor it is not');
+  t.notOk(d.isAvailable(now + 4000, 8, 1400), 'and a silence well past the floor still is');
+  t.equal(d.phi(now + 300, 0), d.phi(now + 300), 'a floor of 0 is no floor');
+});

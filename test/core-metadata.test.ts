@@ -50,3 +50,57 @@ t.test('the persisted record is the JSON of the whole view, rings included', asy
   t.same(fresh.ring, r2);
   t.same(fresh.pastRings, [r1, r2]);
 });
+
+t.test('changes made while a write is in flight go into one later write, holding the newest view', async (t) => {
+  const { view, meta, writes, env } = fixture();
+  // Writes complete only when the test says so, as a slow fsync would.
+  const pending: (() => void)[] = [];
+  env.storage.write = (batch: readonly StorageWrite[]) =>
+    new Promise<void>((resolve) => pending.push(() => (writes.push(...batch), resolve())));
+  const flush = async (): Promise<void> => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  view.incarnation = 1;
+  const first = meta.persist();
+  await flush();
+  t.equal(pending.length, 1, 'the first persist writes at once');
+  const asked: Promise<void>[] = [];
+  for (let i = 2; i <= 5; i++) {
+    view.incarnation = i;
+    asked.push(meta.persist());
+  }
+  await flush();
+  t.equal(pending.length, 1, 'no second write starts while the first is in flight');
+  pending.shift()!();
+  await first;
+  await flush();
+  t.equal(pending.length, 1, 'the four persists asked meanwhile share one write');
+  pending.shift()!();
+  await Promise.all(asked);
+  t.equal(writes.length, 2);
+  const last = JSON.parse(new TextDecoder().decode((writes[1] as { value: Uint8Array }).value)) as { incarnation: number };
+  t.equal(last.incarnation, 5, 'it holds the view as it was when it started, the newest');
+  meta.persist().catch(() => undefined);
+  await flush();
+  t.equal(pending.length, 0, 'a record equal to the last one written is not written again');
+  view.incarnation = 6;
+  const sixth = meta.persist();
+  await flush();
+  t.equal(pending.length, 1, 'a changed record is');
+  pending.shift()!();
+  await sixth;
+});
+
+t.test('after a failed write the same record is written again', async (t) => {
+  const { view, meta, writes, env } = fixture();
+  let fail = true;
+  env.storage.write = async (batch: readonly StorageWrite[]) => {
+    if (fail) throw new Error('disk full');
+    writes.push(...batch);
+  };
+  view.incarnation = 1;
+  await t.rejects(meta.persist(), /disk full/);
+  fail = false;
+  await meta.persist();
+  t.equal(writes.length, 1, 'the record that may not be on disk is written again');
+});

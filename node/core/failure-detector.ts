@@ -76,11 +76,16 @@ export class PhiAccrualDetector {
     return Math.max(Math.sqrt(variance), this.minStdDevMs);
   }
 
-  /** phi at nowMs: 0 just after a heartbeat, growing as silence outlasts the usual interval. */
-  phi(nowMs: number): number {
+  /**
+   * phi at nowMs: 0 just after a heartbeat, growing as silence outlasts the usual interval. `minMeanMs`
+   * is a floor on the usual interval: the caller may know that heartbeats now come more rarely than the
+   * window has seen (a peer pinged every few rounds in a large cluster), and the first long gap must not
+   * look like a failure.
+   */
+  phi(nowMs: number, minMeanMs = 0): number {
     if (this.lastMs === undefined) return 0;
     const elapsed = Math.max(0, nowMs - this.lastMs);
-    const mean = this.meanMs() + this.acceptablePauseMs;
+    const mean = Math.max(this.meanMs(), minMeanMs) + this.acceptablePauseMs;
     const std = this.stdDevMs();
     // Akka's logistic approximation of the normal CDF; computed on the side that keeps precision.
     const y = (elapsed - mean) / std;
@@ -93,7 +98,7 @@ export class PhiAccrualDetector {
     return -Math.log10(1 - 1 / (1 + Math.exp(exponent)));
   }
 
-  isAvailable(nowMs: number, threshold: number): boolean {
-    return this.phi(nowMs) < threshold;
+  isAvailable(nowMs: number, threshold: number, minMeanMs = 0): boolean {
+    return this.phi(nowMs, minMeanMs) < threshold;
   }
 }

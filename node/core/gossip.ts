@@ -1,5 +1,6 @@
 // Gossip membership: each round this node sends its member entries and ring to one healthy peer (a seed
-// now and then, to heal a split view) and pings the rest to feed their failure detectors; a gossip it
+// now and then, to heal a split view) and pings the rest to feed their failure detectors (in a cluster of
+// more than maxPingsPerRound peers, that many of them in turn); a gossip it
 // receives is merged entry by entry (newest wins), and a ring change is pushed to every peer at once.
 // A membership change is acted on at once, but a node computes at most one ring of its own per gossip
 // interval: the changes that arrive within an interval of its last ring wait for the next round and go
@@ -8,12 +9,15 @@
 // O(Q) each where a few suffice.
 import type { NodeId } from './env.js';
 import { type VersionedRing, entryNewer, ringToJson } from './membership.js';
+import { maxPingsPerRound } from './membership-view.js';
 import type { GossipMsg, OutMessage } from './messages.js';
 import type { NodeContext } from './node-context.js';
 
 export class Gossip {
   /** When this node last computed a ring of its own (monotonic ms). */
   private lastOwnRingMs = Number.NEGATIVE_INFINITY;
+  /** Where the next round's pings start in the sorted peer list, when not every peer is pinged each round. */
+  private pingCursor = 0;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -66,7 +70,22 @@ export class Gossip {
       if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(true));
     }
     // Small pings to every member feed the failure detectors even when gossip picks someone else.
-    for (const p of peers) if (p !== target) this.ctx.send(p, { type: 'ping' });
+    this.ping(peers, target);
+  }
+
+  private ping(peers: readonly NodeId[], target: NodeId | undefined): void {
+    if (peers.length <= maxPingsPerRound) {
+      for (const p of peers) if (p !== target) this.ctx.send(p, { type: 'ping' });
+      return;
+    }
+    // In turn through the sorted peers, so each is pinged every ceil(peers / maxPingsPerRound) rounds (the
+    // interval MembershipView.isHealthy allows for); no random draw, so a small cluster's draws are unchanged.
+    const start = this.pingCursor % peers.length;
+    for (let i = 0; i < maxPingsPerRound; i++) {
+      const p = peers[(start + i) % peers.length] as NodeId;
+      if (p !== target) this.ctx.send(p, { type: 'ping' });
+    }
+    this.pingCursor = start + maxPingsPerRound;
   }
 
   onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {

@@ -20,6 +20,13 @@ import { partitionsReplicatedBy, preferenceList, preferenceListForPartition } fr
 /** Earlier rings a node keeps while their handoff is unconfirmed; beyond this the oldest is dropped. */
 const maxPastRings = 8;
 
+/**
+ * Peers a node pings per gossip round beyond its gossip target. Up to this many peers each is pinged every
+ * round; in a larger cluster they are pinged in turn, each every pingRounds() rounds, so a round costs a
+ * node O(1) messages and the cluster O(members) rather than O(members²).
+ */
+export const maxPingsPerRound = 16;
+
 export class MembershipView {
   members = new Map<NodeId, MemberEntry>();
   ring: VersionedRing | undefined;
@@ -80,7 +87,15 @@ export class MembershipView {
     if (peer === this.id) return !this.stopped();
     if (this.members.get(peer)?.status === 'left') return false;
     const d = this.detectors.get(peer);
-    return d === undefined || d.isAvailable(this.env.clock.monoMs(), this.config.phiThreshold);
+    if (d === undefined) return true;
+    const rounds = this.pingRounds();
+    // Pinged in turn, a peer may stay silent for `rounds` rounds: that is its usual interval at least.
+    return d.isAvailable(this.env.clock.monoMs(), this.config.phiThreshold, rounds > 1 ? rounds * this.config.gossipIntervalMs : 0);
+  }
+
+  /** Every how many gossip rounds each peer is pinged (1 up to maxPingsPerRound peers; left ones counted too). */
+  pingRounds(): number {
+    return Math.max(1, Math.ceil((this.members.size - 1) / maxPingsPerRound));
   }
 
   homeOf(key: string): NodeId[] {
