@@ -51,6 +51,14 @@ export function finalHoldMs(config: { readonly requestTimeoutMs: number }): numb
   return config.requestTimeoutMs + 500;
 }
 
+/**
+ * The least time the clients keep writing once the run's final cut is in force (run.ts extends the
+ * workload past its time limit by what is missing): two seconds, or the fault length when shorter.
+ */
+export function finaleWritesMs(config: { readonly nemesisFaultS: number }): number {
+  return Math.min(2, config.nemesisFaultS) * 1000;
+}
+
 /** Listed keys at most (the count covers all). */
 const maxDivergentListed = 20;
 

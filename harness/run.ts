@@ -17,7 +17,7 @@ import type { SshRunOptions } from './runtime/ssh.js';
 import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, writeJson } from './store.js';
 import { runCheckers, type CheckOutcome } from './run-check.js';
 import { createRuntime } from './run-runtime.js';
-import { finalHoldMs, measureConvergence, recordReplicaStates, replicaDivergence } from './run-final.js';
+import { finalHoldMs, finaleWritesMs, measureConvergence, recordReplicaStates, replicaDivergence } from './run-final.js';
 import { simulateWars, tForConsistency, warsModelOf } from './pbs/wars.js';
 import { defaultPbsMaxLagMs } from '../workloads/pbs.js';
 import { describeWorld, resolveWorld, simKnobsOf, worldFlagError, type SimWorld, type WorldFlags } from './sim-world.js';
@@ -383,6 +383,11 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     let fault: string | undefined;
     phase = 'workload';
     const deadlineNs = startNs + config.timeLimitS * 1e9;
+    // The clients write until the deadline, and on while the run's final cut is being made and for
+    // finaleWritesMs after it is in force: on a loaded machine a cut can take seconds to apply, and a cut
+    // that lands after the clients stopped leaves no replica apart (nothing for repair to do).
+    let writeUntilNs = deadlineNs;
+    let finalePending = false;
     const elapsedS = (): number => (runtime.nowNs() - startNs) / 1e9;
     const draw = (): void => progress.update({
       elapsedS: elapsedS(), limitS: config.timeLimitS, phase, ops: stats.ops, ok: stats.ok, fault,
@@ -413,7 +418,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
         const op = workload.next(proc, nodes, runtime.nowNs());
         const stagger = random() * 2 * meanGapMs;
         await runtime.sleep(op.delayMs ?? stagger);
-        if (stopping || runtime.nowNs() >= deadlineNs) return;
+        if (stopping || (runtime.nowNs() >= writeUntilNs && !finalePending)) return;
         // Membership may have changed during the wait, and a removed node has no client any more: the node
         // is chosen among the members of now (the workload's choice when it is still one).
         const live = runtime.nodeIds();
@@ -440,11 +445,17 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
         // The window after which no other starts is the last: a nemesis with a finale plays it there and
         // holds it until the workload ends, so it is still in force at the final heal (see below).
         const last = nemesis.finale !== undefined && runtime.nowNs() + (config.nemesisFaultS + config.nemesisQuietS) * 1e9 >= deadlineNs;
-        const step = (last ? nemesis.finale!() : undefined) ?? nemesis.next();
+        const finale = last ? nemesis.finale!() : undefined;
+        const step = finale ?? nemesis.next();
         fault = step.f;
         stats.faults++;
+        if (finale !== undefined) finalePending = true;
         await applyStep(step, 'start');
-        const leftMs = (deadlineNs - runtime.nowNs()) / 1e6;
+        if (finale !== undefined) {
+          writeUntilNs = Math.max(deadlineNs, runtime.nowNs() + finaleWritesMs(config) * 1e6);
+          finalePending = false;
+        }
+        const leftMs = ((last ? writeUntilNs : deadlineNs) - runtime.nowNs()) / 1e6;
         await runtime.sleep(Math.max(0, last ? leftMs : Math.min(config.nemesisFaultS * 1000, leftMs)));
         if (last) return;
         for (const undo of nemesis.undo()) await applyStep(undo, 'stop');

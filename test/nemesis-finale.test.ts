@@ -12,6 +12,7 @@ import type { Grudge, Runtime, RuntimeCapabilities } from '../harness/runtime/ru
 import { runTest, type RunOptions } from '../harness/run.js';
 import { seededRandom } from '../node/core/random.js';
 import { HistoryBuilder, opts } from './checkers-fixtures.js';
+import { FakeRuntime } from './helpers/run-fake-runtime.js';
 
 const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
@@ -121,4 +122,27 @@ t.test('sim: a run whose faults leave no replica apart says repair was not exerc
   });
   t.match(r.checkers['convergence'], { repairExercised: false, warning: /repair not exercised/ });
   t.ok(lines.some((l) => /repair not exercised/.test(l)), lines.at(-1) ?? 'no output');
+});
+
+t.test('a final cut that takes long to apply still has the clients writing under it', async (t) => {
+  const store = mkdtempSync(join(tmpdir(), 'ql-finale-'));
+  t.teardown(() => rmSync(store, { recursive: true, force: true }));
+  // As iptables on a loaded machine: the cut lands seconds after it was asked for, past the time limit.
+  class SlowCuts extends FakeRuntime {
+    override async partition(grudge: Grudge): Promise<void> {
+      await this.sleep(8000);
+      await super.partition(grudge);
+    }
+  }
+  const r = await runTest({
+    runtime: 'sim', nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', workload: 'register', nemesis: ['partition'],
+    faultShapes: { partitions: ['halves'] }, timeLimitS: 10, concurrency: 4, rate: 40, seed: 3, nemesisQuietS: 5, nemesisFaultS: 5,
+    quiesceS: 1, store, quiet: true, skipReport: true, name: 'slow',
+  }, { runtime: new SlowCuts() });
+  const ops = historyOf(r.runDir!);
+  const cut = ops.find((o) => o.process === 'nemesis' && o.type === 'info' && o.f === 'partition')!;
+  t.ok(cut.time >= 13e9, 'the cut was in force only after the 10 s limit');
+  const under = ops.filter((o) => typeof o.process === 'number' && o.type === 'invoke' && (o as { final?: boolean }).final !== true && o.time > cut.time);
+  t.ok(under.length > 0, `clients wrote under the final cut (${under.length} ops)`);
+  t.ok(Math.max(...under.map((o) => o.time)) >= cut.time + 1.5e9, 'for about two seconds');
 });
