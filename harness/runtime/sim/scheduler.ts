@@ -52,6 +52,12 @@ export class SchedulerHaltedError extends Error {
  */
 export const eventsPerMacrotask = 256;
 
+/**
+ * A microtask is queued as a reaction to this settled promise rather than with queueMicrotask, which wraps
+ * every callback in an AsyncResource; both land at the end of the same V8 microtask queue.
+ */
+const resolved: Promise<void> = Promise.resolve();
+
 export class Scheduler {
   private readonly heap: SimEvent[] = [];
   private live = 0;
@@ -210,7 +216,7 @@ export class Scheduler {
       this.sinceMacrotask = 0;
       setImmediate(fn);
     } else {
-      queueMicrotask(() => process.nextTick(fn));
+      void resolved.then(() => process.nextTick(fn));
     }
   }
 
@@ -244,7 +250,7 @@ export class Scheduler {
       this.sinceMacrotask = 0;
       setImmediate(this.turn);
     } else {
-      queueMicrotask(this.turnAfterTicks);
+      resolved.then(this.turnAfterTicks);
     }
   }
 
