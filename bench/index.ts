@@ -84,7 +84,8 @@ const durability: Record<string, string> = {
 function addLoad(system: string, op: string, r: LoadResult, note?: string, cpuMsPerOp?: number): void {
   loads[`${system}.${op}`] = r;
   if (cpuMsPerOp !== undefined) cpuPerOp[`${system}.${op}`] = cpuMsPerOp;
-  const errors = r.errors > 0 ? `${r.errors} errors` : undefined;
+  const kinds = Object.entries(r.errorKinds).map(([k, n]) => `${n}× ${k}`).join(', ');
+  const errors = r.errors > 0 ? `${r.errors} errors (${kinds})` : undefined;
   rows.push({ section: 'kv', system, metric: `${op} throughput`, value: round(r.opsPerS), unit: 'ops/s', note: [errors, note].filter(Boolean).join('; ') || undefined });
   rows.push({ section: 'kv', system, metric: `${op} p50/p99/p99.9`, value: `${round(r.p50Ms, 2)} / ${round(r.p99Ms, 2)} / ${round(r.p999Ms, 2)}`, unit: 'ms' });
   if (cpuMsPerOp !== undefined) rows.push({ section: 'kv', system, metric: `${op} server CPU per op`, value: round(cpuMsPerOp, 3), unit: 'ms', note: 'user + system CPU of all its server processes / ops' });

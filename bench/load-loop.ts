@@ -21,6 +21,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   readonly p999Ms: number;
   readonly maxMs: number;
+  /** How many requests failed with each error message (the first line of it). */
+  readonly errorKinds: Readonly<Record<string, number>>;
 }
 
 export function quantile(sorted: readonly number[], q: number): number {
@@ -33,6 +35,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   let next = 0;
   let errors = 0;
+  const errorKinds: Record<string, number> = {};
   const start = performance.now();
   const deadline = start + options.durationMs;
   const worker = async (w: number): Promise<void> => {
@@ -42,8 +45,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       try {
         await options.request(i, w);
         latenciesMs.push(performance.now() - t0);
-      } catch {
+      } catch (error) {
         errors += 1;
+        const kind = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 120);
+        errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
       }
     }
   };
@@ -59,5 +64,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p99Ms: quantile(latenciesMs, 0.99),
     p999Ms: quantile(latenciesMs, 0.999),
     maxMs: latenciesMs.length > 0 ? latenciesMs[latenciesMs.length - 1]! : Number.NaN,
+    errorKinds,
   };
 }
