@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HistoryError, formatHistoryLine, parseHistory } from '../harness/history-io.js';
+import { HistoryError, formatHistoryLine, parseHistory, readHistory } from '../harness/history-io.js';
 import { runCheck } from '../harness/check.js';
 import { HistoryBuilder } from './checkers-fixtures.js';
 
@@ -16,6 +16,34 @@ t.test('round-trips a valid history', async (t) => {
   h.local('k', 'n1', ['a']);
   const text = h.ops.map(formatHistoryLine).join('\n') + '\n';
   t.same(parseHistory(text, 'x'), h.ops);
+});
+
+t.test('readHistory reads a file in chunks exactly as parseHistory reads its text', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ql-hio-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const h = new HistoryBuilder();
+  for (let i = 0; i < 20; i++) {
+    h.put(i % 3, 'k', `v${i}-é€😀`);
+    h.get((i + 1) % 3, 'k', [`v${i}-é€😀`]);
+  }
+  h.add(4, 'cart', 'sku-ü');
+  h.local('k', 'n1', ['v19-é€😀']);
+  const lines = h.ops.map(formatHistoryLine);
+  // Blank lines, CRLF endings, surrounding spaces, a multi-byte line and no final line break.
+  const text = lines.map((l, i) => (i % 5 === 1 ? ` ${l}\r` : i % 7 === 3 ? `${l}\n\n` : l)).join('\n');
+  const path = join(dir, 'history.jsonl');
+  writeFileSync(path, text);
+  const expected = parseHistory(text, path);
+  t.same(expected, h.ops);
+  // Chunk sizes below one line (the buffer grows), around a line, and larger than the file.
+  for (const chunk of [1, 7, 64, 100, 101, 4096, 1 << 20]) t.same(readHistory(path, chunk), expected, `chunk ${chunk}`);
+  writeFileSync(path, text + '\n');
+  t.same(readHistory(path, 64), expected, 'with a final line break');
+  // A broken line is reported with the same line number, wherever the chunks end.
+  const broken = [...lines.slice(0, 30), '', '{"index":30,', ...lines.slice(31)].join('\n');
+  writeFileSync(path, broken);
+  for (const chunk of [1, 50, 1 << 20]) t.throws(() => readHistory(path, chunk), new RegExp(`${path}:32: not valid JSON`), `chunk ${chunk}`);
+  t.throws(() => parseHistory(broken, path), new RegExp(`${path}:32: not valid JSON`));
 });
 
 const bad: [string, string[], RegExp][] = [
