@@ -62,6 +62,7 @@ function computeBound(ops: readonly ClientOp[], paired: PairedHistory): Survivor
   const adds = new Map<string, number[]>();
   const removes = new Map<string, RemoveCapacity[]>();
   for (const op of ops) {
+    if (op.f !== 'add' && op.f !== 'remove') continue;
     const item = String(op.invoke.value);
     if (op.f === 'add' && op.type === 'ok') {
       let list = adds.get(item);

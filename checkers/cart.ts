@@ -224,20 +224,20 @@ function checkKey(
     const decides = decidesOf(read);
     // Items scored above are those live at the start of this read: the ones still in `live`, plus the few whose
     // list emptied and was dropped (collected lazily, so the common read allocates no per-read set).
+    // keys() and for-in rather than entries() and Object.keys(): no pair or key array per read.
     let dropped: string[] | undefined;
-    for (const [item, list] of live) {
+    for (const item of live.keys()) {
+      const list = live.get(item)!;
       scoreRead(key, item, list, items[item] ?? 0, read, t, c, hadRemoved, sinks, decides);
       if (list.length === 0) {
         live.delete(item);
         (dropped ??= []).push(item);
       }
     }
-    const itemNames = Object.keys(items);
-    for (let i = 0; i < itemNames.length; i++) {
-      const item = itemNames[i]!;
+    for (const item in items) {
       const qty = items[item]!;
       if (qty <= 0 || live.has(item) || (dropped !== undefined && dropped.includes(item))) continue;
-      scoreRead(key, item, [], qty, read, t, c, hadRemoved, sinks, decides);
+      scoreRead(key, item, NO_INSTANCES, qty, read, t, c, hadRemoved, sinks, decides);
     }
   }
 
@@ -280,6 +280,9 @@ function countLost(
   }
 }
 
+/** The list scoreRead gets for an item no live instance has: it is empty, so scoreRead never writes to it. */
+const NO_INSTANCES: Instance[] = [];
+
 /** Scores one read against one item's live instances (mutates the list to drop certainly removed ones). */
 function scoreRead(
   key: string, item: string, list: Instance[], qty: number, read: ClientOp, t: number, c: number,
@@ -290,7 +293,7 @@ function scoreRead(
     if (inst.removedT < t) hadRemoved.add(item);
     else list[w++] = inst;
   }
-  list.length = w;
+  if (w !== list.length) list.length = w;
   let required = 0;
   for (const inst of list) {
     if (inst.okT < t && inst.exemptT >= c) {

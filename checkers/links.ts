@@ -71,12 +71,15 @@ export function contextSource(paired: PairedHistory, op: ClientOp): ClientOp | u
  * it completed.
  */
 export function observedRead(paired: PairedHistory, op: ClientOp, readF = 'read'): ClientOp | undefined {
-  const isRead = (r: ClientOp | undefined): r is ClientOp => r !== undefined && r.type === 'ok' && r.f === readF;
   const readIndex = op.invoke.readIndex;
   const named = typeof readIndex === 'number' ? paired.byCompletionIndex.get(readIndex) : undefined;
   const sent = sentContext(op);
-  if (isRead(named) && (sent === undefined || named.complete?.context === sent)) return named;
+  if (isOkRead(named, readF) && (sent === undefined || named.complete?.context === sent)) return named;
   const src = contextSource(paired, op);
-  if (src !== undefined) return isRead(src) ? src : undefined;
-  return isRead(named) ? named : undefined;
+  if (src !== undefined) return isOkRead(src, readF) ? src : undefined;
+  return isOkRead(named, readF) ? named : undefined;
+}
+
+function isOkRead(r: ClientOp | undefined, readF: string): r is ClientOp {
+  return r !== undefined && r.type === 'ok' && r.f === readF;
 }

@@ -86,6 +86,7 @@ function scanKey(
       for (const p of n.parents) stack.push(p);
     }
   };
+  const r: Reflection = { m, lww: options.conflicts === 'lww', mark: 0, values: [], returned: undefined };
   for (let ri = 0; ri < m.reads.length; ri++) {
     const read = m.reads[ri]!;
     const t = read.invokeTime;
@@ -101,20 +102,15 @@ function scanKey(
     const kFloor = Math.max(0, acks - K_MAX);
     for (let i = acks - 1; i >= kFloor; i--) horizon = Math.min(horizon, m.acked[i]!.invokeTime);
     const mark = markReflected(m, values, read.completeTime, horizon);
-    // The returned writes matter only under last-write-wins: resolve them on first use, not for every read.
-    let returned: WriteNode[] | undefined;
-    const reflects = (x: WriteNode): boolean => {
-      if (x.mark === mark) return true;
-      if (options.conflicts !== 'lww') return false;
-      returned ??= values.map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
-      // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
-      return returned.some((s) => s !== x && s.op.completeTime > x.invokeTime && !isAncestor(x, s));
-    };
+    // One state object per key rather than a closure per read: a million reads made a million closures.
+    r.mark = mark;
+    r.values = values;
+    r.returned = undefined;
     let missed: WriteNode | undefined;
-    for (const f of frontier) if (!reflects(f)) { missed = f; break; }
+    for (const f of frontier) if (!reflects(r, f)) { missed = f; break; }
     // k: how many acknowledged versions newer than the newest reflected one.
     let k = 0;
-    while (k < acks - kFloor && !reflects(m.acked[acks - 1 - k]!)) k++;
+    while (k < acks - kFloor && !reflects(r, m.acked[acks - 1 - k]!)) k++;
     if (k === acks - kFloor && acks - kFloor === K_MAX) k = K_MAX;
     if (missed !== undefined && k === 0) k = 1;
     kHist.set(k, (kHist.get(k) ?? 0) + 1);
@@ -132,10 +128,34 @@ function scanKey(
       if (delta >= T_WINDOW_NS) break;
       const b = bucketOf(delta / NS_PER_MS);
       tAll[b]!++;
-      if (reflects(w)) tSeen[b]!++;
+      if (reflects(r, w)) tSeen[b]!++;
     }
   }
   return { reads: m.reads.length, stale: staleCount };
+}
+
+/** What one read reflects: the writes markReflected stamped with `mark`, and (last-write-wins) what replaced them. */
+interface Reflection {
+  m: KeyModel;
+  lww: boolean;
+  mark: number;
+  values: readonly string[];
+  /** The writes the read returned, resolved on first use (they matter only under last-write-wins). */
+  returned: WriteNode[] | undefined;
+}
+
+function reflects(r: Reflection, x: WriteNode): boolean {
+  if (x.mark === r.mark) return true;
+  if (!r.lww) return false;
+  if (r.returned === undefined) {
+    r.returned = [];
+    for (const v of r.values) {
+      const w = r.m.byId.get(v);
+      if (w !== undefined) r.returned.push(w);
+    }
+  }
+  // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
+  return r.returned.some((s) => s !== x && s.op.completeTime > x.invokeTime && !isAncestor(x, s));
 }
 
 function bucketOf(ms: number): number {

@@ -27,6 +27,10 @@ export interface WriteNode {
   ackRank: number;
   /** Scratch mark used by traversals (a generation number). */
   mark: number;
+  /** Scratch for the session checker: the read (a generation number) whose questions `askedMask` holds. */
+  askedGen: number;
+  /** One bit per session guarantee already asked about this write for read `askedGen`. */
+  askedMask: number;
 }
 
 export interface KeyModel {
@@ -94,6 +98,8 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
         ackTime: op.type === 'ok' ? op.completeTime : Infinity,
         ackRank: 0,
         mark: 0,
+        askedGen: 0,
+        askedMask: 0,
       };
       m.writes.push(node);
       // A value written twice (should not happen) keeps its first write as the identity.
@@ -101,14 +107,18 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
       if (isDelete && op.type !== 'fail') m.deletes.push(node);
     }
     // Writes are in invoke order, so a source write's own parents are resolved before any write citing it.
-    const byOp = new Map<ClientOp, WriteNode>();
-    for (const node of m.writes) byOp.set(node.op, node);
+    // The write of each op, built only for a key whose contexts link (a history with readFrom alone never asks).
+    let byOp: Map<ClientOp, WriteNode> | undefined;
     const memo = new Map<string, WriteNode[] | undefined>();
     for (const node of m.writes) {
       // The context is what the node was told, so it decides when the history links it; `readFrom` (what the
       // workload believed the context covered) serves histories whose ops do not record received contexts.
       const src = node.hasContext ? contextSource(paired, node.op) : undefined;
-      const covered = src !== undefined ? coverage(paired, m, String(node.op.invoke.context), byOp, memo) : undefined;
+      if (src !== undefined && byOp === undefined) {
+        byOp = new Map();
+        for (const w of m.writes) byOp.set(w.op, w);
+      }
+      const covered = src !== undefined ? coverage(paired, m, String(node.op.invoke.context), byOp!, memo) : undefined;
       if (covered !== undefined) {
         node.link = 'context';
         for (const p of covered) if (p !== node && !node.parents.includes(p)) node.parents.push(p);
@@ -117,7 +127,7 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
       const rf = node.op.invoke.readFrom;
       if (Array.isArray(rf)) {
         node.link = 'readFrom';
-        addParents(m, node, rf.map(String));
+        addParents(m, node, rf);
         continue;
       }
       if (!node.hasContext) continue;
@@ -169,9 +179,9 @@ function coverage(
   return out;
 }
 
-function addParents(m: KeyModel, node: WriteNode, ids: readonly string[]): void {
+function addParents(m: KeyModel, node: WriteNode, ids: readonly unknown[]): void {
   for (const id of ids) {
-    const parent = m.byId.get(id);
+    const parent = m.byId.get(String(id));
     if (parent !== undefined && parent !== node && !node.parents.includes(parent)) node.parents.push(parent);
   }
 }

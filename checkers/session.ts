@@ -45,10 +45,20 @@ interface Tally {
   examples: Examples<Record<string, unknown>>;
 }
 
-interface Ask {
-  g: SessionGuarantee;
-  target: WriteNode;
+/**
+ * The questions one read is asked: guarantee index (into SESSION_GUARANTEES) and target write, in parallel
+ * arrays reused for every read rather than an object per question.
+ */
+interface Asks {
+  g: number[];
+  target: WriteNode[];
 }
+
+/** Guarantee indices, in SESSION_GUARANTEES order. */
+const RYW = 0;
+const MR = 1;
+const MW = 2;
+const WFR = 3;
 
 /** The guarantees a promising configuration enforces (see the header for why not all four). */
 export const ENFORCED_GUARANTEES: ReadonlySet<SessionGuarantee> = new Set<SessionGuarantee>(['readYourWrites', 'monotonicReads']);
@@ -96,19 +106,23 @@ function scanKey(m: KeyModel, options: CheckOptions, promised: boolean, tallies:
   for (const p of writesOf.keys()) sessions.add(p);
   for (const p of readsOf.keys()) sessions.add(p);
   const lastReadPos = new Map<number | string, number>();
+  const asks: Asks = { g: [], target: [] };
+  const none: WriteNode[] = [];
+  const noReads: number[] = [];
 
   for (let i = 0; i < m.reads.length; i++) {
     const read = m.reads[i]!;
     const p = read.process;
     const values = m.readVals[i]!;
-    const asks: Ask[] = [];
+    asks.g.length = 0;
+    asks.target.length = 0;
     // Read your writes: the session's own writes acknowledged before this read.
-    const own = writesOf.get(p) ?? [];
-    const ownBefore = upperBound(own, read.invokeTime, (w) => w.ackTime);
-    for (let k = Math.max(0, ownBefore - OWN_WRITES); k < ownBefore; k++) asks.push({ g: 'readYourWrites', target: own[k]! });
+    const own = writesOf.get(p) ?? none;
+    const ownBefore = ackedBefore(own, read.invokeTime);
+    for (let k = Math.max(0, ownBefore - OWN_WRITES); k < ownBefore; k++) ask(asks, RYW, own[k]!);
     // Monotonic reads: what the session's previous read of the key returned.
     const pos = lastReadPos.get(p);
-    if (pos !== undefined) for (const v of m.readVals[pos]!) addValue(m, asks, 'monotonicReads', v);
+    if (pos !== undefined) for (const v of m.readVals[pos]!) addValue(m, asks, MR, v);
     lastReadPos.set(p, i);
     // Monotonic writes and writes follow reads: for each write this read returned, what its session had
     // written and read before issuing it.
@@ -116,50 +130,64 @@ function scanKey(m: KeyModel, options: CheckOptions, promised: boolean, tallies:
       const x = m.byId.get(v);
       if (x === undefined || x.isDelete) continue;
       const q = x.op.process;
-      const qWrites = writesOf.get(q) ?? [];
-      const before = upperBound(qWrites, x.invokeTime, (w) => w.ackTime);
-      for (let k = Math.max(0, before - PREDECESSORS); k < before; k++) if (qWrites[k] !== x) asks.push({ g: 'monotonicWrites', target: qWrites[k]! });
-      const qReads = readsOf.get(q) ?? [];
-      const r = upperBound(qReads, x.invokeTime, (ri) => m.reads[ri]!.completeTime);
-      if (r > 0) for (const u of m.readVals[qReads[r - 1]!]!) addValue(m, asks, 'writesFollowReads', u);
+      const qWrites = writesOf.get(q) ?? none;
+      const before = ackedBefore(qWrites, x.invokeTime);
+      for (let k = Math.max(0, before - PREDECESSORS); k < before; k++) if (qWrites[k] !== x) ask(asks, MW, qWrites[k]!);
+      const qReads = readsOf.get(q) ?? noReads;
+      const r = completedBefore(m, qReads, x.invokeTime);
+      if (r > 0) for (const u of m.readVals[qReads[r - 1]!]!) addValue(m, asks, WFR, u);
     }
-    if (asks.length === 0) continue;
+    if (asks.g.length === 0) continue;
     judge(m, read.invokeTime, read.completeTime, values, asks, options, promised, tallies, read.complete?.index, p);
   }
 }
 
+let askGeneration = 0;
+
 function judge(
-  m: KeyModel, invokeT: number, completeT: number, values: string[], asks: Ask[], options: CheckOptions, promised: boolean,
+  m: KeyModel, invokeT: number, completeT: number, values: string[], asks: Asks, options: CheckOptions, promised: boolean,
   tallies: Record<SessionGuarantee, Tally>, readIndex: number | undefined, process: number | string,
 ): void {
   // Most targets are among the values returned; the causal walk (markReflected) is needed only for the rest,
   // and only back to the oldest of those.
+  const n = asks.g.length;
   let horizon = Infinity;
-  for (const a of asks) if (!a.target.isDelete && !values.includes(a.target.id)) horizon = Math.min(horizon, a.target.invokeTime);
-  const mark = horizon === Infinity ? -1 : markReflected(m, values, completeT, horizon);
-  const returned = values.map((v) => m.byId.get(v)).filter((w): w is WriteNode => w !== undefined);
-  const reflects = (x: WriteNode): boolean => {
-    if (x.isDelete) return !returned.some((s) => coveredBy(x, s));
-    if (x.mark === mark || values.includes(x.id)) return true;
-    // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
-    return options.conflicts === 'lww' && returned.some((s) => s !== x && s.op.completeTime > x.invokeTime);
-  };
-  const seen = new Set<string>();
-  const hit = new Set<SessionGuarantee>();
-  const missed = new Map<SessionGuarantee, { target: WriteNode; enforced: boolean }>();
-  for (const a of asks) {
-    hit.add(a.g);
-    const id = `${a.g}\u0000${a.target.id}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    if (reflects(a.target)) continue;
-    const enforced = promised && ENFORCED_GUARANTEES.has(a.g) && !a.target.isDelete && a.target.ackTime < invokeT;
-    const prev = missed.get(a.g);
-    if (prev === undefined || (enforced && !prev.enforced)) missed.set(a.g, { target: a.target, enforced });
+  for (let i = 0; i < n; i++) {
+    const target = asks.target[i]!;
+    if (!target.isDelete && !values.includes(target.id)) horizon = Math.min(horizon, target.invokeTime);
   }
-  for (const g of hit) tallies[g].checked++;
-  for (const [g, { target, enforced }] of missed) {
-    const t = tallies[g];
+  const mark = horizon === Infinity ? -1 : markReflected(m, values, completeT, horizon);
+  const read: ReadView = { m, values, mark, lww: options.conflicts === 'lww', returned: undefined };
+  // Each (guarantee, write id) is judged once per read: a bit per guarantee on the write the id names.
+  const gen = ++askGeneration;
+  let hit = 0;
+  const missedTarget: (WriteNode | undefined)[] = [undefined, undefined, undefined, undefined];
+  const missedEnforced = [false, false, false, false];
+  for (let i = 0; i < n; i++) {
+    const g = asks.g[i]!;
+    const target = asks.target[i]!;
+    hit |= 1 << g;
+    const canonical = m.byId.get(target.id) ?? target;
+    if (canonical.askedGen !== gen) {
+      canonical.askedGen = gen;
+      canonical.askedMask = 0;
+    }
+    if ((canonical.askedMask & (1 << g)) !== 0) continue;
+    canonical.askedMask |= 1 << g;
+    if (reflects(read, target)) continue;
+    const enforced = promised && ENFORCED_GUARANTEES.has(SESSION_GUARANTEES[g]!) && !target.isDelete && target.ackTime < invokeT;
+    if (missedTarget[g] === undefined || (enforced && !missedEnforced[g])) {
+      missedTarget[g] = target;
+      missedEnforced[g] = enforced;
+    }
+  }
+  for (let g = 0; g < SESSION_GUARANTEES.length; g++) {
+    if ((hit & (1 << g)) === 0) continue;
+    const t = tallies[SESSION_GUARANTEES[g]!];
+    t.checked++;
+    const target = missedTarget[g];
+    if (target === undefined) continue;
+    const enforced = missedEnforced[g]!;
     t.violations++;
     if (enforced) t.enforced++;
     t.examples.add(() => ({
@@ -167,6 +195,35 @@ function judge(
       writer: target.op.process, ackedMsBeforeRead: target.ackTime === Infinity ? null : toMs(invokeT - target.ackTime), enforced,
     }));
   }
+}
+
+/** One judged read: its values, the mark markReflected stamped on what they reflect. */
+interface ReadView {
+  m: KeyModel;
+  values: readonly string[];
+  mark: number;
+  lww: boolean;
+  /** The writes it returned, resolved on first use (they matter only for deletes and under last-write-wins). */
+  returned: WriteNode[] | undefined;
+}
+
+function returnedWrites(r: ReadView): WriteNode[] {
+  if (r.returned === undefined) {
+    r.returned = [];
+    for (const v of r.values) {
+      const w = r.m.byId.get(v);
+      if (w !== undefined) r.returned.push(w);
+    }
+  }
+  return r.returned;
+}
+
+/** Whether the read reflects write x. */
+function reflects(r: ReadView, x: WriteNode): boolean {
+  if (x.isDelete) return !returnedWrites(r).some((s) => coveredBy(x, s));
+  if (x.mark === r.mark || r.values.includes(x.id)) return true;
+  // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
+  return r.lww && returnedWrites(r).some((s) => s !== x && s.op.completeTime > x.invokeTime);
 }
 
 /** Whether write s is in the causal past of delete d (bounded walk: ancestors are invoked earlier). */
@@ -182,9 +239,14 @@ function coveredBy(d: WriteNode, s: WriteNode): boolean {
   return false;
 }
 
-function addValue(m: KeyModel, asks: Ask[], g: SessionGuarantee, v: string): void {
+function ask(asks: Asks, g: number, target: WriteNode): void {
+  asks.g.push(g);
+  asks.target.push(target);
+}
+
+function addValue(m: KeyModel, asks: Asks, g: number, v: string): void {
   const w = m.byId.get(v);
-  if (w !== undefined && !w.isDelete && w.op.type !== 'fail') asks.push({ g, target: w });
+  if (w !== undefined && !w.isDelete && w.op.type !== 'fail') ask(asks, g, w);
 }
 
 function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
@@ -193,13 +255,25 @@ function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
   list.push(v);
 }
 
-/** The number of leading elements whose key is < t (the list is sorted by key). */
-function upperBound<T>(list: readonly T[], t: number, key: (x: T) => number): number {
+/** The number of leading writes acknowledged before t (the list is in ack order). */
+function ackedBefore(list: readonly WriteNode[], t: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (key(list[mid]!) < t) lo = mid + 1;
+    if (list[mid]!.ackTime < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The number of leading reads (indices into m.reads, in completion order per process) completed before t. */
+function completedBefore(m: KeyModel, reads: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = reads.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (m.reads[reads[mid]!]!.completeTime < t) lo = mid + 1;
     else hi = mid;
   }
   return lo;
