@@ -282,6 +282,14 @@ async function benchCheckersSection(): Promise<void> {
   for (const r of await benchCheckers(ops)) {
     rows.push({ section: 'checkers', system: r.name, metric: `${r.ops} ops`, value: round(r.seconds, 2), unit: 's', note: `${round(r.opsPerS)} ops/s` });
   }
+  console.log(`[bench] quorumlab check end to end on the same histories as files (start-up, parse, checkers)`);
+  const { benchCheckEndToEnd } = await import('./checkers.js');
+  for (const r of benchCheckEndToEnd(ops)) {
+    rows.push({
+      section: 'checkers', system: `check ${r.name} (file)`, metric: `${r.ops} ops, ${r.megabytes} MB`, value: r.wallSeconds, unit: 's wall',
+      note: `CPU ${r.cpuSeconds} s, peak RSS ${r.peakRssMiB} MiB`,
+    });
+  }
 }
 
 async function benchStorageSection(): Promise<void> {
