@@ -43,6 +43,15 @@ interface RemovedEncoding {
   readonly x: readonly string[];
 }
 
+/**
+ * Removed dots merged in since a state whose encoding is known, newest first: a persistent list, so a
+ * write does not copy the dots of the writes before it; walked once, when the encoding is next needed.
+ */
+interface AddedDots {
+  readonly dots: readonly string[];
+  readonly earlier: AddedDots | undefined;
+}
+
 /** What a merge added to the state it extended: the effective delta, kept for the store to append it. */
 interface Derivation {
   readonly parentId: number;
@@ -60,9 +69,11 @@ export class CartState {
   json: CartJson | undefined = undefined;
   /** The removed part of the encoding, or how to derive it from the state this one was merged from. */
   removedEnc: RemovedEncoding | undefined = undefined;
-  removedEncFrom: { readonly base: RemovedEncoding; readonly added: readonly string[] } | undefined = undefined;
+  removedEncFrom: { readonly base: RemovedEncoding; readonly added: AddedDots } | undefined = undefined;
   /** Sum (mod 2^256) of the sha256 of every live add: the adds' part of the value hash, kept incrementally. */
   addsSum: bigint | undefined = undefined;
+  /** The same over the removed dots: the removed part of the value hash. */
+  removedSum: bigint | undefined = undefined;
   derivation: Derivation | undefined = undefined;
 
   constructor(
@@ -189,6 +200,11 @@ function addHash(dot: string, add: CartAdd): bigint {
   return BigInt(`0x${sha256Hex(JSON.stringify([dot, add.item, add.qty]))}`);
 }
 
+/** The removed dots' share of the value hash for one removed dot (a distinct domain from the adds'). */
+function removedDotHash(dot: string): bigint {
+  return BigInt(`0x${sha256Hex(JSON.stringify(['removed', dot]))}`);
+}
+
 /**
  * Union of adds and of removed dots; removed adds are dropped. Costs O(what `b` holds), not O(what `a`
  * holds), when `a` is the newest version of its logs (a replica's stored cart, the usual case): the new
@@ -275,11 +291,18 @@ export function cartMerge(a: CartState, b: CartState): CartState {
     }
     result.addsSum = sum & mask256;
   }
+  if (a.removedSum !== undefined) {
+    let sum = a.removedSum;
+    for (const d of newRemoved) sum += removedDotHash(d);
+    result.removedSum = sum & mask256;
+  }
   if (newRemoved.length === 0) {
     result.removedEnc = a.removedEnc;
     result.removedEncFrom = a.removedEncFrom;
-  } else if (a.removedEnc !== undefined || a.removedEncFrom !== undefined) {
-    result.removedEncFrom = { base: removedEncoding(a), added: newRemoved };
+  } else if (a.removedEnc !== undefined) {
+    result.removedEncFrom = { base: a.removedEnc, added: { dots: newRemoved, earlier: undefined } };
+  } else if (a.removedEncFrom !== undefined) {
+    result.removedEncFrom = { base: a.removedEncFrom.base, added: { dots: newRemoved, earlier: a.removedEncFrom.added } };
   }
   const effective: [string, CartAdd][] = replaced === undefined ? newAdds : [...newAdds, ...replaced];
   result.derivation = { parentId: a.id, adds: effective, removed: newRemoved };
@@ -355,9 +378,10 @@ export function cartEqual(a: CartState, b: CartState): boolean {
 
 /**
  * The value hash anti-entropy compares (the same on every replica holding the same state): the sha256 of
- * the sum of the live adds' hashes and of the removed part of the encoding. Both parts are kept as the
- * cart changes (a write adds one add's hash; an unchanged removed set reuses its hash), so hashing a
- * stored cart after a write does not go over the whole cart again.
+ * the sum (mod 2^256) of the live adds' hashes and of the sum of the removed dots' hashes. Both sums are
+ * kept as the cart changes (a write adds the hashes of what it brought, and takes away those of the adds
+ * it removed), so hashing a stored cart after a write costs O(the write), not O(the cart or its history).
+ * The sums are computed whole only for a state that came from elsewhere (a decoded encoding).
  */
 export function cartHash(state: CartState): string {
   if (state.addsSum === undefined) {
@@ -367,18 +391,14 @@ export function cartHash(state: CartState): string {
     });
     state.addsSum = sum & mask256;
   }
-  return sha256Hex(`cart:${state.addsSum.toString(16)}:${removedHash(removedEncoding(state))}`);
-}
-
-const hashOfRemovedEnc = new WeakMap<RemovedEncoding, string>();
-
-function removedHash(e: RemovedEncoding): string {
-  let h = hashOfRemovedEnc.get(e);
-  if (h === undefined) {
-    h = sha256Hex(JSON.stringify({ r: e.r, x: e.x }));
-    hashOfRemovedEnc.set(e, h);
+  if (state.removedSum === undefined) {
+    let sum = 0n;
+    state.forEachRemoved((dot) => {
+      sum += removedDotHash(dot);
+    });
+    state.removedSum = sum & mask256;
   }
-  return h;
+  return sha256Hex(`cart:${state.addsSum.toString(16)}:${state.removedSum.toString(16)}`);
 }
 
 // ---- Encoding ---------------------------------------------------------------------------------------
@@ -471,7 +491,9 @@ function removedEncoding(state: CartState): RemovedEncoding {
   let e: RemovedEncoding;
   const from = state.removedEncFrom;
   if (from !== undefined) {
-    e = deriveRemoved(from.base, from.added);
+    const added: string[] = [];
+    for (let link: AddedDots | undefined = from.added; link !== undefined; link = link.earlier) for (const d of link.dots) added.push(d);
+    e = deriveRemoved(from.base, added);
   } else {
     const groups = new Map<string, number[]>();
     const x: string[] = [];
@@ -541,6 +563,7 @@ function fromKnownJson(json: CartJson, source: CartState): CartState {
   state.json = json;
   state.removedEnc = removedEncoding(source);
   state.addsSum = source.addsSum;
+  state.removedSum = source.removedSum;
   return state;
 }
 
