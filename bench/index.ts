@@ -331,6 +331,14 @@ async function benchSimulation(): Promise<void> {
         value: round(r.ratio, 1), unit: '×', note: `${round(r.simulatedS, 1)} s in ${round(r.wallS, 2)} s wall, ${round(r.cpuS, 2)} s CPU (${round(r.simulatedS / r.cpuS, 1)}× per CPU s), ${r.ops} ops, valid ${String(r.valid)}`,
       });
     }
+    // One cart grown by sequential adds (bench/cart-growth.ts): CPU per add at each cart size. A cost per
+    // add that does not grow with the cart shows as about equal figures.
+    const { runCartGrowth } = await import('./cart-growth.js');
+    const adds = quick ? 1000 : 2000;
+    const g = await runCartGrowth(adds);
+    for (const [size, us] of Object.entries(g.usPerAdd)) {
+      rows.push({ section: 'simulation', system: 'sim', metric: `cart add at ${size} live adds (one cart, 3 nodes)`, value: us, unit: 'µs CPU', note: size === String(adds) ? `first/last 10 %: ${g.firstTenthUs}/${g.lastTenthUs} µs; ${adds} adds in ${round(g.totalCpuS, 2)} s CPU, final read ${g.finalQty === adds ? 'has every add' : `has ${g.finalQty}`}` : '' });
+    }
     const campaigns = quick ? 10 : 30;
     const t1 = performance.now();
     for (let seed = 1; seed <= campaigns; seed++) await runTest({ ...base, timeLimitS: 10, quiesceS: 2, seed });
