@@ -325,6 +325,7 @@ Examples:
     .option('--rows <list>', 'R/W rows of Table 4, e.g. 1/1,1/2,2/1', '1/1,1/2,2/1')
     .option('--time-limit <seconds>', 'simulated seconds per run', numberArg('--time-limit'), 120)
     .option('--trials <count>', 'Monte Carlo trials per prediction', positiveIntArg('--trials'), 400_000)
+    .option('--writes <count>', 'writes each run measures (its concurrency is chosen to fit them in the time limit; the 99.9 % point is set by rare slow writes)', positiveIntArg('--writes'), 60_000)
     .option('--seed <integer>', 'seed of every run and prediction', intArg('--seed'), 1)
     .option('--no-extras', "skip the R=W=1 runs with read repair on and with Dynamo's coordination")
     .option('--store <dir>', 'results store', 'store')
@@ -337,7 +338,7 @@ Examples:
       });
       const { runPbsComparison } = await import('./pbs/compare.js');
       const result = await runPbsComparison({
-        nets, rows, timeLimitS: o['timeLimit'] as number, trials: o['trials'] as number, seed: o['seed'] as number,
+        nets, rows, timeLimitS: o['timeLimit'] as number, trials: o['trials'] as number, writes: o['writes'] as number, seed: o['seed'] as number,
         extras: o['extras'] !== false, store: String(o['store']),
       });
       exit(result.exitCode);

@@ -45,7 +45,7 @@ export interface WorkloadOptions {
   readonly clientOptions?: ClientOptions;
   /** pbs: the longest lag after a write's commit at which it is read (default 200 ms). */
   readonly pbsMaxLagMs?: number;
-  /** pbs: reads per write, spread over [0, pbsMaxLagMs] (default 24). */
+  /** pbs: reads per write, each at lag 0 (a quarter of them) or uniform over [0, pbsMaxLagMs] (default 2). */
   readonly pbsReadsPerWrite?: number;
   /**
    * pbs: every node coordinates alike (the WARS condition, sim/--coordination wars), so reads go to any

@@ -8,14 +8,19 @@ export function num(v: number | null, digits: number): string {
   return v === null ? '–' : v.toFixed(digits);
 }
 
+/** A bootstrap interval; an upper end of null means beyond the longest lag read. */
+function interval(ci: readonly [number | null, number | null], digits: number): string {
+  return ci[0] === null && ci[1] === null ? '–' : `[${num(ci[0], digits)}, ${ci[1] === null ? '>max lag' : num(ci[1], digits)}]`;
+}
+
 /** The comparison as aligned text: measured / predicted / paper for each figure. */
 export function formatPbsTable(rows: readonly PbsRow[]): string {
-  const header = ['model', 'R/W', 'variant', 'reads', 'RMSE (floor)', 'P(t=0) meas/pred/paper', 't99.9 ms meas/pred/paper', 'Lr p99.9 ms meas/pred/paper', 'Lw p99.9 ms meas/pred/paper', 'targets'];
+  const header = ['model', 'R/W', 'variant', 'writes', 'reads', 'RMSE (floor)', 'P(t=0) meas/pred/paper', 't99.9 ms meas/pred/paper', 't99.9 95% CI', 'Lr p99.9 ms meas/pred/paper', 'Lw p99.9 ms meas/pred/paper', 'targets'];
   const triple = (x: { measured: number | null; predicted: number; paper: number | null }, d: number): string =>
     `${num(x.measured, d)} / ${num(x.predicted, d)} / ${num(x.paper, d)}`;
   const body = rows.map((r) => [
-    r.net, `${r.r}/${r.w}`, r.variant, String(r.reads), `${num(r.rmse, 4)} (${num(r.noiseFloor, 4)})`,
-    triple(r.t0, 3), triple(r.t999, 1), triple(r.readP999Ms, 2), triple(r.writeP999Ms, 2),
+    r.net, `${r.r}/${r.w}`, r.variant, String(r.writes), String(r.reads), `${num(r.rmse, 4)} (${num(r.noiseFloor, 4)})`,
+    triple(r.t0, 3), triple(r.t999, r.t999.predicted < 10 ? 2 : 1), interval(r.t999Interval, r.t999.predicted < 10 ? 2 : 1), triple(r.readP999Ms, 2), triple(r.writeP999Ms, 2),
     r.error !== undefined ? `run failed: ${r.error}` : r.meets === null ? '' : [
       r.meets.rmse ? 'rmse ok' : 'RMSE MISSED', r.meets.t0 === null ? '' : r.meets.t0 ? 't0 ok' : 'T0 MISSED', r.meets.t999 === null ? '' : r.meets.t999 ? 't99.9 ok' : 'T99.9 MISSED',
     ].filter((s) => s !== '').join(' '),

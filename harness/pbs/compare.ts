@@ -9,15 +9,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PBS_CONSISTENT_T0_N3_R1_W1, PBS_TABLE4_N3 } from '../../checkers/pbs.js';
 import type { HistoryOp } from '../../checkers/history.js';
-import { visibilitySamples } from '../../workloads/pbs.js';
+import { estimateVisibility, visibilityReads } from '../../checkers/visibility.js';
+import { defaultPbsReadsPerWrite, pbsZeroLagShare } from '../../workloads/pbs.js';
 import { runTest, type RunOptions } from '../run.js';
 import type { Coordination } from '../sim-world.js';
 import { createRunDir, updateLatest, writeJson } from '../store.js';
-import { curveNoiseFloor, curveRmse, measuredTFor, visibilityCurve, type CurvePoint } from './curve.js';
+import { curveNoiseFloor, curveRmse, visibilityCurve, type CurvePoint } from './curve.js';
 import { formatPbsTable, num, renderPbsHtml } from './compare-html.js';
 
 export { formatPbsTable } from './compare-html.js';
-import { consistentAt, quantileOf, simulateWars, tForConsistency, warsModelOf } from './wars.js';
+import { consistentAt, quantileOf, simulateWars, tForConsistency, warsModelOf, type WarsPrediction } from './wars.js';
 
 /** The targets of the calibration (issue 13): what a row must meet to count as reproduced. */
 export const pbsTargets = { rmse: 0.02, t0Within: 0.05, tRelative: 0.25 } as const;
@@ -30,6 +31,13 @@ export interface PbsOptions {
   readonly store: string;
   /** Monte Carlo trials of each prediction. */
   readonly trials: number;
+  /**
+   * Writes each run should measure (default 60,000): the 99.9 % point is set by rare slow writes, so the
+   * run's concurrency (one key per process) is chosen from the model so that this many fit in the time limit.
+   */
+  readonly writes?: number;
+  /** Bootstrap replicates of the interval of t at 99.9 % (default 200). */
+  readonly bootstrap?: number;
   /** Also run R=W=1 with read repair on and with Dynamo's coordination. */
   readonly extras: boolean;
   readonly quiet?: boolean;
@@ -46,10 +54,15 @@ export interface PbsRow {
   readonly coordination: Coordination;
   readonly readRepair: boolean;
   readonly reads: number;
+  /** Writes measured (read at least once) and the run's concurrency (keys written at once). */
+  readonly writes: number;
+  readonly concurrency: number;
   readonly rmse: number | null;
   readonly noiseFloor: number | null;
   readonly t0: { readonly measured: number | null; readonly predicted: number; readonly paper: number | null };
   readonly t999: { readonly measured: number | null; readonly predicted: number; readonly paper: number | null };
+  /** 95 % bootstrap interval over writes of the measured t at 99.9 % (hi null: beyond the lags read). */
+  readonly t999Interval: readonly [number | null, number | null];
   readonly readP999Ms: { readonly measured: number | null; readonly predicted: number; readonly paper: number | null };
   readonly writeP999Ms: { readonly measured: number | null; readonly predicted: number; readonly paper: number | null };
   readonly curve: readonly CurvePoint[];
@@ -112,14 +125,18 @@ export async function runPbsComparison(options: PbsOptions): Promise<PbsResult> 
     const readRepair = p.variant === 'read-repair';
     const prediction = simulateWars(warsModelOf(p.net), { n: 3, r: p.r, w: p.w, trials: options.trials, seed: options.seed });
     const predictedT999 = tForConsistency(prediction, 0.999);
+    const maxLagMs = Math.max(5, 2 * predictedT999);
+    const concurrency = pbsConcurrency(options.writes ?? 60_000, options.timeLimitS, maxLagMs, prediction);
     const run: RunOptions = {
       name: `pbs-${p.net}-r${p.r}w${p.w}-${p.variant}`,
       runtime: 'sim', nodes: 3, n: 3, r: p.r, w: p.w, sloppy: true, conflicts: 'vclock', workload: 'pbs', nemesis: [],
-      timeLimitS: options.timeLimitS, concurrency: 10, rate: 50, seed: options.seed, quiesceS: 1,
+      // Writes start as soon as the previous write's reads are done (no stagger: the rate is far above what
+      // the processes can reach), so the concurrency alone sets how many writes a run measures.
+      timeLimitS: options.timeLimitS, concurrency, rate: 1e9, seed: options.seed, quiesceS: 1,
       store: join(dir, 'runs'), quiet: true, skipReport: true,
       mechanisms: { readRepair, antiEntropy: false, hintedHandoff: true },
       world: { net: p.net, coordination },
-      pbsMaxLagMs: Math.max(5, 2 * predictedT999),
+      pbsMaxLagMs: maxLagMs,
     };
     const result = await runTest(run);
     const paper = table4(p.net, p.r, p.w);
@@ -130,25 +147,29 @@ export async function runPbsComparison(options: PbsOptions): Promise<PbsResult> 
     let row: PbsRow;
     if (result.runDir === undefined || result.error !== undefined) {
       row = {
-        net: p.net, r: p.r, w: p.w, variant: p.variant, coordination, readRepair, reads: 0, rmse: null, noiseFloor: null,
-        t0: { measured: null, predicted: predictedT0, paper: paperT0 }, t999: { measured: null, predicted: predictedT999, paper: paper?.[2] ?? null },
+        net: p.net, r: p.r, w: p.w, variant: p.variant, coordination, readRepair, reads: 0, writes: 0, concurrency, rmse: null, noiseFloor: null,
+        t0: { measured: null, predicted: predictedT0, paper: paperT0 }, t999: { measured: null, predicted: predictedT999, paper: paper?.[2] ?? null }, t999Interval: [null, null],
         readP999Ms: { measured: null, predicted: predictedRead, paper: paper?.[0] ?? null }, writeP999Ms: { measured: null, predicted: predictedWrite, paper: paper?.[1] ?? null },
         curve: [], predictedCurve: [], meets: null, runDir: result.runDir ?? null, error: result.error ?? 'the run left no results',
       };
     } else {
       const history = await readHistory(result.runDir);
-      const samples = visibilitySamples(history);
+      const measured = visibilityReads(history);
+      const samples = measured.reads;
       const curve = visibilityCurve(samples, 24, (t) => consistentAt(prediction, t));
       const zero = curve[0]?.loMs === 0 && curve[0]?.hiMs === 0 ? curve[0] : undefined;
       const rmse = curveRmse(curve);
-      const t999 = measuredTFor(samples, 0.999);
+      const estimate = estimateVisibility(samples, { at: [0.999], bootstrap: options.bootstrap ?? 200, seed: options.seed });
+      const t999 = estimate.tAt['0.999'] ?? null;
       const maxT = curve.length > 0 ? curve[curve.length - 1]!.hiMs : 0;
       const predictedCurve = Array.from({ length: 101 }, (_, k) => ({ tMs: (maxT * k) / 100, p: consistentAt(prediction, (maxT * k) / 100) }));
       const paperT999 = paper?.[2] ?? null;
       row = {
-        net: p.net, r: p.r, w: p.w, variant: p.variant, coordination, readRepair, reads: samples.length, rmse, noiseFloor: curveNoiseFloor(curve),
+        net: p.net, r: p.r, w: p.w, variant: p.variant, coordination, readRepair, reads: samples.length, writes: measured.writes, concurrency,
+        rmse, noiseFloor: curveNoiseFloor(curve),
         t0: { measured: zero?.probability ?? null, predicted: predictedT0, paper: paperT0 },
         t999: { measured: t999, predicted: predictedT999, paper: paperT999 },
+        t999Interval: estimate.tInterval['0.999'] ?? [null, null],
         readP999Ms: { measured: latencyP999(history, 'get'), predicted: predictedRead, paper: paper?.[0] ?? null },
         writeP999Ms: { measured: latencyP999(history, 'put'), predicted: predictedWrite, paper: paper?.[1] ?? null },
         curve, predictedCurve,
@@ -178,6 +199,20 @@ export async function runPbsComparison(options: PbsOptions): Promise<PbsResult> 
 
 function describeRow(r: PbsRow): string {
   if (r.error !== undefined) return `${r.net} R=${r.r} W=${r.w} ${r.variant}: ${r.error}`;
-  return `${r.net} R=${r.r} W=${r.w} ${r.variant}: ${r.reads} reads, RMSE ${num(r.rmse, 4)} (floor ${num(r.noiseFloor, 4)}), ` +
-    `P(t=0) ${num(r.t0.measured, 3)}, t99.9 ${num(r.t999.measured, 2)} ms`;
+  return `${r.net} R=${r.r} W=${r.w} ${r.variant}: ${r.writes} writes, ${r.reads} reads, RMSE ${num(r.rmse, 4)} (floor ${num(r.noiseFloor, 4)}), ` +
+    `P(t=0) ${num(r.t0.measured, 3)}, t99.9 ${num(r.t999.measured, 2)} ms [${num(r.t999Interval[0], 2)}, ${r.t999Interval[1] === null ? 'beyond' : num(r.t999Interval[1], 2)}]`;
+}
+
+/**
+ * Processes (keys written at once) for `writes` writes in `timeLimitS`: a process's cycle is its write, then
+ * its reads, the last of which waits for the largest of the write's lags, each read and the write taking
+ * about their median latency.
+ */
+export function pbsConcurrency(writes: number, timeLimitS: number, maxLagMs: number, prediction: WarsPrediction): number {
+  const k = defaultPbsReadsPerWrite;
+  const z = pbsZeroLagShare;
+  // P(largest lag ≤ x) = (z + (1 − z)·x/L)^k on [0, L], so its mean is L·(1 − (1 − z^(k+1)) / ((k+1)(1 − z))).
+  const lastLagMs = maxLagMs * (1 - (1 - z ** (k + 1)) / ((k + 1) * (1 - z)));
+  const cycleMs = lastLagMs + quantileOf(prediction.writeLatencyMs, 0.5) + k * quantileOf(prediction.readLatencyMs, 0.5);
+  return Math.max(1, Math.ceil((writes * cycleMs) / (timeLimitS * 1000)));
 }

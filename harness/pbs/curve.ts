@@ -2,7 +2,7 @@
 // real lag after the write's acknowledgement (never by the lag asked for), the reads at exactly t = 0 being a
 // point of their own, and each bin's prediction is the mean of the predicted probability at each read's own
 // lag, so a bin's width does not bias the comparison.
-import type { VisibilitySample } from '../../workloads/pbs.js';
+import type { VisibilityRead } from '../../checkers/visibility.js';
 
 export interface CurvePoint {
   /** Mean lag of the bin's reads (ms after the acknowledgement); 0 for the t = 0 point. */
@@ -20,12 +20,12 @@ export interface CurvePoint {
  * Bins the samples: the reads that started at the acknowledgement itself (lag ≤ 0: t = 0 included, not
  * cut off by a strict `<`), then `bins` groups of equal count by lag.
  */
-export function visibilityCurve(samples: readonly VisibilitySample[], bins = 24, predict?: (tMs: number) => number): CurvePoint[] {
-  const lag = (s: VisibilitySample): number => Math.max(0, s.sinceAckMs);
+export function visibilityCurve(samples: readonly VisibilityRead[], bins = 24, predict?: (tMs: number) => number): CurvePoint[] {
+  const lag = (s: VisibilityRead): number => Math.max(0, s.lagMs);
   const sorted = [...samples].sort((a, b) => lag(a) - lag(b));
   const zero = sorted.filter((s) => lag(s) === 0);
   const rest = sorted.slice(zero.length);
-  const groups: VisibilitySample[][] = zero.length > 0 ? [zero] : [];
+  const groups: VisibilityRead[][] = zero.length > 0 ? [zero] : [];
   const size = Math.max(1, Math.ceil(rest.length / Math.max(1, bins)));
   for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
   return groups.map((g) => {
@@ -58,28 +58,4 @@ export function curveNoiseFloor(points: readonly CurvePoint[]): number | null {
   const with_ = points.filter((p) => p.predicted !== null);
   if (with_.length === 0) return null;
   return Math.sqrt(with_.reduce((a, p) => a + (p.predicted! * (1 - p.predicted!)) / p.reads, 0) / with_.length);
-}
-
-/**
- * The measured lag from which reads are consistent with probability ≥ `p`: the curve is binned (`perBin`
- * reads a bin, so a share near `p` is resolvable), made non-decreasing by pooling adjacent violators (the
- * true curve is monotone, the sampling noise is not), and the answer is the lower edge of the first bin
- * whose fitted share reaches `p`; 0 when the t = 0 point does, null when no bin does.
- */
-export function measuredTFor(samples: readonly VisibilitySample[], p: number, perBin = 1000): number | null {
-  const points = visibilityCurve(samples, Math.max(1, Math.floor(samples.length / perBin)));
-  // Pool adjacent violators: blocks of (reads, visible), merged while a block's share exceeds the next's.
-  const blocks: { reads: number; visible: number; first: number }[] = [];
-  points.forEach((pt, i) => {
-    blocks.push({ reads: pt.reads, visible: pt.visible, first: i });
-    while (blocks.length > 1) {
-      const b = blocks[blocks.length - 1]!;
-      const a = blocks[blocks.length - 2]!;
-      if (a.visible / a.reads <= b.visible / b.reads) break;
-      blocks.splice(blocks.length - 2, 2, { reads: a.reads + b.reads, visible: a.visible + b.visible, first: a.first });
-    }
-  });
-  const hit = blocks.find((b) => b.visible / b.reads >= p);
-  if (hit === undefined) return null;
-  return hit.first === 0 ? 0 : points[hit.first]!.loMs;
 }

@@ -1,7 +1,8 @@
 // Turns a history (and the checkers' verdicts) into the figures the report plots. Pure: no I/O, so the
 // campaign table reuses it and tests can feed it hand-made histories.
 import type { HistoryOp, Validity } from '../../checkers/history.js';
-import { visibilitySamples } from '../../workloads/pbs.js';
+import { visibilityReads } from '../../checkers/visibility.js';
+import { visibilityCurve } from '../pbs/curve.js';
 import { faultWindows, type FaultWindow } from './faults.js';
 
 export { faultWindows, type FaultWindow } from './faults.js';
@@ -24,7 +25,7 @@ export interface ReportFigures {
   readonly latencyMs: { p50: number | null; p99: number | null; max: number | null };
   /** How many reads returned k siblings (register reads; cart-kv reads that recorded `siblings`). */
   readonly siblings: Record<string, number>;
-  /** Measured t-visibility: per target delay, the share of reads that saw the write. */
+  /** Measured t-visibility: per lag bin (mean lag after the write's ok), the share of reads that saw the write. */
   readonly visibility: { targetMs: number; reads: number; visible: number; probability: number }[];
   /** Stale reads among reads the register/pbs checkers could judge, when they say so. */
   readonly staleReadRate: number | null;
@@ -181,15 +182,9 @@ export function reportFigures(history: readonly HistoryOp[], checkers: Record<st
     tp.info.push(b.info);
   }
 
-  const byTarget = new Map<number, { reads: number; visible: number }>();
-  for (const sample of visibilitySamples(history)) {
-    const b = byTarget.get(sample.targetMs) ?? { reads: 0, visible: 0 };
-    b.reads++;
-    if (sample.visible) b.visible++;
-    byTarget.set(sample.targetMs, b);
-  }
-  const visibility = [...byTarget.entries()].sort((a, b) => a[0] - b[0])
-    .map(([targetMs, b]) => ({ targetMs, ...b, probability: b.visible / b.reads }));
+  // Binned by the reads' real lag after the write's ok (from the history alone, checkers/visibility.ts).
+  const visibility = visibilityCurve(visibilityReads(history).reads, 24)
+    .map((p) => ({ targetMs: p.tMs, reads: p.reads, visible: p.visible, probability: p.probability }));
 
   lat.sort((a, b) => a - b);
   // The quorum checker reports the share of reads that missed an acknowledged write (staleReadRate).
