@@ -24,7 +24,7 @@ export async function rowFor(options: RunOptions, result: RunResult): Promise<Ca
   const okOps = fig.availability.inside.ok + fig.availability.outside.ok;
   const nemesis = options.nemesis.length > 0 ? options.nemesis.join(',') : 'none';
   return {
-    label: `${options.workload} N${options.n}R${options.r}W${options.w} ${options.sloppy ? 'sloppy' : 'strict'} ${options.conflicts} ${nemesis} #${options.seed}${options.world?.net !== undefined ? ` ${options.world.net}` : ''}`,
+    label: `${options.workload} N${options.n}R${options.r}W${options.w} ${options.sloppy ? 'sloppy' : 'strict'} ${options.conflicts} ${nemesis} #${options.seed}${axesLabel(options)}`,
     workload: options.workload,
     n: options.n, r: options.r, w: options.w,
     sloppy: options.sloppy,
@@ -43,6 +43,12 @@ export async function rowFor(options: RunOptions, result: RunResult): Promise<Ca
     runDir: result.runDir ?? null,
     replay: replayCommand(result.config as unknown as Record<string, unknown>),
   };
+}
+
+/** The campaign axes beyond the matrix's own that this run varies (its network, node count, timeout, mechanisms). */
+function axesLabel(options: RunOptions): string {
+  if (options.axes !== undefined) return Object.values(options.axes).map((v) => ` ${v}`).join('');
+  return options.world?.net !== undefined ? ` ${options.world.net}` : '';
 }
 
 /** The row of a run that never reported (its worker process died): unknown, with why. */

@@ -52,6 +52,10 @@ export interface CampaignOptions {
   /** sim: the world flags of every run (--drop, --fsync-ms, …), and the --net models, one axis (default: the sim's). */
   readonly world?: WorldFlags;
   readonly nets?: readonly string[];
+  /** Axes beyond the matrix's own: cluster sizes (`--nodes 3,5`; default [nodes]), request timeouts (ms), mechanism sets. */
+  readonly nodeCounts?: readonly number[];
+  readonly requestTimeouts?: readonly number[];
+  readonly mechanismSets?: readonly MechanismSet[];
   /** Partition kinds and crash/pause targets the random nemesis draws from (default: all). */
   readonly faultShapes?: FaultShapes;
   /** Runs at once, each in a worker process of its own (default 1; the CLI's default is the core count for sim). */
@@ -64,6 +68,47 @@ export interface CampaignOptions {
   readonly runtimeFactory?: () => Runtime;
   /** The ssh runtime's hosts (`--hosts` or `--inventory`), the same for every run. */
   readonly ssh?: SshRunOptions;
+}
+
+/** One value of the --mechanisms axis: its name in labels and the switches it leaves on. */
+export interface MechanismSet {
+  readonly label: string;
+  readonly mechanisms: Mechanisms;
+}
+
+const ablations: Readonly<Record<string, keyof Mechanisms>> = { 'no-read-repair': 'readRepair', 'no-anti-entropy': 'antiEntropy', 'no-hinted-handoff': 'hintedHandoff' };
+
+/** `--mechanisms all,no-read-repair,no-read-repair+no-anti-entropy`: each set on top of the --no-* flags of every run. */
+export function parseMechanismSets(v: unknown, every: Mechanisms): MechanismSet[] {
+  const items = String(v).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new InvalidArgumentError('--mechanisms needs at least one set (all, or no-read-repair, no-anti-entropy, no-hinted-handoff joined by +)');
+  const seen = new Set<string>();
+  return items.map((item) => {
+    const parts = item === 'all' ? [] : item.split('+').map((s) => s.trim());
+    const mechanisms = { ...every };
+    for (const part of parts) {
+      const key = ablations[part];
+      if (key === undefined) throw new InvalidArgumentError(`--mechanisms: unknown set "${item}" (each set is all, or no-read-repair, no-anti-entropy, no-hinted-handoff joined by +)`);
+      mechanisms[key] = false;
+    }
+    const label = parts.length === 0 ? 'all' : [...new Set(parts)].sort().join('+');
+    if (seen.has(label)) throw new InvalidArgumentError(`--mechanisms lists "${item}" twice`);
+    seen.add(label);
+    return { label, mechanisms };
+  });
+}
+
+/** A comma-separated axis of whole numbers ≥ min (`--nodes 3,5`, `--request-timeout 200,1000`); a number as is. */
+export function parseIntAxis(v: unknown, flag: string, min: number, fallback: number): number[] {
+  if (v === undefined) return [fallback];
+  if (typeof v === 'number') return [v];
+  const items = String(v).split(',').map((s) => s.trim());
+  const out = items.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
+  if (items.length === 0 || out.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new InvalidArgumentError(`${flag} expects whole numbers ≥ ${min}, comma-separated, got "${String(v)}"`);
+  }
+  if (new Set(out).size !== out.length) throw new InvalidArgumentError(`${flag} lists a value twice: "${String(v)}"`);
+  return out;
 }
 
 export interface CampaignRow {
@@ -129,17 +174,24 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   const jobs = parseJobs(o['jobs'], runtime);
   const shard = o['shard'] !== undefined ? parseShard(String(o['shard'])) : undefined;
   const ssh = sshOptionsFrom(o);
+  const nodeCounts = parseIntAxis(o['nodes'], '--nodes', 1, 5);
+  const requestTimeouts = parseIntAxis(o['requestTimeout'], '--request-timeout', 1, 1000);
+  const mechanisms = mechanismsFrom(o);
+  const mechanismSets = o['mechanisms'] !== undefined ? parseMechanismSets(o['mechanisms'], mechanisms) : undefined;
   const base = {
     name: String(o['name'] ?? 'campaign'),
     runtime,
-    nodes: (o['nodes'] as number | undefined) ?? 5,
+    nodes: nodeCounts[0]!,
+    ...(nodeCounts.length > 1 ? { nodeCounts } : {}),
+    ...(requestTimeouts.length > 1 || requestTimeouts[0] !== 1000 ? { requestTimeouts } : {}),
+    ...(mechanismSets !== undefined ? { mechanismSets } : {}),
     concurrency: (o['concurrency'] as number | undefined) ?? 10,
     rate: (o['rate'] as number | undefined) ?? 50,
     store: String(o['store'] ?? 'store'),
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
     ...(env !== undefined ? { env } : {}),
-    mechanisms: mechanismsFrom(o),
+    mechanisms,
     jobs,
     ...(shard !== undefined ? { shard } : {}),
     ...worldOptionsFrom(o),
@@ -218,8 +270,10 @@ function worldOptionsFrom(o: Record<string, unknown>): { world?: WorldFlags; net
   const nets = typeof o['net'] === 'string' ? o['net'].split(',') : undefined;
   const world = worldFlagsFrom({ ...o, net: nets?.[0] });
   const runtime = (o['runtime'] ?? 'local') as RuntimeKind;
-  const error = worldFlagError(world, runtime, (o['nodes'] as number | undefined) ?? 5);
-  if (error !== undefined) throw new InvalidArgumentError(error);
+  for (const nodes of parseIntAxis(o['nodes'], '--nodes', 1, 5)) {
+    const error = worldFlagError(world, runtime, nodes);
+    if (error !== undefined) throw new InvalidArgumentError(error);
+  }
   const { net: _first, ...rest } = world;
   return { ...(Object.keys(rest).length > 0 ? { world: rest } : {}), ...(nets !== undefined ? { nets } : {}) };
 }
@@ -260,27 +314,51 @@ export interface PlannedRun {
 export function campaignPlan(options: CampaignOptions): PlannedRun[] {
   const plan: PlannedRun[] = [];
   const nets: readonly (string | undefined)[] = options.nets ?? [undefined];
+  const nodeCounts = options.nodeCounts ?? [options.nodes];
+  const timeouts: readonly (number | undefined)[] = options.requestTimeouts ?? [undefined];
+  const sets: readonly (MechanismSet | undefined)[] = options.mechanismSets ?? [undefined];
+  // An axis with one value names no run (so a campaign without the new axes keeps its names and identity).
+  const nodesVary = nodeCounts.length > 1;
+  const timeoutsVary = timeouts.length > 1;
   for (const net of nets)
+  for (const nodeCount of nodeCounts)
+  for (const timeout of timeouts)
+  for (const set of sets)
   for (const workload of options.workloads)
     for (const { n, r, w } of options.nrw)
       for (const sloppy of options.sloppy)
         for (const conflicts of options.conflicts)
           for (const nemesis of options.nemeses)
             for (const seed of options.seeds) {
-              const name = `${options.name}-${workload}-n${n}r${r}w${w}-${sloppy ? 'sloppy' : 'strict'}-${conflicts}-${nemesis.join('+') || 'none'}${net !== undefined ? `-${net.replace(/:/g, '')}` : ''}`;
+              const axes: Record<string, string> = {
+                ...(net !== undefined ? { net } : {}),
+                ...(nodesVary ? { nodes: `${Math.max(nodeCount, n)} nodes` } : {}),
+                ...(timeoutsVary ? { timeout: `timeout ${timeout}ms` } : {}),
+                ...(set !== undefined ? { mechanisms: set.label } : {}),
+              };
+              const suffix = [
+                net !== undefined ? `-${net.replace(/:/g, '')}` : '',
+                nodesVary ? `-${Math.max(nodeCount, n)}nodes` : '',
+                timeoutsVary ? `-rt${timeout}` : '',
+                set !== undefined ? `-${set.label}` : '',
+              ].join('');
+              const name = `${options.name}-${workload}-n${n}r${r}w${w}-${sloppy ? 'sloppy' : 'strict'}-${conflicts}-${nemesis.join('+') || 'none'}${suffix}`;
+              const mechanisms = set?.mechanisms ?? options.mechanisms;
               plan.push({
                 index: plan.length,
                 folder: runFolderName(plan.length, name, seed),
                 run: {
                   name,
-                  runtime: options.runtime, nodes: Math.max(options.nodes, n), n, r, w, sloppy, conflicts, workload,
+                  runtime: options.runtime, nodes: Math.max(nodeCount, n), n, r, w, sloppy, conflicts, workload,
                   nemesis, seed, timeLimitS: options.timeLimitS, concurrency: options.concurrency, rate: options.rate,
                   quiesceS: options.quiesceS, nemesisQuietS: options.nemesisQuietS, nemesisFaultS: options.nemesisFaultS,
                   quiet: true,
+                  ...(timeout !== undefined ? { requestTimeoutMs: timeout } : {}),
+                  ...(Object.keys(axes).length > 0 ? { axes } : {}),
                   ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
                   ...(options.image !== undefined ? { image: options.image } : {}),
                   ...(options.env !== undefined ? { env: options.env } : {}),
-                  ...(options.mechanisms !== undefined ? { mechanisms: options.mechanisms } : {}),
+                  ...(mechanisms !== undefined ? { mechanisms } : {}),
                   ...(options.world !== undefined || net !== undefined ? { world: { ...(options.world ?? {}), ...(net !== undefined ? { net } : {}) } } : {}),
                   ...(options.keyCount !== undefined ? { keyCount: options.keyCount } : {}),
                   ...(options.faultShapes !== undefined ? { faultShapes: options.faultShapes } : {}),

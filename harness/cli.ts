@@ -51,11 +51,13 @@ function workloadArg(v: string): WorkloadName {
   return v;
 }
 
-/** Options shared by `run` and `campaign`. */
-function addClusterOptions(cmd: Command): Command {
+/** Options shared by `run` and `campaign`; a campaign takes lists for the ones that are its axes. */
+function addClusterOptions(cmd: Command, campaign = false): Command {
   return addSshOptions(cmd)
     .addOption(new Option('--runtime <kind>', 'where nodes run: sim (in-process, virtual time), local (child processes on loopback), docker, ssh (a host per node: --hosts or --inventory)').choices(['sim', 'local', 'docker', 'ssh']).default('local'))
-    .option('--nodes <count>', 'cluster size', intArg('--nodes'), 5)
+    .addOption(campaign
+      ? new Option('--nodes <list>', 'cluster sizes, comma-separated: one axis').default('5')
+      : new Option('--nodes <count>', 'cluster size').argParser(intArg('--nodes')).default(5))
     .option('--concurrency <count>', 'client processes (each has one op in flight)', intArg('--concurrency'), 10)
     .option('--rate <ops>', 'target operations per second, all processes together', numberArg('--rate'), 50)
     .option('--quiesce <seconds>', 'wait after heal before the final reads', numberArg('--quiesce'), 5)
@@ -66,7 +68,9 @@ function addClusterOptions(cmd: Command): Command {
     .option('--keys <count>', 'number of keys the workload spreads over', positiveIntArg('--keys'))
     .option('--partitions <kinds>', `partition kinds the nemesis draws from: ${partitionKinds.join(',')} (default: all)`, parsePartitionKinds)
     .option('--targets <specs>', `crash and pause targets the nemesis draws from: ${targetSpecs.join(',')} (default: all)`, parseTargets)
-    .option('--request-timeout <ms>', 'client timeout per request', positiveIntArg('--request-timeout'), 1000)
+    .addOption(campaign
+      ? new Option('--request-timeout <list>', 'client timeouts per request in ms, comma-separated: one axis').default('1000')
+      : new Option('--request-timeout <ms>', 'client timeout per request').argParser(positiveIntArg('--request-timeout')).default(1000))
     .option('--net <model>', 'sim: network latency model: constant:<ms>, uniform:<min>-<max>, exponential:<mean ms>, lnkd-ssd, lnkd-disk, ymmr (the PBS paper\'s fits), wan (lnkd-disk + 75 ms between datacenters); campaign: a comma-separated list, one axis', parseNetList)
     .option('--remote-nodes <ids>', 'sim, --net wan: the nodes in the remote datacenter, e.g. n4,n5 (default: every node a datacenter of its own)', parseRemoteNodes)
     .option('--drop <p>', 'sim: probability that a peer message is lost', probabilityArg('--drop'))
@@ -266,6 +270,7 @@ Examples:
     });
 
   addClusterOptions(program.command('campaign')
+    .option('--mechanisms <sets>', 'an axis of mechanism ablations, comma-separated sets, each all or a "+"-joined subset of no-read-repair, no-anti-entropy, no-hinted-handoff (e.g. all,no-read-repair,no-read-repair+no-anti-entropy); the --no-* flags apply to every set')
     .description('many runs across (N,R,W) × sloppy/strict × vclock/lww × faults × seeds, then a comparison table and campaign.html')
     .option('--quick', 'a bounded sweep (≤ 5 min): strict and sloppy × partition, clock, crash, pause × register and cart')
     .addOption(new Option('--preset <name>', 'detection: each bug class of docs/bug-classes.md (its test-only fixture, in its documented configuration) and the reference node in the same configurations, over --seeds (default 10) runs of --time-limit (default 30) s; prints and writes the detection table').choices(['detection']))
@@ -285,7 +290,9 @@ Examples:
   quorumlab campaign --quick                             ≤ 5 min sweep on local processes
   quorumlab campaign --runtime sim --seeds 20            every configuration × 20 seeds, one worker per core
   quorumlab campaign --runtime sim --seeds 20 --shard 2/3 --store /results/2    a third of it (one job of three)
-  quorumlab campaign merge /results/1 /results/2 /results/3                     the three shards as one campaign`))
+  quorumlab campaign merge /results/1 /results/2 /results/3                     the three shards as one campaign
+  quorumlab campaign --runtime sim --workloads pbs --nrw 3/1/1 --modes sloppy --nemeses none --net lnkd-ssd,lnkd-disk --mechanisms all,no-read-repair --request-timeout 200,1000
+                                                         ablations × timeouts × networks, one table`), true)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       if (o['preset'] === 'detection') {
         checkRuntimeFlags(o);

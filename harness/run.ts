@@ -58,6 +58,8 @@ export interface RunOptions {
   readonly faultShapes?: FaultShapes;
   /** Per-request client timeout (default 1000 ms). */
   readonly requestTimeoutMs?: number;
+  /** Campaign: the values of the axes this run varies beyond the matrix's own (net, nodes, …), for its row's label. */
+  readonly axes?: Readonly<Record<string, string>>;
   readonly nodeCmd?: string;
   readonly image?: string;
   /** Extra QL_* variables for every node (e.g. QL_TEST_FAULTS). */
