@@ -389,7 +389,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     // finaleWritesMs after it is in force: on a loaded machine a cut can take seconds to apply, and a cut
     // that lands after the clients stopped leaves no replica apart (nothing for repair to do).
     let writeUntilNs = deadlineNs;
-    let finalePending = false;
+    let finalePending = nemesis?.finale !== undefined && nemesis.kinds.length > 0;
     const elapsedS = (): number => (runtime.nowNs() - startNs) / 1e9;
     const draw = (): void => progress.update({
       elapsedS: elapsedS(), limitS: config.timeLimitS, phase, ops: stats.ops, ok: stats.ok, fault,
@@ -441,27 +441,38 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
 
     const nemesisLoop = async (): Promise<void> => {
       if (nemesis === undefined || nemesis.kinds.length === 0) return;
-      while (!stopping) {
-        await runtime.sleep(config.nemesisQuietS * 1000);
-        if (stopping || runtime.nowNs() >= deadlineNs) return;
-        // The window after which no other starts is the last: a nemesis with a finale plays it there and
-        // holds it until the workload ends, so it is still in force at the final heal (see below).
-        const last = nemesis.finale !== undefined && runtime.nowNs() + (config.nemesisFaultS + config.nemesisQuietS) * 1e9 >= deadlineNs;
-        const finale = last ? nemesis.finale!() : undefined;
-        const step = finale ?? nemesis.next();
-        fault = step.f;
-        stats.faults++;
-        if (finale !== undefined) finalePending = true;
-        await applyStep(step, 'start');
-        if (finale !== undefined) {
-          writeUntilNs = Math.max(deadlineNs, runtime.nowNs() + finaleWritesMs(config) * 1e6);
-          finalePending = false;
+      try {
+        let played = 0;
+        let quiet = true;
+        while (!stopping) {
+          if (quiet) await runtime.sleep(config.nemesisQuietS * 1000);
+          const late = runtime.nowNs() >= deadlineNs;
+          if (stopping || (late && (nemesis.finale === undefined || played === 0))) return;
+          // The last window plays the finale and holds it until the clients stop, so it is in force at the
+          // final heal. It is last when no regular window would end a full window before the deadline: a
+          // window that took long to apply (iptables under load) must not leave the end without one; and
+          // if a slow window ran past the deadline, the finale still comes (the clients wait for it).
+          const last = nemesis.finale !== undefined && (late || runtime.nowNs() + (2 * config.nemesisFaultS + config.nemesisQuietS) * 1e9 > deadlineNs);
+          const finale = last ? nemesis.finale!() : undefined;
+          const step = finale ?? nemesis.next();
+          fault = step.f;
+          stats.faults++;
+          played++;
+          await applyStep(step, 'start');
+          if (finale !== undefined) {
+            writeUntilNs = Math.max(deadlineNs, runtime.nowNs() + finaleWritesMs(config) * 1e6);
+            finalePending = false;
+          }
+          const leftMs = ((last ? writeUntilNs : deadlineNs) - runtime.nowNs()) / 1e6;
+          await runtime.sleep(Math.max(0, last ? leftMs : Math.min(config.nemesisFaultS * 1000, leftMs)));
+          if (last) return;
+          for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
+          fault = undefined;
+          // A window that ran late leaves no quiet period before the finale: the clients are waiting for it.
+          quiet = !(nemesis.finale !== undefined && runtime.nowNs() + config.nemesisQuietS * 1e9 >= deadlineNs);
         }
-        const leftMs = ((last ? writeUntilNs : deadlineNs) - runtime.nowNs()) / 1e6;
-        await runtime.sleep(Math.max(0, last ? leftMs : Math.min(config.nemesisFaultS * 1000, leftMs)));
-        if (last) return;
-        for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
-        fault = undefined;
+      } finally {
+        finalePending = false;
       }
     };
 
