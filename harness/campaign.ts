@@ -58,7 +58,7 @@ export interface CampaignOptions {
   readonly mechanismSets?: readonly MechanismSet[];
   /** Partition kinds and crash/pause targets the random nemesis draws from (default: all). */
   readonly faultShapes?: FaultShapes;
-  /** Runs at once, each in a worker process of its own (default 1; the CLI's default is the core count for sim). */
+  /** Runs at once: this process and jobs − 1 worker processes (default 1; the CLI's default is the core count for sim). */
   readonly jobs?: number;
   /** Only this 1/n of the matrix (`--shard i/n`, i from 1); the rest is other shards' to run. */
   readonly shard?: CampaignShard;
@@ -380,7 +380,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const rows: StoredRow[] = [];
   const header = campaignHeader(id, plan.length, options.shard ?? null);
   log(`campaign "${options.name}"${options.shard !== undefined ? ` shard ${shard.index}/${shard.count}: ${mine.length} of ${plan.length}` : `: ${plan.length}`} runs` +
-    `${jobs > 1 ? ` on ${jobs} worker processes` : ''} (campaign ${id}) → ${dir}`);
+    `${jobs > 1 ? ` in ${jobs} lanes (this process and ${jobs - 1} worker${jobs - 1 === 1 ? '' : 's'})` : ''} (campaign ${id}) → ${dir}`);
   const summaryOptions = { ...options, runtimeFactory: undefined, log: undefined };
   await executeRuns(mine.map((p) => ({ index: p.index, run: { ...p.run, store: join(dir, 'runs'), runDir: join(dir, 'runs', p.folder) } })), {
     jobs,

@@ -283,7 +283,7 @@ Examples:
     .option('--seed <integer>', 'first seed', intArg('--seed'), 1)
     .option('--time-limit <seconds>', 'workload seconds per run', numberArg('--time-limit'), 20)
     .option('--name <name>', 'campaign name', 'campaign')
-    .option('--jobs <count>', 'runs at once, each in a worker process (default: one per core with --runtime sim, else 1)', positiveIntArg('--jobs'))
+    .option('--jobs <count>', 'runs at once: this process and N-1 worker processes (default: one per core with --runtime sim, else 1)', positiveIntArg('--jobs'))
     .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the matrix (i from 1); combine with `campaign merge`', (v: string) => v)
     .addHelpText('after', `
 Examples:
