@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 import { testFaultNames } from '../node/core/config.js';
 import { partitionKinds, type PartitionKind } from './nemesis/grudge.js';
 import type { FaultShapes, NemesisKind } from './nemesis/nemesis.js';
-import { parseSchedule as parseFaultSchedule, scheduleKinds, scheduleSpanS, type FaultSchedule } from './nemesis/schedule.js';
+import { isTimedSchedule, parseScript as parseFaultScript, parseSchedule as parseFaultSchedule, scheduleKinds, scheduleSpanS, type FaultSchedule, type Script } from './nemesis/schedule.js';
+import { recipes, type NemesisRecipe } from './nemesis/recipes.js';
 import { targetSpecs, type TargetSpec } from './nemesis/targets.js';
 import type { RunOptions } from './run.js';
 import type { Mechanisms } from './runtime/runtime.js';
@@ -179,8 +180,52 @@ export function parseSchedule(json: unknown): FaultSchedule {
   }
 }
 
-/** The run options a schedule implies: its kinds, its timing, and a time limit no longer than its span. */
-export function withSchedule(options: RunOptions, schedule: FaultSchedule): RunOptions {
+/** `--schedule`'s JSON of either kind (periodic or timed) checked, its complaint as a usage error. */
+export function parseScript(json: unknown): Script {
+  try {
+    return parseFaultScript(json);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+/** The recipe `--schedule` names, if it names one (a file path never looks like a recipe name). */
+export function recipeNamed(name: string): NemesisRecipe | undefined {
+  return Object.prototype.hasOwnProperty.call(recipes, name) ? recipes[name] : undefined;
+}
+
+/**
+ * The run options of a named recipe: its cluster, load and length, except where the command line set a
+ * flag itself (`given(flag)` says whether it did), so a recipe can be replayed against another shape.
+ */
+export function withRecipe(options: RunOptions, recipe: NemesisRecipe, given: (flag: string) => boolean): RunOptions {
+  const { cluster: c, workload: w } = recipe;
+  return {
+    ...options,
+    ...(given('nodes') ? {} : { nodes: c.nodes }),
+    ...(given('n') ? {} : { n: c.n }),
+    ...(given('r') ? {} : { r: c.r }),
+    ...(given('w') ? {} : { w: c.w }),
+    ...(given('sloppy') || given('strict') ? {} : { sloppy: c.sloppy }),
+    ...(given('workload') ? {} : { workload: w.name as RunOptions['workload'] }),
+    ...(given('concurrency') ? {} : { concurrency: w.clients }),
+    ...(given('rate') ? {} : { rate: w.clients * w.ratePerClientPerS }),
+    ...(given('keys') ? {} : { keyCount: w.keys }),
+    ...(given('timeLimit') ? {} : { timeLimitS: recipe.timeLimitS }),
+    ...(given('name') ? {} : { name: recipe.name }),
+  };
+}
+
+/**
+ * The run options a schedule implies: its kinds; for a periodic one its timing and a time limit no longer
+ * than its span; a timed one must fit inside the time limit (one line when a step does not).
+ */
+export function withSchedule(options: RunOptions, schedule: Script): RunOptions {
+  if (isTimedSchedule(schedule)) {
+    const late = schedule.timed.find((t) => t.atS >= options.timeLimitS);
+    if (late !== undefined) throw new InvalidArgumentError(`--schedule: ${late.step.f} at ${late.atS} s is not inside --time-limit ${options.timeLimitS} s`);
+    return { ...options, nemesis: scheduleKinds(schedule) };
+  }
   return {
     ...options,
     nemesis: scheduleKinds(schedule),

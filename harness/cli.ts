@@ -7,10 +7,11 @@ import { isWorkloadName } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
 import {
-  checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseSchedule,
-  parseTargets, testFaultNames, withSchedule,
+  checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseScript, recipeNamed,
+  parseTargets, testFaultNames, withRecipe, withSchedule,
 } from './cli-args.js';
-import { scriptedNemesis, type FaultSchedule } from './nemesis/schedule.js';
+import { isTimedSchedule, scriptNemesis, type FaultSchedule, type Script } from './nemesis/schedule.js';
+import { recipes } from './nemesis/recipes.js';
 import { parseFormat } from './export.js';
 import { targetSpecs } from './nemesis/targets.js';
 import { partitionKinds } from './nemesis/grudge.js';
@@ -162,9 +163,11 @@ export function buildProgram(exit: (code: number) => void): Command {
     .description('one test: start a cluster, drive a workload under faults, heal, check the history, write a report')
     .option('--time-limit <seconds>', 'how long the workload runs', numberArg('--time-limit'), 60)
     .option('--seed <integer>', 'seed for every random choice (random when absent; printed first)', intArg('--seed'))
-    .option('--schedule <file.json>', 'play a scripted fault schedule {"quietS","faultS","faults":[{"f","value"},...]} instead of random faults: ' +
-      'fault k starts at quietS + k*(quietS+faultS) s and is undone faultS later; sets --nemesis and --nemesis-interval, ' +
-      'and caps --time-limit at the schedule\'s span (this is how a property-test counterexample replays)')
+    .option('--schedule <recipe|file.json>', 'play a scripted fault schedule instead of random faults: a named recipe ' +
+      `(${Object.keys(recipes).join(', ')}: its cluster, load and length too, where no flag says otherwise), ` +
+      'a periodic file {"quietS","faultS","faults":[{"f","value"},...]} (fault k starts at quietS + k*(quietS+faultS) s and is undone ' +
+      'faultS later; sets --nemesis and --nemesis-interval, caps --time-limit at its span: how a search counterexample replays), ' +
+      'or a timed file {"timed":[{"atS","f","value"},...]} (each op at its time, undone only by a later op or the final heal)')
     .addHelpText('after', `
 Examples:
   quorumlab run                                  cart on 5 local nodes; partitions, crashes, pauses; 60 s
@@ -172,6 +175,7 @@ Examples:
   quorumlab run --workload pbs --r 1 --w 1 --nemesis none    t-visibility for N=3 R=1 W=1
   quorumlab run --strict --conflicts lww --workload register --nemesis clock
   quorumlab run --runtime sim --seed 7 --schedule faults.json   replay a scripted fault schedule
+  quorumlab run --runtime sim --schedule kv679-disk-loss        Riak's kv679 (a disk lost, the same actor id)
 
 Exit codes: 0 valid, 1 invalid, 2 unknown or the run could not complete.
 Results: <store>/<name>/<timestamp>/ (config.json, history.jsonl, results.json, report.html,
@@ -184,8 +188,10 @@ node logs), and <store>/latest points at the newest.`)))
       const { runTest } = await import('./run.js');
       const options = runOptionsFrom(o, process.argv.slice(2));
       if (typeof o['schedule'] === 'string') {
-        const schedule = await readSchedule(o['schedule']);
-        exit((await runTest(withSchedule(options, schedule), { nemesis: scriptedNemesis(schedule) })).exitCode);
+        const recipe = recipeNamed(o['schedule']);
+        const script: Script = recipe !== undefined ? { timed: recipe.schedule } : await readSchedule(o['schedule']);
+        const base = recipe !== undefined ? withRecipe(options, recipe, (flag) => cmd.getOptionValueSource(flag) === 'cli') : options;
+        exit((await runTest(withSchedule(base, script), { nemesis: scriptNemesis(script) })).exitCode);
         return;
       }
       const result = await runTest(options);
@@ -198,6 +204,9 @@ node logs), and <store>/latest points at the newest.`)))
     .option('--time-budget <seconds>', 'wall seconds for the whole search, shrinking included (a run in progress always finishes)', numberArg('--time-budget'), 300)
     .option('--max-faults <count>', 'most faults per schedule', positiveIntArg('--max-faults'), 4)
     .option('--seed <integer>', "the search's own seed: the same seed draws the same schedules (random when absent; printed first)", intArg('--seed'))
+    .option('--schedule <file.json>', 'try this periodic schedule {"quietS","faultS","faults"} first (it counts as one of --runs), then draw; ' +
+      'a timed schedule or a recipe cannot be searched around: replay it with run --schedule')
+    .option('--schedule-seed <integer>', "the world seed of the --schedule case (default 1)", intArg('--schedule-seed'))
     .addHelpText('after', `
 --nemesis picks what schedules are drawn from (partition, crash, pause, clock); the runtime is sim unless
 --runtime says otherwise (local with --node-cmd, or docker with --image, searches your own node).
@@ -221,10 +230,20 @@ the search could not run.`)))
       } catch (e) {
         throw new InvalidArgumentError(`--nemesis: ${(e as Error).message}`);
       }
+      let first: { schedule: FaultSchedule; seed?: number } | undefined;
+      if (typeof o['schedule'] === 'string') {
+        const given = o['schedule'];
+        const script = recipeNamed(given) !== undefined ? undefined : await readSchedule(given);
+        if (script === undefined || isTimedSchedule(script)) {
+          throw new InvalidArgumentError(`--schedule: search tries periodic schedules {quietS, faultS, faults}; ${given} is ${script === undefined ? 'a recipe' : 'a timed schedule'} (replay it with: quorumlab run --schedule ${given})`);
+        }
+        first = { schedule: script, ...(typeof o['scheduleSeed'] === 'number' ? { seed: o['scheduleSeed'] } : {}) };
+      }
       let result;
       try {
         result = await searchSchedules({
           ...world, runs: o['runs'] as number, timeBudgetS: o['timeBudget'] as number, maxFaults: o['maxFaults'] as number, faults,
+          ...(first !== undefined ? { first } : {}),
           ...(typeof o['seed'] === 'number' ? { seed: o['seed'] } : {}),
           log: (line) => console.log(line),
         });
@@ -362,14 +381,15 @@ Examples:
   return program;
 }
 
-/** Reads and checks a `--schedule` file; every way it can be wrong is one line. */
-async function readSchedule(path: string): Promise<FaultSchedule> {
+/** Reads and checks a `--schedule` file (periodic or timed); every way it can be wrong is one line. */
+async function readSchedule(path: string): Promise<Script> {
   const { readFile } = await import('node:fs/promises');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new InvalidArgumentError(`--schedule: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const known = Object.keys(recipes).join(', ');
+    throw new InvalidArgumentError(`--schedule: ${path} is neither a recipe (${known}) nor a readable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   let json: unknown;
   try {
@@ -377,7 +397,7 @@ async function readSchedule(path: string): Promise<FaultSchedule> {
   } catch (e) {
     throw new InvalidArgumentError(`--schedule: ${path} is not JSON (${(e as Error).message.split('\n')[0]})`);
   }
-  return parseSchedule(json);
+  return parseScript(json);
 }
 
 /** Runs the CLI; resolves with the exit code instead of exiting when `exit` is given (tests). */

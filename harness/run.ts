@@ -389,7 +389,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     // finaleWritesMs after it is in force: on a loaded machine a cut can take seconds to apply, and a cut
     // that lands after the clients stopped leaves no replica apart (nothing for repair to do).
     let writeUntilNs = deadlineNs;
-    let finalePending = nemesis?.finale !== undefined && nemesis.kinds.length > 0;
+    let finalePending = nemesis?.finale !== undefined && nemesis.kinds.length > 0 && nemesis.timed === undefined;
     const elapsedS = (): number => (runtime.nowNs() - startNs) / 1e9;
     const draw = (): void => progress.update({
       elapsedS: elapsedS(), limitS: config.timeLimitS, phase, ops: stats.ops, ok: stats.ok, fault,
@@ -441,6 +441,18 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
 
     const nemesisLoop = async (): Promise<void> => {
       if (nemesis === undefined || nemesis.kinds.length === 0) return;
+      if (nemesis.timed !== undefined) {
+        // A timed script: each step at its time; what is in force at the end waits for the final heal.
+        for (const { atS, step } of nemesis.timed) {
+          const waitMs = (startNs + atS * 1e9 - runtime.nowNs()) / 1e6;
+          if (waitMs > 0) await runtime.sleep(waitMs);
+          if (stopping || runtime.nowNs() >= deadlineNs) return;
+          stats.faults++;
+          await applyStep(step, 'start');
+          fault = nemesis.undo().length > 0 ? step.f : undefined;
+        }
+        return;
+      }
       try {
         let played = 0;
         let quiet = true;

@@ -42,6 +42,12 @@ export interface SearchOptions extends SearchWorld {
   readonly faults?: readonly SearchFault[];
   /** Most faults per schedule (default 4). */
   readonly maxFaults?: number;
+  /**
+   * A case to try before any drawn one (`search --schedule file.json`; it counts as one of `runs`): a
+   * periodic schedule and its world seed (default 1). When it fails it is the counterexample, shrunk as far
+   * as fast-check can shrink a value it did not draw.
+   */
+  readonly first?: { readonly schedule: FaultSchedule; readonly seed?: number };
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
 }
@@ -96,7 +102,7 @@ export interface SearchResult {
 
 /** Defaults: `quorumlab run`'s, with a short quiesce; the simulation unless another runtime is asked for. */
 function baseRun(o: SearchOptions): RunOptions {
-  const { runs: _r, timeBudgetS: _t, seed: _s, faults: _f, maxFaults: _m, log: _l, ...world } = o;
+  const { runs: _r, timeBudgetS: _t, seed: _s, faults: _f, maxFaults: _m, log: _l, first: _first, ...world } = o;
   return {
     runtime: 'sim', nodes: 5, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', workload: 'register',
     concurrency: 10, rate: 50, quiesceS: 5, store: 'store',
@@ -162,7 +168,9 @@ export async function searchSchedules(options: SearchOptions): Promise<SearchRes
       throw new Error(`the run is not valid: ${verdictLine(r)}`);
     }
   };
-  const details = await checkProperty(arb, holds, { numRuns: runs, seed });
+  const examples = options.first !== undefined ? [{ seed: options.first.seed ?? 1, schedule: options.first.schedule }] : [];
+  if (examples.length > 0) log(`  first: the given schedule (${examples[0]!.schedule.faults.length} faults), seed ${examples[0]!.seed}`);
+  const details = await checkProperty(arb, holds, { numRuns: runs, seed, examples });
 
   const summary = { options: { ...options, log: undefined }, seed, base: { ...base, store: undefined }, tried };
   if (setupError !== undefined) {

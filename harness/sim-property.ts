@@ -102,8 +102,12 @@ export interface CheckOutcome<T> {
  * Checks an async property over `arb` (it fails by throwing), shrinking a failure; fast-check stays behind
  * this module (harness/search.ts drives a search through it).
  */
-export async function checkProperty<T>(arb: fc.Arbitrary<T>, holds: (value: T) => Promise<void>, o: { numRuns: number; seed: number }): Promise<CheckOutcome<T>> {
-  const details = await fc.check(fc.asyncProperty(arb, holds), { numRuns: o.numRuns, seed: o.seed });
+export async function checkProperty<T>(
+  arb: fc.Arbitrary<T>, holds: (value: T) => Promise<void>, o: { numRuns: number; seed: number; examples?: readonly T[] },
+): Promise<CheckOutcome<T>> {
+  // Examples are tried first, then numRuns drawn cases; a failing example shrinks like a drawn one.
+  const examples = (o.examples ?? []).map((e): [T] => [e]);
+  const details = await fc.check(fc.asyncProperty(arb, holds), { numRuns: o.numRuns, seed: o.seed, ...(examples.length > 0 ? { examples } : {}) });
   return {
     failed: details.failed,
     counterexample: details.counterexample === null ? null : details.counterexample[0],

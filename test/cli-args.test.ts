@@ -83,6 +83,12 @@ const badSchedule = join(store, 'bad-shape.json');
 writeFileSync(badSchedule, JSON.stringify({ quietS: 1, faults: [] }));
 const notJson = join(store, 'not-json.json');
 writeFileSync(notJson, '{"quietS": 1,');
+const timedBadOp = join(store, 'timed-bad-op.json');
+writeFileSync(timedBadOp, JSON.stringify({ timed: [{ atS: 1, f: 'partition' }, { atS: 2, f: 'explode' }] }));
+const timedUnsorted = join(store, 'timed-unsorted.json');
+writeFileSync(timedUnsorted, JSON.stringify({ timed: [{ atS: 3, f: 'partition' }, { atS: 1, f: 'heal' }] }));
+const timedUnsortedFixed = join(store, 'timed-ok.json');
+writeFileSync(timedUnsortedFixed, JSON.stringify({ timed: [{ atS: 1, f: 'partition', value: { kind: 'halves' } }, { atS: 3, f: 'heal' }] }));
 
 /** Runs the CLI in-process; returns its exit code and everything it printed (stdout and stderr). */
 async function cli(argv: readonly string[]): Promise<{ codes: number[]; printed: string }> {
@@ -113,7 +119,13 @@ const badValues: [string, readonly string[], RegExp][] = [
   ['--fault bogus', [...runBase, '--fault', 'bogus'], /unknown test fault "bogus"/],
   ['--nemesis-interval 5', [...runBase, '--nemesis-interval', '5'], /--nemesis-interval must be "quiet,fault" seconds.*got "5"/],
   ['--nemesis-interval 5,5,5', [...runBase, '--nemesis-interval', '5,5,5'], /--nemesis-interval must be "quiet,fault" seconds.*got "5,5,5"/],
-  ['--schedule of a missing file', [...runBase, '--schedule', join(store, 'missing.json')], /--schedule: cannot read .*missing\.json: ENOENT/],
+  ['--schedule of a missing file', [...runBase, '--schedule', join(store, 'missing.json')], /--schedule: .*missing\.json is neither a recipe \(riak-1754-lost-write, kv679-disk-loss\) nor a readable file \(ENOENT\)/],
+  ['--schedule timed with an unknown op', [...runBase, '--schedule', timedBadOp], /--schedule: timed\[1\]\.f must be a fault op/],
+  ['--schedule timed out of order', [...runBase, '--schedule', timedUnsorted], /--schedule: timed\[1\]\.atS \(1\) is before the step above it \(3\)/],
+  ['--schedule timed past the time limit', [...runBase, '--time-limit', '2', '--schedule', timedUnsortedFixed], /--schedule: heal at 3 s is not inside --time-limit 2 s/],
+  ['--schedule a recipe past the time limit', [...runBase, '--time-limit', '5', '--schedule', 'kv679-disk-loss'], /--schedule: disk-loss at 10 s is not inside --time-limit 5 s/],
+  ['search --schedule a recipe', ['search', '--store', store, '--schedule', 'kv679-disk-loss'], /--schedule: search tries periodic schedules .*kv679-disk-loss is a recipe \(replay it with: quorumlab run --schedule kv679-disk-loss\)/],
+  ['search --schedule a timed file', ['search', '--store', store, '--schedule', timedUnsortedFixed], /--schedule: search tries periodic schedules .* is a timed schedule/],
   ['--schedule of a non-JSON file', [...runBase, '--schedule', notJson], /--schedule: .*not-json\.json is not JSON/],
   ['--schedule of the wrong shape', [...runBase, '--schedule', badSchedule], /--schedule: faultS must be a number/],
   ['--keys 0', [...runBase, '--keys', '0'], /--keys must be a whole number above 0/],

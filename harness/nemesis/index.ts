@@ -12,5 +12,8 @@ export {
 } from './grudge.js';
 export { planRingPartition, type RingPartitionPlan } from './ring.js';
 export { homeReplicas } from './preflists.js';
-export { recipes, riakLostWriteRecipe, type NemesisRecipe } from './recipes.js';
-export { parseSchedule, scheduleFaultNames, scheduleKinds, scheduleSpanS, scriptedNemesis, type FaultSchedule, type TimedFault } from './schedule.js';
+export { kv679Recipe, recipes, riakLostWriteRecipe, type NemesisRecipe } from './recipes.js';
+export {
+  isTimedSchedule, parseSchedule, parseScript, parseTimedSchedule, scheduleFaultNames, scheduleKinds, scheduleSpanS, scriptedNemesis, scriptNemesis, timedNemesis,
+  type FaultSchedule, type Script, type TimedFault, type TimedSchedule,
+} from './schedule.js';

@@ -3,6 +3,7 @@
 // decides which fault and applies it through the Runtime, never through the node's cooperation.
 import type { Runtime } from '../runtime/runtime.js';
 import type { PartitionKind } from './grudge.js';
+import type { TimedFault } from './schedule.js';
 import type { TargetSpec } from './targets.js';
 
 export type NemesisKind = 'partition' | 'clock' | 'crash' | 'pause' | 'membership' | 'disk-loss';
@@ -30,6 +31,11 @@ export interface Nemesis {
    * it draws at random. Absent for a nemesis that plays a fixed script.
    */
   readonly coverage?: readonly FaultStep[];
+  /**
+   * A timed script (schedule.ts TimedSchedule): the run applies each step at its time, seconds after the
+   * workload starts, and undoes nothing between steps (a step may itself be an undo); next() is not used.
+   */
+  readonly timed?: readonly TimedFault[];
   /** Picks the next fault (deterministically from the nemesis's seeded random source). */
   next(): FaultStep;
   /**

@@ -36,4 +36,27 @@ export const riakLostWriteRecipe: NemesisRecipe = {
   ],
 };
 
-export const recipes: Readonly<Record<string, NemesisRecipe>> = { [riakLostWriteRecipe.name]: riakLostWriteRecipe };
+/**
+ * Riak KV issue #679 (kv679): a node that lost its disk came back under the same actor id, its per-key
+ * counters restarted, and its new writes took dots the other replicas' versions already covered, so
+ * acknowledged writes vanished. Five nodes, n=3 r=2 w=2 sloppy, 10 clients at 5 req/s each on 5 register
+ * keys (blind and read-modify-write, through every node); n1 loses its disk twice: killed and wiped at 10 s,
+ * back on the empty disk at 12 s, again at 20 s and 22 s. A correct node loses no acknowledged write.
+ */
+export const kv679Recipe: NemesisRecipe = {
+  name: 'kv679-disk-loss',
+  description:
+    'Riak KV #679: a replica that loses its disk and returns under the same actor id reuses dots, and acknowledged writes vanish. ' +
+    '5 nodes, n=3 r=2 w=2, 10 clients at 5 req/s on 5 keys; n1 loses its disk at 10 s and 20 s, back 2 s later each time.',
+  cluster: { nodes: 5, n: 3, r: 2, w: 2, sloppy: true },
+  workload: { name: 'register', clients: 10, ratePerClientPerS: 5, keys: 5 },
+  timeLimitS: 30,
+  schedule: [
+    { atS: 10, step: { f: 'disk-loss', value: { nodes: ['n1'] } } },
+    { atS: 12, step: { f: 'disk-restart', value: { nodes: ['n1'] } } },
+    { atS: 20, step: { f: 'disk-loss', value: { nodes: ['n1'] } } },
+    { atS: 22, step: { f: 'disk-restart', value: { nodes: ['n1'] } } },
+  ],
+};
+
+export const recipes: Readonly<Record<string, NemesisRecipe>> = { [riakLostWriteRecipe.name]: riakLostWriteRecipe, [kv679Recipe.name]: kv679Recipe };
