@@ -11,6 +11,7 @@ import {
   nextRing,
   pickRing,
   ringCandidates,
+  ringMatchesCandidates,
   sameRing,
   transitionOver,
 } from './membership.js';
@@ -138,6 +139,7 @@ export class MembershipView {
   recomputeRing(): boolean {
     if (this.ring === undefined && !this.mayFoundRing()) return false;
     this.refreshSelf();
+    if (this.ring !== undefined && ringMatchesCandidates(this.ring.ring, this.members.values())) return false;
     const next = nextRing(this.ring, ringCandidates(this.members.values()), this.config.partitions);
     if (next === undefined) return false;
     this.adoptRing(next);

@@ -71,6 +71,27 @@ export function ringCandidates(members: Iterable<MemberEntry>): NodeId[] {
   return out.sort();
 }
 
+/** Each ring's member set, built once: asked on every gossip a node receives and every round. */
+const memberSets = new WeakMap<Ring, ReadonlySet<NodeId>>();
+
+/**
+ * Whether the members that should own partitions (ringCandidates) are exactly the ring's members, in
+ * O(members) without sorting or allocating: the common case, in which nextRing has nothing to do.
+ */
+export function ringMatchesCandidates(ring: Ring, members: Iterable<MemberEntry>): boolean {
+  let set = memberSets.get(ring);
+  if (set === undefined) memberSets.set(ring, (set = new Set(ring.members)));
+  // A gossiped ring listing a member twice is left to nextRing, which compares the lists themselves.
+  if (set.size !== ring.members.length) return false;
+  let n = 0;
+  for (const m of members) {
+    if (m.status !== 'up' && m.status !== 'joining') continue;
+    if (!set.has(m.id)) return false;
+    n++;
+  }
+  return n === set.size;
+}
+
 function sameMembers(a: readonly NodeId[], b: readonly NodeId[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
