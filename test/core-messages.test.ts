@@ -66,6 +66,26 @@ t.test('malformed messages are refused with a reason', async (t) => {
   }
 });
 
+t.test('gossip: a ring left out is told apart from no ring, and a ring digest is read when it is short', async (t) => {
+  const dec = (m: PeerMessage) => {
+    const d = decodePeerMessage(JSON.parse(JSON.stringify(m)) as PeerMessage, ctx);
+    if (!d.ok || d.message.type !== 'gossip') throw new Error(`not a gossip: ${JSON.stringify(d)}`);
+    return d.message;
+  };
+  const omitted = dec({ type: 'gossip', reply: false, members: [], ringDigest: '3:abc' });
+  t.equal(omitted.ringOmitted, true, 'no ring field: the sender left it out');
+  t.equal(omitted.ring, undefined);
+  t.equal(omitted.ringDigest, '3:abc');
+  const none = dec({ type: 'gossip', reply: false, members: [], ring: null, ringDigest: 'none' });
+  t.equal(none.ringOmitted, undefined, 'ring null: the sender has no ring, it did not leave one out');
+  const bad = dec({ type: 'gossip', reply: false, members: [], ring: { version: 1, partitions: 99, owners: [], members: [] }, ringDigest: 7 });
+  t.equal(bad.ringOmitted, undefined, 'a ring of another Q is unreadable, not left out');
+  t.equal(bad.ringDigest, undefined, 'a digest that is not a string is ignored');
+  t.equal(dec({ type: 'gossip', reply: false, members: [], ringDigest: 'x'.repeat(65) }).ringDigest, undefined, 'so is an overlong one');
+  const spoof = dec({ type: 'gossip', reply: false, members: [], ring: null, ringOmitted: true } as PeerMessage);
+  t.equal(spoof.ringOmitted, undefined, 'ringOmitted is the decoder\'s to set, never the sender\'s');
+});
+
 t.test('latency classes: replies are acks or responses, unknown types background', async (t) => {
   t.equal(latencyClassOf('write'), 'write');
   t.equal(latencyClassOf('write-ack'), 'ack');

@@ -32,3 +32,29 @@ t.test(`${nodes} nodes: pings in turn, no false suspicion, a crash seen by all`,
   t.equal(seeing.length, nodes - 1, 'every other node reports the crashed one down within 4 s');
   await c.stopAll();
 });
+
+t.test('a settled cluster gossips ring digests, not rings; a node whose ring differs still gets the ring', async (t) => {
+  const c = await makeCluster(5, {}, { seed: 4 });
+  await waitConverged(c, 30_000);
+  let withRing = 0;
+  let digestOnly = 0;
+  const original = c.runtime.network.send.bind(c.runtime.network);
+  c.runtime.network.send = (from, to, message) => {
+    const m = message as { type: string; ring?: unknown; ringDigest?: string };
+    if (m.type === 'gossip') {
+      if (m.ring !== undefined) withRing++;
+      else if (typeof m.ringDigest === 'string') digestOnly++;
+    }
+    original(from, to, message);
+  };
+  await c.advance(3000);
+  t.ok(digestOnly > 20, `${digestOnly} gossips carried the digest alone`);
+  t.equal(withRing, 0, 'no settled gossip carried the ring');
+  // A node added now has no ring: it must be sent one, and the cluster converges with it in the ring.
+  const id = await c.addNode();
+  await waitConverged(c, 30_000);
+  t.ok(withRing > 0, `${withRing} gossips carried the ring to the new node or about the new ring`);
+  t.equal(String(c.node(id).status().ringHash), String(c.node('n1').status().ringHash), 'the new node has the ring of the others');
+  t.ok(c.node('n1').status().members.some((m) => m.id === id && m.status === 'up'), 'and they see it up');
+  await c.stopAll();
+});

@@ -7,8 +7,12 @@
 // into one ring. Computed on every gossip, a forming cluster walks each node through a ring per member it
 // hears of, and the nodes, hearing in different orders, through different rings: O(members²) rings of
 // O(Q) each where a few suffice.
+// The ring (O(Q)) is sent only to a peer whose last gossip named another ring: each gossip carries the
+// sender's ring digest, a peer that has the same ring gets the digest alone, and a node told of a ring it
+// does not have answers with its own ring and asks for the sender's. Earlier rings still in transition
+// always travel: they are few, short-lived, and a node must never miss one (quorums of a transition).
 import type { NodeId } from './env.js';
-import { type VersionedRing, entryNewer, ringToJson } from './membership.js';
+import { type VersionedRing, entryNewer, ringDigest, ringToJson } from './membership.js';
 import { maxPingsPerRound } from './membership-view.js';
 import type { GossipMsg, OutMessage } from './messages.js';
 import type { NodeContext } from './node-context.js';
@@ -18,6 +22,8 @@ export class Gossip {
   private lastOwnRingMs = Number.NEGATIVE_INFINITY;
   /** Where the next round's pings start in the sorted peer list, when not every peer is pinged each round. */
   private pingCursor = 0;
+  /** The ring digest each peer last gossiped (one entry per member, dropped for a sender without digests). */
+  private readonly peerRings = new Map<NodeId, string>();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -25,27 +31,38 @@ export class Gossip {
     private readonly onRingChanged: () => void,
   ) {}
 
-  message(reply: boolean): OutMessage {
+  /** This node's view for `to`: the ring itself only if `to` did not name the same ring last. */
+  message(to: NodeId, reply: boolean): OutMessage {
+    return this.build(reply, this.peerRings.get(to) !== ringDigest(this.ctx.view.ring));
+  }
+
+  private build(reply: boolean, withRing: boolean): OutMessage {
     const view = this.ctx.view;
     view.refreshSelf();
     return {
-      type: 'gossip', reply, members: [...view.members.values()], ring: view.ring === undefined ? null : ringToJson(view.ring),
+      type: 'gossip', reply, members: [...view.members.values()], ringDigest: ringDigest(view.ring),
+      ...(withRing ? { ring: view.ring === undefined ? null : ringToJson(view.ring) } : {}),
       ...(view.pastRings.length > 0 ? { pastRings: view.pastRings.map(ringToJson) } : {}),
     };
   }
 
   /** Pushes this node's view to every live peer, asking for no answer. */
   broadcast(): void {
-    // One message for all: it is the same view for every peer, and building it (members, rings) is O(members + Q).
+    // Two messages for all, with and without the ring: building one is O(members), and the ring's O(Q).
     const peers = this.ctx.view.livePeers();
     if (peers.length === 0) return;
-    const message = this.message(false);
-    for (const p of peers) this.ctx.send(p, message);
+    const digest = ringDigest(this.ctx.view.ring);
+    let full: OutMessage | undefined;
+    let short: OutMessage | undefined;
+    for (const p of peers) {
+      if (this.peerRings.get(p) === digest) this.ctx.send(p, (short ??= this.build(false, false)));
+      else this.ctx.send(p, (full ??= this.build(false, true)));
+    }
   }
 
   /** The first gossip of a node that just started: to its seeds, asking for theirs. */
   greetSeeds(): void {
-    for (const s of this.ctx.config.seeds) if (s.id !== this.ctx.id) this.ctx.send(s.id, this.message(true));
+    for (const s of this.ctx.config.seeds) if (s.id !== this.ctx.id) this.ctx.send(s.id, this.message(s.id, true));
   }
 
   private pick<T>(xs: readonly T[]): T | undefined {
@@ -62,12 +79,12 @@ export class Gossip {
     const peers = view.livePeers();
     const healthy = peers.filter((p) => view.isHealthy(p));
     const target = this.pick(healthy.length > 0 ? healthy : peers);
-    if (target !== undefined) this.ctx.send(target, this.message(true));
+    if (target !== undefined) this.ctx.send(target, this.message(target, true));
     // A seed now and then heals a split view; always while we know nobody.
     const seeds = config.seeds.filter((s) => s.id !== this.ctx.id);
     if (seeds.length > 0 && (peers.length === 0 || this.ctx.env.random.next() < 0.2)) {
       const s = this.pick(seeds);
-      if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(true));
+      if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(s.id, true));
     }
     // Small pings to every member feed the failure detectors even when gossip picks someone else.
     this.ping(peers, target);
@@ -90,6 +107,8 @@ export class Gossip {
 
   onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {
     const { view, env, actor } = this.ctx;
+    if (msg.ringDigest !== undefined) this.peerRings.set(from, msg.ringDigest);
+    else this.peerRings.delete(from);
     let statusChanged = false;
     for (const e of msg.members) {
       if (e.id === this.ctx.id) {
@@ -126,7 +145,9 @@ export class Gossip {
     }
     view.prunePastRings();
     if (statusChanged || learned) this.ctx.meta.persistSoon();
-    if (msg.reply) this.ctx.send(from, this.message(false));
+    // The sender left its ring out, believing we have it, but ours is another: send ours and ask for its.
+    const mismatch = msg.ringOmitted === true && msg.ringDigest !== undefined && msg.ringDigest !== ringDigest(view.ring);
+    if (msg.reply || mismatch) this.ctx.send(from, this.message(from, mismatch));
   }
 
   /** Recomputes the ring from the members now known (membership-view.ts); true when it changed. */

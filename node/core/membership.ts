@@ -6,6 +6,7 @@
 // tie-break on the owner list), which makes every view converge in a few gossip rounds.
 import type { MemberStatus } from './api.js';
 import type { NodeId } from './env.js';
+import { sha256Hex } from './hash.js';
 import { type Ring, assignPartitions } from './ring.js';
 
 /** 'left' is a member that left for good; it is reported as "down" and owns nothing. */
@@ -158,6 +159,23 @@ function ringKey(r: VersionedRing): string {
     ringKeys.set(r.ring, k);
   }
   return k;
+}
+
+/** Digests by ring object (a digest hashes the O(Q) key once per ring). */
+const digests = new WeakMap<VersionedRing, string>();
+
+/**
+ * A short name of a ring (version and 128 bits of a hash of its members and owners) that gossip sends in
+ * its place when the peer has it: equal digests are the same ring. "none" when there is no ring.
+ */
+export function ringDigest(r: VersionedRing | undefined): string {
+  if (r === undefined) return 'none';
+  let d = digests.get(r);
+  if (d === undefined) {
+    d = `${r.version}:${sha256Hex(ringKey(r)).slice(0, 32)}`;
+    digests.set(r, d);
+  }
+  return d;
 }
 
 /** Picks the winner of two rings: the higher version, then the smaller key so every node picks the same. */

@@ -22,14 +22,25 @@ export type StateEntry<S> = { readonly kind: Kind; readonly key: string; readonl
 /** Failure-detector heartbeat to a member gossip did not pick this round. Class: background. */
 export type PingMsg = { readonly type: 'ping' };
 
-/** Membership and ring exchange; `reply` asks the receiver to answer with its own view. Class: background. */
+/**
+ * Membership and ring exchange; `reply` asks the receiver to answer with its own view. The ring itself
+ * (O(Q)) travels only to a peer whose last digest differed from the sender's: otherwise the field is left
+ * out and `ringDigest` alone says which ring the sender has (gossip.ts). Class: background.
+ */
 export type GossipMsg<R, P> = {
   readonly type: 'gossip';
   readonly reply: boolean;
   readonly members: readonly MemberEntry[];
-  /** The sender's ring: JSON (or null) when sent, undefined once decoded if absent, malformed or of another Q. */
-  readonly ring: R;
+  /**
+   * The sender's ring: JSON (or null) when sent, or absent when the receiver has it already; undefined
+   * once decoded if absent, malformed or of another Q.
+   */
+  readonly ring?: R;
   readonly pastRings?: readonly P[];
+  /** The sender's ring as version and content hash (membership.ts ringDigest); absent from older senders. */
+  readonly ringDigest?: string;
+  /** Set by the decoder only: the sender left its ring out (it believes the receiver has it). */
+  readonly ringOmitted?: boolean;
 };
 
 /** A coordinator asks a replica for its state of a key. Class: read. */
@@ -275,6 +286,9 @@ function putResultOf(r: unknown): PutResult | null {
   return { ok: false, error: m.error === 'bad-context' ? 'bad-context' : 'bad-request', message: String(m.message) };
 }
 
+/** A version (16 digits at most) and a colon before the hash's 32 hex digits. */
+const maxRingDigestLength = 64;
+
 function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
   const type = m.type;
   switch (type) {
@@ -287,7 +301,12 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
       const pastRings = Array.isArray(m.pastRings)
         ? m.pastRings.map((r: unknown) => ringFromJson(r, ctx.partitions)).filter((r): r is VersionedRing => r !== undefined)
         : undefined;
-      return { type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions), ...(pastRings !== undefined ? { pastRings } : {}) };
+      // A digest is short (membership.ts ringDigest); anything else is ignored like an unreadable ring.
+      const digest = typeof m.ringDigest === 'string' && m.ringDigest.length <= maxRingDigestLength ? { ringDigest: m.ringDigest } : {};
+      return {
+        type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions),
+        ...(pastRings !== undefined ? { pastRings } : {}), ...digest, ...(m.ring === undefined ? { ringOmitted: true } : {}),
+      };
     }
     case 'read':
       return { type, req: str(m, 'req'), kind: kindOf(m), key: str(m, 'key') };
