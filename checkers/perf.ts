@@ -16,10 +16,16 @@ export function checkPerf(history: readonly HistoryOp[], _options: CheckOptions)
   const completed = paired.client.filter((op) => op.completeTime !== Infinity && !op.final);
   const stride = Math.max(1, Math.ceil(completed.length / SERIES_CAP));
   const series: { t: number; f: string; type: string; latencyMs: number }[] = [];
+  // The "f:type" series names, built once per pair rather than a string per op.
+  const outcomeName = new Map<string, Map<string, string>>();
   completed.forEach((op, i) => {
     const latencyMs = (op.completeTime - op.invokeTime) / NS_PER_MS;
     push(byF, op.f, latencyMs);
-    push(byFType, `${op.f}:${op.type}`, latencyMs);
+    let names = outcomeName.get(op.f);
+    if (names === undefined) outcomeName.set(op.f, (names = new Map()));
+    let name = names.get(op.type);
+    if (name === undefined) names.set(op.type, (name = `${op.f}:${op.type}`));
+    push(byFType, name, latencyMs);
     const s = Math.floor(op.completeTime / (1000 * NS_PER_MS));
     let row = throughput.get(s);
     if (row === undefined) throughput.set(s, (row = {}));
