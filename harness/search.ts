@@ -18,14 +18,16 @@ import type { Validity } from '../checkers/history.js';
 /** The fault ops a schedule search draws: one per nemesis kind it can script. */
 export type SearchFault = NonNullable<CaseConstraints['faults']>[number];
 
-const faultOfKind: Partial<Record<NemesisKind, SearchFault>> = { partition: 'partition', crash: 'kill', pause: 'pause', clock: 'clock-skew' };
+const faultsOfKind: Partial<Record<NemesisKind, readonly SearchFault[]>> = {
+  partition: ['partition'], crash: ['kill'], pause: ['pause'], clock: ['clock-skew'], membership: ['join', 'leave'],
+};
 
-/** `--nemesis` kinds as the fault ops a search draws; membership has no scripted arbitrary yet. */
+/** `--nemesis` kinds as the fault ops a search draws; disk loss has no scripted arbitrary yet. */
 export function searchFaultsFor(kinds: readonly NemesisKind[]): SearchFault[] {
-  const unscriptable = kinds.filter((k) => faultOfKind[k] === undefined);
-  if (unscriptable.length > 0) throw new Error(`search draws partition, crash, pause and clock faults; it cannot script ${unscriptable.join(', ')} yet`);
-  if (kinds.length === 0) throw new Error('search needs at least one fault kind to draw schedules from (--nemesis partition,crash,pause,clock)');
-  return kinds.map((k) => faultOfKind[k]!);
+  const unscriptable = kinds.filter((k) => faultsOfKind[k] === undefined);
+  if (unscriptable.length > 0) throw new Error(`search draws partition, crash, pause, clock and membership faults; it cannot script ${unscriptable.join(', ')} yet`);
+  if (kinds.length === 0) throw new Error('search needs at least one fault kind to draw schedules from (--nemesis partition,crash,pause,clock,membership)');
+  return kinds.flatMap((k) => faultsOfKind[k]!);
 }
 
 /** The world and configuration of every case: run's options (what `quorumlab run` flags set). */

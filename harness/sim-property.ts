@@ -45,8 +45,8 @@ export interface CaseConstraints {
   readonly nrw?: { readonly n: number; readonly r: number; readonly w: number };
   /** A fixed mode; otherwise both. */
   readonly sloppy?: boolean;
-  /** Fault ops to draw from (default partition, kill, pause, clock-skew). */
-  readonly faults?: readonly ('partition' | 'kill' | 'pause' | 'clock-skew')[];
+  /** Fault ops to draw from (default partition, kill, pause, clock-skew; join and leave on request). */
+  readonly faults?: readonly ('partition' | 'kill' | 'pause' | 'clock-skew' | 'join' | 'leave')[];
   readonly maxFaults?: number;
 }
 
@@ -68,8 +68,16 @@ export function faultArbitrary(nodes: number, kinds: CaseConstraints['faults'] =
     kill: targets.map((nodes): FaultStep => ({ f: 'kill', value: { nodes } })),
     pause: targets.map((nodes): FaultStep => ({ f: 'pause', value: { nodes } })),
     'clock-skew': fc.tuple(targets, fc.constantFrom(...skewsS)).map(([nodes, offsetS]): FaultStep => ({ f: 'clock-skew', value: { nodes, offsetS } })),
+    // Membership (undone after the hold like every fault: the joined nodes leave, a left one is replaced):
+    // one node joins, or two at once (Riak's riak_kv#1754); shrinks towards the single join.
+    join: fc.constantFrom<FaultStep>({ f: 'join', value: {} }, { f: 'join', value: { count: 2, recipe: 'riak-1754' } }),
+    // An original member leaves with handoff; named, so the schedule means the same under any seed. Only
+    // above three members: a leave never takes the cluster below N=3's replicas.
+    leave: fc.constantFrom(...ids).map((node): FaultStep => ({ f: 'leave', value: { node } })),
   };
-  return fc.oneof(...kinds.map((k) => byKind[k]!));
+  const usable = kinds.filter((k) => k !== 'leave' || nodes > 3);
+  if (usable.length === 0) throw new Error(`no fault to draw: leave needs more than 3 nodes, there are ${nodes}`);
+  return fc.oneof(...usable.map((k) => byKind[k]!));
 }
 
 export function scheduleArbitrary(nodes: number, constraints: CaseConstraints = {}): fc.Arbitrary<FaultSchedule> {

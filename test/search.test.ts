@@ -86,7 +86,7 @@ t.test('the reference node passes a bounded search; the budget stops one between
 
 t.test('bad input: one line, exit 2', async (t) => {
   for (const [args, pattern] of [
-    [['--nemesis', 'membership'], /--nemesis: search draws partition, crash, pause and clock faults; it cannot script membership yet/],
+    [['--nemesis', 'disk-loss'], /--nemesis: search draws partition, crash, pause, clock and membership faults; it cannot script disk-loss yet/],
     [['--nemesis', 'none'], /needs at least one fault kind/],
     [['--n', '3', '--r', '4'], /--r must be between 1 and --n \(3\), got 4/],
     [['--runs', '0'], /--runs must be a whole number above 0/],
