@@ -208,7 +208,9 @@ function fitBlocks(bins: Binned['bins'], reads: ArrayLike<number>, visible: Arra
 /** The least lag at which the fitted curve (linear between points) reaches p; null when it never does. */
 export function tAtProbability(fit: readonly FittedPoint[], p: number): number | null {
   if (fit.length === 0) return null;
-  if (fit[0]!.p >= p) return fit[0]!.tMs;
+  // A first block that starts at lag 0 and already reaches p: the fit is ≥ p at 0 itself (its point sits at
+  // the block's mean lag only for interpolating beyond it), so t is 0 — Table 4's "consistent at once".
+  if (fit[0]!.p >= p) return fit[0]!.loMs === 0 ? 0 : fit[0]!.tMs;
   for (let i = 1; i < fit.length; i++) {
     const b = fit[i]!;
     if (b.p < p) continue;

@@ -104,6 +104,14 @@ t.test('estimateVisibility recovers a known curve: thresholds uniform on [0, 10]
   t.ok(width(naive.tInterval['0.9']!) < width(e.tInterval['0.9']!), `resampling writes gives the wider interval (${width(e.tInterval['0.9']!).toFixed(3)} vs ${width(naive.tInterval['0.9']!).toFixed(3)})`);
   t.equal(e.p0, null, 'no read at lag 0');
   t.equal(tAtProbability(e.fit, 1.01), null, 'a probability the curve never reaches has no t');
+  // Reads at lag 0 already consistent 999 times in 1000, pooled with a slightly worse bin after them: t at 99.9 % is 0.
+  const early: VisibilityRead[] = [
+    ...Array.from({ length: 2000 }, (_, i) => ({ write: i, lagMs: 0, visible: i !== 0 })),
+    ...Array.from({ length: 1000 }, (_, i) => ({ write: 2000 + i, lagMs: 0.01 + i / 1e5, visible: i !== 0 })),
+  ];
+  const fitEarly = estimateVisibility(early, { bootstrap: 0, readsPerBin: 1000 }).fit;
+  t.ok(fitEarly[0]!.tMs > 0, 'the lag-0 bin pooled with the next');
+  t.equal(tAtProbability(fitEarly, 0.999), 0, 'a fit at or above p from lag 0 on gives t = 0');
 });
 
 t.test('estimateVisibility on a WARS history (LNKD-SSD, R=W=1): P(t=0) and the 99.9 % point of the Monte Carlo', async (t) => {
