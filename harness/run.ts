@@ -390,6 +390,9 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     // that lands after the clients stopped leaves no replica apart (nothing for repair to do).
     let writeUntilNs = deadlineNs;
     let finalePending = nemesis?.finale !== undefined && nemesis.kinds.length > 0 && nemesis.timed === undefined;
+    // Whether the run still expects a finale: false from the start for a nemesis without one, and from the
+    // moment its finale() has none to give (no kind of the run has a finale, e.g. crash or disk loss alone).
+    let hasFinale = finalePending;
     const elapsedS = (): number => (runtime.nowNs() - startNs) / 1e9;
     const draw = (): void => progress.update({
       elapsedS: elapsedS(), limitS: config.timeLimitS, phase, ops: stats.ops, ok: stats.ok, fault,
@@ -459,13 +462,21 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
         while (!stopping) {
           if (quiet) await runtime.sleep(config.nemesisQuietS * 1000);
           const late = runtime.nowNs() >= deadlineNs;
-          if (stopping || (late && (nemesis.finale === undefined || played === 0))) return;
+          if (stopping || (late && (!hasFinale || played === 0))) return;
           // The last window plays the finale and holds it until the clients stop, so it is in force at the
           // final heal. It is last when no regular window would end a full window before the deadline: a
           // window that took long to apply (iptables under load) must not leave the end without one; and
           // if a slow window ran past the deadline, the finale still comes (the clients wait for it).
-          const last = nemesis.finale !== undefined && (late || runtime.nowNs() + (2 * config.nemesisFaultS + config.nemesisQuietS) * 1e9 > deadlineNs);
+          // Only a finale is held: a last window of another kind (a crash, a disk loss) is undone after its
+          // time like any other, so that what follows it (the restart, writes through the reborn node) is
+          // still part of the workload.
+          const last = hasFinale && (late || runtime.nowNs() + (2 * config.nemesisFaultS + config.nemesisQuietS) * 1e9 > deadlineNs);
           const finale = last ? nemesis.finale!() : undefined;
+          if (last && finale === undefined) {
+            hasFinale = false;
+            finalePending = false;
+          }
+          const hold = finale !== undefined;
           const step = finale ?? nemesis.next();
           fault = step.f;
           stats.faults++;
@@ -475,13 +486,13 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
             writeUntilNs = Math.max(deadlineNs, runtime.nowNs() + finaleWritesMs(config) * 1e6);
             finalePending = false;
           }
-          const leftMs = ((last ? writeUntilNs : deadlineNs) - runtime.nowNs()) / 1e6;
-          await runtime.sleep(Math.max(0, last ? leftMs : Math.min(config.nemesisFaultS * 1000, leftMs)));
-          if (last) return;
+          const leftMs = ((hold ? writeUntilNs : deadlineNs) - runtime.nowNs()) / 1e6;
+          await runtime.sleep(Math.max(0, hold ? leftMs : Math.min(config.nemesisFaultS * 1000, leftMs)));
+          if (hold) return;
           for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
           fault = undefined;
           // A window that ran late leaves no quiet period before the finale: the clients are waiting for it.
-          quiet = !(nemesis.finale !== undefined && runtime.nowNs() + config.nemesisQuietS * 1e9 >= deadlineNs);
+          quiet = !(hasFinale && runtime.nowNs() + config.nemesisQuietS * 1e9 >= deadlineNs);
         }
       } finally {
         finalePending = false;
