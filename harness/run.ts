@@ -470,7 +470,12 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
           // Only a finale is held: a last window of another kind (a crash, a disk loss) is undone after its
           // time like any other, so that what follows it (the restart, writes through the reborn node) is
           // still part of the workload.
-          const last = hasFinale && (late || runtime.nowNs() + (2 * config.nemesisFaultS + config.nemesisQuietS) * 1e9 > deadlineNs);
+          // "Fits" allows half a window of slack: applying a cut takes a little time even in the simulation
+          // (the preference lists are read first), and without slack a schedule whose windows end exactly at
+          // the deadline would turn its second-to-last window into the finale and never play the last shape
+          // of its coverage pass (a 30 s partition run lost coordinator-alone that way).
+          const nextWindowEndNs = runtime.nowNs() + (2 * config.nemesisFaultS + config.nemesisQuietS) * 1e9;
+          const last = hasFinale && (late || nextWindowEndNs > deadlineNs + (config.nemesisFaultS / 2) * 1e9);
           const finale = last ? nemesis.finale!() : undefined;
           if (last && finale === undefined) {
             hasFinale = false;
