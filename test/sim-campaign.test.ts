@@ -87,9 +87,10 @@ t.test(
 // (2.5 s after heal) was answered by a home anti-entropy had not reached yet; in seed 119 the last final reads
 // were stale (read repair from the earlier ones had not landed). Every other final read and every home replica
 // held the adds. At R + W <= N final reads are measured and the home replicas' recorded states decide
-// (checkers/cart.ts).
-for (const seed of [49, 119]) {
-  t.test(`seed ${seed} (cart, N=3 R=W=1, strict, partitions): stale final R=1 reads are staleness, not lost adds`, async (t) => {
+// (checkers/cart.ts). Since the final phase (the last cut held to the end) seed 49 has no stale final read any
+// more; seed 89 (partitions, crashes, pauses) has two and stands in for it.
+for (const seed of [89, 119]) {
+  t.test(`seed ${seed} (cart, N=3 R=W=1, strict, with partitions): stale final R=1 reads are staleness, not lost adds`, async (t) => {
     const store = mkdtempSync(join(tmpdir(), `ql-sim-seed${seed}-`));
     t.teardown(() => rmSync(store, { recursive: true, force: true }));
     const c = seedCampaign(seed, seedSettings(store));
