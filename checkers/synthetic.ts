@@ -1,6 +1,7 @@
 // Seeded synthetic histories of a CORRECT register and cart (a one-copy model with random concurrency and
 // latencies), for property tests and the checker benchmark. Pure: no I/O, its own PRNG.
 import type { HistoryOp } from './history.js';
+import { mulberry32 } from './prng.js';
 
 export interface SyntheticOptions {
   seed: number;
@@ -16,16 +17,7 @@ export interface SyntheticOptions {
 }
 
 /** mulberry32: small, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 interface Planned {
   process: number;

@@ -9,6 +9,7 @@
 // the reads of a write are not independent; a rare slow propagation is one event however often it is read.
 // The confidence interval therefore resamples whole writes (a cluster bootstrap).
 import type { HistoryOp } from './history.js';
+import { mulberry32 } from './prng.js';
 
 /** One read of a measured write. */
 export interface VisibilityRead {
@@ -220,17 +221,6 @@ export function tAtProbability(fit: readonly FittedPoint[], p: number): number |
   return null;
 }
 
-/** Mulberry32 (as node/core/random.ts; checkers import nothing from the project): the bootstrap's draws. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The t-visibility curve and t at the asked probabilities, with a bootstrap interval over writes. The
