@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main, parseNemesis, runOptionsFrom, buildProgram } from '../harness/cli.js';
+import { cliInProcess } from './helpers/cli-in-process.js';
 
 const bin = fileURLToPath(new URL('../bin/quorumlab.js', import.meta.url));
 
@@ -90,26 +91,7 @@ writeFileSync(timedUnsorted, JSON.stringify({ timed: [{ atS: 3, f: 'partition' }
 const timedUnsortedFixed = join(store, 'timed-ok.json');
 writeFileSync(timedUnsortedFixed, JSON.stringify({ timed: [{ atS: 1, f: 'partition', value: { kind: 'halves' } }, { atS: 3, f: 'heal' }] }));
 
-/** Runs the CLI in-process; returns its exit code and everything it printed (stdout and stderr). */
-async function cli(argv: readonly string[]): Promise<{ codes: number[]; printed: string }> {
-  const codes: number[] = [];
-  let printed = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const capture = ((chunk: string | Uint8Array): boolean => {
-    printed += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture;
-  process.stderr.write = capture;
-  try {
-    await main(argv, (c) => codes.push(c));
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-  return { codes, printed };
-}
+const cli = cliInProcess;
 
 const badValues: [string, readonly string[], RegExp][] = [
   ['--node-cmd with --runtime sim', [...runBase, '--node-cmd', './my-node'], /--node-cmd needs --runtime local/],

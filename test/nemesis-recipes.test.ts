@@ -5,28 +5,13 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../harness/cli.js';
+import { cliInProcess } from './helpers/cli-in-process.js';
 
 const store = mkdtempSync(join(tmpdir(), 'ql-recipes-'));
 t.teardown(() => rmSync(store, { recursive: true, force: true }));
 
 async function cli(argv: readonly string[]): Promise<{ code: number | undefined; printed: string }> {
-  const codes: number[] = [];
-  let printed = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const capture = ((chunk: string | Uint8Array): boolean => {
-    printed += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture;
-  process.stderr.write = capture;
-  try {
-    await main(argv, (c) => codes.push(c));
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
+  const { codes, printed } = await cliInProcess(argv);
   return { code: codes[0], printed };
 }
 
