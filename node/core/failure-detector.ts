@@ -14,6 +14,9 @@ export interface PhiAccrualOptions {
   readonly firstHeartbeatEstimateMs?: number;
 }
 
+/** A bound on phi while the silence is no longer than the usual interval: log10(2) = 0.30103, rounded up. */
+const maxPhiOnTime = 0.302;
+
 export class PhiAccrualDetector {
   private readonly windowSize: number;
   private readonly minStdDevMs: number;
@@ -99,6 +102,9 @@ export class PhiAccrualDetector {
   }
 
   isAvailable(nowMs: number, threshold: number, minMeanMs = 0): boolean {
+    // Within the usual interval phi is at most log10(2) (y <= 0 above, so exp(exponent) >= 1): a heartbeat
+    // that is not late yet needs no logarithms, and the answer is the one phi would give.
+    if (threshold > maxPhiOnTime && this.lastMs !== undefined && nowMs - this.lastMs <= Math.max(this.meanMs(), minMeanMs) + this.acceptablePauseMs) return true;
     return this.phi(nowMs, minMeanMs) < threshold;
   }
 }

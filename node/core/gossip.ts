@@ -40,7 +40,7 @@ export class Gossip {
     const view = this.ctx.view;
     view.refreshSelf();
     return {
-      type: 'gossip', reply, members: [...view.members.values()], ringDigest: ringDigest(view.ring),
+      type: 'gossip', reply, members: view.entries(), ringDigest: ringDigest(view.ring),
       ...(withRing ? { ring: view.ring === undefined ? null : ringToJson(view.ring) } : {}),
       ...(view.pastRings.length > 0 ? { pastRings: view.pastRings.map(ringToJson) } : {}),
     };

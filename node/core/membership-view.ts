@@ -16,7 +16,8 @@ import {
   transitionOver,
 } from './membership.js';
 import { type PlanInput, type QuorumPlan, type Target, planFor, targetsFor } from './quorum-plan.js';
-import { partitionsReplicatedBy, preferenceList, preferenceListForPartition } from './ring.js';
+import { partitionOf } from './hash.js';
+import { homesForPartition, partitionsReplicatedBy } from './ring.js';
 
 /** Earlier rings a node keeps while their handoff is unconfirmed; beyond this the oldest is dropped. */
 const maxPastRings = 8;
@@ -28,8 +29,41 @@ const maxPastRings = 8;
  */
 export const maxPingsPerRound = 16;
 
+/**
+ * The member entries by id, counting its changes: what is derived from the table (the list gossip sends,
+ * the live peers) is then built once per change rather than once per message or per round.
+ */
+export class MemberTable extends Map<NodeId, MemberEntry> {
+  /** Bumped on every change of an entry. */
+  version = 0;
+  /** Bumped when a member appears, disappears, or leaves or comes back (what livePeers depends on). */
+  rosterVersion = 0;
+
+  override set(id: NodeId, e: MemberEntry): this {
+    const before = super.get(id);
+    if (before === e) return this;
+    this.version++;
+    if (before === undefined || (before.status === 'left') !== (e.status === 'left')) this.rosterVersion++;
+    return super.set(id, e);
+  }
+
+  override delete(id: NodeId): boolean {
+    if (!super.delete(id)) return false;
+    this.version++;
+    this.rosterVersion++;
+    return true;
+  }
+
+  override clear(): void {
+    if (this.size === 0) return;
+    super.clear();
+    this.version++;
+    this.rosterVersion++;
+  }
+}
+
 export class MembershipView {
-  members = new Map<NodeId, MemberEntry>();
+  readonly members = new MemberTable();
   ring: VersionedRing | undefined;
   /** Earlier rings, oldest first, whose members have not all confirmed their handoff (see plan). */
   pastRings: VersionedRing[] = [];
@@ -42,6 +76,8 @@ export class MembershipView {
   selfStatus: MemberEntry['status'] = 'up';
   private readonly detectors = new Map<NodeId, PhiAccrualDetector>();
   private replicatedCache: { version: number; parts: number[] } | undefined;
+  private livePeersCache: { rosterVersion: number; peers: readonly NodeId[] } | undefined;
+  private entriesCache: { version: number; entries: readonly MemberEntry[] } | undefined;
 
   constructor(
     private readonly id: NodeId,
@@ -58,11 +94,28 @@ export class MembershipView {
 
   /** Refreshes this node's own entry in the member map (before it is gossiped or ring candidates are read). */
   refreshSelf(): void {
+    const cur = this.members.get(this.id);
+    // An unchanged entry is kept, so the table (and what is derived from it) changes only when it must.
+    if (
+      cur !== undefined && cur.addr === this.config.peerAddr && cur.status === this.selfStatus && cur.incarnation === this.incarnation &&
+      cur.heartbeat === this.heartbeat && cur.handedOff === this.handedOff
+    ) return;
     this.members.set(this.id, this.selfEntry());
   }
 
-  livePeers(): NodeId[] {
-    return [...this.members.values()].filter((m) => m.id !== this.id && m.status !== 'left').map((m) => m.id).sort();
+  /** Every member entry, this node's as last refreshed: one shared array per version of the table (callers must not change it). */
+  entries(): readonly MemberEntry[] {
+    if (this.entriesCache?.version !== this.members.version) this.entriesCache = { version: this.members.version, entries: [...this.members.values()] };
+    return this.entriesCache.entries;
+  }
+
+  /** The peers not known to have left, sorted: one shared array per roster (callers must not change it). */
+  livePeers(): readonly NodeId[] {
+    if (this.livePeersCache?.rosterVersion !== this.members.rosterVersion) {
+      const peers = [...this.members.values()].filter((m) => m.id !== this.id && m.status !== 'left').map((m) => m.id).sort();
+      this.livePeersCache = { rosterVersion: this.members.rosterVersion, peers };
+    }
+    return this.livePeersCache.peers;
   }
 
   hasDetector(peer: NodeId): boolean {
@@ -100,11 +153,11 @@ export class MembershipView {
   }
 
   homeOf(key: string): NodeId[] {
-    return this.ring === undefined ? [] : preferenceList(this.ring.ring, key).slice(0, this.config.n);
+    return this.ring === undefined ? [] : homesForPartition(this.ring.ring, partitionOf(key, this.ring.ring.partitions), this.config.n);
   }
 
   homeOfPartition(p: number): NodeId[] {
-    return this.ring === undefined ? [] : preferenceListForPartition(this.ring.ring, p).slice(0, this.config.n);
+    return this.ring === undefined ? [] : homesForPartition(this.ring.ring, p, this.config.n);
   }
 
   targetsFor(key: string): Target[] {

@@ -286,6 +286,27 @@ function putResultOf(r: unknown): PutResult | null {
   return { ok: false, error: m.error === 'bad-context' ? 'bad-context' : 'bad-request', message: String(m.message) };
 }
 
+/**
+ * Entries checked before and frozen since (a simulated peer's entries travel as the sender's own frozen
+ * objects, and are gossiped on by every node that takes them): not checked again.
+ */
+const checkedEntries = new WeakSet<object>();
+
+/** The readable entries of a gossiped list; the list itself when it is frozen and every entry is readable. */
+function memberEntriesOf(list: readonly unknown[]): readonly MemberEntry[] {
+  let all = true;
+  for (const e of list) {
+    if (typeof e === 'object' && e !== null && checkedEntries.has(e)) continue;
+    if (!isMemberEntry(e)) {
+      all = false;
+      continue;
+    }
+    if (Object.isFrozen(e)) checkedEntries.add(e);
+  }
+  if (all && Object.isFrozen(list)) return list as readonly MemberEntry[];
+  return all ? [...(list as readonly MemberEntry[])] : list.filter(isMemberEntry);
+}
+
 /** A version (16 digits at most) and a colon before the hash's 32 hex digits. */
 const maxRingDigestLength = 64;
 
@@ -297,7 +318,7 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
     case 'gossip': {
       // Entries and earlier rings this node cannot read are skipped, not fatal: a peer's view stays
       // useful even when one entry of it is not (the ring of another Q is ignored the same way).
-      const members = Array.isArray(m.members) ? m.members.filter(isMemberEntry) : fail('members is not a list');
+      const members = Array.isArray(m.members) ? memberEntriesOf(m.members) : fail('members is not a list');
       const pastRings = Array.isArray(m.pastRings)
         ? m.pastRings.map((r: unknown) => ringFromJson(r, ctx.partitions)).filter((r): r is VersionedRing => r !== undefined)
         : undefined;

@@ -3,7 +3,8 @@
 // as arguments, so the read and write coordinators share one definition of "enough".
 import type { NodeId } from './env.js';
 import type { VersionedRing } from './membership.js';
-import { preferenceList } from './ring.js';
+import { partitionOf } from './hash.js';
+import { homesForPartition, walkAtLeast } from './ring.js';
 
 /** Where a coordinator sends a request: a node, and for a sloppy fallback the home node it stands in for. */
 export interface Target {
@@ -48,10 +49,25 @@ export function quorumMet(plan: QuorumPlan, have: ReadonlySet<NodeId> | Readonly
  * nodes when fewer than N nodes are healthy, so a request still has a chance.
  */
 export function targetsFor(input: PlanInput, key: string): Target[] {
-  const all = input.ring === undefined ? [] : preferenceList(input.ring.ring, key);
-  const home = all.slice(0, input.n);
+  const ring = input.ring?.ring;
+  if (ring === undefined) return [];
+  const p = partitionOf(key, ring.partitions);
+  const home = homesForPartition(ring, p, input.n);
   if (!input.sloppy) return home.map((node) => ({ node }));
-  const chosen = all.filter((n) => input.isHealthy(n)).slice(0, input.n);
+  // The first N healthy nodes of the preference list, walked only as far as needed (health is a pure
+  // question, so asking it of fewer nodes changes nothing): usually the homes themselves.
+  const chosen: NodeId[] = [];
+  const members = ring.members.length;
+  let walk = walkAtLeast(ring, p, input.n);
+  for (let i = 0; chosen.length < input.n; i++) {
+    if (i >= walk.length) {
+      if (walk.length >= members) break;
+      walk = walkAtLeast(ring, p, Math.min(members, 2 * walk.length + 1));
+      if (i >= walk.length) break;
+    }
+    const node = walk[i] as NodeId;
+    if (input.isHealthy(node)) chosen.push(node);
+  }
   const missing = home.filter((h) => !chosen.includes(h));
   const out: Target[] = chosen.map((node) => (home.includes(node) ? { node } : { node, hint: missing.shift() as NodeId }));
   while (out.length < home.length && missing.length > 0) out.push({ node: missing.shift() as NodeId });
@@ -73,7 +89,7 @@ export function planFor(input: PlanInput, key: string): QuorumPlan {
   const groups: NodeId[][] = [current];
   const all = [...targets];
   for (const past of input.pastRings) {
-    const home = preferenceList(past.ring, key).slice(0, input.n);
+    const home = homesForPartition(past.ring, partitionOf(key, past.ring.partitions), input.n);
     if (groups.some((g) => g.length === home.length && g.every((id) => home.includes(id)))) continue;
     groups.push(home);
     for (const node of home) if (!all.some((x) => x.node === node)) all.push({ node });

@@ -298,30 +298,51 @@ function removeClashesBySwapping(owners: Int32Array): void {
   }
 }
 
-// Preference lists are asked for on every request, so they are computed once per ring and partition.
-const preferenceCache = new WeakMap<Ring, (readonly NodeId[] | undefined)[]>();
+// Preference lists are asked for on every request, so they are computed once per ring and partition, and
+// only as far as asked: a walk that meets every member of a 100-node ring crosses most of the Q partitions,
+// while the homes (the first N) and most sloppy plans need a few steps.
+interface Walk {
+  /** The distinct owners met so far, in walk order (extended in place, never changed otherwise). */
+  readonly nodes: NodeId[];
+  /** How many partitions from the start the walk has crossed. */
+  steps: number;
+}
 
-/** The cached walk from partition p (shared: callers copy it). */
-function walkFrom(ring: Ring, partition: number): readonly NodeId[] {
-  let cache = preferenceCache.get(ring);
+const walkCache = new WeakMap<Ring, (Walk | undefined)[]>();
+
+/**
+ * The walk from partition p, cached and shared (callers must not change it), holding at least the first
+ * min(k, members) distinct owners; it may hold more. The same nodes in the same order as a full walk.
+ */
+export function walkAtLeast(ring: Ring, partition: number, k: number): readonly NodeId[] {
+  let cache = walkCache.get(ring);
   if (cache === undefined) {
-    cache = new Array<readonly NodeId[] | undefined>(ring.partitions);
-    preferenceCache.set(ring, cache);
+    cache = new Array<Walk | undefined>(ring.partitions);
+    walkCache.set(ring, cache);
   }
-  const hit = cache[partition];
-  if (hit !== undefined) return hit;
-  const seen = new Set<NodeId>();
-  const out: NodeId[] = [];
+  let walk = cache[partition];
+  if (walk === undefined) cache[partition] = walk = { nodes: [], steps: 0 };
+  const want = Math.min(k, ring.members.length);
+  const out = walk.nodes;
+  if (out.length >= want) return out;
   const q = ring.partitions;
-  for (let i = 0; i < q && out.length < ring.members.length; i++) {
+  const seen = new Set<NodeId>(out);
+  let i = walk.steps;
+  for (; i < q && out.length < want; i++) {
     const o = ring.owners[(partition + i) % q] as NodeId;
     if (!seen.has(o)) {
       seen.add(o);
       out.push(o);
     }
   }
-  cache[partition] = out;
+  // Every owner is a member, but a ring whose members list more ids than own partitions ends its walk early.
+  walk.steps = i;
   return out;
+}
+
+/** The first n distinct nodes of the walk from partition p (the home replicas): a fresh array. */
+export function homesForPartition(ring: Ring, partition: number, n: number): NodeId[] {
+  return walkAtLeast(ring, partition, n).slice(0, n);
 }
 
 /**
@@ -329,7 +350,7 @@ function walkFrom(ring: Ring, partition: number): readonly NodeId[] {
  * replicas, the rest are the fallbacks (in the order sloppy quorum should try them).
  */
 export function preferenceListForPartition(ring: Ring, partition: number): NodeId[] {
-  return [...walkFrom(ring, partition)];
+  return [...walkAtLeast(ring, partition, ring.members.length)];
 }
 
 export function preferenceList(ring: Ring, key: string): NodeId[] {
@@ -357,7 +378,7 @@ export function partitionsReplicatedBy(ring: Ring, id: NodeId, n: number): numbe
   if (byMember === undefined) {
     byMember = new Map();
     for (let p = 0; p < ring.partitions; p++) {
-      const walk = walkFrom(ring, p);
+      const walk = walkAtLeast(ring, p, n);
       for (let i = 0; i < n && i < walk.length; i++) {
         const m = walk[i] as NodeId;
         let parts = byMember.get(m);
