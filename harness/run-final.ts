@@ -1,4 +1,5 @@
-// At the final heal: which keys' home replicas differ (what only repair can reconcile). After heal: how long the replicas took to agree (polled during quiesce through the introspection API,
+// At the final heal: which keys' home replicas differ (what only repair can reconcile). After heal: how
+// long the replicas took to agree (polled during quiesce through the introspection API,
 // outside the history), and the per-key, per-home-replica states recorded as `process: "final"` ops.
 import type { Runtime } from './runtime/runtime.js';
 import type { Workload } from '../workloads/workload.js';
