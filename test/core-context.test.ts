@@ -1,0 +1,72 @@
+// Cart read contexts: a token this process signed decodes (through the signed-token memo) to exactly what
+// the full check decodes it to, and the memo never lets a token pass for another key or secret, nor an
+// altered one. The full check is written out here from the format in context.ts (base64url JSON "."
+// base64url HMAC-SHA256 over the key's UTF-8 length, ":", the key and the body), so the test does not rely
+// on the code under test for what a genuine token is.
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
+import t from 'tap';
+import { decodeCartContext, encodeCartContext } from '../node/core/context.js';
+
+function referenceToken(observed: Record<string, readonly string[]>, secret: string, key: string): string {
+  const body = Buffer.from(JSON.stringify({ k: 'cart-read', o: observed }), 'utf8').toString('base64url');
+  const sig = createHmac('sha256', secret).update(String(Buffer.byteLength(key, 'utf8'))).update(':').update(key).update(body).digest('base64url');
+  return `${body}.${sig}`;
+}
+
+/** What a token says, parsed by hand (the signature is checked by comparing with referenceToken). */
+function referenceDecode(token: string): Record<string, string[]> {
+  const parsed = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { o: Record<string, string[]> };
+  const out: Record<string, string[]> = {};
+  for (const [item, dots] of Object.entries(parsed.o)) out[item] = dots;
+  return out;
+}
+
+// Items as a cart's are: any non-empty string but "__proto__" (cartObservedAll cannot build that map),
+// numeric-looking ones included, since JS objects order those first.
+const item = fc.oneof(fc.string({ minLength: 1, maxLength: 6 }), fc.nat(50).map(String), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 })).filter((s) => s !== '__proto__');
+const dot = fc.tuple(fc.constantFrom('n1', 'n2', 'n3'), fc.nat(0xffff).map((x) => x.toString(16)), fc.nat(1000)).map(([n, b, c]) => `${n}:${b}:${c}`);
+const observedArb = fc.dictionary(item, fc.array(dot, { minLength: 1, maxLength: 4 }), { maxKeys: 6 });
+const secretArb = fc.string({ minLength: 1, maxLength: 12 });
+const keyArb = fc.string({ minLength: 1, maxLength: 10 });
+
+t.test('a token this process signed decodes as the full check decodes it, and only for its key and secret', async (t) => {
+  fc.assert(
+    fc.property(observedArb, secretArb, keyArb, keyArb, secretArb, (observed, secret, key, otherKey, otherSecret) => {
+      const token = encodeCartContext(observed, secret, key);
+      if (token !== referenceToken(observed, secret, key)) return false;
+      const decoded = decodeCartContext(token, secret, key);
+      if (JSON.stringify(Object.entries(decoded)) !== JSON.stringify(Object.entries(referenceDecode(token)))) return false;
+      // The sender's map may change after the read; the token's meaning may not.
+      for (const k of Object.keys(observed)) observed[k]!.push('n9:ff:1');
+      if (JSON.stringify(decodeCartContext(token, secret, key)) !== JSON.stringify(referenceDecode(token))) return false;
+      if (otherKey !== key && !('error' in decodeCartContext(token, secret, otherKey))) return false;
+      if (otherSecret !== secret && !('error' in decodeCartContext(token, otherSecret, key))) return false;
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 random maps, keys and secrets');
+});
+
+t.test('an altered or foreign token takes the full check', async (t) => {
+  const observed = { apples: ['n1:a:1', 'n2:b:7'], '3': ['n3:c:2'] };
+  const token = encodeCartContext(observed, 's', 'cart-1');
+  const [body, sig] = token.split('.') as [string, string];
+  const flipped = `${body}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+  t.match(decodeCartContext(flipped, 's', 'cart-1'), { error: /signature/ }, 'a changed signature is refused');
+  const otherBody = Buffer.from(JSON.stringify({ k: 'cart-read', o: { apples: ['n1:a:1', 'n2:b:7', 'n2:b:8'] } })).toString('base64url');
+  t.match(decodeCartContext(`${otherBody}.${sig}`, 's', 'cart-1'), { error: /signature/ }, 'a widened body with the old signature is refused');
+  // Signed elsewhere (another process with the same secret): not in this process's memo, still genuine.
+  const foreign = referenceToken({ pears: ['n2:x:3'] }, 's', 'cart-1');
+  t.same(decodeCartContext(foreign, 's', 'cart-1'), { pears: ['n2:x:3'] });
+  t.match(decodeCartContext(foreign, 's', 'cart-2'), { error: /signature/ });
+});
+
+t.test('tokens signed before the memo was cleared still decode in full', async (t) => {
+  const first = encodeCartContext({ apples: ['n1:a:1'] }, 's', 'k0');
+  // More distinct tokens than the memo holds.
+  for (let i = 1; i <= 20_000; i++) encodeCartContext({ apples: [`n1:a:${i}`] }, 's', `k${i}`);
+  t.same(decodeCartContext(first, 's', 'k0'), { apples: ['n1:a:1'] });
+  t.match(decodeCartContext(first, 's', 'k1'), { error: /signature/ });
+});
