@@ -241,6 +241,7 @@ t.test('the network carries plain JSON data only, and says where it is not', asy
     ['a bigint', { type: 'ping', n: 1n }, /message\.n is a bigint/],
     ['NaN', { type: 'ping', list: [1, Number.NaN] }, /message\.list is NaN/],
     ['a frozen Set', { type: 'ping', x: Object.freeze(new Set()) }, /message\.x is a Set/],
+    ['bytes after a valid field', { type: 'write', ok: { a: [['d', 'i', 1]] }, s: { r: {}, v: new Uint8Array([1]) } }, /message\.s\.v is a Uint8Array/],
   ];
   for (const [what, m, re] of bad) t.throws(() => frozenMessage(m as never), { name: 'NotJsonError', message: re }, what);
   // Undefined fields are what JSON.stringify drops: they travel as absent fields do, for every decoder.

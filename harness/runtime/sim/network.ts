@@ -107,8 +107,43 @@ export class NotJsonError extends Error {
  * array was either frozen here or by an encoder of JSON forms.
  */
 export function frozenMessage(message: PeerMessage): PeerMessage {
-  freezeJson(message, 'message');
+  // The walk that names the offending field builds a path string per property; it runs only once the
+  // pathless walk has found something to name.
+  if (!frozeJson(message)) freezeJson(message, 'message');
   return message;
+}
+
+/** freezeJson without paths: false (with what was checked so far frozen) where freezeJson would throw. */
+function frozeJson(v: unknown): boolean {
+  if (v === null) return true;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  const o = v as object;
+  const isArray = Array.isArray(o);
+  if (!isArray) {
+    const proto = Object.getPrototypeOf(o) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+  }
+  if (Object.isFrozen(o)) return true;
+  if (isArray) {
+    for (let i = 0; i < o.length; i++) if (!frozeJson(o[i])) return false;
+  } else {
+    for (const k in o) {
+      const x = (o as Record<string, unknown>)[k];
+      if (x !== undefined && !frozeJson(x)) return false;
+    }
+  }
+  Object.freeze(o);
+  return true;
 }
 
 function freezeJson(v: unknown, path: string): void {

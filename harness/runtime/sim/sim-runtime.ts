@@ -62,6 +62,7 @@ export class SimRuntime implements Runtime {
   private sched: Scheduler | undefined;
   private net: SimNetwork | undefined;
   private readonly hosts = new Map<string, SimNodeHost>();
+  private readonly clients = new Map<string, SimClient>();
   /** Members in join order (removed nodes leave this list but keep their host for the logs). */
   private members: string[] = [];
   private nextNodeNumber = 1;
@@ -174,6 +175,17 @@ export class SimRuntime implements Runtime {
   }
 
   client(nodeId: string): NodeClient {
+    // The run asks for a client per operation; a SimClient holds nothing but its node id and these deps
+    // (which are fixed from setup on), so one per node serves every call alike.
+    let client = this.clients.get(nodeId);
+    if (client === undefined) {
+      client = this.newClient(nodeId);
+      this.clients.set(nodeId, client);
+    }
+    return client;
+  }
+
+  private newClient(nodeId: string): SimClient {
     const knobs = this.requireKnobs();
     const sample = exponential(1 / Math.max(knobs.clientDelayMs, 1e-9));
     const rand = this.clientRandom!;
