@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// The CLI is written in TypeScript; tsx compiles it on load so that the same sources run in
-// tests, in local node processes and inside the Docker image without a separate build step.
-import { register } from 'tsx/esm/api';
+// The CLI is written in TypeScript. It runs from a compiled copy of the sources (bin/precompile.js: built on
+// demand, keyed by the sources' hash, so it is never stale), with source maps on so that stack traces name
+// the .ts files. If that copy cannot be had, tsx compiles the sources on load, as it does in tests, in local
+// node processes and inside the Docker image.
+import { precompiledEntry } from './precompile.js';
 
-register();
-await import('../harness/cli.ts');
+const entry = await precompiledEntry('harness/cli.ts');
+if (entry !== undefined) {
+  process.setSourceMapsEnabled(true);
+  await import(entry);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../harness/cli.ts');
+}
