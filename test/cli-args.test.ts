@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main, parseNemesis, runOptionsFrom, buildProgram } from '../harness/cli.js';
+import { main } from '../harness/cli.js';
+import { parseNemesis, runOptionsFrom, buildProgram } from '../harness/cli-program.js';
 import { cliInProcess } from './helpers/cli-in-process.js';
 
 const bin = fileURLToPath(new URL('../bin/quorumlab.js', import.meta.url));

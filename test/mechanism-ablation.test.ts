@@ -7,7 +7,7 @@ import { nodeEnv } from '../harness/runtime/node-env.js';
 import { ignoredKnobLines, runConfig, describeConfig } from '../harness/run.js';
 import { replayCommand } from '../harness/report/replay.js';
 import { allMechanisms } from '../harness/runtime/runtime.js';
-import { buildProgram, runOptionsFrom } from '../harness/cli.js';
+import { buildProgram, runOptionsFrom } from '../harness/cli-program.js';
 import { campaignOptionsFrom } from '../harness/campaign.js';
 import { enc, okGet, okPut, testCluster } from './helpers/sim-cluster.js';
 
