@@ -10,9 +10,9 @@
 // however many workers there were and whichever finished first.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { failedRow, rowFor } from './campaign-row.js';
+import { failedRow, runAndRow } from './campaign-row.js';
 import type { CampaignRow } from './campaign.js';
-import { runTest, type RunDeps, type RunOptions } from './run.js';
+import type { RunDeps, RunOptions } from './run.js';
 import type { Runtime } from './runtime/runtime.js';
 
 export interface PoolRun {
@@ -44,8 +44,8 @@ export async function executeRuns(runs: readonly PoolRun[], options: PoolOptions
   if (options.jobs <= 1 || options.runtimeFactory !== undefined || runs.length <= 1) {
     for (const { index, run } of runs) {
       const deps: RunDeps = options.runtimeFactory !== undefined ? { runtime: options.runtimeFactory() } : {};
-      const result = await runTest(run, deps);
-      await onOutcome({ index, row: await rowFor(run, result), ...(result.error !== undefined ? { error: result.error } : {}) });
+      const { result, row } = await runAndRow(run, deps);
+      await onOutcome({ index, row, ...(result.error !== undefined ? { error: result.error } : {}) });
     }
     return;
   }
@@ -131,8 +131,8 @@ async function runOnWorkers(runs: readonly PoolRun[], jobs: number, onOutcome: (
           const { index, run } = runs[position]!;
           let outcome: PoolOutcome;
           try {
-            const result = await runTest(run);
-            outcome = { index, row: await rowFor(run, result), ...(result.error !== undefined ? { error: result.error } : {}) };
+            const { result, row } = await runAndRow(run);
+            outcome = { index, row, ...(result.error !== undefined ? { error: result.error } : {}) };
           } catch (error) {
             const why = `the run threw: ${error instanceof Error ? error.message : String(error)}`;
             outcome = { index, row: await failedRow(run, why), error: why };

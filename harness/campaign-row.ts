@@ -1,12 +1,15 @@
 // A campaign's row for one run: the figures its table and page show (availability, p99, stale reads, lost
-// adds, convergence, session rates), taken from the run's stored history and verdicts. Computed where the
-// run ran (a worker process when the campaign runs in parallel), so only the row travels back.
+// adds, convergence, session rates), taken from the run's history and verdicts. Computed where the run ran
+// (a worker process when the campaign runs in parallel), so only the row travels back, and from the history
+// the run still holds in memory (runAndRow); the stored history.jsonl is read only for a run that ended
+// before its checkers (its history is then whatever it wrote).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HistoryOp } from '../checkers/history.js';
 import type { CampaignRow } from './campaign.js';
 import { reportFigures, replayCommand } from './report/index.js';
-import { emptyRunStats, runConfig, type RunOptions, type RunResult } from './run.js';
+import { runCheckers } from './run-check.js';
+import { emptyRunStats, runConfig, runTest, type RunDeps, type RunOptions, type RunResult } from './run.js';
 
 async function readHistory(runDir: string): Promise<HistoryOp[]> {
   try {
@@ -17,8 +20,23 @@ async function readHistory(runDir: string): Promise<HistoryOp[]> {
   }
 }
 
-export async function rowFor(options: RunOptions, result: RunResult): Promise<CampaignRow> {
-  const history = result.runDir === undefined ? [] : await readHistory(result.runDir);
+/** Runs one planned run and computes its row from the history it recorded. */
+export async function runAndRow(options: RunOptions, deps: RunDeps = {}): Promise<{ result: RunResult; row: CampaignRow }> {
+  let history: readonly HistoryOp[] | undefined;
+  const check = deps.check ?? runCheckers;
+  const result = await runTest(options, {
+    ...deps,
+    check: (ops, config, measured) => {
+      history = ops;
+      return check(ops, config, measured);
+    },
+  });
+  return { result, row: await rowFor(options, result, history) };
+}
+
+/** The row of a finished run; `history` is the run's own (what its history.jsonl holds), read from there when not given. */
+export async function rowFor(options: RunOptions, result: RunResult, history?: readonly HistoryOp[]): Promise<CampaignRow> {
+  history ??= result.runDir === undefined ? [] : await readHistory(result.runDir);
   const fig = reportFigures(history, result.checkers);
   const clientOps = fig.availability.inside.total + fig.availability.outside.total;
   const okOps = fig.availability.inside.ok + fig.availability.outside.ok;

@@ -15,7 +15,7 @@ import { writeReport } from './report/index.js';
 import { allMechanisms, mechanismKnobs, type Mechanisms, type Runtime, type RuntimeKind } from './runtime/runtime.js';
 import type { SshRunOptions } from './runtime/ssh.js';
 import { HistoryRecorder, collectLogs, createRunDir, safeName, updateLatest, writeJson } from './store.js';
-import { runCheckers, type CheckOutcome } from './run-check.js';
+import { runCheckers, type CheckOutcome, type RunMeasurements } from './run-check.js';
 import { createRuntime } from './run-runtime.js';
 import { finalHoldMs, finaleWritesMs, measureConvergence, recordReplicaStates, replicaDivergence } from './run-final.js';
 import { simulateWars, tForConsistency, warsModelOf } from './pbs/wars.js';
@@ -86,7 +86,8 @@ export interface RunOptions {
 export interface RunDeps {
   readonly runtime?: Runtime;
   readonly nemesis?: (options: NemesisOptions) => Nemesis;
-  readonly check?: (history: HistoryOp[], config: RunConfig) => Promise<CheckOutcome>;
+  /** Replaces the checkers; told what runCheckers would be (a campaign keeps the history for its row this way). */
+  readonly check?: (history: HistoryOp[], config: RunConfig, measured: RunMeasurements) => Promise<CheckOutcome>;
 }
 
 /** What config.json holds: every knob, so `quorumlab check` and a replay need nothing else. */
@@ -549,7 +550,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     phase = 'check';
     await recorder.close();
     const outcome = deps.check !== undefined
-      ? await deps.check(recorder.ops, config)
+      ? await deps.check(recorder.ops, config, { convergenceMs: stats.convergenceMs })
       : await runCheckers(recorder.ops, config, { convergenceMs: stats.convergenceMs });
     valid = outcome.valid;
     checkers = outcome.checkers;
