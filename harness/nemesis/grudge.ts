@@ -54,10 +54,12 @@ export function shuffle<T>(items: readonly T[], random: () => number): T[] {
  * One collator for every sort: `localeCompare(b, 'en', { numeric: true })` builds a new ICU collator on
  * every comparison (1 % of a default sim run went there); the spec defines it as exactly this compare.
  */
-const naturalOrder = new Intl.Collator('en', { numeric: true });
+let naturalOrder: Intl.Collator | undefined;
 
 /** Node ids in natural order (n2 before n10), so "halves" is stable and readable. */
 export function sortNodeIds(ids: readonly string[]): string[] {
+  // Made on first use: building it loads ICU data, which a run without partitions need not pay for.
+  naturalOrder ??= new Intl.Collator('en', { numeric: true });
   return [...ids].sort(naturalOrder.compare);
 }
 
