@@ -2,12 +2,16 @@
 // same campaign — one configuration (cart, 5 nodes, N=3 R=2 W=2 sloppy, partitions, crashes, pauses and
 // clock skew, 100 ops/s) over consecutive seeds, 10 s simulated each — run by runCampaign with --jobs 1 and
 // with one worker process per core, side by side in one run (a shared machine's load moves both alike). Also
-// how long setting up a simulated 5-node cluster takes. Standalone: `npx tsx bench/campaign-sim.ts [runs]`.
+// how long setting up a simulated 5-node cluster takes, and the CPU a campaign worker process spends loading
+// its modules, from the compiled copy (bin/precompile.js) and through tsx. Standalone:
+// `npx tsx bench/campaign-sim.ts [runs]`.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { precompiledEntry } from '../bin/precompile.js';
 import { campaignOptionsFrom, runCampaign } from '../harness/campaign.js';
 import { SimRuntime } from '../harness/runtime/sim/sim-runtime.js';
 
@@ -87,7 +91,32 @@ export async function benchSimSetup(count: number): Promise<{ setupMs: number; s
   return { setupMs: setupMs / count, setupCpuMs: setupCpuMs / count, teardownMs: teardownMs / count };
 }
 
+/**
+ * Mean CPU seconds for a campaign worker process to start: node loading campaign-worker and every module it
+ * imports statically (started without an IPC channel, it then exits at once), from the compiled copy and
+ * through tsx, alternating. undefined for the compiled copy when there is none.
+ */
+export async function benchWorkerStart(count: number): Promise<{ compiledCpuS: number | undefined; tsxCpuS: number }> {
+  const compiled = await precompiledEntry('harness/campaign-worker.ts');
+  const source = fileURLToPath(new URL('../harness/campaign-worker.ts', import.meta.url));
+  let compiledS = 0;
+  let tsxS = 0;
+  for (let i = 0; i < count; i++) {
+    for (const which of ['compiled', 'tsx'] as const) {
+      if (which === 'compiled' && compiled === undefined) continue;
+      const args = which === 'compiled' ? ['--enable-source-maps', fileURLToPath(compiled!)] : ['--import', 'tsx', source];
+      const before = cpuSeconds();
+      spawnSync(process.execPath, args, { stdio: 'ignore' });
+      const spent = cpuSeconds() - before;
+      if (which === 'compiled') compiledS += spent;
+      else tsxS += spent;
+    }
+  }
+  return { compiledCpuS: compiled === undefined ? undefined : compiledS / count, tsxCpuS: tsxS / count };
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(await benchWorkerStart(3));
   console.log(await benchSimSetup(20));
   console.log(await benchSimCampaign(Number(process.argv[2] ?? 20)));
 }
