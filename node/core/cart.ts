@@ -7,13 +7,16 @@
 // environment's random source at start, so a restarted node never reuses an id it minted before a crash.
 //
 // Representation. A state is an immutable value, but a replica's cart grows by one small delta per write,
-// and copying the whole cart for each of them made every add cost more than the last. So the adds and the
-// removed dots of a state live in two append-only logs, each entry stamped with the version that brought
-// it; a state is a view (log, version) of each, and sees exactly the entries stamped at or below its
-// version. Merging into the newest version of a log appends to it (O(delta)) and yields the next version;
-// older views stay exactly what they were. Merging into an older view (its log has moved on) copies what
-// that view sees into fresh logs first, so correctness never depends on who else holds a state.
+// and copying the whole cart for each of them made every add cost more than the last. So the adds of a
+// state live in an append-only log, each entry stamped with the version that brought it; a state is a view
+// (log, version) and sees exactly the entries stamped at or below its version. Merging into the newest
+// version of the log appends to it (O(delta)) and yields the next version; older views stay exactly what
+// they were. Merging into an older view (its log has moved on) copies what that view sees first, so
+// correctness never depends on who else holds a state. The removed dots are an immutable set of counter
+// ranges per `${node}:${nonce}` prefix (the form the encoding stores), shared between states: a merge,
+// a comparison or a hash costs O(ranges), not O(dots ever removed).
 import { sha256Hex } from './hash.js';
+import { type ParsedDot, type Range, RemovedDots, parseDot } from './removed-dots.js';
 
 export interface CartAdd {
   readonly item: string;
@@ -23,40 +26,25 @@ export interface CartAdd {
 interface AddEntry extends CartAdd {
   /** The version of its log that brought this add. */
   readonly at: number;
+  /** Its dot, parsed once, for lookups in removed sets. */
+  readonly parsed: ParsedDot;
 }
 
 /** Every add of one chain of versions, in the order they arrived (append-only). */
 class AddsLog {
   readonly entries = new Map<string, AddEntry>();
   head = 0;
-}
 
-/** Every removed dot of one chain of versions, with the version that removed it (append-only). */
-class RemovedLog {
-  readonly at = new Map<string, number>();
-  head = 0;
-}
-
-/** The removed part of the encoding: counters by `${node}:${nonce}` prefix as sorted ranges, other ids verbatim. */
-interface RemovedEncoding {
-  readonly r: Readonly<Record<string, readonly (readonly [number, number])[]>>;
-  readonly x: readonly string[];
-}
-
-/**
- * Removed dots merged in since a state whose encoding is known, newest first: a persistent list, so a
- * write does not copy the dots of the writes before it; walked once, when the encoding is next needed.
- */
-interface AddedDots {
-  readonly dots: readonly string[];
-  readonly earlier: AddedDots | undefined;
+  set(dot: string, add: CartAdd, at: number, parsed: ParsedDot = parseDot(dot)): void {
+    this.entries.set(dot, { item: add.item, qty: add.qty, at, parsed });
+  }
 }
 
 /** What a merge added to the state it extended: the effective delta, kept for the store to append it. */
 interface Derivation {
   readonly parentId: number;
-  readonly adds: readonly (readonly [string, CartAdd])[];
-  readonly removed: readonly string[];
+  readonly adds: readonly (readonly [string, AddEntry])[];
+  readonly removed: RemovedDots;
 }
 
 const mask256 = (1n << 256n) - 1n;
@@ -67,48 +55,44 @@ export class CartState {
   readonly id = ++nextStateId;
   /** The encoding, once built (frozen, shared by every holder). */
   json: CartJson | undefined = undefined;
-  /** The removed part of the encoding, or how to derive it from the state this one was merged from. */
-  removedEnc: RemovedEncoding | undefined = undefined;
-  removedEncFrom: { readonly base: RemovedEncoding; readonly added: AddedDots } | undefined = undefined;
   /** Sum (mod 2^256) of the sha256 of every live add: the adds' part of the value hash, kept incrementally. */
   addsSum: bigint | undefined = undefined;
-  /** The same over the removed dots: the removed part of the value hash. */
-  removedSum: bigint | undefined = undefined;
   derivation: Derivation | undefined = undefined;
 
   constructor(
     readonly alog: AddsLog,
     readonly av: number,
-    readonly rlog: RemovedLog,
-    readonly rv: number,
-    /** Whether a merge may append to `rlog` (false for a decoded copy that shares its sender's log). */
-    readonly ownsRemoved: boolean,
+    /** The removed dots (immutable, shared). */
+    readonly removedDots: RemovedDots,
     /** Adds not removed (what the encoding lists). */
     readonly liveCount: number,
-    readonly removedCount: number,
   ) {}
 
-  isRemoved(dot: string): boolean {
-    const w = this.rlog.at.get(dot);
-    return w !== undefined && w <= this.rv;
+  get removedCount(): number {
+    return this.removedDots.count;
   }
 
-  liveAdd(dot: string): CartAdd | undefined {
+  isRemoved(dot: string): boolean {
+    return this.removedDots.has(dot);
+  }
+
+  /** The live add of `dot`, if any. */
+  liveAdd(dot: string): AddEntry | undefined {
     const e = this.alog.entries.get(dot);
-    return e === undefined || e.at > this.av || this.isRemoved(dot) ? undefined : e;
+    return e === undefined || e.at > this.av || this.removedDots.hasParsed(e.parsed, dot) ? undefined : e;
   }
 
   /** Calls `fn` for every live add, in arrival order. */
-  forEachLive(fn: (dot: string, add: CartAdd) => void): void {
+  forEachLive(fn: (dot: string, add: AddEntry) => void): void {
     if (this.liveCount === 0) return;
     const av = this.av;
-    for (const [dot, e] of this.alog.entries) if (e.at <= av && !this.isRemoved(dot)) fn(dot, e);
+    const removed = this.removedDots;
+    for (const [dot, e] of this.alog.entries) if (e.at <= av && !removed.hasParsed(e.parsed, dot)) fn(dot, e);
   }
 
+  /** Calls `fn` for every removed dot: O(dots), for tests and inspection. */
   forEachRemoved(fn: (dot: string) => void): void {
-    if (this.removedCount === 0) return;
-    const rv = this.rv;
-    for (const [dot, w] of this.rlog.at) if (w <= rv) fn(dot);
+    this.removedDots.forEach(fn);
   }
 
   /** The live adds by dot, in arrival order (a copy; for tests and inspection). */
@@ -126,24 +110,26 @@ export class CartState {
   }
 }
 
-/** A state of its own logs holding `adds` (in that order) less `removed`, and `removed`. */
-function buildState(adds: Iterable<readonly [string, CartAdd]>, removed: Iterable<string>): CartState {
-  const rlog = new RemovedLog();
-  for (const d of removed) rlog.at.set(d, 0);
+/** A state of its own log holding `adds` (in that order) less `removed`, and `removed`. */
+function buildState(adds: Iterable<readonly [string, CartAdd]>, removed: RemovedDots): CartState {
   const alog = new AddsLog();
   for (const [dot, add] of adds) {
-    if (rlog.at.has(dot)) continue;
+    const parsed = (add as Partial<AddEntry>).parsed ?? parseDot(dot);
+    if (removed.hasParsed(parsed, dot)) continue;
     const prior = alog.entries.get(dot);
-    if (prior === undefined || larger(add, prior)) alog.entries.set(dot, { item: add.item, qty: add.qty, at: 0 });
+    if (prior === undefined || larger(add, prior)) alog.set(dot, add, 0, parsed);
   }
-  return new CartState(alog, 0, rlog, 0, true, alog.entries.size, rlog.at.size);
+  return new CartState(alog, 0, removed, alog.entries.size);
 }
 
-export const emptyCart: CartState = buildState([], []);
+export const emptyCart: CartState = buildState([], RemovedDots.empty);
 
-/** The dot id format the coordinator mints. */
-export function cartDotId(nodeId: string, bootNonce: string, counter: number): string {
-  return `${nodeId}:${bootNonce}:${counter}`;
+/**
+ * A dot id as the coordinator mints it (actor-ids.ts): `stream` is everything between the node id and the
+ * counter (the boot nonce and the key's stream), for tests that build dots by hand.
+ */
+export function cartDotId(nodeId: string, stream: string, counter: number): string {
+  return `${nodeId}:${stream}:${counter}`;
 }
 
 function checkQty(qty: number): void {
@@ -158,7 +144,7 @@ function larger(add: CartAdd, than: CartAdd): boolean {
 /** A state holding just one add: what a coordinator ships to replicas. */
 export function cartAddDelta(item: string, qty: number, dotId: string): CartState {
   checkQty(qty);
-  return buildState([[dotId, { item, qty }]], []);
+  return buildState([[dotId, { item, qty }]], RemovedDots.empty);
 }
 
 export function cartAdd(state: CartState, item: string, qty: number, dotId: string): CartState {
@@ -188,7 +174,7 @@ export function cartObservedAll(state: CartState): Record<string, string[]> {
  * and removing them anyway would only remove what the client itself observed.
  */
 export function cartRemoveDelta(_item: string, observedDots: readonly string[]): CartState {
-  return buildState([], observedDots);
+  return buildState([], RemovedDots.of(observedDots));
 }
 
 export function cartRemove(state: CartState, item: string, observedDots: readonly string[]): CartState {
@@ -200,45 +186,45 @@ function addHash(dot: string, add: CartAdd): bigint {
   return BigInt(`0x${sha256Hex(JSON.stringify([dot, add.item, add.qty]))}`);
 }
 
-/** The removed dots' share of the value hash for one removed dot (a distinct domain from the adds'). */
-function removedDotHash(dot: string): bigint {
-  return BigInt(`0x${sha256Hex(JSON.stringify(['removed', dot]))}`);
-}
-
 /**
- * Union of adds and of removed dots; removed adds are dropped. Costs O(what `b` holds), not O(what `a`
- * holds), when `a` is the newest version of its logs (a replica's stored cart, the usual case): the new
- * adds and removed dots are appended there. Returns `a` itself when `b` brings nothing new.
+ * Union of adds and of removed dots; removed adds are dropped. Costs O(what `b` holds, its removed dots
+ * counted as ranges), not O(what `a` holds), when `a` is the newest version of its log (a replica's stored
+ * cart, the usual case): the new adds are appended there, and the removed set shares every range list
+ * `b` does not extend. Returns `a` itself when `b` brings nothing new.
  */
 export function cartMerge(a: CartState, b: CartState): CartState {
   if (a === b || cartIsEmpty(b)) return a;
   if (cartIsEmpty(a)) return b;
   // What b brings: removed dots a lacks, live adds a neither holds nor removed.
-  const newRemoved: string[] = [];
-  // A view of the same log at an older or equal version removes nothing a does not (a decoded copy).
-  if (!(b.rlog === a.rlog && b.rv <= a.rv)) {
-    b.forEachRemoved((d) => {
-      if (!a.isRemoved(d)) newRemoved.push(d);
-    });
-  }
-  const newAdds: [string, CartAdd][] = [];
-  let replaced: Map<string, CartAdd> | undefined;
-  if (!(b.alog === a.alog && b.av <= a.av && b.rlog === a.rlog && b.rv <= a.rv)) {
+  const union = a.removedDots.union(b.removedDots);
+  const newRemoved = union?.added ?? RemovedDots.empty;
+  const newAdds: [string, AddEntry][] = [];
+  let replaced: Map<string, AddEntry> | undefined;
+  // A view of the same log at an older or equal version brings no add a lacks (a decoded copy of a).
+  if (!(b.alog === a.alog && b.av <= a.av)) {
     b.forEachLive((dot, add) => {
-      if (a.isRemoved(dot)) return;
+      if (a.removedDots.hasParsed(add.parsed, dot)) return;
       const prior = a.liveAdd(dot);
       if (prior === undefined) newAdds.push([dot, add]);
       else if (larger(add, prior)) (replaced ??= new Map()).set(dot, add);
     });
   }
-  if (newRemoved.length === 0 && newAdds.length === 0 && replaced === undefined) return a;
-  const removedNow = newRemoved.length === 0 ? undefined : new Set(newRemoved);
-  // a's live adds that b removes.
-  const hidden: [string, CartAdd][] = [];
-  for (const d of newRemoved) {
-    const p = a.liveAdd(d);
-    if (p !== undefined) hidden.push([d, p]);
+  if (union === undefined && newAdds.length === 0 && replaced === undefined) return a;
+  // a's live adds that b removes: found from whichever side is smaller.
+  const hidden: [string, AddEntry][] = [];
+  if (newRemoved.count > 0) {
+    if (newRemoved.count <= a.liveCount) {
+      newRemoved.forEach((d) => {
+        const p = a.liveAdd(d);
+        if (p !== undefined) hidden.push([d, p]);
+      });
+    } else {
+      a.forEachLive((dot, add) => {
+        if (newRemoved.hasParsed(add.parsed, dot)) hidden.push([dot, add]);
+      });
+    }
   }
+  const removedDots = union?.set ?? a.removedDots;
 
   let alog = a.alog;
   let av = a.av;
@@ -251,60 +237,29 @@ export function cartMerge(a: CartState, b: CartState): CartState {
     alog = new AddsLog();
     av = 0;
     a.forEachLive((dot, add) => {
-      if (removedNow?.has(dot)) return;
-      const r = replaced?.get(dot) ?? add;
-      alog.entries.set(dot, { item: r.item, qty: r.qty, at: 0 });
+      if (newRemoved.hasParsed(add.parsed, dot)) return;
+      alog.set(dot, replaced?.get(dot) ?? add, 0, add.parsed);
     });
-    for (const [dot, add] of newAdds) alog.entries.set(dot, { item: add.item, qty: add.qty, at: 0 });
+    for (const [dot, add] of newAdds) alog.set(dot, add, 0, add.parsed);
   } else if (newAdds.length > 0) {
     av = ++alog.head;
-    for (const [dot, add] of newAdds) alog.entries.set(dot, { item: add.item, qty: add.qty, at: av });
+    for (const [dot, add] of newAdds) alog.set(dot, add, av, add.parsed);
   }
 
-  let rlog = a.rlog;
-  let rv = a.rv;
-  let owns = a.ownsRemoved;
-  if (newRemoved.length > 0) {
-    if (!owns || rlog.head !== rv) {
-      const copy = new RemovedLog();
-      a.forEachRemoved((d) => copy.at.set(d, 0));
-      for (const d of newRemoved) copy.at.set(d, 0);
-      rlog = copy;
-      rv = 0;
-      owns = true;
-    } else {
-      rv = ++rlog.head;
-      for (const d of newRemoved) rlog.at.set(d, rv);
-    }
-  }
-
-  const result = new CartState(alog, av, rlog, rv, owns, liveCount, a.removedCount + newRemoved.length);
+  const result = new CartState(alog, av, removedDots, liveCount);
   if (a.addsSum !== undefined) {
     let sum = a.addsSum;
     for (const [dot, add] of newAdds) sum += addHash(dot, add);
     for (const [dot, add] of hidden) sum -= addHash(dot, add);
     if (replaced !== undefined) {
       for (const [dot, add] of replaced) {
-        if (removedNow?.has(dot)) continue;
+        if (newRemoved.hasParsed(add.parsed, dot)) continue;
         sum += addHash(dot, add) - addHash(dot, a.liveAdd(dot) as CartAdd);
       }
     }
     result.addsSum = sum & mask256;
   }
-  if (a.removedSum !== undefined) {
-    let sum = a.removedSum;
-    for (const d of newRemoved) sum += removedDotHash(d);
-    result.removedSum = sum & mask256;
-  }
-  if (newRemoved.length === 0) {
-    result.removedEnc = a.removedEnc;
-    result.removedEncFrom = a.removedEncFrom;
-  } else if (a.removedEnc !== undefined) {
-    result.removedEncFrom = { base: a.removedEnc, added: { dots: newRemoved, earlier: undefined } };
-  } else if (a.removedEncFrom !== undefined) {
-    result.removedEncFrom = { base: a.removedEncFrom.base, added: { dots: newRemoved, earlier: a.removedEncFrom.added } };
-  }
-  const effective: [string, CartAdd][] = replaced === undefined ? newAdds : [...newAdds, ...replaced];
+  const effective: [string, AddEntry][] = replaced === undefined ? newAdds : [...newAdds, ...replaced];
   result.derivation = { parentId: a.id, adds: effective, removed: newRemoved };
   return result;
 }
@@ -325,13 +280,10 @@ export function cartDeltaSince(state: CartState, parentId: number): CartState | 
  * it neither holds nor removed. Merging it into `have` gives what merging `target` would.
  */
 export function cartMissing(target: CartState, have: CartState): CartState {
-  const removed: string[] = [];
-  target.forEachRemoved((d) => {
-    if (!have.isRemoved(d)) removed.push(d);
-  });
-  const adds: [string, CartAdd][] = [];
+  const removed = target.removedDots.minus(have.removedDots);
+  const adds: [string, AddEntry][] = [];
   target.forEachLive((dot, add) => {
-    if (have.isRemoved(dot)) return;
+    if (have.removedDots.hasParsed(add.parsed, dot)) return;
     const prior = have.liveAdd(dot);
     if (prior === undefined || larger(add, prior)) adds.push([dot, add]);
   });
@@ -348,7 +300,7 @@ export function cartItems(state: CartState): Record<string, number> {
 }
 
 export function cartIsEmpty(state: CartState): boolean {
-  return state.liveCount === 0 && state.removedCount === 0;
+  return state.liveCount === 0 && state.removedDots.count === 0;
 }
 
 /**
@@ -358,16 +310,9 @@ export function cartIsEmpty(state: CartState): boolean {
  */
 export function cartEqual(a: CartState, b: CartState): boolean {
   if (a === b) return true;
-  if (a.liveCount !== b.liveCount || a.removedCount !== b.removedCount) return false;
-  const sameRemoved = a.rlog === b.rlog && a.rv === b.rv;
-  if (sameRemoved && a.alog === b.alog && a.av === b.av) return true;
+  if (a.liveCount !== b.liveCount || !a.removedDots.equals(b.removedDots)) return false;
+  if (a.alog === b.alog && a.av === b.av) return true;
   let equal = true;
-  if (!sameRemoved) {
-    a.forEachRemoved((d) => {
-      if (equal && !b.isRemoved(d)) equal = false;
-    });
-  }
-  if (!equal) return false;
   a.forEachLive((dot, add) => {
     if (!equal) return;
     const other = b.liveAdd(dot);
@@ -378,10 +323,11 @@ export function cartEqual(a: CartState, b: CartState): boolean {
 
 /**
  * The value hash anti-entropy compares (the same on every replica holding the same state): the sha256 of
- * the sum (mod 2^256) of the live adds' hashes and of the sum of the removed dots' hashes. Both sums are
- * kept as the cart changes (a write adds the hashes of what it brought, and takes away those of the adds
- * it removed), so hashing a stored cart after a write costs O(the write), not O(the cart or its history).
- * The sums are computed whole only for a state that came from elsewhere (a decoded encoding).
+ * the sum (mod 2^256) of the live adds' hashes and of the removed set's hash sum (over its canonical
+ * ranges, removed-dots.ts). Both are kept as the cart changes (a write adds the hashes of what it brought,
+ * and takes away those of the adds it removed and of the ranges it joined), so hashing a stored cart after
+ * a write costs O(the write), not O(the cart or its history). A decoded state computes them once, in
+ * O(live adds + ranges).
  */
 export function cartHash(state: CartState): string {
   if (state.addsSum === undefined) {
@@ -391,14 +337,7 @@ export function cartHash(state: CartState): string {
     });
     state.addsSum = sum & mask256;
   }
-  if (state.removedSum === undefined) {
-    let sum = 0n;
-    state.forEachRemoved((dot) => {
-      sum += removedDotHash(dot);
-    });
-    state.removedSum = sum & mask256;
-  }
-  return sha256Hex(`cart:${state.addsSum.toString(16)}:${state.removedSum.toString(16)}`);
+  return sha256Hex(`cart:${state.addsSum.toString(16)}:${state.removedDots.hashSum().toString(16)}`);
 }
 
 // ---- Encoding ---------------------------------------------------------------------------------------
@@ -415,123 +354,9 @@ export interface CartJson {
 }
 
 /**
- * Whether `s[from..]` is a canonical decimal counter: "0", or 1 to 15 digits without a leading zero (the
- * same set as /^(0|[1-9][0-9]{0,14})$/, checked without a regex because this runs for every removed dot).
- */
-function isCounter(s: string, from: number): boolean {
-  const len = s.length - from;
-  if (len < 1 || len > 15) return false;
-  const first = s.charCodeAt(from);
-  if (first === 48) return len === 1;
-  if (first < 49 || first > 57) return false;
-  for (let i = from + 1; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-/** Sorts removed dots into counters by `${node}:${nonce}` prefix and verbatim ids, as the encoding groups them. */
-function groupRemoved(dots: Iterable<string>, groups: Map<string, number[]>, x: string[]): void {
-  for (const dot of dots) {
-    const i = dot.lastIndexOf(':');
-    if (i <= 0 || !isCounter(dot, i + 1)) {
-      x.push(dot);
-      continue;
-    }
-    const prefix = dot.slice(0, i);
-    let list = groups.get(prefix);
-    if (list === undefined) groups.set(prefix, (list = []));
-    list.push(Number(dot.slice(i + 1)));
-  }
-}
-
-/** Sorted, coalesced inclusive ranges covering `ranges` (sorted, disjoint) and `counters` (none in them). */
-function addCounters(ranges: readonly (readonly [number, number])[], counters: number[]): [number, number][] {
-  counters.sort((p, q) => p - q);
-  const out: [number, number][] = [];
-  const push = (from: number, to: number): void => {
-    const last = out[out.length - 1];
-    if (last !== undefined && from <= last[1] + 1) last[1] = Math.max(last[1], to);
-    else out.push([from, to]);
-  };
-  let i = 0;
-  let j = 0;
-  while (i < ranges.length || j < counters.length) {
-    const range = ranges[i];
-    const c = counters[j];
-    if (range !== undefined && (c === undefined || range[0] <= c)) {
-      push(range[0], range[1]);
-      i++;
-    } else if (c !== undefined) {
-      push(c, c);
-      j++;
-    }
-  }
-  return out;
-}
-
-function freezeRemovedEncoding(e: { r: Record<string, [number, number][]>; x: string[] }): RemovedEncoding {
-  for (const ranges of Object.values(e.r)) {
-    for (const range of ranges) Object.freeze(range);
-    Object.freeze(ranges);
-  }
-  Object.freeze(e.r);
-  Object.freeze(e.x);
-  return e;
-}
-
-/**
- * The removed part of a state's encoding. Derived from the encoding of the state it was merged from when
- * that was known: a busy cart's removed set only grows, by a few dots per write, so the new ranges cost
- * O(ranges) instead of O(removed dots). Untouched range lists are shared with the base (both frozen).
- */
-function removedEncoding(state: CartState): RemovedEncoding {
-  if (state.removedEnc !== undefined) return state.removedEnc;
-  let e: RemovedEncoding;
-  const from = state.removedEncFrom;
-  if (from !== undefined) {
-    const added: string[] = [];
-    for (let link: AddedDots | undefined = from.added; link !== undefined; link = link.earlier) for (const d of link.dots) added.push(d);
-    e = deriveRemoved(from.base, added);
-  } else {
-    const groups = new Map<string, number[]>();
-    const x: string[] = [];
-    const dots: string[] = [];
-    state.forEachRemoved((d) => dots.push(d));
-    groupRemoved(dots, groups, x);
-    const r: Record<string, [number, number][]> = {};
-    for (const prefix of [...groups.keys()].sort()) r[prefix] = addCounters([], groups.get(prefix) as number[]);
-    e = freezeRemovedEncoding({ r, x: x.sort() });
-  }
-  state.removedEnc = e;
-  state.removedEncFrom = undefined;
-  return e;
-}
-
-function deriveRemoved(base: RemovedEncoding, added: readonly string[]): RemovedEncoding {
-  if (added.length === 0) return base;
-  const groups = new Map<string, number[]>();
-  const newX: string[] = [];
-  groupRemoved(added, groups, newX);
-  const x = newX.length === 0 ? (base.x as string[]) : [...base.x, ...newX].sort();
-  if (groups.size === 0) return freezeRemovedEncoding({ r: base.r as Record<string, [number, number][]>, x });
-  const prefixes = new Set<string>(Object.keys(base.r));
-  for (const prefix of groups.keys()) prefixes.add(prefix);
-  const r: Record<string, [number, number][]> = {};
-  for (const prefix of [...prefixes].sort()) {
-    const counters = groups.get(prefix);
-    const old = base.r[prefix];
-    r[prefix] = counters === undefined ? (old as [number, number][]) : addCounters(old ?? [], counters);
-  }
-  return freezeRemovedEncoding({ r, x });
-}
-
-/**
  * The encodings built here, mapped back to their state, and the states decoded from such encodings. An
  * encoding that never left this process (a simulated peer's message, a message a node sends itself) then
- * decodes without expanding its removed ranges into dot ids again, which grows with the cart's history;
- * forms parsed off the wire are fresh objects and never found here.
+ * decodes without parsing its adds again; forms parsed off the wire are fresh objects and never found here.
  */
 const stateOfJson = new WeakMap<CartJson, CartState>();
 const decodedOfJson = new WeakMap<object, CartState>();
@@ -544,26 +369,23 @@ export function cartToJson(state: CartState): CartJson {
   a.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   for (const e of a) Object.freeze(e);
   Object.freeze(a);
-  const removed = removedEncoding(state);
-  const json = Object.freeze({ a, r: removed.r, x: removed.x }) as CartJson;
+  const json = Object.freeze({ a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x }) as unknown as CartJson;
   state.json = json;
   stateOfJson.set(json, state);
   return json;
 }
 
 /**
- * The state `cartFromJson` would build from `json`, an encoding of `source` made here: the removed log is
- * shared (read-only for the copy: `ownsRemoved` false), and the adds are rebuilt from the encoding's sorted
- * list, so that their order, which later reads see (cartObservedAll), is that of a decoded state too.
+ * The state `cartFromJson` would build from `json`, an encoding of `source` made here: the removed set is
+ * shared (it never changes), and the adds are rebuilt from the encoding's sorted list, so that their
+ * order, which later reads see (cartObservedAll), is that of a decoded state too.
  */
 function fromKnownJson(json: CartJson, source: CartState): CartState {
   const alog = new AddsLog();
-  for (const [dot, item, qty] of json.a) alog.entries.set(dot, { item, qty, at: 0 });
-  const state = new CartState(alog, 0, source.rlog, source.rv, false, source.liveCount, source.removedCount);
+  for (const [dot, item, qty] of json.a) alog.set(dot, { item, qty }, 0, source.alog.entries.get(dot)?.parsed);
+  const state = new CartState(alog, 0, source.removedDots, source.liveCount);
   state.json = json;
-  state.removedEnc = removedEncoding(source);
   state.addsSum = source.addsSum;
-  state.removedSum = source.removedSum;
   return state;
 }
 
@@ -571,7 +393,7 @@ function malformed(why: string): never {
   throw new Error(`malformed cart encoding: ${why}`);
 }
 
-/** The largest number of removed dots one range may expand to; guards against hostile encodings. */
+/** The largest number of removed dots one range may hold; guards against hostile encodings. */
 const maxRangeSpan = 1_000_000;
 
 export function cartFromJson(json: unknown): CartState {
@@ -588,20 +410,7 @@ export function cartFromJson(json: unknown): CartState {
   if (!Array.isArray(j.a) || typeof j.r !== 'object' || j.r === null || Array.isArray(j.r) || !Array.isArray(j.x)) {
     malformed('missing adds, removed ranges or removed ids');
   }
-  const removed = new Set<string>();
-  for (const d of j.x as unknown[]) {
-    if (typeof d !== 'string') malformed('removed id is not a string');
-    removed.add(d);
-  }
-  for (const [prefix, ranges] of Object.entries(j.r as Record<string, unknown>)) {
-    if (!Array.isArray(ranges)) malformed('removed ranges are not a list');
-    for (const range of ranges as unknown[]) {
-      if (!Array.isArray(range) || range.length !== 2 || !range.every((c) => Number.isSafeInteger(c) && c >= 0)) malformed('bad range');
-      const [from, to] = range as [number, number];
-      if (to < from || to - from > maxRangeSpan) malformed('range out of order or too wide');
-      for (let c = from; c <= to; c++) removed.add(`${prefix}:${c}`);
-    }
-  }
+  const removed = RemovedDots.fromEncoding(j.r as Record<string, unknown>, j.x as unknown[], maxRangeSpan, malformed);
   const adds: [string, CartAdd][] = [];
   for (const e of j.a as unknown[]) {
     if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== 'string' || typeof e[1] !== 'string') malformed('bad add');
