@@ -6,6 +6,9 @@
 // and never mints under an actor whose counters an earlier life advanced (Riak's kv679).
 import type { NodeId } from './env.js';
 
+/** Cart keys whose dot stream a node keeps per boot (see `ActorIds.cartDot`). */
+export const maxCartStreams = 4096;
+
 export class ActorIds {
   /**
    * The actor id this node mints dots under is `${base}#${epoch}` (plain base for epoch 0). Before it
@@ -18,7 +21,17 @@ export class ActorIds {
   base = '';
   bootNonce = '';
   private seq = 0;
-  private cartCounter = 0;
+  /**
+   * Cart dot streams of this boot, by key (least recently used first): a stream's dots are
+   * `${id}:${bootNonce}.${stream}:${counter}`, its counters 1, 2, 3… for that key alone. A cart's removed
+   * dots then form runs per stream, which its encoding and its removed set keep as ranges; one counter
+   * shared by every key would leave a gap in a cart's runs for each dot minted for another key meanwhile.
+   * Uniqueness needs no disk: the boot nonce is new per boot (a lost disk included) and the stream number
+   * is new per stream within the boot, so no counter is ever reused under a prefix (kv679 concerns the
+   * version actors below, whose counters live on disk with the data).
+   */
+  private readonly cartStreams = new Map<string, { readonly prefix: string; counter: number }>();
+  private cartStreamSeq = 0;
   /** Test fault 'actor-reuse' only: this life's own counter per (actor, key), kept apart from the stored versions. */
   private readonly lifeCounters = new Map<string, number>();
 
@@ -44,9 +57,21 @@ export class ActorIds {
     return `${this.id}~${this.bootNonce}.${++this.seq}`;
   }
 
-  /** A cart add's dot: unique by construction (node, boot nonce, counter), so any node may coordinate one. */
-  cartDot(): string {
-    return `${this.id}:${this.bootNonce}:${++this.cartCounter}`;
+  /**
+   * A cart add's dot for `key`: unique by construction (node, boot nonce, stream, counter), so any node may
+   * coordinate one. Streams beyond `maxCartStreams` keys are forgotten least recently used first; such a key
+   * takes a new stream next time (one more prefix in its cart), so memory stays bounded by design.
+   */
+  cartDot(key: string): string {
+    let s = this.cartStreams.get(key);
+    if (s === undefined) {
+      s = { prefix: `${this.id}:${this.bootNonce}.${(++this.cartStreamSeq).toString(36)}`, counter: 0 };
+      if (this.cartStreams.size >= maxCartStreams) this.cartStreams.delete(this.cartStreams.keys().next().value as string);
+    } else {
+      this.cartStreams.delete(key);
+    }
+    this.cartStreams.set(key, s);
+    return `${s.prefix}:${++s.counter}`;
   }
 
   /** The actor for a dot minted now; call it under the key's lock, in the same turn as the mint. */

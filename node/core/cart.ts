@@ -3,8 +3,9 @@
 // exactly those. An add the remover never saw (concurrent, or later) therefore survives, and merging is a
 // union of adds and a union of removed dots, which is commutative, associative and idempotent.
 //
-// Dot ids are minted by the coordinator as `${nodeId}:${bootNonce}:${counter}`, the nonce drawn from the
-// environment's random source at start, so a restarted node never reuses an id it minted before a crash.
+// Dot ids are minted by the coordinator as `${nodeId}:${bootNonce}.${stream}:${counter}` (actor-ids.ts), the
+// nonce drawn from the environment's random source at start, so a restarted node never reuses an id it
+// minted before a crash, and the counter counting this key's adds alone, so removed dots form runs.
 //
 // Representation. A state is an immutable value, but a replica's cart grows by one small delta per write,
 // and copying the whole cart for each of them made every add cost more than the last. So the adds of a
@@ -14,7 +15,8 @@
 // they were. Merging into an older view (its log has moved on) copies what that view sees first, so
 // correctness never depends on who else holds a state. The removed dots are an immutable set of counter
 // ranges per `${node}:${nonce}` prefix (the form the encoding stores), shared between states: a merge,
-// a comparison or a hash costs O(ranges), not O(dots ever removed).
+// a comparison or a hash costs O(ranges), not O(dots ever removed), and a node mints a key's dots from a
+// counter of that key's own, so a cart's removed dots stay a few runs however long its history.
 import { sha256Hex } from './hash.js';
 import { type ParsedDot, type Range, RemovedDots, parseDot } from './removed-dots.js';
 

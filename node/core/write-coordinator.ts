@@ -43,8 +43,8 @@ export class WriteCoordinator {
     if (!Number.isSafeInteger(qty) || qty < 1) return badRequest('qty must be a positive integer');
     const w = quorumOf(options.w, this.ctx.config.w, 'w', this.ctx.config.n);
     if (typeof w === 'string') return badRequest(w);
-    // Dots are unique by construction (node, boot nonce, counter), so any node may coordinate an add.
-    const delta = cartAddDelta(item, qty, this.ctx.actor.cartDot());
+    // Dots are unique by construction (node, boot nonce, stream, counter), so any node may coordinate an add.
+    const delta = cartAddDelta(item, qty, this.ctx.actor.cartDot(key));
     const res = await replicate(this.ctx, 'cart', key, this.ctx.encodeState('cart', delta), this.ctx.view.plan(key), w, options.timeoutMs ?? this.ctx.config.requestTimeoutMs);
     return res === true ? { ok: true } : quorumError(w, res as number);
   }
