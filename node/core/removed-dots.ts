@@ -93,6 +93,17 @@ function verbatimHash(dot: string): bigint {
  * hash sum moves: each range of the result made of more than one piece replaces the ranges of `a` it absorbed.
  */
 function rangesUnion(prefix: string, a: RangeList, fresh: RangeList, hashed: boolean): { list: Range[]; sumDelta: bigint } {
+  // The usual write removes one run or a few dots: insert them by binary search and native copies.
+  if (fresh.length <= 2) {
+    let list = a;
+    let delta = 0n;
+    for (const r of fresh) {
+      const one = insertRange(prefix, list, r, hashed);
+      list = one.list;
+      delta += one.sumDelta;
+    }
+    return { list: list as Range[], sumDelta: delta };
+  }
   const out: Range[] = [];
   let sumDelta = 0n;
   // The range being built: its bounds, the ranges of `a` in it, and whether it is one range of `a` as is.
@@ -141,6 +152,36 @@ function rangesUnion(prefix: string, a: RangeList, fresh: RangeList, hashed: boo
   }
   flush();
   return { list: out, sumDelta };
+}
+
+/** `rangesUnion` of one range `r` disjoint from `a`: it joins the neighbours it touches. */
+function insertRange(prefix: string, a: RangeList, r: Range, hashed: boolean): { list: RangeList; sumDelta: bigint } {
+  // The first range ending at or after r's start starts after r's end (they are disjoint).
+  const i = firstEndingAtOrAfter(a, r[0]);
+  let from = r[0];
+  let to = r[1];
+  let lo = i;
+  let hi = i;
+  const left = a[i - 1];
+  const right = a[i];
+  if (left !== undefined && left[1] + 1 === r[0]) {
+    from = left[0];
+    lo = i - 1;
+  }
+  if (right !== undefined && right[0] === r[1] + 1) {
+    to = right[1];
+    hi = i + 1;
+  }
+  const merged: Range = lo === i && hi === i ? r : Object.freeze([from, to] as const);
+  let sumDelta = 0n;
+  if (hashed) {
+    sumDelta += rangeHash(prefix, merged);
+    if (lo < i) sumDelta -= rangeHash(prefix, left as Range);
+    if (hi > i) sumDelta -= rangeHash(prefix, right as Range);
+  }
+  const list = a.slice(0, lo);
+  list.push(merged);
+  return { list: hi === a.length ? list : list.concat(a.slice(hi)), sumDelta };
 }
 
 /** Sorted, coalesced ranges of `ranges` (any order, overlapping allowed). */
