@@ -110,6 +110,34 @@ t.test('a metadata write is ordered against every other write', async (t) => {
   t.equal(dec(await s.get('meta', 'state')), 'm');
 });
 
+t.test('every batch reaches LevelDB synchronous, with the keys and values as written', async (t) => {
+  const s = new LevelStorage(tempDir(t));
+  await s.open();
+  t.teardown(() => s.close());
+  // The batch skips abstract-level's public path (storage-level.ts syncBatch): what LevelDB is handed must
+  // still carry sync (fsync before the ack) and exactly the encoded operations.
+  const db = (s as unknown as { db: { _batch(ops: unknown[], options: { sync?: boolean }): Promise<void> } }).db;
+  const seen: { ops: { type: string; key: Uint8Array; value?: Uint8Array }[]; sync: boolean | undefined }[] = [];
+  const original = db._batch.bind(db);
+  db._batch = (ops, options) => {
+    seen.push({ ops: ops as never, sync: options.sync });
+    return original(ops, options);
+  };
+  await Promise.all([
+    s.write([{ type: 'put', ns: 'kv', key: 'a', value: enc('1') }, { type: 'del', ns: 'hint', key: 'h' }]),
+    s.write([{ type: 'put', ns: 'kv', key: 'b', value: new Uint8Array(0) }]),
+  ]);
+  t.equal(seen.length, 1, 'one batch for the turn');
+  t.equal(seen[0]!.sync, true, 'synchronous');
+  t.same(seen[0]!.ops.map((o) => [o.type, dec(o.key)?.replace('\u0000', '/'), o.value === undefined ? undefined : dec(o.value)]), [
+    ['put', 'kv/a', '1'],
+    ['del', 'hint/h', undefined],
+    ['put', 'kv/b', ''],
+  ]);
+  t.equal(dec(await s.get('kv', 'a')), '1');
+  t.equal(dec(await s.get('kv', 'b')), '');
+});
+
 t.test('close waits for queued writes, and writes after close fail', async (t) => {
   const dir = tempDir(t);
   const s = new LevelStorage(dir);
