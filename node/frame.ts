@@ -44,14 +44,18 @@ export class FrameError extends Error {
 /** A frame signing key: a string (tests, and the raw form) or derived key bytes. */
 export type FrameKey = string | Buffer;
 
+/** The version byte and, in a session, the sequence number as 8 bytes big-endian: what the HMAC covers before the body. */
+const macHead = Buffer.alloc(9);
+
 function mac(key: FrameKey, version: Uint8Array, seq: number | undefined, body: Uint8Array): Buffer {
-  const h = createHmac('sha256', key).update(version);
+  // One scratch buffer instead of a buffer and a BigInt per frame; a sequence number is a safe integer,
+  // so its high word is floor(seq / 2^32). Same bytes as a 64-bit big-endian write.
+  macHead[0] = version[0]!;
   if (seq !== undefined) {
-    const n = Buffer.alloc(8);
-    n.writeBigUInt64BE(BigInt(seq));
-    h.update(n);
+    macHead.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 1);
+    macHead.writeUInt32BE(seq >>> 0, 5);
   }
-  return h.update(body).digest();
+  return createHmac('sha256', key).update(macHead.subarray(0, seq === undefined ? 1 : 9)).update(body).digest();
 }
 
 /** Encodes one frame; `key` adds the HMAC, over `seq` when the frame belongs to a session. */

@@ -1,5 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
+import { createHmac } from 'node:crypto';
 import { FrameDecoder, FrameError, encodeFrame, encodeFrameJson, frameVersion, payloadJson, type FramePayload } from '../node/frame.js';
 
 function reasonOf(fn: () => unknown): string | undefined {
@@ -68,6 +69,23 @@ t.test('HMAC rejects tampered frames, wrong secrets and unsigned frames', async 
   }
   t.throws(() => new FrameDecoder('right').push(encodeFrame(payload(1))), FrameError, 'an unsigned frame is rejected');
   t.same(new FrameDecoder('right').push(good), [payload(1)], 'the untampered frame passes');
+});
+
+t.test('the HMAC covers the version byte, the position as 64-bit big-endian and the body, at any position', async (t) => {
+  // Pins the signed bytes independently of frame.ts, with positions past 2^32 that a test stream never
+  // reaches: the signature is what two nodes of different builds must agree on.
+  const key = 'k3y';
+  for (const seq of [undefined, 0, 1, 0xffff_ffff, 0x1_0000_0000 + 7, Number.MAX_SAFE_INTEGER]) {
+    const frame = encodeFrame(payload(seq ?? -1), key, seq);
+    const body = frame.subarray(5 + 32);
+    const h = createHmac('sha256', key).update(Buffer.from([frameVersion]));
+    if (seq !== undefined) {
+      const n = Buffer.alloc(8);
+      n.writeBigUInt64BE(BigInt(seq));
+      h.update(n);
+    }
+    t.same(frame.subarray(5, 5 + 32), h.update(body).digest(), `position ${seq ?? 'none'}`);
+  }
 });
 
 t.test('a decoder that failed refuses everything afterwards', async (t) => {
