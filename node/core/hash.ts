@@ -1,16 +1,25 @@
 // Hashing for the node core. node:crypto is pure computation, so the sans-IO core may use it; every
 // node must compute exactly the same partition for a key, which is why this is the single place that
 // maps keys onto the MD5 ring.
+import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+
+/** crypto.hash exists from Node 20.12 on; package.json allows any Node 20, so older ones use a Hash object. */
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
 
 /** The 16-byte MD5 digest of a string (UTF-8) or of raw bytes. */
 export function md5(data: string | Uint8Array): Uint8Array {
   return new Uint8Array(createHash('md5').update(data).digest());
 }
 
-/** The SHA-256 digest of a string (UTF-8) or of raw bytes, as lowercase hex. */
+/**
+ * The SHA-256 digest of a string (UTF-8) or of raw bytes, as lowercase hex. One-shot `crypto.hash`
+ * (Node 20.12+) gives the same digest without building a Hash stream object per call: the inputs here
+ * are short (a Merkle node is two hex digests, a value hash one small state), so that object was most of
+ * the cost, and an anti-entropy round under write load hashes thousands of them.
+ */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot === undefined ? createHash('sha256').update(data).digest('hex') : oneShot('sha256', data, 'hex');
 }
 
 /** The top 64 bits of a digest as an unsigned BigInt (big-endian). */
