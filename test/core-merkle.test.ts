@@ -113,3 +113,28 @@ t.test('the root kept across updates (only changed paths rehashed) equals the wh
   );
   t.equal(new MerkleTree(64).root(), rootFromLeaves(new MerkleTree(64).leafHashes()), 'an empty tree too');
 });
+
+t.test('a tree hashed on every write (once its root was read) ends equal to one hashed once at the end', async (t) => {
+  // After the first root a tree rehashes each changed bucket at once (merkle.ts `live`); before it,
+  // changes wait for the next root. Both must give the same leaves and root for the same content.
+  fc.assert(
+    fc.property(
+      fc.constantFrom(1, 4, 64),
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 40 }), fc.string({ maxLength: 4 })), { maxLength: 80 }),
+      fc.nat({ max: 80 }),
+      (buckets, steps, readAt) => {
+        const live = new MerkleTree(buckets);
+        const lazy = new MerkleTree(buckets);
+        steps.forEach(([del, k, v], i) => {
+          if (i === readAt) live.root();
+          for (const tree of [live, lazy]) {
+            if (del) tree.delete(`k${k}`);
+            else tree.set(`k${k}`, sha256Hex(v));
+          }
+        });
+        return live.root() === lazy.root() && live.leafHashes().join() === lazy.leafHashes().join();
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

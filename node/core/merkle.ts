@@ -52,6 +52,15 @@ export class MerkleTree {
   private readonly levels: string[][] = [];
   private readonly dirty = new Set<number>();
   private cachedRoot: string | undefined;
+  /**
+   * Set once anti-entropy has asked for the root or the leaves. From then on a changed bucket is rehashed
+   * at once, with its path: about seven short hashes on the write that changed it. Left for the next root,
+   * the buckets written between two rounds were all rehashed in that round, inside one anti-entropy tick:
+   * under PUT load that was thousands of hashes, and the tick blocked the event loop for tens of
+   * milliseconds. Before the first root (a node loading its keys at start) buckets stay dirty and are
+   * hashed once, together.
+   */
+  private live = false;
 
   constructor(buckets: number = DEFAULT_MERKLE_BUCKETS) {
     if (!Number.isInteger(buckets) || buckets < 1 || buckets > 65536 || (buckets & (buckets - 1)) !== 0) {
@@ -96,23 +105,40 @@ export class MerkleTree {
   private touch(bucket: number): void {
     this.dirty.add(bucket);
     this.cachedRoot = undefined;
+    if (this.live) this.refresh();
+  }
+
+  /** The hash of one leaf bucket from its keys. */
+  private leafHash(b: number): string {
+    const bucket = this.entries[b] as Map<string, string>;
+    if (bucket.size === 0) return EMPTY_BUCKET;
+    // Sorted so the hash depends on content only, never on insertion order; the separators cannot
+    // occur in hex, and the key's length prefix keeps "ab"+"c" apart from "a"+"bc".
+    const keys = [...bucket.keys()].sort();
+    return sha256Hex(keys.map((k) => `${k.length}:${k}=${bucket.get(k)}`).join('\n'));
   }
 
   /** Recomputes only the buckets changed since the last call, and the inner nodes above them. */
   private refresh(): void {
     if (this.dirty.size === 0) return;
+    if (this.dirty.size === 1) {
+      // One bucket (every write once the tree is live): its path, without the sets below.
+      const b = this.dirty.values().next().value as number;
+      this.dirty.clear();
+      this.leaves[b] = this.leafHash(b);
+      let below = this.leaves;
+      let i = b >> 1;
+      for (const level of this.levels) {
+        level[i] = sha256Hex(`${below[2 * i]}${below[2 * i + 1]}`);
+        below = level;
+        i >>= 1;
+      }
+      return;
+    }
     let changed = new Set<number>();
     for (const b of this.dirty) {
-      const bucket = this.entries[b] as Map<string, string>;
       changed.add(b >> 1);
-      if (bucket.size === 0) {
-        this.leaves[b] = EMPTY_BUCKET;
-        continue;
-      }
-      // Sorted so the hash depends on content only, never on insertion order; the separators cannot
-      // occur in hex, and the key's length prefix keeps "ab"+"c" apart from "a"+"bc".
-      const keys = [...bucket.keys()].sort();
-      this.leaves[b] = sha256Hex(keys.map((k) => `${k.length}:${k}=${bucket.get(k)}`).join('\n'));
+      this.leaves[b] = this.leafHash(b);
     }
     this.dirty.clear();
     let below = this.leaves;
@@ -129,6 +155,7 @@ export class MerkleTree {
 
   /** The leaf bucket hashes, in bucket order. */
   leafHashes(): string[] {
+    this.live = true;
     this.refresh();
     return [...this.leaves];
   }
@@ -136,6 +163,7 @@ export class MerkleTree {
   /** The root: a binary hash tree over the leaves. */
   root(): string {
     if (this.cachedRoot !== undefined) return this.cachedRoot;
+    this.live = true;
     this.refresh();
     this.cachedRoot = (this.levels.length === 0 ? this.leaves[0] : this.levels[this.levels.length - 1]![0]) as string;
     return this.cachedRoot;
