@@ -8,6 +8,8 @@ import type { NodeId } from './env.js';
 
 /** Cart keys whose dot stream a node keeps per boot (see `ActorIds.cartDot`). */
 export const maxCartStreams = 4096;
+/** Keys whose minted counters one actor's table keeps before the node moves to a fresh epoch. */
+const maxMintedKeys = 100_000;
 
 export class ActorIds {
   /**
@@ -34,6 +36,14 @@ export class ActorIds {
   private cartStreamSeq = 0;
   /** Test fault 'actor-reuse' only: this life's own counter per (actor, key), kept apart from the stored versions. */
   private readonly lifeCounters = new Map<string, number>();
+  /**
+   * Per key, the largest counter the current actor minted (see `mintedFloor`). Cleared when the actor
+   * changes: a new epoch or base has minted nothing yet.
+   */
+  private readonly minted = new Map<string, number>();
+  private mintedBy = '';
+  /** The epoch bump of a full table, until it is durable (no dot is minted under it before). */
+  private bumping: Promise<void> | undefined;
 
   constructor(
     private readonly id: NodeId,
@@ -90,6 +100,45 @@ export class ActorIds {
     const next = (this.lifeCounters.get(k) ?? 0) + 1;
     this.lifeCounters.set(k, next);
     return next;
+  }
+
+  /**
+   * The counter a new dot of `key` under `actor` (the current own actor) must exceed, beside what the stored
+   * state says. The state alone does not know: clients write with pruned read contexts (the Dynamo paper's
+   * clock truncation, `clockPruneEntries`), and once a version whose past lacks this actor's entry
+   * supersedes the rest, no replica remembers its counter, so it would mint its old dots again (two writes
+   * with one dot: a client's context for the older one then replaces the newer one, which it never saw).
+   * Actors are per life, so this life's table is the whole truth about them.
+   */
+  mintedFloor(actor: NodeId, key: string): number {
+    return actor === this.mintedBy ? (this.minted.get(key) ?? 0) : 0;
+  }
+
+  /** Records a dot minted under the current own actor (under the key's lock, in the turn of the mint). */
+  noteMinted(actor: NodeId, key: string, counter: number): void {
+    if (actor !== this.mintedBy) {
+      this.minted.clear();
+      this.mintedBy = actor;
+    }
+    if (counter > (this.minted.get(key) ?? 0)) this.minted.set(key, counter);
+  }
+
+  /**
+   * Keeps the table bounded: once it holds `maxMintedKeys` keys, the next mint goes under a fresh epoch
+   * (persisted before that mint, so a crash cannot bring back an epoch whose table is lost), which has
+   * minted nothing and starts an empty table. Call under the key's lock before minting.
+   */
+  roomToMint(): Promise<void> | undefined {
+    // Undefined when the caller may mint in this very turn; a promise while an epoch is being persisted.
+    if (this.bumping !== undefined) return this.bumping.then(() => this.roomToMint());
+    if (this.minted.size < maxMintedKeys) return undefined;
+    this.minted.clear();
+    this.mintedBy = '';
+    this.epochFresh = false;
+    this.bumping = this.freshEpoch().finally(() => {
+      this.bumping = undefined;
+    });
+    return this.bumping.then(() => this.roomToMint());
   }
 
   /** Called under the key's lock right before local data is deleted. */

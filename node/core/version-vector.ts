@@ -90,7 +90,10 @@ export function isVersionVector(x: unknown): x is VersionVector {
  * Why this is safe: it is applied only to contexts carried back to clients, never to a sibling's dot or
  * stored past. A pruned context covers less than the client really saw, so a later write supersedes
  * fewer siblings than it could have: the cost is a spurious sibling the client must reconcile, never a
- * lost write. The dropped entries can therefore never make a write overwrite something it did not see.
+ * lost write. The dropped entries can therefore never make a write overwrite something it did not see —
+ * provided no coordinator mints a dot twice. The state cannot promise that by itself: once a write made
+ * with a pruned context supersedes the rest, no replica remembers the dropped nodes' counters. So each
+ * node keeps what its actor minted per key (`ActorIds.mintedFloor`) and mints above it.
  */
 export function pruneVersionVector(
   vv: VersionVector,

@@ -193,6 +193,8 @@ export function versionsWrite(
   wallMs: number,
   /** The new dot's counter when the caller keeps its own (test fault 'actor-reuse' only). */
   givenCounter?: number,
+  /** A counter the new dot must exceed whatever the state says: what this actor already minted for the key. */
+  mintedFloor = 0,
 ): { versions: Versions; written: Sibling } {
   const ctx = isCausalContext(context) ? causalContext(context.vv, context.dots) : causalContext(context);
   const local = versionsContext(v);
@@ -200,7 +202,7 @@ export function versionsWrite(
   // superseded by the write that named it) must never be minted again.
   let named = 0;
   for (const d of [...ctx.dots, ...v.siblings.flatMap((s) => s.pastDots ?? [])]) if (d.node === coordinator && d.counter > named) named = d.counter;
-  const counter = givenCounter ?? Math.max(local[coordinator] ?? 0, ctx.vv[coordinator] ?? 0, named) + 1;
+  const counter = givenCounter ?? Math.max(local[coordinator] ?? 0, ctx.vv[coordinator] ?? 0, named, mintedFloor) + 1;
   const written: Sibling = {
     dot: { node: coordinator, counter },
     past: ctx.vv,

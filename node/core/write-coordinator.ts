@@ -140,7 +140,9 @@ export class WriteCoordinator {
         const r = lwwWrite(cur, value, by, wallMs);
         return { versions: r.versions, context: causalContext(versionsContext(r.versions)) };
       }
-      const r = versionsWrite(cur, ctx, value, by, wallMs, faults.actorReuse && storesFirst ? actor.lifeCounter(by, key) : undefined);
+      const reuse = faults.actorReuse && storesFirst;
+      const r = versionsWrite(cur, ctx, value, by, wallMs, reuse ? actor.lifeCounter(by, key) : undefined, storesFirst && !reuse ? actor.mintedFloor(by, key) : 0);
+      if (storesFirst && !reuse) actor.noteMinted(by, key, r.written.dot.counter);
       // The context handed back covers exactly what the client sent plus the new version. A version vector
       // cannot express a gap: when this coordinator minted dots the client never read (concurrent writes
       // through it), raising its entry to the new dot would cover them too, and the next write with this
@@ -161,6 +163,8 @@ export class WriteCoordinator {
         const inFlight = this.mintedInFlight.get(key);
         if (inFlight !== undefined && kv.equal(stored, kv.merge(stored, inFlight))) this.mintedInFlight.delete(key);
         const cur = inFlight === undefined ? stored : (kv.merge(stored, inFlight) as Versions);
+        const room = actor.roomToMint();
+        if (room !== undefined) await room;
         const m = mint(cur, actor.ownActor());
         this.mintedInFlight.set(key, m.versions);
         return m;
@@ -174,6 +178,8 @@ export class WriteCoordinator {
         store.lock
           .run(mkey('kv', key), async () => {
             const cur = ((await store.get('kv', key)) as Versions | undefined) ?? emptyVersions;
+            const room = actor.roomToMint();
+            if (room !== undefined) await room;
             const m = mint(cur, actor.ownActor());
             const done = store.put('kv', key, m.versions, faults.durable);
             resolve({ m, done });
