@@ -59,6 +59,8 @@ t.test('malformed messages are refused with a reason', async (t) => {
     ['roots that are not strings', { type: 'ae-roots', roots: { 1: 5 } }],
     ['handoff entries that are not a list', { type: 'handoff', req: 'r', entries: {} }],
     ['gossip without members', { type: 'gossip', ring: null }],
+    ['gossip without members behind an overlong digest', { type: 'gossip', ring: null, membersDigest: 'x'.repeat(65) }],
+    ['gossip without members behind a digest that is not a string', { type: 'gossip', ring: null, membersDigest: 5 }],
   ];
   for (const [what, m] of bad) {
     const d = decodePeerMessage(m, ctx);
@@ -84,6 +86,27 @@ t.test('gossip: a ring left out is told apart from no ring, and a ring digest is
   t.equal(dec({ type: 'gossip', reply: false, members: [], ringDigest: 'x'.repeat(65) }).ringDigest, undefined, 'so is an overlong one');
   const spoof = dec({ type: 'gossip', reply: false, members: [], ring: null, ringOmitted: true } as PeerMessage);
   t.equal(spoof.ringOmitted, undefined, 'ringOmitted is the decoder\'s to set, never the sender\'s');
+});
+
+t.test('gossip: entries left out behind a member digest decode as none, flagged; bad entries are skipped', async (t) => {
+  const dec = (m: PeerMessage) => {
+    const d = decodePeerMessage(JSON.parse(JSON.stringify(m)) as PeerMessage, ctx);
+    if (!d.ok || d.message.type !== 'gossip') throw new Error(`not a gossip: ${JSON.stringify(d)}`);
+    return d.message;
+  };
+  const omitted = dec({ type: 'gossip', reply: false, membersDigest: '5:abc', ring: null });
+  t.equal(omitted.membersOmitted, true, 'no members field behind a digest: the sender left them out');
+  t.same(omitted.members, []);
+  t.equal(omitted.membersDigest, '5:abc');
+  const entry = { id: 'n2', addr: 'sim:n2', status: 'up', incarnation: 2, heartbeat: 0, boot: '2.abc' } as const;
+  const full = dec({ type: 'gossip', reply: false, members: [entry], membersDigest: '1:abc', ring: null });
+  t.equal(full.membersOmitted, undefined, 'entries sent: nothing left out');
+  t.same(full.members, [entry], 'an entry with a boot nonce is read');
+  const odd = dec({ type: 'gossip', reply: false, members: [entry, { ...entry, id: 'n3', boot: 'x'.repeat(65) }, { ...entry, id: 'n4', boot: 7 }], ring: null } as unknown as PeerMessage);
+  t.same(odd.members?.map((m) => m.id), ['n2'], 'entries with an overlong or non-string boot nonce are skipped');
+  t.equal(odd.membersDigest, undefined, 'an older sender has no digest');
+  const spoof = dec({ type: 'gossip', reply: false, members: [], ring: null, membersOmitted: true } as PeerMessage);
+  t.equal(spoof.membersOmitted, undefined, "membersOmitted is the decoder's to set, never the sender's");
 });
 
 t.test('latency classes: replies are acks or responses, unknown types background', async (t) => {

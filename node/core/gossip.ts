@@ -11,10 +11,14 @@
 // sender's ring digest, a peer that has the same ring gets the digest alone, and a node told of a ring it
 // does not have answers with its own ring and asks for the sender's. Earlier rings still in transition
 // always travel: they are few, short-lived, and a node must never miss one (quorums of a transition).
+// The member entries (O(members)) travel the same way, behind a digest of the member table: a node's entry
+// changes only when its state does (not every round), so in a settled cluster every table is the same and
+// a gossip carries two digests. Without this every gossip carried, and every receiver checked and merged,
+// every entry: O(members²) a round for the cluster.
 import type { NodeId } from './env.js';
 import { type VersionedRing, entryNewer, ringDigest, ringToJson } from './membership.js';
 import { maxPingsPerRound } from './membership-view.js';
-import type { GossipMsg, OutMessage } from './messages.js';
+import type { GossipMsg, OutMessage, PingMsg } from './messages.js';
 import type { NodeContext } from './node-context.js';
 
 export class Gossip {
@@ -24,23 +28,29 @@ export class Gossip {
   private pingCursor = 0;
   /** The ring digest each peer last gossiped (one entry per member, dropped for a sender without digests). */
   private readonly peerRings = new Map<NodeId, string>();
+  /** The member-table digest each peer last gossiped (dropped for a sender without one: it gets the entries). */
+  private readonly peerMembers = new Map<NodeId, string>();
 
   constructor(
     private readonly ctx: NodeContext,
     /** Called when a gossip changed the ring, before the change is pushed on (ownership handoff). */
     private readonly onRingChanged: () => void,
-  ) {}
-
-  /** This node's view for `to`: the ring itself only if `to` did not name the same ring last. */
-  message(to: NodeId, reply: boolean): OutMessage {
-    return this.build(reply, this.peerRings.get(to) !== ringDigest(this.ctx.view.ring));
+  ) {
+    ctx.view.bootNonce = () => ctx.actor.bootNonce;
   }
 
-  private build(reply: boolean, withRing: boolean): OutMessage {
+  /** This node's view for `to`: the ring and the entries only if `to` did not name the same ones last. */
+  message(to: NodeId, reply: boolean): OutMessage {
+    const view = this.ctx.view;
+    view.refreshSelf();
+    return this.build(reply, this.peerRings.get(to) !== ringDigest(view.ring), this.peerMembers.get(to) !== view.members.digest());
+  }
+
+  private build(reply: boolean, withRing: boolean, withMembers: boolean): OutMessage {
     const view = this.ctx.view;
     view.refreshSelf();
     return {
-      type: 'gossip', reply, members: view.entries(), ringDigest: ringDigest(view.ring),
+      type: 'gossip', reply, ...(withMembers ? { members: view.entries() } : {}), membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring),
       ...(withRing ? { ring: view.ring === undefined ? null : ringToJson(view.ring) } : {}),
       ...(view.pastRings.length > 0 ? { pastRings: view.pastRings.map(ringToJson) } : {}),
     };
@@ -48,15 +58,20 @@ export class Gossip {
 
   /** Pushes this node's view to every live peer, asking for no answer. */
   broadcast(): void {
-    // Two messages for all, with and without the ring: building one is O(members), and the ring's O(Q).
-    const peers = this.ctx.view.livePeers();
+    // At most four messages for all, with and without the ring and the entries: building one is
+    // O(members), and the ring's O(Q).
+    const view = this.ctx.view;
+    const peers = view.livePeers();
     if (peers.length === 0) return;
-    const digest = ringDigest(this.ctx.view.ring);
-    let full: OutMessage | undefined;
-    let short: OutMessage | undefined;
+    view.refreshSelf();
+    const ring = ringDigest(view.ring);
+    const members = view.members.digest();
+    const built: (OutMessage | undefined)[] = [];
     for (const p of peers) {
-      if (this.peerRings.get(p) === digest) this.ctx.send(p, (short ??= this.build(false, false)));
-      else this.ctx.send(p, (full ??= this.build(false, true)));
+      const withRing = this.peerRings.get(p) !== ring;
+      const withMembers = this.peerMembers.get(p) !== members;
+      const k = (withRing ? 1 : 0) + (withMembers ? 2 : 0);
+      this.ctx.send(p, (built[k] ??= this.build(false, withRing, withMembers)));
     }
   }
 
@@ -71,7 +86,6 @@ export class Gossip {
 
   tick(): void {
     const { view, config } = this.ctx;
-    view.heartbeat += 1;
     if (this.recompute()) {
       this.ringChanged();
       return;
@@ -91,8 +105,13 @@ export class Gossip {
   }
 
   private ping(peers: readonly NodeId[], target: NodeId | undefined): void {
+    // Pings carry the digests too: a peer's record of what this node has must not wait for the rare
+    // gossip between the two (1 in members a round), or every gossip after a change would carry entries.
+    const view = this.ctx.view;
+    view.refreshSelf();
+    const ping: OutMessage = { type: 'ping', membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring) };
     if (peers.length <= maxPingsPerRound) {
-      for (const p of peers) if (p !== target) this.ctx.send(p, { type: 'ping' });
+      for (const p of peers) if (p !== target) this.ctx.send(p, ping);
       return;
     }
     // In turn through the sorted peers, so each is pinged every ceil(peers / maxPingsPerRound) rounds (the
@@ -100,23 +119,32 @@ export class Gossip {
     const start = this.pingCursor % peers.length;
     for (let i = 0; i < maxPingsPerRound; i++) {
       const p = peers[(start + i) % peers.length] as NodeId;
-      if (p !== target) this.ctx.send(p, { type: 'ping' });
+      if (p !== target) this.ctx.send(p, ping);
     }
     this.pingCursor = start + maxPingsPerRound;
+  }
+
+  /** A ping's digests say what the peer has now (a ping without them, from an older node, says nothing). */
+  onPing(from: NodeId, msg: PingMsg): void {
+    if (msg.membersDigest !== undefined) this.peerMembers.set(from, msg.membersDigest);
+    if (msg.ringDigest !== undefined) this.peerRings.set(from, msg.ringDigest);
   }
 
   onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {
     const { view, env, actor } = this.ctx;
     if (msg.ringDigest !== undefined) this.peerRings.set(from, msg.ringDigest);
     else this.peerRings.delete(from);
+    if (msg.membersDigest !== undefined) this.peerMembers.set(from, msg.membersDigest);
+    else this.peerMembers.delete(from);
     let statusChanged = false;
-    for (const e of msg.members) {
+    for (const e of msg.members ?? []) {
       if (e.id === this.ctx.id) {
-        // Someone remembers a newer entry of ours (we lost our meta): move past it, or our own
-        // entry would lose every merge and the cluster would keep its stale view of us.
-        // Only this node ever advances its entry, so any newer one means a lost disk.
-        if (entryNewer(e, view.selfEntry())) {
-          view.incarnation = e.incarnation + 1;
+        // Someone remembers a newer entry of ours, or one of another life with our incarnation (we lost
+        // our meta): move past it, or our own entry would lose every merge and the cluster would keep its
+        // stale view of us. Only this node ever advances its entry, so any such one means a lost disk.
+        const self = view.selfEntry();
+        if (entryNewer(e, self) || (e.incarnation === self.incarnation && e.boot !== undefined && self.boot !== undefined && e.boot !== self.boot)) {
+          view.incarnation = Math.max(e.incarnation, self.incarnation) + 1;
           view.heartbeat = 0;
           statusChanged = true;
           // We had an earlier life whose dots this disk no longer knows: never mint under that actor again.
@@ -145,8 +173,14 @@ export class Gossip {
     }
     view.prunePastRings();
     if (statusChanged || learned) this.ctx.meta.persistSoon();
-    // The sender left its ring out, believing we have it, but ours is another: send ours and ask for its.
-    const mismatch = msg.ringOmitted === true && msg.ringDigest !== undefined && msg.ringDigest !== ringDigest(view.ring);
+    // The sender left its ring or its entries out, believing we have them, but ours are others: send ours
+    // and ask for its.
+    const ringMismatch = msg.ringOmitted === true && msg.ringDigest !== undefined && msg.ringDigest !== ringDigest(view.ring);
+    let mismatch = ringMismatch;
+    if (!mismatch && msg.membersOmitted === true && msg.membersDigest !== undefined) {
+      view.refreshSelf();
+      mismatch = msg.membersDigest !== view.members.digest();
+    }
     if (msg.reply || mismatch) this.ctx.send(from, this.message(from, mismatch));
   }
 

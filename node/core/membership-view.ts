@@ -8,11 +8,14 @@ import { PhiAccrualDetector } from './failure-detector.js';
 import {
   type MemberEntry,
   type VersionedRing,
+  addHash,
+  entryHash,
   nextRing,
   pickRing,
   ringCandidates,
   ringMatchesCandidates,
   sameRing,
+  subHash,
   transitionOver,
 } from './membership.js';
 import { type PlanInput, type QuorumPlan, type Target, planFor, targetsFor } from './quorum-plan.js';
@@ -31,26 +34,33 @@ export const maxPingsPerRound = 16;
 
 /**
  * The member entries by id, counting its changes: what is derived from the table (the list gossip sends,
- * the live peers) is then built once per change rather than once per message or per round.
+ * the live peers) is then built once per change rather than once per message or per round. It also keeps
+ * the table's digest (the sum of its entry hashes), updated per change in O(1): gossip sends the digest
+ * and the entries only to a peer whose last digest differed (gossip.ts).
  */
 export class MemberTable extends Map<NodeId, MemberEntry> {
   /** Bumped on every change of an entry. */
   version = 0;
   /** Bumped when a member appears, disappears, or leaves or comes back (what livePeers depends on). */
   rosterVersion = 0;
+  private hashSum = 0;
 
   override set(id: NodeId, e: MemberEntry): this {
     const before = super.get(id);
     if (before === e) return this;
     this.version++;
     if (before === undefined || (before.status === 'left') !== (e.status === 'left')) this.rosterVersion++;
+    if (before !== undefined) this.hashSum = subHash(this.hashSum, entryHash(before));
+    this.hashSum = addHash(this.hashSum, entryHash(e));
     return super.set(id, e);
   }
 
   override delete(id: NodeId): boolean {
-    if (!super.delete(id)) return false;
+    const before = super.get(id);
+    if (before === undefined || !super.delete(id)) return false;
     this.version++;
     this.rosterVersion++;
+    this.hashSum = subHash(this.hashSum, entryHash(before));
     return true;
   }
 
@@ -59,6 +69,12 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
     super.clear();
     this.version++;
     this.rosterVersion++;
+    this.hashSum = 0;
+  }
+
+  /** Equal tables have equal digests; different ones, all but surely (52 bits of SHA-256 per entry, summed). */
+  digest(): string {
+    return `${this.size}:${this.hashSum.toString(16)}`;
   }
 }
 
@@ -88,18 +104,32 @@ export class MembershipView {
     private readonly persistSoon: () => void,
   ) {}
 
+  /** This life's boot nonce (actor-ids.ts), set by gossip.ts: it goes into this node's entry. */
+  bootNonce: () => string = () => '';
+
   selfEntry(): MemberEntry {
-    return { id: this.id, addr: this.config.peerAddr, status: this.selfStatus, incarnation: this.incarnation, heartbeat: this.heartbeat, handedOff: this.handedOff };
+    const boot = this.bootNonce();
+    return {
+      id: this.id, addr: this.config.peerAddr, status: this.selfStatus, incarnation: this.incarnation, heartbeat: this.heartbeat, handedOff: this.handedOff,
+      ...(boot === '' ? {} : { boot }),
+    };
   }
 
-  /** Refreshes this node's own entry in the member map (before it is gossiped or ring candidates are read). */
+  /**
+   * Refreshes this node's own entry in the member map (before it is gossiped or ring candidates are read).
+   * An entry that changed within the incarnation gets the next heartbeat, so it beats the one it replaces.
+   */
   refreshSelf(): void {
     const cur = this.members.get(this.id);
-    // An unchanged entry is kept, so the table (and what is derived from it) changes only when it must.
-    if (
-      cur !== undefined && cur.addr === this.config.peerAddr && cur.status === this.selfStatus && cur.incarnation === this.incarnation &&
-      cur.heartbeat === this.heartbeat && cur.handedOff === this.handedOff
-    ) return;
+    const boot = this.bootNonce();
+    if (cur !== undefined && cur.incarnation === this.incarnation && cur.heartbeat >= this.heartbeat) {
+      // An unchanged entry is kept, so the table (and what is derived from it) changes only when it must.
+      if (cur.addr === this.config.peerAddr && cur.status === this.selfStatus && cur.handedOff === this.handedOff && (cur.boot ?? '') === boot) {
+        this.heartbeat = cur.heartbeat;
+        return;
+      }
+      this.heartbeat = cur.heartbeat + 1;
+    }
     this.members.set(this.id, this.selfEntry());
   }
 

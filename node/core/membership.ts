@@ -18,7 +18,10 @@ export interface MemberEntry {
   readonly status: MemberState;
   /** Bumped on every start of the node, so a restarted node's entries beat its old ones. */
   readonly incarnation: number;
-  /** Bumped by the node itself every gossip round. */
+  /**
+   * The entry's version within an incarnation: bumped by the node itself whenever its entry changes (not
+   * every round, so a settled cluster's tables stay equal and gossip sends their digest alone).
+   */
   readonly heartbeat: number;
   /**
    * The ring version up to which this node has handed off everything it held but no longer replicates
@@ -26,6 +29,12 @@ export interface MemberEntry {
    * reports the new version here.
    */
   readonly handedOff?: number;
+  /**
+   * The boot nonce of the life that wrote the entry (absent from older nodes). Two lives with the same
+   * incarnation (a start whose metadata write was lost) tell their entries apart by it, so a node learns
+   * that the cluster saw a life of it that its disk forgot even when that life's entry never changed.
+   */
+  readonly boot?: string;
 }
 
 export interface VersionedRing {
@@ -33,9 +42,19 @@ export interface VersionedRing {
   readonly ring: Ring;
 }
 
+/**
+ * Whether `a` beats `b` (entries of one member): the higher (incarnation, heartbeat), then, for entries of
+ * two lives with the same incarnation, the higher entry hash, so every node keeps the same one and their
+ * tables, and so their digests, agree.
+ */
 export function entryNewer(a: MemberEntry, b: MemberEntry): boolean {
-  return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.heartbeat > b.heartbeat);
+  if (a.incarnation !== b.incarnation) return a.incarnation > b.incarnation;
+  if (a.heartbeat !== b.heartbeat) return a.heartbeat > b.heartbeat;
+  return a !== b && entryHash(a) > entryHash(b);
 }
+
+/** Boot nonces are short (actor-ids.ts); a longer one is not an entry this node reads. */
+const maxBootLength = 64;
 
 export function isMemberEntry(x: unknown): x is MemberEntry {
   if (typeof x !== 'object' || x === null) return false;
@@ -43,7 +62,36 @@ export function isMemberEntry(x: unknown): x is MemberEntry {
   return typeof e.id === 'string' && e.id !== '' && typeof e.addr === 'string' &&
     (e.status === 'up' || e.status === 'joining' || e.status === 'leaving' || e.status === 'left') &&
     Number.isSafeInteger(e.incarnation) && Number.isSafeInteger(e.heartbeat) &&
-    (e.handedOff === undefined || Number.isSafeInteger(e.handedOff));
+    (e.handedOff === undefined || Number.isSafeInteger(e.handedOff)) &&
+    (e.boot === undefined || (typeof e.boot === 'string' && e.boot.length <= maxBootLength));
+}
+
+/** 2^52: entry hashes are 52-bit integers, so a sum of two is exact in a double. */
+const hashSpace = 2 ** 52;
+
+/** Entry hashes by entry object: entries are immutable, and in simulation shared by every node that took them. */
+const entryHashes = new WeakMap<MemberEntry, number>();
+
+/** 52 bits of a SHA-256 of everything in the entry: the part of a member table's digest it contributes. */
+export function entryHash(e: MemberEntry): number {
+  let h = entryHashes.get(e);
+  if (h === undefined) {
+    const text = `${e.id}\u0000${e.addr}\u0000${e.status}\u0000${e.incarnation}\u0000${e.heartbeat}\u0000${e.handedOff ?? ''}\u0000${e.boot ?? ''}`;
+    h = Number.parseInt(sha256Hex(text).slice(0, 13), 16);
+    entryHashes.set(e, h);
+  }
+  return h;
+}
+
+/** (a + b) mod 2^52 and (a - b) mod 2^52, exact for a, b < 2^52. */
+export function addHash(a: number, b: number): number {
+  const s = a + b;
+  return s >= hashSpace ? s - hashSpace : s;
+}
+
+export function subHash(a: number, b: number): number {
+  const d = a - b;
+  return d < 0 ? d + hashSpace : d;
 }
 
 /**

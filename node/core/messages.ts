@@ -19,18 +19,28 @@ export type StateEntry<S> = { readonly kind: Kind; readonly key: string; readonl
 
 // `S` is how states travel: `unknown` (their JSON form) in a message being sent, `State` once decoded.
 
-/** Failure-detector heartbeat to a member gossip did not pick this round. Class: background. */
-export type PingMsg = { readonly type: 'ping' };
+/**
+ * Failure-detector heartbeat to a member gossip did not pick this round, with the sender's member-table
+ * and ring digests (absent from older senders): a peer then knows what the sender has and sends it the
+ * entries or the ring only when they differ (gossip.ts). Class: background.
+ */
+export type PingMsg = { readonly type: 'ping'; readonly membersDigest?: string; readonly ringDigest?: string };
 
 /**
  * Membership and ring exchange; `reply` asks the receiver to answer with its own view. The ring itself
  * (O(Q)) travels only to a peer whose last digest differed from the sender's: otherwise the field is left
- * out and `ringDigest` alone says which ring the sender has (gossip.ts). Class: background.
+ * out and `ringDigest` alone says which ring the sender has (gossip.ts). The member entries likewise, behind
+ * `membersDigest`. Class: background.
  */
 export type GossipMsg<R, P> = {
   readonly type: 'gossip';
   readonly reply: boolean;
-  readonly members: readonly MemberEntry[];
+  /** The sender's member entries; left out when the receiver has the same table (decoded as none). */
+  readonly members?: readonly MemberEntry[];
+  /** The sender's member table as a digest (membership-view.ts MemberTable); absent from older senders. */
+  readonly membersDigest?: string;
+  /** Set by the decoder only: the sender left its entries out (it believes the receiver has them). */
+  readonly membersOmitted?: boolean;
   /**
    * The sender's ring: JSON (or null) when sent, or absent when the receiver has it already; undefined
    * once decoded if absent, malformed or of another Q.
@@ -307,6 +317,9 @@ function memberEntriesOf(list: readonly unknown[]): readonly MemberEntry[] {
   return all ? [...(list as readonly MemberEntry[])] : list.filter(isMemberEntry);
 }
 
+/** A member count and a colon before 13 hex digits (membership-view.ts MemberTable.digest), with room to spare. */
+const maxMembersDigestLength = 64;
+
 /** A version (16 digits at most) and a colon before the hash's 32 hex digits. */
 const maxRingDigestLength = 64;
 
@@ -314,11 +327,18 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
   const type = m.type;
   switch (type) {
     case 'ping':
-      return { type };
+      return {
+        type,
+        ...(typeof m.membersDigest === 'string' && m.membersDigest.length <= maxMembersDigestLength ? { membersDigest: m.membersDigest } : {}),
+        ...(typeof m.ringDigest === 'string' && m.ringDigest.length <= maxRingDigestLength ? { ringDigest: m.ringDigest } : {}),
+      };
     case 'gossip': {
       // Entries and earlier rings this node cannot read are skipped, not fatal: a peer's view stays
       // useful even when one entry of it is not (the ring of another Q is ignored the same way).
-      const members = Array.isArray(m.members) ? memberEntriesOf(m.members) : fail('members is not a list');
+      // Entries may be left out only behind a digest (a sender that believes the receiver has them).
+      const membersDigest = typeof m.membersDigest === 'string' && m.membersDigest.length <= maxMembersDigestLength ? m.membersDigest : undefined;
+      const omitted = m.members === undefined && membersDigest !== undefined;
+      const members = Array.isArray(m.members) ? memberEntriesOf(m.members) : omitted ? [] : fail('members is not a list');
       const pastRings = Array.isArray(m.pastRings)
         ? m.pastRings.map((r: unknown) => ringFromJson(r, ctx.partitions)).filter((r): r is VersionedRing => r !== undefined)
         : undefined;
@@ -327,6 +347,7 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
       return {
         type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions),
         ...(pastRings !== undefined ? { pastRings } : {}), ...digest, ...(m.ring === undefined ? { ringOmitted: true } : {}),
+        ...(membersDigest !== undefined ? { membersDigest } : {}), ...(omitted ? { membersOmitted: true } : {}),
       };
     }
     case 'read':

@@ -214,7 +214,7 @@ export class DynamoNode implements CoreNode {
   private dispatch(from: NodeId, msg: InMessage): Promise<void> | void {
     switch (msg.type) {
       case 'ping':
-        return undefined;
+        return this.gossip.onPing(from, msg);
       case 'gossip':
         return this.gossip.onGossip(from, msg);
       case 'read':

@@ -145,8 +145,12 @@ export async function makeCluster(n: number, config: ScenarioConfig = {}, option
       for (const id of ids) {
         const s = cluster.node(id).status();
         for (const other of ids) if (!s.members.some((m) => m.id === other && m.status === 'up')) return false;
-        // Settled means no earlier ring still awaits its handoff confirmations either.
+        // Settled means no earlier ring still awaits its handoff confirmations either, and the ring holds
+        // every running node (a node computes at most one ring per gossip interval, so for up to an
+        // interval a cluster whose handoff reports are all in can still be on a ring without its newest
+        // members).
         if ((s['ringTransition'] as unknown[]).length > 0) return false;
+        if (!ids.every((other) => (s.ringMembers as readonly string[]).includes(other))) return false;
         rings.add(String(s.ringHash));
       }
       return rings.size === 1;
