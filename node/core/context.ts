@@ -82,23 +82,25 @@ function isDotted(x: VersionVector | CausalContext): x is CausalContext {
  * remove uses only the entry of its own item.
  */
 export function encodeCartContext(observed: Record<string, readonly string[]>, secret: string, key: string): string {
-  const body = Buffer.from(JSON.stringify({ k: 'cart-read', o: observed }), 'utf8').toString('base64url');
+  const text = JSON.stringify({ k: 'cart-read', o: observed });
+  const body = Buffer.from(text, 'utf8').toString('base64url');
   const token = `${body}.${tag(secret, key, body).toString('base64url')}`;
-  signedCartTokens.remember(token, secret, key, observed);
+  signedCartTokens.remember(token, secret, key, text);
   return token;
 }
 
 /**
- * Cart tokens this process signed, each with the secret, key and observed map it was signed for. A remove
- * hands back the token of a read made moments before. When it is one of these (the same string, for the
- * same secret and key), checking its signature and parsing it would give back exactly that map: JSON keeps
- * its keys in order, and its values are arrays of strings. So the decode returns the map and skips the
- * HMAC, base64 and JSON work: about 5 % of a simulated cart run, where all nodes share one memo. Any other
- * token (signed elsewhere, altered, forged, or for another key or secret) is checked in full. The maps are
- * frozen: both callers only read them. Bounded like the key-hash memos: cleared when full.
+ * Cart tokens this process signed, each with the secret and key it was signed for and its payload's JSON
+ * text. A remove hands back the token of a read made moments before. When it is one of these (the same
+ * string, for the same secret and key), its signature would check and its body would decode to exactly
+ * that text (JSON.stringify escapes lone surrogates, so the UTF-8 round trip is exact). So the decode
+ * skips the HMAC and the base64 and goes straight to parsing the text, as the full check would next: the
+ * same parse and the same checks, so the same result. Any other token (signed elsewhere, altered,
+ * forged, or for another key or secret) is checked in full. Bounded like the key-hash memos: cleared when
+ * full.
  */
 class SignedTokens {
-  private readonly map = new Map<string, { readonly secret: string; readonly key: string; readonly observed: Record<string, string[]> }>();
+  private readonly map = new Map<string, { readonly secret: string; readonly key: string; readonly text: string }>();
   private chars = 0;
 
   constructor(
@@ -106,27 +108,21 @@ class SignedTokens {
     private readonly maxChars: number,
   ) {}
 
-  remember(token: string, secret: string, key: string, observed: Record<string, readonly string[]>): void {
-    if (token.length > this.maxChars) return;
-    if (this.map.size >= this.maxEntries || this.chars + token.length > this.maxChars) {
+  remember(token: string, secret: string, key: string, text: string): void {
+    const size = token.length + text.length;
+    if (size > this.maxChars) return;
+    if (this.map.size >= this.maxEntries || this.chars + size > this.maxChars) {
       this.map.clear();
       this.chars = 0;
     }
-    if (this.map.has(token)) return;
-    const copy: Record<string, string[]> = {};
-    for (const item in observed) {
-      const dots = observed[item];
-      // Only what the full decode would accept as it is (it refuses anything but arrays of strings).
-      if (!Array.isArray(dots) || !dots.every((d) => typeof d === 'string')) return;
-      copy[item] = Object.freeze([...dots]) as string[];
-    }
-    this.map.set(token, { secret, key, observed: Object.freeze(copy) });
-    this.chars += token.length;
+    this.map.set(token, { secret, key, text });
+    this.chars += size;
   }
 
-  lookup(token: string, secret: string, key: string): Record<string, string[]> | undefined {
+  /** The payload text of a token signed here for this secret and key, else undefined. */
+  lookup(token: string, secret: string, key: string): string | undefined {
     const hit = this.map.get(token);
-    return hit !== undefined && hit.secret === secret && hit.key === key ? hit.observed : undefined;
+    return hit !== undefined && hit.secret === secret && hit.key === key ? hit.text : undefined;
   }
 }
 
@@ -134,18 +130,20 @@ const signedCartTokens = new SignedTokens(1 << 14, 1 << 26);
 
 export function decodeCartContext(token: string, secret: string, key: string): Record<string, string[]> | { error: string } {
   if (typeof token !== 'string' || token.length === 0 || token.length > 4_000_000) return { error: 'context is empty or too long' };
-  const known = signedCartTokens.lookup(token, secret, key);
-  if (known !== undefined) return known;
-  const parts = token.split('.');
-  if (parts.length !== 2) return { error: 'context is not of the form payload.signature' };
-  const [body, sig] = parts as [string, string];
-  if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return { error: 'context is not base64url' };
-  const expected = tag(secret, key, body);
-  const given = Buffer.from(sig, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { error: 'context signature does not match (forged, altered, or read from another key)' };
+  let text = signedCartTokens.lookup(token, secret, key);
+  if (text === undefined) {
+    const parts = token.split('.');
+    if (parts.length !== 2) return { error: 'context is not of the form payload.signature' };
+    const [body, sig] = parts as [string, string];
+    if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return { error: 'context is not base64url' };
+    const expected = tag(secret, key, body);
+    const given = Buffer.from(sig, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { error: 'context signature does not match (forged, altered, or read from another key)' };
+    text = Buffer.from(body, 'base64url').toString('utf8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return { error: 'context payload is not JSON' };
   }
