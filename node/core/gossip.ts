@@ -91,7 +91,7 @@ export class Gossip {
       return;
     }
     const peers = view.livePeers();
-    const healthy = peers.filter((p) => view.isHealthy(p));
+    const healthy = view.healthyOf(peers);
     const target = this.pick(healthy.length > 0 ? healthy : peers);
     if (target !== undefined) this.ctx.send(target, this.message(target, true));
     // A seed now and then heals a split view; always while we know nobody.

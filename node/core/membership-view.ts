@@ -177,6 +177,28 @@ export class MembershipView {
     return d.isAvailable(this.env.clock.monoMs(), this.config.phiThreshold, rounds > 1 ? rounds * this.config.gossipIntervalMs : 0);
   }
 
+  /**
+   * The peers of `peers` that look alive (isHealthy of each, in order), with the clock and the ping
+   * interval read once: the gossip round asks it of every live peer.
+   */
+  healthyOf(peers: readonly NodeId[]): NodeId[] {
+    const now = this.env.clock.monoMs();
+    const rounds = this.pingRounds();
+    const minMean = rounds > 1 ? rounds * this.config.gossipIntervalMs : 0;
+    const threshold = this.config.phiThreshold;
+    const out: NodeId[] = [];
+    for (const p of peers) {
+      if (p === this.id) {
+        if (!this.stopped()) out.push(p);
+        continue;
+      }
+      if (this.members.get(p)?.status === 'left') continue;
+      const d = this.detectors.get(p);
+      if (d === undefined || d.isAvailable(now, threshold, minMean)) out.push(p);
+    }
+    return out;
+  }
+
   /** Every how many gossip rounds each peer is pinged (1 up to maxPingsPerRound peers; left ones counted too). */
   pingRounds(): number {
     return Math.max(1, Math.ceil((this.members.size - 1) / maxPingsPerRound));
