@@ -42,6 +42,8 @@ export class ActorIds {
    */
   private readonly minted = new Map<string, number>();
   private mintedBy = '';
+  /** Test fault 'actor-reuse': set by `bootWithoutMetadata(true)`; deletions then keep the actor. */
+  private reuseActor = false;
   /** The epoch bump of a full table, until it is durable (no dot is minted under it before). */
   private bumping: Promise<void> | undefined;
 
@@ -130,7 +132,7 @@ export class ActorIds {
    */
   roomToMint(): Promise<void> | undefined {
     // Undefined when the caller may mint in this very turn; a promise while an epoch is being persisted.
-    if (this.bumping !== undefined) return this.bumping.then(() => this.roomToMint());
+    if (this.bumping !== undefined) return this.bumping;
     if (this.minted.size < maxMintedKeys) return undefined;
     this.minted.clear();
     this.mintedBy = '';
@@ -138,12 +140,14 @@ export class ActorIds {
     this.bumping = this.freshEpoch().finally(() => {
       this.bumping = undefined;
     });
-    return this.bumping.then(() => this.roomToMint());
+    return this.bumping;
   }
 
   /** Called under the key's lock right before local data is deleted. */
   async freshEpoch(): Promise<void> {
-    if (this.epochFresh) return;
+    // Test fault 'actor-reuse' models a node that keeps one actor for its disk's whole life (Riak before kv679):
+    // bumping here would hand its reborn life a new actor by luck and hide the defect.
+    if (this.epochFresh || this.reuseActor) return;
     this.epoch += 1;
     this.epochFresh = true;
     await this.persist();
@@ -156,6 +160,7 @@ export class ActorIds {
    * per disk a node ever started on. With `reuse` (test fault 'actor-reuse') it keeps the plain node id.
    */
   bootWithoutMetadata(reuse = false): void {
+    this.reuseActor = reuse;
     this.base = reuse ? this.id : `${this.id}@${this.bootNonce}`;
     this.epoch = 0;
   }
