@@ -43,7 +43,8 @@ function canonicalJson(value: unknown): string {
  * the identity, so shards of two different campaigns can never be merged into one table.
  */
 export function campaignIdentity(name: string, plan: readonly { readonly run: RunOptions }[]): string {
-  const runs = plan.map(({ run }) => ({ ...run, store: undefined, runDir: undefined, log: undefined, quiet: undefined }));
+  // Where local nodes listen (hostBase) is not the campaign: shards run side by side on one machine merge.
+  const runs = plan.map(({ run }) => ({ ...run, store: undefined, runDir: undefined, log: undefined, quiet: undefined, hostBase: undefined }));
   return createHash('sha256').update(canonicalJson({ name, runs })).digest('hex').slice(0, 16);
 }
 

@@ -43,6 +43,8 @@ export interface CampaignOptions {
   readonly store: string;
   readonly nodeCmd?: string;
   readonly image?: string;
+  /** local: the loopback range of every run's nodes (`--host-base`; RunOptions.hostBase). */
+  readonly hostBase?: number;
   /** Extra QL_* variables for every node of every run (`--env`, and `--fault` as QL_TEST_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   /** Keys per run (default: the workload's own). */
@@ -190,6 +192,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     store: String(o['store'] ?? 'store'),
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
+    ...(typeof o['hostBase'] === 'number' ? { hostBase: o['hostBase'] } : {}),
     ...(env !== undefined ? { env } : {}),
     mechanisms,
     jobs,
@@ -357,6 +360,7 @@ export function campaignPlan(options: CampaignOptions): PlannedRun[] {
                   ...(Object.keys(axes).length > 0 ? { axes } : {}),
                   ...(options.nodeCmd !== undefined ? { nodeCmd: options.nodeCmd } : {}),
                   ...(options.image !== undefined ? { image: options.image } : {}),
+                  ...(options.hostBase !== undefined ? { hostBase: options.hostBase } : {}),
                   ...(options.env !== undefined ? { env: options.env } : {}),
                   ...(mechanisms !== undefined ? { mechanisms } : {}),
                   ...(options.world !== undefined || net !== undefined ? { world: { ...(options.world ?? {}), ...(net !== undefined ? { net } : {}) } } : {}),

@@ -84,9 +84,24 @@ export function checkRuntimeFlags(o: Record<string, unknown>): void {
   if (typeof o['nodeCmd'] === 'string' && runtime !== 'local') {
     throw new InvalidArgumentError(`--node-cmd needs --runtime local (with --runtime ${runtime} the reference node would be tested instead)`);
   }
+  if (typeof o['hostBase'] === 'number' && runtime !== 'local') {
+    throw new InvalidArgumentError(`--host-base needs --runtime local (it chooses the loopback addresses of local nodes)`);
+  }
   if (typeof o['image'] === 'string' && runtime !== 'docker') {
     throw new InvalidArgumentError(`--image needs --runtime docker (with --runtime ${runtime} the reference node would be tested instead)`);
   }
+}
+
+/**
+ * `--host-base <n>`: node i listens on 127.0.0.(n + i). The local runtime has addresses for 10 nodes (joins
+ * included), so n + 10 must stay a host address of 127.0.0.0/24: 0 ≤ n ≤ 244.
+ */
+export function parseHostBase(v: string): number {
+  const x = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(x) || x > 244) {
+    throw new InvalidArgumentError(`--host-base must be a whole number from 0 to 244 (node i listens on 127.0.0.(base+i), up to 10 nodes), got "${v}"`);
+  }
+  return x;
 }
 
 /** `--no-read-repair`, `--no-anti-entropy`, `--no-hinted-handoff` (commander sets each to false when given). */

@@ -7,7 +7,7 @@ import type { RuntimeKind } from './runtime/runtime.js';
 import type { WorkloadName } from '../workloads/workload.js';
 import type { RunOptions } from './run.js';
 import {
-  checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseInterval, parseNemesis, parsePartitionKinds, parseScript, recipeNamed,
+  checkRuntimeFlags, checkShapeFlags, clusterEnvFrom, mechanismsFrom, faultShapesFrom, parseEnvItem, parseFaultList, parseHostBase, parseInterval, parseNemesis, parsePartitionKinds, parseScript, recipeNamed,
   parseTargets, testFaultNames, withRecipe, withSchedule,
 } from './cli-args.js';
 import { isTimedSchedule, scriptNemesis, type FaultSchedule, type Script } from './nemesis/schedule.js';
@@ -61,6 +61,7 @@ function addClusterOptions(cmd: Command, campaign = false): Command {
     .option('--nemesis-interval <quiet,fault>', 'seconds without faults, then seconds with one in force', (v: string) => { parseInterval(v); return v; }, '5,5')
     .option('--node-cmd <command>', 'local runtime: the command that starts a node (test another NODE-API.md implementation)')
     .option('--image <image>', 'docker runtime: a node image to test instead of the reference node')
+    .option('--host-base <n>', 'local runtime: node i listens on 127.0.0.(n+i) (default 10); runs at once on one machine each need their own range of 10', parseHostBase)
     .option('--store <dir>', 'results store', 'store')
     .option('--keys <count>', 'number of keys the workload spreads over', positiveIntArg('--keys'))
     .option('--partitions <kinds>', `partition kinds the nemesis draws from: ${partitionKinds.join(',')} (default: all)`, parsePartitionKinds)
@@ -132,6 +133,7 @@ export function runOptionsFrom(o: Record<string, unknown>, argv: readonly string
     ...(shapes !== undefined ? { faultShapes: shapes } : {}),
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
+    ...(typeof o['hostBase'] === 'number' ? { hostBase: o['hostBase'] } : {}),
     ...(env !== undefined ? { env } : {}),
     mechanisms: mechanismsFrom(o),
     world,

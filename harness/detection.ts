@@ -68,6 +68,8 @@ export interface DetectionOptions {
   readonly name: string;
   readonly nodeCmd?: string;
   readonly image?: string;
+  /** local: node i of every run on 127.0.0.(hostBase + i) (`--host-base`). */
+  readonly hostBase?: number;
   readonly quiet?: boolean;
   readonly log?: (line: string) => void;
   /** A runtime per run (tests and parallel measurements give each their own addresses). */
@@ -105,6 +107,7 @@ function runOptions(c: DetectionClass, fault: string | null, seed: number, o: De
     ...(fault !== null ? { env: { QL_TEST_FAULTS: fault } } : {}),
     ...(o.nodeCmd !== undefined ? { nodeCmd: o.nodeCmd } : {}),
     ...(o.image !== undefined ? { image: o.image } : {}),
+    ...(o.hostBase !== undefined ? { hostBase: o.hostBase } : {}),
   };
 }
 
@@ -215,6 +218,7 @@ export function detectionOptionsFrom(o: Record<string, unknown>, given: (flag: s
     ...(faults !== undefined ? { faults } : {}),
     ...(typeof o['nodeCmd'] === 'string' ? { nodeCmd: o['nodeCmd'] } : {}),
     ...(typeof o['image'] === 'string' ? { image: o['image'] } : {}),
+    ...(typeof o['hostBase'] === 'number' ? { hostBase: o['hostBase'] } : {}),
   };
 }
 

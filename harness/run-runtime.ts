@@ -15,6 +15,8 @@ export interface RuntimeCreateOptions {
   readonly log?: (line: string) => void;
   /** ssh: the hosts and how to reach them (`--hosts` or `--inventory`, the host-key flags). */
   readonly ssh?: SshRunOptions;
+  /** local: node i listens on 127.0.0.(hostBase + i) (`--host-base`; default the runtime's, 10). */
+  readonly hostBase?: number;
 }
 
 export async function createRuntime(kind: RuntimeKind, options: RuntimeCreateOptions = {}): Promise<Runtime> {

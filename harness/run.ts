@@ -62,6 +62,11 @@ export interface RunOptions {
   readonly axes?: Readonly<Record<string, string>>;
   readonly nodeCmd?: string;
   readonly image?: string;
+  /**
+   * local: node i listens on 127.0.0.(hostBase + i) (`--host-base`, default 10), so runs on one machine at
+   * once keep apart. Not part of the configuration: it changes where the nodes listen, not what is tested.
+   */
+  readonly hostBase?: number;
   /** Extra QL_* variables for every node (e.g. QL_TEST_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   readonly sim?: Readonly<Record<string, unknown>>;
@@ -307,7 +312,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
 
   let runtime: Runtime;
   try {
-    runtime = deps.runtime ?? (await createRuntime(config.runtime, { log: (line) => log(`  [${config.runtime}] ${line}`), ...(options.ssh !== undefined ? { ssh: options.ssh } : {}) }));
+    runtime = deps.runtime ?? (await createRuntime(config.runtime, { log: (line) => log(`  [${config.runtime}] ${line}`), ...(options.ssh !== undefined ? { ssh: options.ssh } : {}), ...(options.hostBase !== undefined ? { hostBase: options.hostBase } : {}) }));
   } catch (error) {
     await writeJson(`${runDir}/results.json`, { valid: 'unknown', checkers: {}, config, error: oneLine(error) });
     return { ...failEarly(oneLine(error)), runDir };
