@@ -1,7 +1,7 @@
 // `quorumlab search` and its library entry (`quorumlab/search`): a bounded fast-check search over fault
 // schedules against one world and configuration (any runtime; a node of your own with --node-cmd or
 // --image), property "the run is valid". A failing case is shrunk (fewer faults, fewer targets, shorter
-// holds: sim-property.ts's arbitraries) and its schedule written to a file with the `quorumlab run …
+// holds: sim-property.ts's arbitraries; then a deletion pass until no single step can go) and its schedule written to a file with the `quorumlab run …
 // --seed S --schedule F` line that replays it. The budget is counted between runs, never inside one: a
 // run in progress always finishes and tears its cluster down; once the budget is spent fast-check's
 // remaining cases and shrink candidates return at once, so the best counterexample so far is reported.
@@ -113,6 +113,33 @@ function baseRun(o: SearchOptions): RunOptions {
   };
 }
 
+/**
+ * The last shrinking step: deletes the schedule's steps one at a time (first to last), keeping each deletion
+ * after which the case still fails, and repeats the pass until one deletes nothing, so no single step of the
+ * result can go. fast-check shrinks a failing array towards its own candidates and stops at the first of
+ * its paths where every candidate passed; with steps at fixed slots (deleting one moves every later step a
+ * slot earlier) that can leave a pair — a leave and a join — where one fault alone fails. Deterministic: the
+ * same case and verdicts give the same result; at most steps² candidates. A schedule keeps one step.
+ */
+export async function deleteSteps(c: SearchCase, fails: (c: SearchCase) => Promise<boolean>): Promise<{ readonly c: SearchCase; readonly tried: number }> {
+  let best = c;
+  let tried = 0;
+  for (let deleted = true; deleted && best.schedule.faults.length > 1;) {
+    deleted = false;
+    for (let i = 0; i < best.schedule.faults.length && best.schedule.faults.length > 1;) {
+      const candidate: SearchCase = { seed: best.seed, schedule: { ...best.schedule, faults: best.schedule.faults.filter((_, j) => j !== i) } };
+      tried += 1;
+      if (await fails(candidate)) {
+        best = candidate;
+        deleted = true;
+      } else {
+        i += 1;
+      }
+    }
+  }
+  return { c: best, tried };
+}
+
 /** The `quorumlab run` line that replays a case of this search. */
 export function searchReplayCommand(base: RunOptions, c: SearchCase, scheduleFile: string): string {
   const options = scheduledRunOptions(base, c.seed, c.schedule);
@@ -187,7 +214,26 @@ export async function searchSchedules(options: SearchOptions): Promise<SearchRes
     await updateLatest(base.store ?? 'store', dir);
     return { exitCode: 0, failed: false, seed, runsMade: tried.length, casesTried: tried.length, outOfTime, report, dir, tried };
   }
-  const shrunk = details.counterexample;
+  const fcShrunk = details.counterexample;
+  if (results.get(fcShrunk) !== undefined && fcShrunk.schedule.faults.length > 1) log(`  deleting steps one at a time from ${fcShrunk.schedule.faults.length} faults`);
+  // A candidate that threw without a run behind it (or ran out of budget) does not count as failing. One
+  // fast-check already ran keeps its verdict (a simulated run would only repeat it).
+  const same = (a: SearchCase, b: SearchCase): boolean => JSON.stringify([a.seed, a.schedule]) === JSON.stringify([b.seed, b.schedule]);
+  const fails = async (c: SearchCase): Promise<boolean> => {
+    const earlier = tried.find((x) => same(x.c, c));
+    const earlierRun = earlier !== undefined ? results.get(earlier.c) : undefined;
+    if (earlier !== undefined && (!earlier.failed || earlierRun !== undefined)) {
+      if (earlierRun !== undefined) results.set(c, earlierRun);
+      return earlier.failed;
+    }
+    try {
+      await holds(c);
+      return false;
+    } catch {
+      return results.has(c);
+    }
+  };
+  const shrunk = results.get(fcShrunk) !== undefined ? (await deleteSteps(fcShrunk, fails)).c : fcShrunk;
   const found = results.get(shrunk);
   if (found === undefined) {
     // The property threw without a run behind it: a harness bug, not a finding about the node.
