@@ -399,6 +399,11 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     // Whether the run still expects a finale: false from the start for a nemesis without one, and from the
     // moment its finale() has none to give (no kind of the run has a finale, e.g. crash or disk loss alone).
     let hasFinale = finalePending;
+    // While a window's undo (a restart, a disk restart, a resume) is under way the clients keep writing, and
+    // afterwards for finaleWritesMs at least: what follows it (writes through the reborn node, where Riak's
+    // kv679 shows) must be part of the workload even when the last window ends at the deadline or its
+    // undo takes seconds on a loaded machine.
+    let undoPending = false;
     const elapsedS = (): number => (runtime.nowNs() - startNs) / 1e9;
     const draw = (): void => progress.update({
       elapsedS: elapsedS(), limitS: config.timeLimitS, phase, ops: stats.ops, ok: stats.ok, fault,
@@ -429,7 +434,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
         const op = workload.next(proc, nodes, runtime.nowNs());
         const stagger = random() * 2 * meanGapMs;
         await runtime.sleep(op.delayMs ?? stagger);
-        if (stopping || (runtime.nowNs() >= writeUntilNs && !finalePending)) return;
+        if (stopping || (runtime.nowNs() >= writeUntilNs && !finalePending && !undoPending)) return;
         // Membership may have changed during the wait, and a removed node has no client any more: the node
         // is chosen among the members of now (the workload's choice when it is still one).
         const live = runtime.nodeIds();
@@ -500,7 +505,16 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
           const leftMs = ((hold ? writeUntilNs : deadlineNs) - runtime.nowNs()) / 1e6;
           await runtime.sleep(Math.max(0, hold ? leftMs : Math.min(config.nemesisFaultS * 1000, leftMs)));
           if (hold) return;
-          for (const undo of nemesis.undo()) await applyStep(undo, 'stop');
+          const undos = nemesis.undo();
+          if (undos.length > 0) {
+            undoPending = true;
+            try {
+              for (const undo of undos) await applyStep(undo, 'stop');
+            } finally {
+              undoPending = false;
+            }
+            writeUntilNs = Math.max(writeUntilNs, runtime.nowNs() + finaleWritesMs(config) * 1e6);
+          }
           fault = undefined;
           // A window that ran late leaves no quiet period before the finale: the clients are waiting for it.
           quiet = !(hasFinale && runtime.nowNs() + config.nemesisQuietS * 1e9 >= deadlineNs);
