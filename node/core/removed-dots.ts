@@ -184,6 +184,20 @@ function insertRange(prefix: string, a: RangeList, r: Range, hashed: boolean): {
   return { list: hi === a.length ? list : list.concat(a.slice(hi)), sumDelta };
 }
 
+/** Adds each dot to its prefix's one-counter ranges, or to `verbatim` when it does not end in a counter. */
+function groupDots(dots: Iterable<string>, byPrefix: Map<string, Range[]>, verbatim: Set<string>): void {
+  for (const dot of dots) {
+    const p = parseDot(dot);
+    if (p.prefix === undefined) {
+      verbatim.add(dot);
+      continue;
+    }
+    let list = byPrefix.get(p.prefix);
+    if (list === undefined) byPrefix.set(p.prefix, (list = []));
+    list.push([p.counter, p.counter]);
+  }
+}
+
 /** Sorted, coalesced ranges of `ranges` (any order, overlapping allowed). */
 function normalize(ranges: Range[]): Range[] {
   ranges.sort((p, q) => p[0] - q[0]);
@@ -224,16 +238,7 @@ export class RemovedDots {
   static of(dots: Iterable<string>): RemovedDots {
     const byPrefix = new Map<string, Range[]>();
     const x = new Set<string>();
-    for (const dot of dots) {
-      const p = parseDot(dot);
-      if (p.prefix === undefined) {
-        x.add(dot);
-        continue;
-      }
-      let list = byPrefix.get(p.prefix);
-      if (list === undefined) byPrefix.set(p.prefix, (list = []));
-      list.push([p.counter, p.counter]);
-    }
+    groupDots(dots, byPrefix, x);
     return RemovedDots.build(byPrefix, x);
   }
 
@@ -265,16 +270,7 @@ export class RemovedDots {
         list.push([from, Math.min(to, maxCounter)]);
       }
     }
-    for (const d of xDots) {
-      const p = parseDot(d);
-      if (p.prefix === undefined) {
-        verbatim.add(d);
-        continue;
-      }
-      let list = byPrefix.get(p.prefix);
-      if (list === undefined) byPrefix.set(p.prefix, (list = []));
-      list.push([p.counter, p.counter]);
-    }
+    groupDots(xDots, byPrefix, verbatim);
     return RemovedDots.build(byPrefix, verbatim);
   }
 
