@@ -24,6 +24,7 @@ import {
   versionsMerge,
   versionsWrite,
 } from '../node/core/versions.js';
+import { isOneShotActor } from '../node/core/actor-ids.js';
 
 const nodes = ['a', 'b', 'c', 'd'];
 const arbVv: fc.Arbitrary<VersionVector> = fc.dictionary(fc.constantFrom(...nodes), fc.integer({ min: 0, max: 6 }), { maxKeys: 4 });
@@ -244,6 +245,11 @@ t.test('pruning only drops the oldest entries and never makes a write supersede 
   t.same(pruneVersionVector(vv, 2, { a: 10, b: 40, c: 30, d: 20 }), { b: 1, c: 7 });
   t.same(pruneVersionVector(vv, 10), vv);
   t.same(pruneVersionVector(vv, 2), { a: 3, b: 1 }, 'without times, ties break by node id');
+  // One-shot actors (a non-home coordinator's fresh id) go first, however new: a home's entry covers every
+  // dot it minted, a one-shot entry one.
+  const mixed = { 'n1@x': 3, 'n2~a.1': 1, 'n3~b.2': 1, 'n4@y': 2 };
+  t.same(pruneVersionVector(mixed, 3, { 'n2~a.1': 50, 'n3~b.2': 40, 'n4@y': 10 }, isOneShotActor), { 'n1@x': 3, 'n2~a.1': 1, 'n4@y': 2 });
+  t.same(pruneVersionVector(mixed, 1, { 'n2~a.1': 50, 'n4@y': 10 }, isOneShotActor), { 'n4@y': 2 }, 'then by time among the lasting ones');
   fc.assert(
     fc.property(fc.array(arbOp, { maxLength: 25, size: 'max' }), fc.integer({ min: 0, max: 3 }), (ops, max) => {
       const [x] = runHistory(ops).replicas as [Versions];

@@ -8,6 +8,11 @@ import type { NodeId } from './env.js';
 
 /** Cart keys whose dot stream a node keeps per boot (see `ActorIds.cartDot`). */
 export const maxCartStreams = 4096;
+/** Whether `actor` is a `freshActor()` id: it minted one dot and mints no other (its node id has no '~'). */
+export function isOneShotActor(actor: NodeId): boolean {
+  return actor.includes('~');
+}
+
 /** Keys whose minted counters one actor's table keeps before the node moves to a fresh epoch. */
 const maxMintedKeys = 100_000;
 

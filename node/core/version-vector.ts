@@ -99,11 +99,19 @@ export function pruneVersionVector(
   vv: VersionVector,
   maxEntries: number,
   lastUpdatedMs: Readonly<Record<NodeId, number>> = {},
+  /**
+   * Actors that minted one dot and never mint again: their entries go before any other. Such an entry
+   * covers one dot, another actor's entry every dot it minted, so dropping it leaves the fewest versions
+   * uncovered (spurious siblings, or a superseded version a stale replica can bring back).
+   */
+  oneShot: (node: NodeId) => boolean = () => false,
 ): VersionVector {
   const entries = Object.entries(vvNormalize(vv));
   if (maxEntries < 0 || entries.length <= maxEntries) return vvNormalize(vv);
-  // Newest first; the first maxEntries survive.
+  // Lasting actors first, then newest first; the first maxEntries survive.
   entries.sort(([na], [nb]) => {
+    const oa = oneShot(na);
+    if (oa !== oneShot(nb)) return oa ? 1 : -1;
     const ta = lastUpdatedMs[na] ?? Number.NEGATIVE_INFINITY;
     const tb = lastUpdatedMs[nb] ?? Number.NEGATIVE_INFINITY;
     if (ta !== tb) return tb > ta ? 1 : -1;

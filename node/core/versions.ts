@@ -8,6 +8,7 @@
 // written sibling, and the coordinator is a replica that holds the key durably. Then whenever a state holds
 // dot (c, k), it also holds (or holds something superseding) every earlier dot (c, j < k), which is what
 // lets `versionsContext` summarise a read as a plain version vector without covering writes it never saw.
+import { isOneShotActor } from './actor-ids.js';
 import type { NodeId } from './env.js';
 import { sha256Hex } from './hash.js';
 import {
@@ -257,12 +258,13 @@ export function versionsEntryTimes(v: Versions): Record<NodeId, number> {
 }
 
 /**
- * The context to hand back to a client, bounded to `maxEntries` entries (0 or less: unbounded). See
- * `pruneVersionVector` for why pruning only here is safe (it can add siblings, never lose a write).
+ * The context to hand back to a client, bounded to `maxEntries` entries (0 or less: unbounded), the
+ * entries of one-shot actors dropped first. See `pruneVersionVector` for why pruning only here is safe (it
+ * can add siblings, never lose a write).
  */
 export function versionsClientContext(v: Versions, maxEntries: number): CausalContext {
   const read = versionsReadContext(v);
-  return maxEntries > 0 ? causalContext(pruneVersionVector(read.vv, maxEntries, versionsEntryTimes(v)), read.dots) : read;
+  return maxEntries > 0 ? causalContext(pruneVersionVector(read.vv, maxEntries, versionsEntryTimes(v), isOneShotActor), read.dots) : read;
 }
 
 // ---- Last write wins -------------------------------------------------------------------------------
