@@ -71,7 +71,7 @@ t.test('a real search on the simulation (ack-before-w, strict) from a given 4-fa
     { f: 'pause', value: { nodes: ['n5'] } }, { f: 'partition', value: { kind: 'homes-split' } },
   ] as FaultStep[] };
   const r = await searchSchedules({ workload: 'register', sloppy: false, concurrency: 4, rate: 30, quiesceS: 2, env, runs: 1, seed: 1,
-    faults: ['partition', 'kill', 'pause'], store: join(store, 'real'), first: { seed: 4, schedule: given } });
+    faults: ['partition', 'kill', 'pause'], store: join(store, 'real'), first: { seed: 2, schedule: given } });
   t.equal(r.exitCode, 1, r.report);
   const ce = r.counterexample!;
   t.equal(ce.originalFaults, 4);
