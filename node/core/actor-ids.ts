@@ -39,8 +39,6 @@ export class ActorIds {
    */
   private readonly cartStreams = new Map<string, { readonly prefix: string; counter: number }>();
   private cartStreamSeq = 0;
-  /** Test fault 'actor-reuse' only: this life's own counter per (actor, key), kept apart from the stored versions. */
-  private readonly lifeCounters = new Map<string, number>();
   /**
    * Per key, the largest counter the current actor minted (see `mintedFloor`). Cleared when the actor
    * changes: a new epoch or base has minted nothing yet.
@@ -98,14 +96,14 @@ export class ActorIds {
   }
 
   /**
-   * Test fault 'actor-reuse': the next counter of `actor` for `key` from a table of this life alone, as a
-   * node that keeps its per-key counters beside its data would. Within one actor's life it never repeats;
-   * after a lost disk the table starts again at 1 under the same actor, repeating the dots of its earlier life.
+   * Test fault 'actor-reuse': the next counter of `actor` for `key` from this life's table alone (the one
+   * `mintedFloor` reads), ignoring the stored versions, as a node that keeps its per-key counters beside its
+   * data would. Within one life it never repeats; after a lost disk the table starts again at 1 under the same
+   * actor (the fault keeps it, see `bootWithoutMetadata`), repeating the dots of its earlier life.
    */
   lifeCounter(actor: NodeId, key: string): number {
-    const k = `${actor}\u0000${key}`;
-    const next = (this.lifeCounters.get(k) ?? 0) + 1;
-    this.lifeCounters.set(k, next);
+    const next = this.mintedFloor(actor, key) + 1;
+    this.noteMinted(actor, key, next);
     return next;
   }
 
@@ -138,7 +136,9 @@ export class ActorIds {
   roomToMint(): Promise<void> | undefined {
     // Undefined when the caller may mint in this very turn; a promise while an epoch is being persisted.
     if (this.bumping !== undefined) return this.bumping;
-    if (this.minted.size < maxMintedKeys) return undefined;
+    // Under the test fault the table is the fault's only counter: clearing it would repeat dots within one
+    // life, a defect other than the one the fault models, and its epoch never moves (see `freshEpoch`).
+    if (this.minted.size < maxMintedKeys || this.reuseActor) return undefined;
     this.minted.clear();
     this.mintedBy = '';
     this.epochFresh = false;
