@@ -7,6 +7,8 @@ export interface PrecompileOptions {
   readonly cacheDir?: string;
   /** Told why a mirror could not be built or used. */
   readonly onError?: (line: string) => void;
+  /** How recent a source change makes the stat signature not worth remembering, in ms (default 3000). */
+  readonly racyMs?: number;
 }
 
 /** The key of the current sources and the files it covers; undefined without esbuild. */

@@ -32,6 +32,7 @@ const oldAgeMs = 60 * 60 * 1000;
  * @property {string} [root] the project root (default: this file's parent folder)
  * @property {string} [cacheDir] where mirrors go (default: <root>/.build)
  * @property {(line: string) => void} [onError] told why a mirror could not be built or used
+ * @property {number} [racyMs] how recent a file change makes a signature not worth remembering (default 3000)
  */
 
 /** Every .ts source below the source folders, as sorted paths relative to root (with '/'). */
@@ -145,20 +146,78 @@ function prune(cacheDir, current) {
   }
 }
 
+/** Signatures remembered in <cacheDir>/stat-keys.json (one per recent state of the sources). */
+const keepSignatures = 8;
+/** A file changed this recently may change again within the same timestamp tick (see `statSignature`). */
+const racyMs = 3000;
+
+/**
+ * What the file system says about the sources without reading them: every source's path, size, inode,
+ * modification and change time (nanoseconds), plus the tsconfig's, Node's version and the build settings.
+ * Hashing every source's bytes costs 10–40 ms per CLI start; stat-ing them a few. The change time cannot be set
+ * back by a user-space tool (an editor or `touch -d` that restores the mtime still moves it), so equal
+ * signatures mean untouched files, the test git uses for its index. esbuild's version is not in it: a new
+ * esbuild comes with a new package, and `sourceKey`, computed whenever the signature is new, has it.
+ * Timestamps tick by the kernel's coarse clock (milliseconds), so a file changed twice within one tick keeps
+ * its times: like git's "racy" entries, a signature with a file changed in the last seconds is not remembered.
+ */
+function statSignature(root, recentMs) {
+  let newestChangeMs = 0;
+  const hash = createHash('sha256');
+  hash.update(`quorumlab-stat ${buildVersion} node ${process.versions.node}\0`);
+  const files = sourceFiles(root);
+  for (const file of ['tsconfig.json', ...files]) {
+    hash.update(`\0${file}\0`);
+    const path = join(root, file);
+    if (!existsSync(path)) continue;
+    const st = statSync(path, { bigint: true });
+    hash.update(`${st.size} ${st.ino} ${st.dev} ${st.mtimeNs} ${st.ctimeNs}`);
+    newestChangeMs = Math.max(newestChangeMs, Number(st.ctimeNs / 1_000_000n), Number(st.mtimeNs / 1_000_000n));
+  }
+  return { signature: hash.digest('hex').slice(0, 32), racy: Date.now() - newestChangeMs < recentMs };
+}
+
+function readSignatures(cacheDir) {
+  try {
+    const parsed = JSON.parse(readFileSync(join(cacheDir, 'stat-keys.json'), 'utf8'));
+    return Array.isArray(parsed) ? parsed.filter((e) => typeof e?.signature === 'string' && typeof e?.key === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Remembers signature -> key, newest first; written aside and renamed, so a reader never sees half a file. */
+function rememberSignature(cacheDir, signature, key) {
+  try {
+    const entries = [{ signature, key }, ...readSignatures(cacheDir).filter((e) => e.signature !== signature)].slice(0, keepSignatures);
+    const tmp = join(cacheDir, `stat-keys-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
+    writeFileSync(tmp, `${JSON.stringify(entries)}\n`);
+    renameSync(tmp, join(cacheDir, 'stat-keys.json'));
+  } catch {
+    // A cache of a cache: without it the next start hashes the sources again, nothing else.
+  }
+}
+
 /** The folder of the current sources' compiled mirror, built if it is missing; undefined if it cannot be. */
 export async function precompiledDir(options = {}) {
   const root = options.root ?? defaultRoot;
   const onError = options.onError ?? (() => {});
   if (process.env['QUORUMLAB_PRECOMPILE'] === '0') return undefined;
   try {
+    const cacheDir = options.cacheDir ?? join(root, '.build');
+    const { signature, racy } = statSignature(root, options.racyMs ?? racyMs);
+    const known = racy ? undefined : readSignatures(cacheDir).find((e) => e.signature === signature);
+    if (known !== undefined && existsSync(join(cacheDir, known.key, 'package.json'))) return join(cacheDir, known.key);
     const found = sourceKey(root);
     if (found === undefined) {
       onError('esbuild is not installed');
       return undefined;
     }
-    const cacheDir = options.cacheDir ?? join(root, '.build');
     const dir = join(cacheDir, found.key);
-    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (existsSync(join(dir, 'package.json'))) {
+      if (!racy) rememberSignature(cacheDir, signature, found.key);
+      return dir;
+    }
     mkdirSync(cacheDir, { recursive: true });
     // Keeps git from listing the mirrors, without an entry in the project's own .gitignore.
     if (!existsSync(join(cacheDir, '.gitignore'))) writeFileSync(join(cacheDir, '.gitignore'), '*\n');
@@ -175,6 +234,7 @@ export async function precompiledDir(options = {}) {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+    if (!racy) rememberSignature(cacheDir, signature, found.key);
     prune(cacheDir, found.key);
     return dir;
   } catch (error) {

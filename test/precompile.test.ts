@@ -8,7 +8,7 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -80,6 +80,39 @@ t.test('a mirror is built on demand, reused, and replaced when a source changes'
   t.ok(existsSync(join(next!, 'harness', 'sub', 'c.js')));
   await rm(join(root, 'harness', 'sub', 'c.ts'));
   t.equal(sourceKey(root)!.key, before, 'the key depends on the sources only');
+});
+
+t.test('an unchanged tree is found by its stat signature; a rewrite that keeps size and mtime is not', async (t) => {
+  const tree = await mkdtemp(join(tmpdir(), 'ql-precompile-stat-'));
+  t.teardown(() => rm(tree, { recursive: true, force: true }));
+  await mkdir(join(tree, 'harness'));
+  const file = join(tree, 'harness', 'x.ts');
+  await writeFile(file, 'export const x: number = 1;\n');
+  const cacheDir = join(tree, '.build');
+  const signatures = async (): Promise<Array<{ signature: string; key: string }>> =>
+    JSON.parse(await readFile(join(cacheDir, 'stat-keys.json'), 'utf8').catch(() => '[]')) as Array<{ signature: string; key: string }>;
+
+  const racy = await precompiledDir({ root: tree, cacheDir });
+  t.ok(racy !== undefined);
+  t.same(await signatures(), [], 'a tree changed in the last seconds is not remembered (timestamps tick coarsely)');
+
+  const first = await precompiledDir({ root: tree, cacheDir, racyMs: 0 });
+  t.equal(first, racy, 'same sources, same mirror');
+  const remembered = await signatures();
+  t.equal(remembered.length, 1);
+  t.equal(join(cacheDir, remembered[0]!.key), first, 'the signature names the mirror');
+  t.equal(await precompiledDir({ root: tree, cacheDir, racyMs: 0 }), first, 'found again by its signature');
+  t.equal((await signatures()).length, 1);
+
+  // Same size, modification time put back: only the change time (and the bytes) tell.
+  const { mtime } = await stat(file);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await writeFile(file, 'export const x: number = 2;\n');
+  await utimes(file, mtime, mtime);
+  const second = await precompiledDir({ root: tree, cacheDir, racyMs: 0 });
+  t.not(second, first, 'the rewritten source gets a fresh mirror, not the stale one');
+  t.match(await readFile(join(second!, 'harness', 'x.js'), 'utf8'), /x=2/);
+  t.equal((await signatures()).length, 2);
 });
 
 t.test('two processes building at once get the same complete mirror', async (t) => {
