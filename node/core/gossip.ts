@@ -137,7 +137,10 @@ export class Gossip {
     if (msg.membersDigest !== undefined) this.peerMembers.set(from, msg.membersDigest);
     else this.peerMembers.delete(from);
     let statusChanged = false;
-    for (const e of msg.members ?? []) {
+    // A sender whose table has our table's digest has our entries: merging them would change nothing (our
+    // own entry there is one we wrote, not newer than ours), so the O(members) walk is skipped.
+    const sameTable = msg.membersDigest !== undefined && msg.membersDigest === view.members.digest();
+    for (const e of sameTable ? [] : (msg.members ?? [])) {
       if (e.id === this.ctx.id) {
         // Someone remembers a newer entry of ours, or one of another life with our incarnation (we lost
         // our meta): move past it, or our own entry would lose every merge and the cluster would keep its
