@@ -67,17 +67,47 @@ export class Gossip {
     const ring = ringDigest(view.ring);
     const members = view.members.digest();
     const built: (OutMessage | undefined)[] = [];
-    for (const p of peers) {
+    const push = (p: NodeId): void => {
       const withRing = this.peerRings.get(p) !== ring;
       const withMembers = this.peerMembers.get(p) !== members;
       const k = (withRing ? 1 : 0) + (withMembers ? 2 : 0);
       this.ctx.send(p, (built[k] ??= this.build(false, withRing, withMembers)));
+    };
+    if (peers.length <= maxPingsPerRound) {
+      for (const p of peers) push(p);
+      return;
     }
+    // In a large cluster every node that takes a new ring would otherwise push it to every peer: O(members²)
+    // messages per ring version, most of a forming cluster's traffic. Here it goes to at most
+    // maxPingsPerRound peers, drawn among those not known to have this ring and table; each of them pushes it
+    // on when it takes it, so it still reaches everyone within a few hops (log base maxPingsPerRound of the
+    // members), and the digests in pings and gossip repair any peer it misses.
+    this.sample(peers.filter((p) => this.peerRings.get(p) !== ring || this.peerMembers.get(p) !== members), maxPingsPerRound, push);
   }
 
   /** The first gossip of a node that just started: to its seeds, asking for theirs. */
   greetSeeds(): void {
-    for (const s of this.ctx.config.seeds) if (s.id !== this.ctx.id) this.ctx.send(s.id, this.message(s.id, true));
+    const seeds = this.ctx.config.seeds.filter((s) => s.id !== this.ctx.id);
+    if (seeds.length <= maxPingsPerRound) {
+      for (const s of seeds) this.ctx.send(s.id, this.message(s.id, true));
+      return;
+    }
+    // Many seeds (a large cluster that lists every node): greeting all of them made each start cost the
+    // cluster O(members²) entry merges, and a crash of many nodes at once a storm of full-table messages.
+    // A few answers give this node the cluster's view, and its new entry spreads by gossip as any change does.
+    this.sample(seeds, maxPingsPerRound, (s) => this.ctx.send(s.id, this.message(s.id, true)));
+  }
+
+  /** Calls `f` on `k` distinct elements of `xs` drawn at random (a partial Fisher–Yates shuffle of a copy). */
+  private sample<T>(xs: readonly T[], k: number, f: (x: T) => void): void {
+    const pool = [...xs];
+    const random = this.ctx.env.random;
+    for (let i = 0; i < pool.length && i < k; i++) {
+      const j = i + Math.floor(random.next() * (pool.length - i));
+      const x = pool[j] as T;
+      pool[j] = pool[i] as T;
+      f(x);
+    }
   }
 
   private pick<T>(xs: readonly T[]): T | undefined {
@@ -91,8 +121,7 @@ export class Gossip {
       return;
     }
     const peers = view.livePeers();
-    const healthy = view.healthyOf(peers);
-    const target = this.pick(healthy.length > 0 ? healthy : peers);
+    const target = this.target(peers);
     if (target !== undefined) this.ctx.send(target, this.message(target, true));
     // A seed now and then heals a split view; always while we know nobody.
     const seeds = config.seeds.filter((s) => s.id !== this.ctx.id);
@@ -102,6 +131,23 @@ export class Gossip {
     }
     // Small pings to every member feed the failure detectors even when gossip picks someone else.
     this.ping(peers, target);
+  }
+
+  /**
+   * A random healthy peer (any peer when none looks healthy). In a large cluster a few uniform draws among
+   * all peers come first, the first healthy one winning (still uniform among the healthy): checking every
+   * peer's detector each round made the round O(members) per node and O(members²) for the cluster.
+   */
+  private target(peers: readonly NodeId[]): NodeId | undefined {
+    const view = this.ctx.view;
+    if (peers.length > maxPingsPerRound) {
+      for (let i = 0; i < 4; i++) {
+        const p = this.pick(peers) as NodeId;
+        if (view.isHealthy(p)) return p;
+      }
+    }
+    const healthy = view.healthyOf(peers);
+    return this.pick(healthy.length > 0 ? healthy : peers);
   }
 
   private ping(peers: readonly NodeId[], target: NodeId | undefined): void {
