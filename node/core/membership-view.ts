@@ -44,6 +44,9 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
   /** Bumped when a member appears, disappears, or leaves or comes back (what livePeers depends on). */
   rosterVersion = 0;
   private hashSum = 0;
+  /** digest() as last built, and the version it was built at. */
+  private digestText = '';
+  private digestVersion = -1;
 
   override set(id: NodeId, e: MemberEntry): this {
     const before = super.get(id);
@@ -74,7 +77,12 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
 
   /** Equal tables have equal digests; different ones, all but surely (52 bits of SHA-256 per entry, summed). */
   digest(): string {
-    return `${this.size}:${this.hashSum.toString(16)}`;
+    // Asked for every ping and gossip sent and received: built once per change.
+    if (this.digestVersion !== this.version) {
+      this.digestText = `${this.size}:${this.hashSum.toString(16)}`;
+      this.digestVersion = this.version;
+    }
+    return this.digestText;
   }
 }
 
@@ -94,6 +102,7 @@ export class MembershipView {
   private replicatedCache: { version: number; parts: number[] } | undefined;
   private livePeersCache: { rosterVersion: number; peers: readonly NodeId[] } | undefined;
   private entriesCache: { version: number; entries: readonly MemberEntry[] } | undefined;
+  private matchCache: { ring: VersionedRing; version: number; matches: boolean } | undefined;
 
   constructor(
     private readonly id: NodeId,
@@ -244,12 +253,24 @@ export class MembershipView {
   recomputeRing(): boolean {
     if (this.ring === undefined && !this.mayFoundRing()) return false;
     this.refreshSelf();
-    if (this.ring !== undefined && ringMatchesCandidates(this.ring.ring, this.members.values())) return false;
+    if (this.ring !== undefined && this.matchesCandidates(this.ring)) return false;
     const next = nextRing(this.ring, ringCandidates(this.members.values()), this.config.partitions);
     if (next === undefined) return false;
     this.adoptRing(next);
     this.env.logger.log('info', 'ring-changed', { version: this.ring?.version, members: this.ring?.ring.members });
     return true;
+  }
+
+  /**
+   * ringMatchesCandidates for the ring and the table as they are, remembered per (ring, table version):
+   * asked every round and for every gossip received, and O(members) each time.
+   */
+  private matchesCandidates(ring: VersionedRing): boolean {
+    const c = this.matchCache;
+    if (c !== undefined && c.ring === ring && c.version === this.members.version) return c.matches;
+    const matches = ringMatchesCandidates(ring.ring, this.members.values());
+    this.matchCache = { ring, version: this.members.version, matches };
+    return matches;
   }
 
   /**
