@@ -53,6 +53,8 @@ export interface PeerTransportOptions {
 
 export interface PeerTransportStats {
   sent: number;
+  /** Data frames written on established links; sent / framesSent is how many messages a frame carried. */
+  framesSent: number;
   received: number;
   dropped: number;
   rejected: number;
@@ -91,7 +93,7 @@ export class PeerTransport implements Transport {
   private server: net.Server | undefined;
   private handler: MessageHandler = () => {};
   private closed = false;
-  private readonly counters = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0, stale: 0, replayed: 0, authFailures: 0 };
+  private readonly counters = { sent: 0, framesSent: 0, received: 0, dropped: 0, rejected: 0, connects: 0, stale: 0, replayed: 0, authFailures: 0 };
   /** What inbound connections use of this transport (peer-inbound.ts). */
   private readonly inbound: InboundContext;
   /** What our own outgoing connections use of it (peer-outbound.ts). */
@@ -260,7 +262,7 @@ export class PeerTransport implements Transport {
     for (const link of links) {
       if (link.outbox.length === 0) continue;
       if (link.connected && link.socket && !link.socket.destroyed && !this.closed) {
-        writeLinkBatch(link, link.socket, this.id);
+        this.counters.framesSent += writeLinkBatch(link, link.socket, this.id);
         continue;
       }
       // The link went down within the turn: its messages wait for the redial like any other, with the

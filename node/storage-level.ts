@@ -53,16 +53,32 @@ const separator = 0x00;
 /** Batches in flight at once: one fsyncing, the next waiting behind it inside LevelDB. */
 const maxInFlight = 2;
 const barrierNamespace = 'meta';
+const empty = new Uint8Array(0);
+
+/** "ns\0" as bytes per namespace: the core uses a handful ("kv", "hint", "meta", …), so they are kept. */
+const nsPrefixes = new Map<string, Buffer>();
+const maxCachedPrefixes = 64;
+
+function nsPrefix(ns: string): Buffer {
+  const cached = nsPrefixes.get(ns);
+  if (cached !== undefined) return cached;
+  if (ns.length === 0 || ns.includes('\u0000')) throw new RangeError(`invalid storage namespace ${JSON.stringify(ns)}`);
+  const nsBytes = Buffer.from(ns, 'utf8');
+  const prefix = Buffer.alloc(nsBytes.length + 1);
+  nsBytes.copy(prefix, 0);
+  prefix[nsBytes.length] = separator;
+  if (nsPrefixes.size < maxCachedPrefixes) nsPrefixes.set(ns, prefix);
+  return prefix;
+}
 
 /** The LevelDB key of (ns, key): the namespace, a NUL byte, then the key's UTF-8 bytes. */
 export function encodeKey(ns: string, key: string): Bytes {
-  if (ns.length === 0 || ns.includes('\u0000')) throw new RangeError(`invalid storage namespace ${JSON.stringify(ns)}`);
-  const nsBytes = Buffer.from(ns, 'utf8');
-  const keyBytes = Buffer.from(key, 'utf8');
-  const out = Buffer.allocUnsafe(nsBytes.length + 1 + keyBytes.length);
-  nsBytes.copy(out, 0);
-  out[nsBytes.length] = separator;
-  keyBytes.copy(out, nsBytes.length + 1);
+  // One allocation per key (the prefix is shared, the key is encoded in place): this runs for every
+  // operation of every batch.
+  const prefix = nsPrefix(ns);
+  const out = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(key, 'utf8'));
+  prefix.copy(out, 0);
+  out.write(key, prefix.length, 'utf8');
   return out;
 }
 
@@ -192,13 +208,12 @@ export class LevelStorage implements Storage {
     const barrier = group.some((p) => p.barrier);
     if (barrier) this.barrierInFlight = true;
     for (const p of group) for (const id of p.ids) this.inFlightIds.set(id, (this.inFlightIds.get(id) ?? 0) + 1);
-    const ops: LevelOp[] = group.flatMap((p) =>
-      p.ops.map((op): LevelOp =>
-        op.type === 'put'
-          ? { type: 'put' as const, key: encodeKey(op.ns, op.key), value: op.value ?? new Uint8Array(0) }
-          : { type: 'del' as const, key: encodeKey(op.ns, op.key) },
-      ),
-    );
+    const ops: LevelOp[] = [];
+    for (const p of group) {
+      for (const op of p.ops) {
+        ops.push(op.type === 'put' ? { type: 'put', key: encodeKey(op.ns, op.key), value: op.value ?? empty } : { type: 'del', key: encodeKey(op.ns, op.key) });
+      }
+    }
     try {
       const t0 = performance.now();
       await this.syncBatch(ops);

@@ -246,9 +246,11 @@ t.test('messages sent to a peer in one event-loop turn leave as one signed frame
   a.tr.send('n2', { type: 'first' });
   t.ok(await until(() => b.got.length === 1), 'the link is up');
   const before = relay.frames().length;
+  const framesBefore = a.tr.stats.framesSent;
   for (let i = 0; i < 50; i++) a.tr.send('n2', { type: 'small', i });
   t.ok(await until(() => b.got.length === 51), 'all 50 arrive');
   t.equal(relay.frames().length - before, 1, 'in one frame');
+  t.equal(a.tr.stats.framesSent - framesBefore, 1, 'which the sender counts as one data frame');
   t.same(b.got.slice(1).map(([, m]) => m['i']), Array.from({ length: 50 }, (_, i) => i), 'in the order sent');
   // Any two 600 kB messages together exceed the 1 MiB bound on a batch, so a turn sending three of them
   // writes three frames, and every message still arrives in order.
@@ -258,6 +260,7 @@ t.test('messages sent to a peer in one event-loop turn leave as one signed frame
   t.ok(await until(() => b.got.length === 54), 'the three big messages arrive');
   const bigFrames = relay.frames().slice(mid);
   t.equal(bigFrames.length, 3, 'each in a frame of its own, since any two together pass the bound');
+  t.equal(a.tr.stats.framesSent - framesBefore, 4, 'and counts as three more');
   t.ok(bigFrames.every((f) => f.length < 2 * 600_000), 'no frame joins two of them');
   t.same(b.got.slice(51).map(([, m]) => m['i']), [0, 1, 2], 'in order');
 });
