@@ -80,7 +80,9 @@ export async function renderCampaignHtml(name: string, rows: readonly CampaignRo
 (validity merged, the highest stale-read rate, the lowest availability) and links to that run's report.</p>
 <table id="heatmap"></table>
 <h2>Comparison</h2>
-<p class="muted">Click a column header to sort; click again to reverse.</p>
+<p class="muted">Click a column header to sort; click again to reverse. A run that is not valid wrote its report as it
+finished (every run did with <code>campaign --reports all</code>); a valid run's report is rendered when first opened
+through <code>quorumlab serve</code>, or written with <code>quorumlab report &lt;this campaign's folder&gt;</code>.</p>
 <table id="comparison"><thead><tr>${head}<th></th><th>replay</th></tr></thead>
 <tbody>${rows.map((r, i) => tableRow(r, hrefs[i] ?? null)).join('\n')}</tbody></table>
 <script>${await chartJsSource()}</script>

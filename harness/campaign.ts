@@ -62,6 +62,12 @@ export interface CampaignOptions {
   readonly faultShapes?: FaultShapes;
   /** Runs at once: this process and jobs − 1 worker processes (default 1; the CLI's default is the core count for sim). */
   readonly jobs?: number;
+  /**
+   * Which runs write report.html as they finish (`--reports`): 'failed' (the default) those not valid, the
+   * ones someone opens first; the valid ones render theirs on demand (`quorumlab report`, `quorumlab serve`),
+   * because rendering every run's report costs a few per cent of a simulated run. 'all': every run.
+   */
+  readonly reports?: 'all' | 'failed';
   /** Only this 1/n of the matrix (`--shard i/n`, i from 1); the rest is other shards' to run. */
   readonly shard?: CampaignShard;
   readonly quiet?: boolean;
@@ -175,6 +181,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
   const runtime = (o['runtime'] ?? 'local') as RuntimeKind;
   const jobs = parseJobs(o['jobs'], runtime);
   const shard = o['shard'] !== undefined ? parseShard(String(o['shard'])) : undefined;
+  const reports = parseReports(o['reports']);
   const ssh = sshOptionsFrom(o);
   const nodeCounts = parseIntAxis(o['nodes'], '--nodes', 1, 5);
   const requestTimeouts = parseIntAxis(o['requestTimeout'], '--request-timeout', 1, 1000);
@@ -197,6 +204,7 @@ export function campaignOptionsFrom(o: Record<string, unknown>): CampaignOptions
     mechanisms,
     jobs,
     ...(shard !== undefined ? { shard } : {}),
+    ...(reports !== undefined ? { reports } : {}),
     ...worldOptionsFrom(o),
     ...(ssh !== undefined ? { ssh } : {}),
   };
@@ -255,6 +263,13 @@ function parseJobs(v: unknown, runtime: RuntimeKind): number {
     throw new InvalidArgumentError(`--jobs ${jobs} needs --runtime sim (${runtime} runs share loopback addresses and real time, so they run one at a time)`);
   }
   return jobs;
+}
+
+/** `--reports all|failed`; undefined: the default (failed). */
+function parseReports(v: unknown): 'all' | 'failed' | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'all' || v === 'failed') return v;
+  throw new InvalidArgumentError(`--reports must be all or failed, got "${String(v)}"`);
 }
 
 /** `--shard i/n`: the i-th (from 1) of n shards. */
@@ -386,14 +401,22 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   log(`campaign "${options.name}"${options.shard !== undefined ? ` shard ${shard.index}/${shard.count}: ${mine.length} of ${plan.length}` : `: ${plan.length}`} runs` +
     `${jobs > 1 ? ` in ${jobs} lanes (this process and ${jobs - 1} worker${jobs - 1 === 1 ? '' : 's'})` : ''} (campaign ${id}) → ${dir}`);
   const summaryOptions = { ...options, runtimeFactory: undefined, log: undefined };
-  await executeRuns(mine.map((p) => ({ index: p.index, run: { ...p.run, store: join(dir, 'runs'), runDir: join(dir, 'runs', p.folder) } })), {
+  let summaryWrittenMs = -Infinity;
+  // Not part of the plan (so not of the campaign's identity): whether a run writes its report changes nothing it tests.
+  const skipReport = options.reports === 'all' ? {} : { skipReport: 'valid' as const };
+  await executeRuns(mine.map((p) => ({ index: p.index, run: { ...p.run, store: join(dir, 'runs'), runDir: join(dir, 'runs', p.folder), ...skipReport } })), {
     jobs,
     ...(options.runtimeFactory !== undefined ? { runtimeFactory: options.runtimeFactory } : {}),
   }, async ({ index, row, error }) => {
     rows.push({ index, ...row });
     log(`  [${rows.length}/${mine.length}] ${row.label}: ${String(row.valid)}${error !== undefined ? ` (${error})` : ''}`);
-    // Keep the summary current so an interrupted campaign still leaves its table so far.
-    await writeCampaignSummary(dir, summaryOptions, header, rows);
+    // Keep the summary current so an interrupted campaign still leaves its table so far — at most once a
+    // second (wall time; it decides nothing a run does): campaign.json holds every row so far, so writing it
+    // after each run costs O(runs²) over a campaign, and simulated runs finish many a second.
+    if (Date.now() - summaryWrittenMs >= 1000) {
+      await writeCampaignSummary(dir, summaryOptions, header, rows);
+      summaryWrittenMs = Date.now();
+    }
   });
   return finishCampaign(options.store, dir, options.name, summaryOptions, header, rows, log);
 }
@@ -408,6 +431,10 @@ export async function finishCampaign(store: string, dir: string, name: string, o
   await updateLatest(store, dir);
   log(table);
   const valid = mergeValidity(rows.map((r) => r.valid));
+  // Before the verdict, which stays the last line (scripts read it with `tail -1`).
+  if (options['reports'] !== 'all' && rows.some((r) => r.valid === true)) {
+    log(`valid runs' reports are rendered on demand: quorumlab serve ${store}, or quorumlab report ${dir}`);
+  }
   log(`campaign ${valid === true ? 'VALID' : valid === false ? 'INVALID' : 'UNKNOWN'} → ${join(dir, 'campaign.html')}`);
   return { exitCode: rows.length === 0 ? 2 : exitCodeFor(valid), valid, rows: rows.map(({ index: _index, ...row }) => row), dir };
 }

@@ -1,4 +1,4 @@
-// The quorumlab command line, every command: run, search, check, export, campaign, pbs, node, ls, serve. A bad
+// The quorumlab command line, every command: run, search, check, export, campaign, pbs, node, ls, serve, report. A bad
 // flag prints one line and exits 2 (Jepsen's "could not run"); every command's exit code is 0 valid, 1 invalid,
 // 2 unknown or failed. cli.ts loads this module for every command but `check`, which needs none of it.
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -286,6 +286,7 @@ Examples:
     .option('--name <name>', 'campaign name', 'campaign')
     .option('--jobs <count>', 'runs at once: this process and N-1 worker processes (default: one per core with --runtime sim, else 1)', positiveIntArg('--jobs'))
     .option('--shard <i/n>', 'run only the i-th of n deterministic shares of the matrix (i from 1); combine with `campaign merge`', (v: string) => v)
+    .addOption(new Option('--reports <which>', "which runs write report.html as they finish: failed (not valid; the others render theirs on demand: `quorumlab report`, `quorumlab serve`) or all").choices(['failed', 'all']))
     .addHelpText('after', `
 Examples:
   quorumlab campaign --quick                             ≤ 5 min sweep on local processes

@@ -82,8 +82,11 @@ export interface RunOptions {
   readonly quiet?: boolean;
   /** Where lines go (default stdout). */
   readonly log?: (line: string) => void;
-  /** Skip writing report.html (campaigns write their own summary). */
-  readonly skipReport?: boolean;
+  /**
+   * Skip writing report.html: always (true), or only when the run is valid ('valid': a campaign's runs,
+   * whose valid ones render their report on demand from the folder, see report/stored.ts).
+   */
+  readonly skipReport?: boolean | 'valid';
   /** The command line that reproduces this run, shown in the report. */
   readonly command?: string;
 }
@@ -593,7 +596,7 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     await writeJson(`${runDir}/results.json`, {
       valid, checkers, config, stats, logs, ...(error !== undefined ? { error } : {}),
     });
-    if (options.skipReport !== true) {
+    if (options.skipReport !== true && !(options.skipReport === 'valid' && valid === true)) {
       try {
         await writeReport(`${runDir}/report.html`, { history: recorder.ops, config, valid, checkers, stats, ...(error !== undefined ? { error } : {}) });
       } catch (e) {

@@ -1,5 +1,7 @@
-// The store's commands: `quorumlab ls` (the runs and campaigns in the terminal) and `quorumlab serve`
-// (the same in a browser, each report one click away). Registered by cli.ts; both filter alike.
+// The store's commands: `quorumlab ls` (the runs and campaigns in the terminal), `quorumlab serve`
+// (the same in a browser, each report one click away; both filter alike) and `quorumlab report` (a run's
+// report.html written from its folder, e.g. a campaign's valid runs, which do not write theirs).
+// Registered by cli.ts.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { StoreFilter } from './store-index.js';
 
@@ -44,6 +46,24 @@ export function addStoreCommands(program: Command, exit: (code: number) => void)
       const text = o.json === true ? entries.map((e) => JSON.stringify(e)).join('\n') : formatEntries(entries);
       if (text.length > 0) process.stdout.write(`${text}\n`);
       else process.stderr.write(`no runs in ${store}${o.kind ?? o.verdict ?? o.workload ?? o.grep ? ' match the filter' : ''}\n`);
+      exit(0);
+    });
+
+  program.command('report')
+    .description("write report.html from a finished run's folder, or for every run of a campaign folder that has none (a campaign writes only its failed runs' reports)")
+    .argument('<folders...>', 'run folders (with results.json) or campaign folders (with campaign.json)')
+    .action(async (folders: string[]) => {
+      const { writeReportsFor } = await import('./report/index.js');
+      for (const folder of folders) {
+        let written: string[];
+        try {
+          written = await writeReportsFor(folder);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message.split('\n')[0]!);
+        }
+        for (const path of written) process.stdout.write(`${path}\n`);
+        if (written.length === 0) process.stderr.write(`${folder}: every run already has its report.html\n`);
+      }
       exit(0);
     });
 

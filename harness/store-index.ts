@@ -23,7 +23,10 @@ export interface StoreEntry {
   readonly nemesis: string;
   readonly runtime: string;
   readonly seed: number | null;
-  /** The report to open, relative to the store, or null when none was written. */
+  /**
+   * The report to open, relative to the store, or null when there is none: a finished run's (results.json)
+   * report.html may not be written yet, and `quorumlab serve` renders it when asked (store-serve.ts).
+   */
   readonly report: string | null;
   /** A run inside a campaign: the campaign's path. */
   readonly campaign: string | null;
@@ -118,7 +121,8 @@ async function runEntry(dir: string, rel: string, files: Set<string>, campaign: 
     nemesis: nemesis.length > 0 ? nemesis : 'none',
     runtime: str(config['runtime']),
     seed: typeof config['seed'] === 'number' ? config['seed'] : null,
-    report: files.has('report.html') ? `${rel}/report.html` : null,
+    // A finished run without one (a campaign's valid runs) has its report rendered when it is first asked for (store-serve.ts).
+    report: files.has('report.html') || results !== null ? `${rel}/report.html` : null,
     campaign,
     runs: null,
     error: results !== null && typeof results['error'] === 'string' ? results['error'] : null,

@@ -4,9 +4,9 @@
 // links resolved, lies inside the store; anything else is a 4xx JSON error.
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { createReadStream } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { extname, relative, resolve, sep, isAbsolute } from 'node:path';
-import { escapeHtml } from './report/index.js';
+import { readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { extname, join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { escapeHtml, renderStoredReport } from './report/index.js';
 import { filterEntries, scanStore, verdictNames, type StoreFilter } from './store-index.js';
 import { filesPrefix, fileUrl, renderStorePage } from './store-page.js';
 
@@ -89,6 +89,30 @@ async function sendPath(reply: FastifyReply, storeReal: string, urlPath: string)
     .header('content-length', st.size).send(createReadStream(real));
 }
 
+/**
+ * A finished run's report that was never written (a campaign writes only its failed runs' reports): rendered
+ * from the run's folder, kept there for the next time when the store is writable, and sent. A folder
+ * that is no finished run is a 404 as before.
+ */
+async function sendRenderedReport(reply: FastifyReply, storeReal: string, urlPath: string): Promise<FastifyReply> {
+  const dirPath = urlPath.replace(/\/?report\.html$/, '');
+  const runDir = await resolveInStore(storeReal, dirPath === '' ? '.' : dirPath);
+  // What the report is made of must lie inside the store too (a symbolic link there may point anywhere).
+  for (const name of ['results.json', 'history.jsonl']) {
+    const inside = await resolveInStore(storeReal, dirPath === '' ? name : `${dirPath}/${name}`).catch((e: unknown) => e);
+    if (inside instanceof HttpError && inside.status !== 404) throw inside;
+  }
+  let html: string;
+  try {
+    html = await renderStoredReport(runDir);
+  } catch {
+    throw new HttpError(404, 'no such file in the store');
+  }
+  // Best effort: a read-only store still gets its page, rendered again next time.
+  await writeFile(join(runDir, 'report.html'), html, { flag: 'wx' }).catch(() => {});
+  return reply.type('text/html; charset=utf-8').send(html);
+}
+
 export async function buildStoreApp(store: string, port: () => number): Promise<FastifyInstance> {
   const storeReal = await realpath(store);
   // Closing ends kept-alive browser connections too (otherwise close waits for their idle timeout).
@@ -115,7 +139,15 @@ export async function buildStoreApp(store: string, port: () => number): Promise<
     const filter = filterFromQuery(req.query as Record<string, unknown>);
     return filterEntries(await scanStore(storeReal), filter).map((e) => ({ ...e, url: e.report === null ? null : fileUrl(e.report) }));
   });
-  app.get(`${filesPrefix}*`, async (req, reply) => sendPath(reply, storeReal, (req.params as Record<string, string>)['*'] ?? ''));
+  app.get(`${filesPrefix}*`, async (req, reply) => {
+    const urlPath = (req.params as Record<string, string>)['*'] ?? '';
+    try {
+      return await sendPath(reply, storeReal, urlPath);
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 404 && /(^|\/)report\.html$/.test(urlPath))) throw error;
+      return sendRenderedReport(reply, storeReal, urlPath);
+    }
+  });
   return app;
 }
 

@@ -10,3 +10,4 @@ export { replayCommand } from './replay.js';
 export async function writeReport(path: string, input: ReportInput): Promise<void> {
   await writeFile(path, await renderReport(input));
 }
+export { renderStoredReport, storedReportInput, writeReportsFor, writeStoredReport } from './stored.js';
