@@ -8,6 +8,12 @@ import type { NodeContext } from './node-context.js';
 
 /** Keys per handoff message, so one message stays small and one lost message costs little. */
 const handoffChunk = 64;
+/**
+ * Partitions handed off at once. Each streams one chunk per acknowledgement, so this bounds the keys read,
+ * encoded and sent in one event-loop turn (handoffParallel × handoffChunk); starting every partition a node
+ * gives up at once (a leave, a join taking a third of the ring) put all their first chunks in one turn.
+ */
+const handoffParallel = 4;
 
 export class OwnershipHandoff {
   private readonly inFlight = new Set<number>();
@@ -32,7 +38,11 @@ export class OwnershipHandoff {
       const holding = new Set(held);
       for (const p of this.handedOffPartitions.keys()) if (!holding.has(p)) this.handedOffPartitions.delete(p);
     }
-    for (const p of held) {
+    // Partitions not yet acknowledged in full under this ring go first: with at most handoffParallel in
+    // flight, re-sending an acknowledged partition's late writes must not hold back one never handed off.
+    const order = [...held].sort((a, b) => Number(this.handedOffPartitions.get(a) === version) - Number(this.handedOffPartitions.get(b) === version) || a - b);
+    let waiting = false;
+    for (const p of order) {
       if (this.inFlight.has(p)) continue;
       const home = view.homeOfPartition(p);
       if (home.includes(this.ctx.id)) continue;
@@ -48,13 +58,21 @@ export class OwnershipHandoff {
       const healthy = home.filter((h) => view.isHealthy(h));
       const targets = healthy.length === home.length || view.partialHandoff ? healthy : [];
       if (targets.length === 0) continue;
+      if (this.inFlight.size >= handoffParallel) {
+        waiting = true;
+        continue;
+      }
       this.inFlight.add(p);
       this.handoffPartition(p, targets)
         .then((complete) => {
           if (complete && targets.length === home.length && view.ring?.version === version) this.handedOffPartitions.set(p, version);
         })
         .catch((err: unknown) => env.logger.log('error', 'handoff-failed', { partition: p, error: String(err) }))
-        .finally(() => this.inFlight.delete(p));
+        .finally(() => {
+          this.inFlight.delete(p);
+          // A partition left waiting for a slot starts now rather than at the next tick.
+          if (waiting) this.ctx.timers.after(0, () => this.tick());
+        });
     }
     // Confirmed only from a tick that found nothing left to hand off, so every key the confirmation covers
     // has been acknowledged by all its new homes. Gossip carries it; peers then end the transition.
