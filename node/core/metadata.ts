@@ -39,6 +39,40 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * A record in parts: its bytes are the UTF-8 of `head`, the ring's JSON (or null), then the past rings'
+ * JSON in a list, closing the object: JSON.stringify({ ...head, ring, pastRings }). Comparing parts (text,
+ * and rings by object before bytes) tells an unchanged record without encoding it: a ring's JSON is O(Q)
+ * bytes and the record holds up to nine rings, and every persist asked for compared all of them.
+ */
+interface MetaRecord {
+  readonly head: string;
+  readonly ring: VersionedRing | undefined;
+  readonly pastRings: readonly VersionedRing[];
+}
+
+function sameRingBytes(a: VersionedRing | undefined, b: VersionedRing | undefined): boolean {
+  if (a === b) return true;
+  return a !== undefined && b !== undefined && sameBytes(ringBytes(a), ringBytes(b));
+}
+
+/** Equal parts give equal bytes, and equal bytes parse to equal parts (each part is the JSON of its value). */
+function sameRecord(a: MetaRecord, b: MetaRecord): boolean {
+  return a.head === b.head && sameRingBytes(a.ring, b.ring) && a.pastRings.length === b.pastRings.length &&
+    a.pastRings.every((r, i) => sameRingBytes(r, b.pastRings[i]));
+}
+
+function recordBytes(r: MetaRecord): Uint8Array {
+  const parts: Uint8Array[] = [utf8.encode(r.head)];
+  parts.push(r.ring === undefined ? utf8.encode('null') : ringBytes(r.ring), utf8.encode(',"pastRings":['));
+  r.pastRings.forEach((past, i) => {
+    if (i > 0) parts.push(comma);
+    parts.push(ringBytes(past));
+  });
+  parts.push(utf8.encode(']}'));
+  return concat(parts);
+}
+
 export class MetaStore {
   private metaWrite: Promise<void> = Promise.resolve();
   /**
@@ -47,8 +81,10 @@ export class MetaStore {
    * moving through versions while a cluster forms) costs one write per fsync instead of one per change.
    */
   private queued: Promise<void> | undefined;
-  /** The bytes of the last record handed to storage: a record equal to it is not written again. */
-  private lastWritten: Uint8Array | undefined;
+  /** The last record handed to storage, in parts: a record equal to it is not written again. */
+  private lastWritten: MetaRecord | undefined;
+  /** The JSON of the member entries but this node's, at a version of the table. */
+  private membersJson: { version: number; text: string } | undefined;
 
   constructor(
     private readonly id: NodeId,
@@ -89,10 +125,11 @@ export class MetaStore {
     if (this.queued !== undefined) return this.queued;
     const start = (): Promise<void> => {
       this.queued = undefined;
-      const value = this.encode();
+      const record = this.record();
       const last = this.lastWritten;
-      if (last !== undefined && sameBytes(last, value)) return Promise.resolve();
-      this.lastWritten = value;
+      if (last !== undefined && sameRecord(last, record)) return Promise.resolve();
+      this.lastWritten = record;
+      const value = recordBytes(record);
       return this.env.storage.write([{ type: 'put', ns: 'meta', key: 'state', value }]).catch((err: unknown) => {
         // A failed write may not be on disk: the next record must not be skipped as equal to it.
         this.lastWritten = undefined;
@@ -105,23 +142,17 @@ export class MetaStore {
     return write;
   }
 
-  /** The record: the UTF-8 of JSON.stringify({ ...head, ring, pastRings }), each ring's (O(Q)) bytes made once per ring. */
-  private encode(): Uint8Array {
+  /** The record as it is now: the JSON text before its rings (O(members)), and the rings themselves. */
+  private record(): MetaRecord {
     const view = this.view;
-    const head = {
-      incarnation: view.incarnation,
-      actorEpoch: this.actor.epoch,
-      actorBase: this.actor.base,
-      members: [...view.members.values()].filter((m) => m.id !== this.id),
-    };
-    const parts: Uint8Array[] = [utf8.encode(`${JSON.stringify(head).slice(0, -1)},"ring":`)];
-    parts.push(view.ring === undefined ? utf8.encode('null') : ringBytes(view.ring), utf8.encode(',"pastRings":['));
-    view.pastRings.forEach((r, i) => {
-      if (i > 0) parts.push(comma);
-      parts.push(ringBytes(r));
-    });
-    parts.push(utf8.encode(']}'));
-    return concat(parts);
+    // JSON.stringify({ incarnation, actorEpoch, actorBase, members }) without its closing brace; the
+    // members' part is built once per version of the table (a ring change alone leaves it as it was).
+    const table = view.members;
+    if (this.membersJson?.version !== table.version) {
+      this.membersJson = { version: table.version, text: JSON.stringify([...table.values()].filter((m) => m.id !== this.id)) };
+    }
+    const head = `{"incarnation":${JSON.stringify(view.incarnation)},"actorEpoch":${JSON.stringify(this.actor.epoch)},"actorBase":${JSON.stringify(this.actor.base)},"members":${this.membersJson.text},"ring":`;
+    return { head, ring: view.ring, pastRings: [...view.pastRings] };
   }
 
   persistSoon(): void {
