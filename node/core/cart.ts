@@ -30,6 +30,11 @@ interface AddEntry extends CartAdd {
   readonly at: number;
   /** Its dot, parsed once, for lookups in removed sets. */
   readonly parsed: ParsedDot;
+  /**
+   * Its share of the value hash (`addHash`), once computed. A delta decoded once is merged by every
+   * replica in this process, so each add is hashed once rather than once per replica and per merge.
+   */
+  h: bigint | undefined;
 }
 
 /** Every add of one chain of versions, in the order they arrived (append-only). */
@@ -38,7 +43,7 @@ class AddsLog {
   head = 0;
 
   set(dot: string, add: CartAdd, at: number, parsed: ParsedDot = parseDot(dot)): void {
-    this.entries.set(dot, { item: add.item, qty: add.qty, at, parsed });
+    this.entries.set(dot, { item: add.item, qty: add.qty, at, parsed, h: (add as Partial<AddEntry>).h });
   }
 }
 
@@ -47,6 +52,12 @@ interface Derivation {
   readonly parentId: number;
   readonly adds: readonly (readonly [string, AddEntry])[];
   readonly removed: RemovedDots;
+  /**
+   * The merged-in state itself when the delta is exactly it (everything it held was new: the usual write
+   * of a fresh add or remove). The encoding is canonical, so it encodes as the delta would, and every
+   * replica handed the same decoded delta then shares its one encoding.
+   */
+  readonly whole: CartState | undefined;
 }
 
 const mask256 = (1n << 256n) - 1n;
@@ -57,6 +68,8 @@ export class CartState {
   readonly id = ++nextStateId;
   /** The encoding, once built (frozen, shared by every holder). */
   json: CartJson | undefined = undefined;
+  /** The encoding's JSON text, once built (what `encodeCart` stores). */
+  text: string | undefined = undefined;
   /** Sum (mod 2^256) of the sha256 of every live add: the adds' part of the value hash, kept incrementally. */
   addsSum: bigint | undefined = undefined;
   derivation: Derivation | undefined = undefined;
@@ -183,9 +196,9 @@ export function cartRemove(state: CartState, item: string, observedDots: readonl
   return cartMerge(state, cartRemoveDelta(item, observedDots));
 }
 
-/** The adds' share of the value hash for one add. */
-function addHash(dot: string, add: CartAdd): bigint {
-  return BigInt(`0x${sha256Hex(JSON.stringify([dot, add.item, add.qty]))}`);
+/** The adds' share of the value hash for one add (kept on the entry; its payload never changes). */
+function addHash(dot: string, add: AddEntry): bigint {
+  return (add.h ??= BigInt(`0x${sha256Hex(JSON.stringify([dot, add.item, add.qty]))}`));
 }
 
 /**
@@ -256,13 +269,15 @@ export function cartMerge(a: CartState, b: CartState): CartState {
     if (replaced !== undefined) {
       for (const [dot, add] of replaced) {
         if (newRemoved.hasParsed(add.parsed, dot)) continue;
-        sum += addHash(dot, add) - addHash(dot, a.liveAdd(dot) as CartAdd);
+        sum += addHash(dot, add) - addHash(dot, a.liveAdd(dot) as AddEntry);
       }
     }
     result.addsSum = sum & mask256;
   }
   const effective: [string, AddEntry][] = replaced === undefined ? newAdds : [...newAdds, ...replaced];
-  result.derivation = { parentId: a.id, adds: effective, removed: newRemoved };
+  // All of b's live adds and removed dots were new: the delta is b (as a set, hence as an encoding).
+  const whole = replaced === undefined && newAdds.length === b.liveCount && newRemoved.count === b.removedDots.count ? b : undefined;
+  result.derivation = { parentId: a.id, adds: effective, removed: newRemoved, whole };
   return result;
 }
 
@@ -274,7 +289,7 @@ export function cartMerge(a: CartState, b: CartState): CartState {
 export function cartDeltaSince(state: CartState, parentId: number): CartState | undefined {
   const d = state.derivation;
   if (d === undefined || d.parentId !== parentId) return undefined;
-  return buildState(d.adds, d.removed);
+  return d.whole ?? buildState(d.adds, d.removed);
 }
 
 /**
@@ -299,6 +314,19 @@ export function cartItems(state: CartState): Record<string, number> {
     out[add.item] = (out[add.item] ?? 0) + add.qty;
   });
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** `cartItems` and `cartObservedAll` of one state, in one pass over its live adds (a read answers both). */
+export function cartView(state: CartState): { items: Record<string, number>; observed: Record<string, string[]> } {
+  const qty: Record<string, number> = {};
+  const observed: Record<string, string[]> = {};
+  state.forEachLive((dot, add) => {
+    qty[add.item] = (qty[add.item] ?? 0) + add.qty;
+    (observed[add.item] ??= []).push(dot);
+  });
+  for (const dots of Object.values(observed)) dots.sort();
+  const items = Object.fromEntries(Object.entries(qty).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { items, observed };
 }
 
 export function cartIsEmpty(state: CartState): boolean {
@@ -360,8 +388,21 @@ export interface CartJson {
  * encoding that never left this process (a simulated peer's message, a message a node sends itself) then
  * decodes without parsing its adds again; forms parsed off the wire are fresh objects and never found here.
  */
-const stateOfJson = new WeakMap<CartJson, CartState>();
-const decodedOfJson = new WeakMap<object, CartState>();
+const origin: unique symbol = Symbol('cart encoding origin');
+
+/**
+ * Kept on the encoding itself, under a symbol (which JSON.stringify, for-in and Object.keys skip, and a
+ * parsed form never has), rather than in WeakMaps: one is made per read reply and per write, and weak
+ * maps that size cost the collector more than the lookups save.
+ */
+interface Origin {
+  readonly source: CartState;
+  decoded: CartState | undefined;
+}
+
+function originOf(json: object): Origin | undefined {
+  return Object.prototype.hasOwnProperty.call(json, origin) ? (json as { [origin]: Origin })[origin] : undefined;
+}
 
 /** The encoding, computed once per state and shared; deep-frozen so that no holder can change it for the others. */
 export function cartToJson(state: CartState): CartJson {
@@ -371,9 +412,10 @@ export function cartToJson(state: CartState): CartJson {
   a.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   for (const e of a) Object.freeze(e);
   Object.freeze(a);
-  const json = Object.freeze({ a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x }) as unknown as CartJson;
+  const json = { a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x } as unknown as CartJson;
+  Object.defineProperty(json, origin, { value: { source: state, decoded: undefined } satisfies Origin });
+  Object.freeze(json);
   state.json = json;
-  stateOfJson.set(json, state);
   return json;
 }
 
@@ -384,9 +426,14 @@ export function cartToJson(state: CartState): CartJson {
  */
 function fromKnownJson(json: CartJson, source: CartState): CartState {
   const alog = new AddsLog();
-  for (const [dot, item, qty] of json.a) alog.set(dot, { item, qty }, 0, source.alog.entries.get(dot)?.parsed);
+  for (const [dot, item, qty] of json.a) {
+    // The source's own entry (parsed dot and hash share included) when it still carries this payload.
+    const e = source.alog.entries.get(dot);
+    alog.set(dot, e !== undefined && e.item === item && e.qty === qty ? e : { item, qty }, 0, e?.parsed);
+  }
   const state = new CartState(alog, 0, source.removedDots, source.liveCount);
   state.json = json;
+  state.text = source.text;
   state.addsSum = source.addsSum;
   return state;
 }
@@ -400,14 +447,8 @@ const maxRangeSpan = 1_000_000;
 
 export function cartFromJson(json: unknown): CartState {
   if (typeof json !== 'object' || json === null) malformed('not an object');
-  const decoded = decodedOfJson.get(json);
-  if (decoded !== undefined) return decoded;
-  const source = stateOfJson.get(json as CartJson);
-  if (source !== undefined) {
-    const state = fromKnownJson(json as CartJson, source);
-    decodedOfJson.set(json, state);
-    return state;
-  }
+  const known = originOf(json);
+  if (known !== undefined) return (known.decoded ??= fromKnownJson(json as CartJson, known.source));
   const j = json as Partial<Record<keyof CartJson, unknown>>;
   if (!Array.isArray(j.a) || typeof j.r !== 'object' || j.r === null || Array.isArray(j.r) || !Array.isArray(j.x)) {
     malformed('missing adds, removed ranges or removed ids');
@@ -423,8 +464,11 @@ export function cartFromJson(json: unknown): CartState {
   return buildState(adds, removed);
 }
 
+const utf8 = new TextEncoder();
+
+/** The stored bytes; their JSON text is kept on the state (a fresh array each call: callers own it). */
 export function encodeCart(state: CartState): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(cartToJson(state)));
+  return utf8.encode((state.text ??= JSON.stringify(cartToJson(state))));
 }
 
 /** Decodes `encodeCart` output; throws on malformed bytes (a definite error: nothing is applied). */

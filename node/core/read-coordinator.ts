@@ -3,7 +3,7 @@
 // behind (read repair). Tombstones are reaped by tombstone-reaper.ts, which asks this coordinator whether a
 // read of a key is still open: its replies may hold a version the repair would send on.
 import type { BadRequest, CartReadResult, GetResult, QuorumError, RequestOptions } from './api.js';
-import { type CartState, cartItems, cartObservedAll } from './cart.js';
+import { type CartState, cartView } from './cart.js';
 import { encodeCartContext, encodeKvContext } from './context.js';
 import type { NodeId } from './env.js';
 import { checkKey } from './limits.js';
@@ -32,8 +32,8 @@ export class ReadCoordinator {
   async cartRead(key: string, options: RequestOptions = {}): Promise<CartReadResult> {
     const res = await this.read('cart', key, options);
     if (!res.ok) return res;
-    const c = res.state as CartState;
-    return { ok: true, items: cartItems(c), context: encodeCartContext(cartObservedAll(c), this.ctx.secret, key) };
+    const { items, observed } = cartView(res.state as CartState);
+    return { ok: true, items, context: encodeCartContext(observed, this.ctx.secret, key) };
   }
 
   /** A read of `key` with the request's R (checked against N) and timeout; refused before sending when invalid. */
@@ -61,10 +61,18 @@ export class ReadCoordinator {
     if (kind === 'kv') this.open.set(key, (this.open.get(key) ?? 0) + 1);
     return new Promise((resolve) => {
       let answered = false;
+      // The fold of the replies in arrival order, kept: replies only ever grow, so the answer's merge
+      // is extended rather than redone when the read closes (the same merges, in the same order).
+      let folded = t.empty;
+      let foldedCount = 0;
       const merged = (): State => {
-        let s = t.empty;
-        for (const r of replies.values()) if (r !== undefined) s = t.merge(s, r);
-        return s;
+        let i = 0;
+        for (const r of replies.values()) {
+          if (i++ < foldedCount) continue;
+          if (r !== undefined) folded = t.merge(folded, r);
+        }
+        foldedCount = i;
+        return folded;
       };
       const req = requests.start({
         deadlineMs: timeoutMs,

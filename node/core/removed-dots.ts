@@ -79,9 +79,23 @@ function rangesMinus(b: RangeList, a: RangeList): Range[] {
   return out;
 }
 
+/**
+ * Range hashes computed lately: every replica of a cart joins the same ranges, and a union takes away the
+ * hashes of the ranges it absorbs, which were added when they were made. Bounded: cleared when full.
+ */
+const rangeHashes = new Map<string, bigint>();
+const rangeHashesMax = 1 << 16;
+
 /** A range's share of the removed hash (a domain apart from the verbatim ids' and from the adds'). */
 function rangeHash(prefix: string, r: Range): bigint {
-  return BigInt(`0x${sha256Hex(JSON.stringify(['removed-range', prefix, r[0], r[1]]))}`);
+  const text = JSON.stringify(['removed-range', prefix, r[0], r[1]]);
+  let h = rangeHashes.get(text);
+  if (h === undefined) {
+    h = BigInt(`0x${sha256Hex(text)}`);
+    if (rangeHashes.size >= rangeHashesMax) rangeHashes.clear();
+    rangeHashes.set(text, h);
+  }
+  return h;
 }
 
 function verbatimHash(dot: string): bigint {
