@@ -246,7 +246,7 @@ export function cartMerge(a: CartState, b: CartState): CartState {
   const liveCount = a.liveCount - hidden.length + newAdds.length;
   // Removed adds stay in their log for the older versions; once they outnumber the live ones, the result
   // gets a log of its live adds only, so a churning cart's reads cost O(live adds), not O(adds ever made).
-  const dead = hidden.length > 0 && alog.entries.size > 2 * liveCount + 64;
+  const dead = hidden.length > 0 && alog.entries.size > 2 * liveCount + 16;
   if (replaced !== undefined || dead || (newAdds.length > 0 && alog.head !== av)) {
     // Not the newest version (or a clashing dot changes an add's payload): copy what a sees.
     alog = new AddsLog();
@@ -409,7 +409,7 @@ export function cartToJson(state: CartState): CartJson {
   if (state.json !== undefined) return state.json;
   const a: [string, string, number][] = [];
   state.forEachLive((dot, add) => a.push([dot, add.item, add.qty]));
-  a.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  a.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   for (const e of a) Object.freeze(e);
   Object.freeze(a);
   const json = { a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x } as unknown as CartJson;

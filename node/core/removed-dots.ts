@@ -412,7 +412,10 @@ export class RemovedDots {
     if (this.rec === undefined) {
       const r: Record<string, RangeList> = {};
       // A prefix comes off the wire: "__proto__" must be an own key like any other.
-      for (const [prefix, list] of this.ranges) Object.defineProperty(r, prefix, { value: list, enumerable: true, writable: true, configurable: true });
+      for (const [prefix, list] of this.ranges) {
+        if (prefix === '__proto__') Object.defineProperty(r, prefix, { value: list, enumerable: true, writable: true, configurable: true });
+        else r[prefix] = list;
+      }
       this.rec = Object.freeze(r);
     }
     return this.rec;
