@@ -130,3 +130,53 @@ t.test('an entry of another life with the same incarnation (a lost metadata writ
   t.ok(seen.some((e) => e.incarnation > mine.incarnation), `n1 moved past the other life (incarnations ${[...new Set(seen.map((e) => e.incarnation))].join(', ')})`);
   await c.stopAll();
 });
+
+t.test(`${nodes} nodes: a restart greets a few seeds, a new ring is pushed to a few peers, and both still reach every node`, async (t) => {
+  const c = await makeCluster(nodes, {}, { seed: 6 });
+  await waitConverged(c, 30_000);
+  type Gossip = { type: string; reply?: boolean; ring?: unknown; ringDigest?: string; members?: { id: string; incarnation: number }[]; membersDigest?: string };
+  const greetings = new Set<string>();
+  const n7Incarnations = new Set<number>();
+  const lastDigest = new Map<string, string>();
+  const ringPushes = new Map<string, number>();
+  const original = c.runtime.network.send.bind(c.runtime.network);
+  let counting: 'greet' | 'ring' | undefined;
+  c.runtime.network.send = (from, to, message) => {
+    const m = message as Gossip;
+    if (m.type === 'gossip' && counting === 'greet' && from === 'n7' && m.reply === true) greetings.add(to);
+    if (m.type === 'gossip' && from === 'n7') for (const e of m.members ?? []) if (e.id === 'n7') n7Incarnations.add(e.incarnation);
+    if ((m.type === 'gossip' || m.type === 'ping') && m.membersDigest !== undefined) lastDigest.set(from, m.membersDigest);
+    // A push of a new ring asks for no answer and carries the ring (a round's gossip asks for one).
+    if (m.type === 'gossip' && counting === 'ring' && m.reply !== true && m.ring !== undefined) {
+      const k = `${from} ${String(m.ringDigest)}`;
+      ringPushes.set(k, (ringPushes.get(k) ?? 0) + 1);
+    }
+    original(from, to, message);
+  };
+  c.crash('n7');
+  await c.advance(1000);
+  counting = 'greet';
+  await c.restart('n7');
+  counting = undefined;
+  // Greetings are what the start sends before its first round; rounds add one gossip each.
+  t.ok(greetings.size <= maxPingsPerRound, `the restarted node greeted ${greetings.size} of ${nodes - 1} seeds`);
+  await waitConverged(c, 30_000);
+  t.ok(Math.max(...n7Incarnations) >= 2, `the restarted node gossiped its new incarnation (${[...n7Incarnations].join(', ')})`);
+  // Equal member digests are equal tables: every node then holds the restarted node's newest entry.
+  await c.advance(3000);
+  lastDigest.clear();
+  await c.advance(2000);
+  t.equal(lastDigest.size, nodes, 'every node sent its member digest');
+  t.equal(new Set(lastDigest.values()).size, 1, 'and all of them are the same');
+  counting = 'ring';
+  const added = await c.addNode();
+  await waitConverged(c, 30_000);
+  counting = undefined;
+  const most = Math.max(0, ...ringPushes.values());
+  t.ok(ringPushes.size > 0, `${ringPushes.size} (node, ring) pairs pushed`);
+  // Without the bound every node that took the new ring pushed it to all its peers.
+  t.ok(most <= maxPingsPerRound, `at most ${most} pushes of one ring from one node (${nodes} peers)`);
+  const ring = String(c.node('n1').status().ringHash);
+  t.same(c.ids.filter((id) => String(c.node(id).status().ringHash) !== ring), [], `every node, ${added} included, has the same ring`);
+  await c.stopAll();
+});
