@@ -411,7 +411,8 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
     const draw = (): void => progress.update({
       elapsedS: elapsedS(), limitS: config.timeLimitS, phase, ops: stats.ops, ok: stats.ok, fault,
     });
-    recorder.onRecord(draw);
+    // A quiet run (every campaign run) shows no progress: no state to build per op.
+    if (options.quiet !== true) recorder.onRecord(draw);
 
     const applyStep = async (step: FaultStep, how: 'start' | 'stop'): Promise<void> => {
       recorder.record({ time: runtime.nowNs(), process: 'nemesis', type: 'invoke', f: step.f, value: step.value });
