@@ -3,7 +3,8 @@
 // clock skew, 100 ops/s) over consecutive seeds, 10 s simulated each — run by runCampaign with --jobs 1 and
 // with one worker process per core, side by side in one run (a shared machine's load moves both alike). Also
 // how long setting up a simulated 5-node cluster takes, and the CPU a campaign worker process spends loading
-// its modules, from the compiled copy (bin/precompile.js) and through tsx. Standalone:
+// its modules, from the compiled copy (bin/precompile.js) and through tsx, and the CPU per run of one process
+// taking run after run (cold for its first runs, then warm: what a long campaign pays). Standalone:
 // `npx tsx bench/campaign-sim.ts [runs]`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { precompiledEntry } from '../bin/precompile.js';
-import { campaignOptionsFrom, runCampaign } from '../harness/campaign.js';
+import { campaignOptionsFrom, campaignPlan, runCampaign } from '../harness/campaign.js';
+import { runAndRow } from '../harness/campaign-row.js';
 import { SimRuntime } from '../harness/runtime/sim/sim-runtime.js';
 
 export interface SimCampaignFigure {
@@ -60,6 +62,34 @@ export async function benchSimCampaign(runs: number, jobsList: readonly number[]
     }
   }
   return out;
+}
+
+/**
+ * CPU seconds per run of a process that keeps taking runs, as a campaign worker does (runAndRow, reports as a
+ * campaign writes them): each of the first `warm` runs (the JIT warming up), then the mean of the next `runs`,
+ * which is what a long campaign pays per run. Seeds 1… of the campaign above.
+ */
+export async function benchWarmRuns(runs: number, warm: number): Promise<{ firstCpuS: number[]; warmCpuSPerRun: number; runs: number }> {
+  const store = mkdtempSync(join(tmpdir(), 'ql-bench-campaign-warm-'));
+  try {
+    const options = campaignOptionsFrom({
+      runtime: 'sim', store, name: 'bench', nrw: '3/2/2', modes: 'sloppy', conflicts: 'vclock', workloads: 'cart',
+      nemeses: 'partition,crash,pause,clock', seeds: warm + runs, seed: 1, timeLimit: 10, quiesce: 2, concurrency: 10, rate: 100, jobs: 1,
+    });
+    const firstCpuS: number[] = [];
+    let warmCpuS = 0;
+    for (const [i, p] of campaignPlan(options).entries()) {
+      const c0 = process.cpuUsage();
+      await runAndRow({ ...p.run, store: join(store, 'runs'), runDir: join(store, 'runs', p.folder), skipReport: 'valid' });
+      const c = process.cpuUsage(c0);
+      const spent = (c.user + c.system) / 1e6;
+      if (i < warm) firstCpuS.push(spent);
+      else warmCpuS += spent;
+    }
+    return { firstCpuS, warmCpuSPerRun: warmCpuS / runs, runs };
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -118,5 +148,6 @@ export async function benchWorkerStart(count: number): Promise<{ compiledCpuS: n
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(await benchWorkerStart(3));
   console.log(await benchSimSetup(20));
+  console.log(await benchWarmRuns(Number(process.argv[2] ?? 20), 5));
   console.log(await benchSimCampaign(Number(process.argv[2] ?? 20)));
 }
