@@ -29,6 +29,8 @@ export interface EndToEndRow {
   wallSeconds: number;
   /** CPU seconds (user + system) of the `quorumlab check` process, all threads, start-up included. */
   cpuSeconds: number;
+  /** CPU seconds of its main thread alone, without V8's helper threads (null off Linux). */
+  mainThreadSeconds: number | null;
   peakRssMiB: number;
   exitCode: number | null;
 }
@@ -114,13 +116,14 @@ export function benchCheckEndToEnd(ops = 1_000_000, clis: readonly string[] = [D
         });
         const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
         if (child.status !== 0) throw new Error(`quorumlab check (${cli}) on the ${workload} history exited ${child.status}: ${child.stderr.trim().split('\n')[0] ?? ''}`);
-        const u = JSON.parse(readFileSync(usage, 'utf8')) as { userS: number; systemS: number; maxRssKiB: number };
+        const u = JSON.parse(readFileSync(usage, 'utf8')) as { userS: number; systemS: number; maxRssKiB: number; mainThreadS?: number | null };
         rows.push({
           name: clis.length > 1 ? `${workload} (${cli})` : workload,
           ops: Number(/\((\d+) ops\)/.exec(child.stdout)?.[1] ?? NaN),
           megabytes: Math.round(lines / 1e5) / 10,
           wallSeconds: Math.round(wallSeconds * 100) / 100,
           cpuSeconds: Math.round((u.userS + u.systemS) * 100) / 100,
+          mainThreadSeconds: u.mainThreadS ?? null,
           peakRssMiB: Math.round(u.maxRssKiB / 1024),
           exitCode: child.status,
         });
@@ -141,6 +144,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     for (const r of await benchCheckers(ops)) console.log(`${r.name.padEnd(24)} ${String(r.ops).padStart(9)} ops ${r.seconds.toFixed(3).padStart(8)} s ${r.cpuSeconds.toFixed(3).padStart(8)} cpu-s ${String(r.opsPerS).padStart(10)} ops/s`);
   }
   for (const r of benchCheckEndToEnd(ops, clis.length > 0 ? clis : [DEFAULT_CLI])) {
-    console.log(`check ${r.name}: ${r.ops} ops (${r.megabytes} MB), wall ${r.wallSeconds} s, CPU ${r.cpuSeconds} s, peak RSS ${r.peakRssMiB} MiB`);
+    console.log(`check ${r.name}: ${r.ops} ops (${r.megabytes} MB), wall ${r.wallSeconds} s, CPU ${r.cpuSeconds} s (main thread ${r.mainThreadSeconds ?? '?'} s), peak RSS ${r.peakRssMiB} MiB`);
   }
 }
