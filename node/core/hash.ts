@@ -12,6 +12,11 @@ export function md5(data: string | Uint8Array): Uint8Array {
   return new Uint8Array(createHash('md5').update(data).digest());
 }
 
+/** The MD5 digest as lowercase hex, one-shot where Node has `crypto.hash` (half the cost of a Hash object). */
+function md5Hex(data: string): string {
+  return oneShot === undefined ? createHash('md5').update(data).digest('hex') : oneShot('md5', data, 'hex');
+}
+
 /**
  * The SHA-256 digest of a string (UTF-8) or of raw bytes, as lowercase hex. One-shot `crypto.hash`
  * (Node 20.12+) gives the same digest without building a Hash stream object per call: the inputs here
@@ -74,6 +79,7 @@ function keyTop64(key: string): bigint {
 
 /** A stable unsigned 32-bit number from a string, for deterministic tie-breaks and seeds. */
 export function hash32(data: string): number {
-  const d = md5(data);
-  return (((d[0] ?? 0) << 24) | ((d[1] ?? 0) << 16) | ((d[2] ?? 0) << 8) | (d[3] ?? 0)) >>> 0;
+  // The digest's first four bytes, big-endian: its first eight hex digits. A ring is built from Q of
+  // these (partition weights), so this is the start-up cost of a large cluster.
+  return Number.parseInt(md5Hex(data).slice(0, 8), 16);
 }

@@ -192,23 +192,26 @@ export class DynamoNode implements CoreNode {
   receive(from: NodeId, message: PeerMessage): void {
     if (this.isStopped) return;
     if (from !== this.id) this.view.detector(from).heartbeat(this.env.clock.monoMs());
-    const failed = (err: unknown): void =>
-      this.env.logger.log('warn', 'bad-peer-message', { from, type: message.type, error: err instanceof Error ? err.message : String(err) });
     const decoded = decodePeerMessage(message, this.decodeContext);
     if (!decoded.ok) {
       // Counted and dropped: the sender's own timeout deals with the missing answer.
       this.ctx.counters.malformedMessages += 1;
-      failed(decoded.error);
+      this.badPeerMessage(from, message.type, decoded.error);
       return;
     }
     try {
       // Async handlers must never leave a rejected promise behind: a storage error is logged, and the
-      // sender's own timeout deals with the missing answer.
+      // sender's own timeout deals with the missing answer. The handler closure is made only for an
+      // asynchronous reply (most messages are handled synchronously), not per message received.
       const pending = this.dispatch(from, decoded.message);
-      if (pending instanceof Promise) pending.catch(failed);
+      if (pending instanceof Promise) pending.catch((err: unknown) => this.badPeerMessage(from, message.type, err));
     } catch (err) {
-      failed(err);
+      this.badPeerMessage(from, message.type, err);
     }
+  }
+
+  private badPeerMessage(from: NodeId, type: string, err: unknown): void {
+    this.env.logger.log('warn', 'bad-peer-message', { from, type, error: err instanceof Error ? err.message : String(err) });
   }
 
   private dispatch(from: NodeId, msg: InMessage): Promise<void> | void {
