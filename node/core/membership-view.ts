@@ -177,13 +177,20 @@ export class MembershipView {
 
   /** Whether a peer looks alive: phi below the threshold. A peer never heard from is given the benefit of the doubt. */
   isHealthy(peer: NodeId): boolean {
+    return this.healthyAt(peer, this.env.clock.monoMs(), this.minMeanMs());
+  }
+
+  /** Pinged in turn, a peer may stay silent for `pingRounds` rounds: that is its usual interval at least. */
+  private minMeanMs(): number {
+    const rounds = this.pingRounds();
+    return rounds > 1 ? rounds * this.config.gossipIntervalMs : 0;
+  }
+
+  private healthyAt(peer: NodeId, now: number, minMeanMs: number): boolean {
     if (peer === this.id) return !this.stopped();
     if (this.members.get(peer)?.status === 'left') return false;
     const d = this.detectors.get(peer);
-    if (d === undefined) return true;
-    const rounds = this.pingRounds();
-    // Pinged in turn, a peer may stay silent for `rounds` rounds: that is its usual interval at least.
-    return d.isAvailable(this.env.clock.monoMs(), this.config.phiThreshold, rounds > 1 ? rounds * this.config.gossipIntervalMs : 0);
+    return d === undefined || d.isAvailable(now, this.config.phiThreshold, minMeanMs);
   }
 
   /**
@@ -192,20 +199,8 @@ export class MembershipView {
    */
   healthyOf(peers: readonly NodeId[]): NodeId[] {
     const now = this.env.clock.monoMs();
-    const rounds = this.pingRounds();
-    const minMean = rounds > 1 ? rounds * this.config.gossipIntervalMs : 0;
-    const threshold = this.config.phiThreshold;
-    const out: NodeId[] = [];
-    for (const p of peers) {
-      if (p === this.id) {
-        if (!this.stopped()) out.push(p);
-        continue;
-      }
-      if (this.members.get(p)?.status === 'left') continue;
-      const d = this.detectors.get(p);
-      if (d === undefined || d.isAvailable(now, threshold, minMean)) out.push(p);
-    }
-    return out;
+    const minMean = this.minMeanMs();
+    return peers.filter((p) => this.healthyAt(p, now, minMean));
   }
 
   /** Every how many gossip rounds each peer is pinged (1 up to maxPingsPerRound peers; left ones counted too). */
