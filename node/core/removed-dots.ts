@@ -5,7 +5,7 @@
 // add and remove cycle adds one dot to a run keeps a constant-size removed set however long its history.
 // A set is shared by every state that holds it and never changes; a union builds a new one, reusing the
 // range lists of the prefixes it leaves alone.
-import { sha256Hex } from './hash.js';
+import { KeyHashMemo, sha256Hex } from './hash.js';
 
 export type Range = readonly [from: number, to: number];
 type RangeList = readonly Range[];
@@ -81,21 +81,13 @@ function rangesMinus(b: RangeList, a: RangeList): Range[] {
 
 /**
  * Range hashes computed lately: every replica of a cart joins the same ranges, and a union takes away the
- * hashes of the ranges it absorbs, which were added when they were made. Bounded: cleared when full.
+ * hashes of the ranges it absorbs, which were added when they were made. Bounded (cleared when full).
  */
-const rangeHashes = new Map<string, bigint>();
-const rangeHashesMax = 1 << 16;
+const rangeHashes = new KeyHashMemo((text) => BigInt(`0x${sha256Hex(text)}`));
 
 /** A range's share of the removed hash (a domain apart from the verbatim ids' and from the adds'). */
 function rangeHash(prefix: string, r: Range): bigint {
-  const text = JSON.stringify(['removed-range', prefix, r[0], r[1]]);
-  let h = rangeHashes.get(text);
-  if (h === undefined) {
-    h = BigInt(`0x${sha256Hex(text)}`);
-    if (rangeHashes.size >= rangeHashesMax) rangeHashes.clear();
-    rangeHashes.set(text, h);
-  }
-  return h;
+  return rangeHashes.get(JSON.stringify(['removed-range', prefix, r[0], r[1]]));
 }
 
 function verbatimHash(dot: string): bigint {
