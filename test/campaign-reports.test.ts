@@ -3,7 +3,7 @@
 // run would have written itself (`--reports all`), and the campaign's rows and histories do not change.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { request } from 'node:http';
@@ -119,4 +119,16 @@ t.test('quorumlab report on the command line', async (t) => {
   t.equal(bad.status, 2, 'a folder that is neither a run nor a campaign: exit 2');
   t.equal(String(bad.stderr).trim().split('\n').length, 1, 'one line');
   t.match(String(bad.stderr), 'neither a run');
+  // A corrupt history is refused as `quorumlab check` refuses it (file and line), not rendered from half of it.
+  const corrupt = join(root, 'cli-corrupt');
+  cpSync(r.runDir!, corrupt, { recursive: true });
+  rmSync(join(corrupt, 'report.html'));
+  const lines = readFileSync(join(corrupt, 'history.jsonl'), 'utf8').split('\n');
+  lines[1] = '{"index": 1, "oops"';
+  writeFileSync(join(corrupt, 'history.jsonl'), lines.join('\n'));
+  const broken = cli(corrupt);
+  t.equal(broken.status, 2, 'a corrupt history.jsonl: exit 2');
+  t.equal(String(broken.stderr).trim().split('\n').length, 1, 'one line');
+  t.match(String(broken.stderr), `${join(corrupt, 'history.jsonl')}:2:`, 'naming the file and line');
+  t.notOk(existsSync(join(corrupt, 'report.html')), 'and no report written');
 });

@@ -6,18 +6,23 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HistoryOp, Validity } from '../../checkers/history.js';
+import { parseHistory } from '../history-io.js';
 import type { ReportInput } from './data.js';
 import { renderReport } from './html.js';
 
-/** A history.jsonl as the run wrote it (one JSON op per line); a missing file is an empty history. */
+/**
+ * A history.jsonl as the run wrote it, read and validated as `quorumlab check` reads one (history-io.ts);
+ * a missing file is an empty history (a run that failed before its first op).
+ */
 export async function readStoredHistory(runDir: string): Promise<HistoryOp[]> {
+  const path = join(runDir, 'history.jsonl');
   let text: string;
   try {
-    text = await readFile(join(runDir, 'history.jsonl'), 'utf8');
+    text = await readFile(path, 'utf8');
   } catch {
     return [];
   }
-  return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as HistoryOp);
+  return parseHistory(text, path);
 }
 
 /** What the run's report is made of, read back from its folder; throws (one line) when results.json is missing or unreadable. */
