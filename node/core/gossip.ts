@@ -35,9 +35,7 @@ export class Gossip {
     private readonly ctx: NodeContext,
     /** Called when a gossip changed the ring, before the change is pushed on (ownership handoff). */
     private readonly onRingChanged: () => void,
-  ) {
-    ctx.view.bootNonce = () => ctx.actor.bootNonce;
-  }
+  ) {}
 
   /** This node's view for `to`: the ring and the entries only if `to` did not name the same ones last. */
   message(to: NodeId, reply: boolean): OutMessage {

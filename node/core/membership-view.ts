@@ -111,10 +111,9 @@ export class MembershipView {
     private readonly stopped: () => boolean,
     /** Persists the view soon (metadata.ts); called when pruning earlier rings changed it. */
     private readonly persistSoon: () => void,
+    /** This life's boot nonce (actor-ids.ts; '' before boot): it goes into this node's entry. */
+    private readonly bootNonce: () => string = () => '',
   ) {}
-
-  /** This life's boot nonce (actor-ids.ts), set by gossip.ts: it goes into this node's entry. */
-  bootNonce: () => string = () => '';
 
   selfEntry(): MemberEntry {
     const boot = this.bootNonce();

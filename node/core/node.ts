@@ -85,7 +85,7 @@ export class DynamoNode implements CoreNode {
     // holds the first two; both persist through it), so they are wired with closures.
     let meta: MetaStore | undefined;
     const actor = new ActorIds(config.id, () => (meta as MetaStore).persist());
-    this.view = new MembershipView(config.id, config, env, stopped, () => (meta as MetaStore).persistSoon());
+    this.view = new MembershipView(config.id, config, env, stopped, () => (meta as MetaStore).persistSoon(), () => actor.bootNonce);
     meta = new MetaStore(config.id, config.partitions, env, this.view, actor);
     const counters: Counters = { hintsDelivered: 0, aeRounds: 0, keysRepaired: 0, readRepairs: 0, handoffKeys: 0, reaped: 0, malformedMessages: 0 };
     this.ctx = {
