@@ -44,9 +44,9 @@ export class Gossip {
     return this.build(reply, this.peerRings.get(to) !== ringDigest(view.ring), this.peerMembers.get(to) !== view.members.digest());
   }
 
+  /** The gossip message; both callers refresh this node's entry first (they read the digests from it). */
   private build(reply: boolean, withRing: boolean, withMembers: boolean): OutMessage {
     const view = this.ctx.view;
-    view.refreshSelf();
     return {
       type: 'gossip', reply, ...(withMembers ? { members: view.entries() } : {}), membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring),
       ...(withRing ? { ring: view.ring === undefined ? null : ringToJson(view.ring) } : {}),
