@@ -201,8 +201,8 @@ export class DynamoNode implements CoreNode {
     }
     try {
       // Async handlers must never leave a rejected promise behind: a storage error is logged, and the
-      // sender's own timeout deals with the missing answer. The handler closure is made only for an
-      // asynchronous reply (most messages are handled synchronously), not per message received.
+      // sender's own timeout deals with the missing answer. The handler closure is made only when the
+      // handler returned a promise (pings and gossip do not), not for every message received.
       const pending = this.dispatch(from, decoded.message);
       if (pending instanceof Promise) pending.catch((err: unknown) => this.badPeerMessage(from, message.type, err));
     } catch (err) {
