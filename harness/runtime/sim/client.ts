@@ -4,7 +4,7 @@
 import type { CoreNode, LocalState, QuorumError, BadRequest } from '../../../node/core/api.js';
 import { refusalAnswer, type OpClass } from '../../../node/outcome.js';
 import type { CartRead, ClientOptions, KvRead, NodeClient, Outcome, ReplicaState } from '../../../workloads/client.js';
-import type { Scheduler } from './scheduler.js';
+import type { EventHandle, Scheduler } from './scheduler.js';
 import type { SimNodeHost } from './sim-node.js';
 
 export interface SimClientDeps {
@@ -121,53 +121,84 @@ export class SimClient implements NodeClient {
    * node that dies mid-request resets it (info); no answer in time is a timeout (info).
    */
   private call<R, T>(invoke: (core: CoreNode) => Promise<R>, map: Mapper<R, T>, requestTimeoutMs: number | undefined): Promise<Outcome<T>> {
-    const { scheduler, host: hostOf, delayMs, timeoutMs } = this.deps;
     return new Promise<Outcome<T>>((resolve) => {
-      let done = false;
-      let unlisten: (() => void) | undefined;
-      const finish = (outcome: Outcome<T>): void => {
-        if (done) return;
-        done = true;
-        scheduler.cancel(timer);
-        unlisten?.();
-        resolve(outcome);
-      };
-      const answer = (outcome: Outcome<T>): void => {
-        scheduler.after(delayMs(), () => finish(outcome));
-      };
-      const timer = scheduler.after(timeoutMs(requestTimeoutMs), () => finish(info('timeout: no answer from the node in time')));
-      scheduler.after(delayMs(), () => {
-        if (done) return;
-        const host = hostOf(this.nodeId);
-        if (host === undefined || host.state === 'crashed' || host.state === 'removed') {
-          answer(fail(`connection refused: node ${this.nodeId} is not running`));
-          return;
-        }
-        unlisten = host.onKill(() => answer(info(`connection reset: node ${this.nodeId} died during the request`)));
-        host.runInNode(() => {
-          const core = host.core;
-          if (core === undefined) {
-            answer(info(`connection reset: node ${this.nodeId} is gone`));
-            return;
-          }
-          let pending: Promise<R>;
-          try {
-            pending = invoke(core);
-          } catch (error) {
-            pending = Promise.reject(error);
-          }
-          const inc = host.incarnation;
-          pending.then(
-            (result) => {
-              if (host.incarnation === inc) answer(map(result));
-            },
-            (error: unknown) => {
-              // An exception is the node's bug, answered as a 500: nothing says whether it took effect.
-              if (host.incarnation === inc) answer(info(`server error: ${error instanceof Error ? error.message : String(error)}`));
-            },
-          );
-        });
-      });
+      new SimCall(this.nodeId, this.deps, invoke, map, resolve).start(requestTimeoutMs);
     });
+  }
+}
+
+/**
+ * The state of one request (SimClient.call), as one object with methods rather than a closure per step:
+ * a request is made per client operation, and each named closure also cost a keepNames property
+ * definition (tsx compiles with keepNames). The steps and their scheduler events are those of the
+ * closures it replaces, in the same order (the timeout, then the request leg, then the answer leg).
+ */
+class SimCall<R, T> {
+  private done = false;
+  private unlisten: (() => void) | undefined;
+  private timer: EventHandle | undefined;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly deps: SimClientDeps,
+    private readonly invoke: (core: CoreNode) => Promise<R>,
+    private readonly map: Mapper<R, T>,
+    private readonly resolve: (outcome: Outcome<T>) => void,
+  ) {}
+
+  start(requestTimeoutMs: number | undefined): void {
+    const { scheduler, delayMs, timeoutMs } = this.deps;
+    this.timer = scheduler.after(timeoutMs(requestTimeoutMs), () => this.finish(info('timeout: no answer from the node in time')));
+    scheduler.after(delayMs(), () => this.arrive());
+  }
+
+  /** The request reaches the node. */
+  private arrive(): void {
+    if (this.done) return;
+    const host = this.deps.host(this.nodeId);
+    if (host === undefined || host.state === 'crashed' || host.state === 'removed') {
+      this.answer(fail(`connection refused: node ${this.nodeId} is not running`));
+      return;
+    }
+    this.unlisten = host.onKill(() => this.answer(info(`connection reset: node ${this.nodeId} died during the request`)));
+    host.runInNode(() => this.run(host));
+  }
+
+  /** The request runs in the node's process. */
+  private run(host: SimNodeHost): void {
+    const core = host.core;
+    if (core === undefined) {
+      this.answer(info(`connection reset: node ${this.nodeId} is gone`));
+      return;
+    }
+    let pending: Promise<R>;
+    try {
+      pending = this.invoke(core);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    const inc = host.incarnation;
+    pending.then(
+      (result) => {
+        if (host.incarnation === inc) this.answer(this.map(result));
+      },
+      (error: unknown) => {
+        // An exception is the node's bug, answered as a 500: nothing says whether it took effect.
+        if (host.incarnation === inc) this.answer(info(`server error: ${error instanceof Error ? error.message : String(error)}`));
+      },
+    );
+  }
+
+  /** The answer travels back to the client. */
+  private answer(outcome: Outcome<T>): void {
+    this.deps.scheduler.after(this.deps.delayMs(), () => this.finish(outcome));
+  }
+
+  private finish(outcome: Outcome<T>): void {
+    if (this.done) return;
+    this.done = true;
+    this.deps.scheduler.cancel(this.timer!);
+    this.unlisten?.();
+    this.resolve(outcome);
   }
 }

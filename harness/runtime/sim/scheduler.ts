@@ -27,6 +27,8 @@ interface SimEvent extends EventHandle {
   done: boolean;
   /** The scheduler that made it, so that a foreign handle cannot cancel one of ours. */
   readonly owner: Scheduler;
+  /** A sleep's rejection, called if the scheduler halts before the sleep ends; undefined for other events. */
+  reject: ((error: Error) => void) | undefined;
 }
 
 export interface SchedulerOptions {
@@ -72,7 +74,6 @@ export class Scheduler {
   private sinceMacrotask = 0;
   private pumpDone: Promise<void> | undefined;
   private pumpFinished: (() => void) | undefined;
-  private readonly sleepers = new Set<(error: Error) => void>();
   private readonly maxEventsWithoutProgress: number;
   private readonly maxVirtualMs: number;
   private readonly onEventError: (error: unknown) => void;
@@ -116,7 +117,7 @@ export class Scheduler {
 
   /** Schedules `fn` at virtual time `atMs` (never in the past). */
   at(atMs: number, fn: () => void): EventHandle {
-    const event: SimEvent = { atMs: atMs > this.now ? atMs : this.now, id: this.seq++, fn, done: false, owner: this };
+    const event: SimEvent = { atMs: atMs > this.now ? atMs : this.now, id: this.seq++, fn, done: false, owner: this, reject: undefined };
     this.push(event);
     this.live++;
     if (this.idle) {
@@ -137,13 +138,10 @@ export class Scheduler {
   /** Resolves after `ms` of virtual time; rejects if the scheduler halts first. */
   sleep(ms: number): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    // The sleep is its own event: its fn is the promise's resolve and it carries the reject for halt(),
+    // which finds pending sleeps in the heap (no set of sleepers to keep in step, no closure per sleep).
     return new Promise<void>((resolve, reject) => {
-      const rejecter = (error: Error): void => reject(error);
-      this.sleepers.add(rejecter);
-      this.after(ms, () => {
-        this.sleepers.delete(rejecter);
-        resolve();
-      });
+      (this.after(ms, resolve as () => void) as SimEvent).reject = reject;
     });
   }
 
@@ -284,8 +282,9 @@ export class Scheduler {
 
   private halt(error: Error): void {
     this.failure = error;
-    for (const reject of this.sleepers) reject(error);
-    this.sleepers.clear();
+    // Every sleep still pending is rejected, in the order the sleeps began (their ids); nothing runs afterwards.
+    const sleeps = this.heap.filter((e) => !e.done && e.reject !== undefined).sort((a, b) => a.id - b.id);
+    for (const e of sleeps) e.reject!(error);
     if (this.idle) this.finishPump();
   }
 
