@@ -20,11 +20,14 @@ import {
   lwwWrite,
   versionsContext,
   versionsEqual,
+  versionsFromJson,
   versionsLive,
+  versionsToJson,
   versionsMerge,
   versionsWrite,
 } from '../node/core/versions.js';
 import { isOneShotActor } from '../node/core/actor-ids.js';
+import { jsonText } from '../node/core/json-text.js';
 
 const nodes = ['a', 'b', 'c', 'd'];
 const arbVv: fc.Arbitrary<VersionVector> = fc.dictionary(fc.constantFrom(...nodes), fc.integer({ min: 0, max: 6 }), { maxKeys: 4 });
@@ -262,6 +265,63 @@ t.test('pruning only drops the oldest entries and never makes a write supersede 
     }),
     runs,
   );
+});
+
+/** The encoding as JSON.stringify of a freshly built form: what the memoised sibling texts must reproduce. */
+function referenceText(v: Versions): string {
+  return JSON.stringify({
+    s: [...v.siblings]
+      .sort((x, y) => (x.dot.node < y.dot.node ? -1 : x.dot.node > y.dot.node ? 1 : x.dot.counter - y.dot.counter))
+      .map((s) => ({
+        n: s.dot.node,
+        c: s.dot.counter,
+        p: Object.fromEntries(Object.entries(s.past).filter(([, c]) => c > 0).sort(([a], [b]) => (a < b ? -1 : 1))),
+        v: s.value === null ? null : Buffer.from(s.value).toString('base64'),
+        t: s.wallMs,
+        w: s.writer,
+        ...(s.pastDots !== undefined && s.pastDots.length > 0 ? { d: s.pastDots.map((d) => [d.node, d.counter]) } : {}),
+      })),
+  });
+}
+
+t.test('the encoding is JSON.stringify of the JSON form, however its text is built', async (t) => {
+  const arbNode = fc.constantFrom('a', 'b', '1', '10', 'é"\\', 'n\u2028');
+  fc.assert(
+    fc.property(fc.array(arbOp, { maxLength: 20, size: 'max' }), fc.option(fc.uint8Array({ maxLength: 64 }), { nil: null }), arbNode, fc.double({ noNaN: true, noDefaultInfinity: true }), (ops, bytes, by, wallMs) => {
+      const [x] = runHistory(ops).replicas as [Versions];
+      const v = versionsWrite(x, { vv: { [by]: 2 }, dots: [{ node: by, counter: 5 }] }, bytes, by, wallMs).versions;
+      const text = new TextDecoder().decode(encodeVersions(v));
+      const back = decodeVersions(encodeVersions(v));
+      return (
+        text === referenceText(v) &&
+        jsonText(versionsToJson(v)) === JSON.stringify(versionsToJson(v)) &&
+        new TextDecoder().decode(encodeVersions(back)) === text
+      );
+    }),
+    runs,
+  );
+});
+
+t.test('a value must be canonical base64, and a re-decoded sibling is the same only when every field is', async (t) => {
+  const one = (v: string, extra = ''): string => `{"s":[{"n":"a","c":1,"p":{},"v":${JSON.stringify(v)},"t":1,"w":"a"${extra}}]}`;
+  t.same(dec(decodeVersions(enc(one('YQ=='))).siblings[0]!.value), 'a');
+  for (const bad of ['YQ', 'YR==', 'Y Q==', 'Y-8=', 'YQ==YQ==', '!!!!']) t.throws(() => decodeVersions(enc(one(bad))), /base64/, `refused: ${bad}`);
+  // The same dot with another value, time, writer, past or past dots is decoded afresh, never taken for the first.
+  const first = versionsFromJson(JSON.parse(one('YQ==')));
+  t.equal(versionsFromJson(JSON.parse(one('YQ=='))).siblings[0], first.siblings[0], 'the same sibling again: the same object');
+  const variants = [
+    one('Yg=='),
+    one('YQ==').replace('"t":1', '"t":2'),
+    one('YQ==').replace('"w":"a"', '"w":"b"'),
+    one('YQ==').replace('"p":{}', '"p":{"b":1}'),
+    one('YQ==', ',"d":[["b",3]]'),
+  ];
+  for (const text of variants) {
+    const v = versionsFromJson(JSON.parse(text));
+    t.not(v.siblings[0], first.siblings[0]);
+    t.equal(new TextDecoder().decode(encodeVersions(v)), text, `decoded as sent: ${text}`);
+  }
+  t.same(dec(versionsFromJson(JSON.parse(one('YQ=='))).siblings[0]!.value), 'a', 'and the first still reads as it was');
 });
 
 t.test('encoding round-trips any bytes and rejects garbage', async (t) => {

@@ -109,7 +109,7 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
       decode: (b) => decodeVersions(b),
       toJson: (s) => memoToJson(s, (v) => versionsToJson(v as Versions)),
       fromJson: (j) => memoFromJson(j, versionsFromJson),
-      hash: (s, encoded) => sha256Hex(encoded ?? utf8.encode(JSON.stringify(memoToJson(s, (v) => versionsToJson(v as Versions))))),
+      hash: (s, encoded) => sha256Hex(encoded ?? jsonText(memoToJson(s, (v) => versionsToJson(v as Versions)))),
       identity: () => undefined,
       deltaSince: () => undefined,
       // A register's versions are few and small: a repair carries them whole.

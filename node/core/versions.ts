@@ -11,6 +11,7 @@
 import { isOneShotActor } from './actor-ids.js';
 import type { NodeId } from './env.js';
 import { sha256Hex } from './hash.js';
+import { jsonText, rememberJsonText } from './json-text.js';
 import {
   type Dot,
   type VersionVector,
@@ -67,6 +68,7 @@ function strCompare(a: string, b: string): number {
  * ever minted one dot twice, this still makes the choice between them the same on every replica.
  */
 function siblingCompare(a: Sibling, b: Sibling): number {
+  if (a === b) return 0;
   return (
     dotCompare(a.dot, b.dot) ||
     a.wallMs - b.wallMs ||
@@ -320,30 +322,94 @@ interface SiblingJson {
   d?: [NodeId, number][];
 }
 
-/** Deterministic JSON: canonical sibling order, sorted vector keys, base64 values. */
-export function versionsToJson(v: Versions): { s: SiblingJson[] } {
-  return {
-    s: canonical(v.siblings).siblings.map((s) => ({
-      n: s.dot.node,
-      c: s.dot.counter,
-      p: { ...vvNormalize(s.past) },
-      v: s.value === null ? null : Buffer.from(s.value).toString('base64'),
-      t: s.wallMs,
-      w: s.writer,
-      ...(s.pastDots !== undefined && s.pastDots.length > 0 ? { d: s.pastDots.map((d): [NodeId, number] => [d.node, d.counter]) } : {}),
-    })),
-  };
+/**
+ * Each sibling's JSON form and that form's text, built once: siblings are immutable and shared between
+ * states (a merge keeps the very sibling objects of both sides), so a replica storing a merged state, and a
+ * coordinator storing and fanning out a new version, encode only the siblings that are new to them. A
+ * state's text is then its siblings' texts joined, the same text JSON.stringify gives for its JSON form,
+ * without scanning every value's base64 again. A sibling decoded from a JSON form keeps that form's
+ * base64 (checked to be the canonical encoding of its bytes), so it is never encoded again either.
+ */
+interface SiblingCode {
+  readonly json: SiblingJson;
+  readonly text: string;
 }
 
+const siblingCodes = new WeakMap<Sibling, SiblingCode>();
+
+function siblingCode(s: Sibling, b64?: string): SiblingCode {
+  let code = siblingCodes.get(s);
+  if (code === undefined) {
+    const v = s.value === null ? null : (b64 ?? Buffer.from(s.value.buffer, s.value.byteOffset, s.value.byteLength).toString('base64'));
+    const d = s.pastDots !== undefined && s.pastDots.length > 0 ? s.pastDots.map((x): [NodeId, number] => [x.node, x.counter]) : undefined;
+    const json: SiblingJson = { n: s.dot.node, c: s.dot.counter, p: { ...vvNormalize(s.past) }, v, t: s.wallMs, w: s.writer, ...(d !== undefined ? { d } : {}) };
+    Object.freeze(json.p);
+    if (d !== undefined) Object.freeze(d.map((x) => Object.freeze(x)));
+    Object.freeze(json);
+    // The text JSON.stringify(json) gives, field by field in the same order; a base64 string needs no
+    // escaping, so it is pasted in as it is.
+    const text =
+      `{"n":${JSON.stringify(json.n)},"c":${JSON.stringify(json.c)},"p":${JSON.stringify(json.p)},"v":${v === null ? 'null' : `"${v}"`},` +
+      `"t":${JSON.stringify(json.t)},"w":${JSON.stringify(json.w)}${d !== undefined ? `,"d":${JSON.stringify(d)}` : ''}}`;
+    code = { json, text };
+    siblingCodes.set(s, code);
+  }
+  return code;
+}
+
+/** Deterministic JSON: canonical sibling order, sorted vector keys, base64 values. Its text is known (jsonText). */
+export function versionsToJson(v: Versions): { s: SiblingJson[] } {
+  const codes = canonical(v.siblings).siblings.map((s) => siblingCode(s));
+  const json = { s: codes.map((c) => c.json) };
+  rememberJsonText(json, `{"s":[${codes.map((c) => c.text).join(',')}]}`);
+  return json;
+}
+
+const utf8 = new TextEncoder();
+
 export function encodeVersions(v: Versions): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(versionsToJson(v)));
+  return utf8.encode(jsonText(versionsToJson(v)));
 }
 
 function malformed(why: string): never {
   throw new Error(`malformed versions encoding: ${why}`);
 }
 
-const base64Re = /^[A-Za-z0-9+/]*={0,2}$/;
+/** The bytes of a value's base64, which must be the canonical (padded, standard alphabet) encoding of them. */
+function valueOf(b64: string): Uint8Array {
+  const buf = Buffer.from(b64, 'base64');
+  // Node's decoder skips what it cannot read; re-encoding tells canonical base64 from anything else.
+  if (buf.toString('base64') !== b64) malformed('value is neither base64 nor null');
+  // A copy: a small decode is a slice of Node's shared pool, and a value must own its bytes.
+  return new Uint8Array(buf);
+}
+
+/**
+ * Siblings decoded here lately, by dot. A replica is sent a key's whole versions with every write (see the
+ * invariant at the top), so all but the newest sibling are ones it decoded before; and a value's base64
+ * decoding (and the check that it is canonical) was the largest cost of decoding a message. A sibling read
+ * again with exactly the same fields (the value's base64 compared as a string) is that same immutable
+ * sibling, so the earlier object is returned. Bounded like the key-hash memos: cleared when full.
+ */
+const interned = new Map<string, Sibling>();
+const internLimit = 4096;
+
+function intern(s: Sibling): void {
+  if (interned.size >= internLimit) interned.clear();
+  interned.set(dotKey(s.dot), s);
+}
+
+function internedSibling(n: string, c: number, past: VersionVector, pastDots: readonly Dot[] | undefined, v: string | null, t: number, w: string): Sibling | undefined {
+  const s = interned.get(`${c}@${n}`);
+  if (s === undefined) return undefined;
+  const j = siblingCode(s).json;
+  if (j.v !== v || j.t !== t || j.w !== w || j.n !== n || j.c !== c) return undefined;
+  if (JSON.stringify(j.p) !== JSON.stringify(past)) return undefined;
+  const d = pastDots ?? [];
+  const jd = j.d ?? [];
+  if (d.length !== jd.length || d.some((x, i) => x.node !== jd[i]![0] || x.counter !== jd[i]![1])) return undefined;
+  return s;
+}
 
 export function versionsFromJson(json: unknown): Versions {
   if (typeof json !== 'object' || json === null || !Array.isArray((json as { s?: unknown }).s)) malformed('no sibling list');
@@ -353,7 +419,7 @@ export function versionsFromJson(json: unknown): Versions {
     if (typeof r.n !== 'string' || r.n === '') malformed('dot node is not a string');
     if (!Number.isSafeInteger(r.c) || (r.c as number) < 1) malformed('dot counter is not a positive integer');
     if (!isVersionVector(r.p)) malformed('past is not a version vector');
-    if (r.v !== null && (typeof r.v !== 'string' || !base64Re.test(r.v))) malformed('value is neither base64 nor null');
+    if (r.v !== null && typeof r.v !== 'string') malformed('value is neither base64 nor null');
     if (typeof r.t !== 'number' || !Number.isFinite(r.t)) malformed('wall time is not a number');
     if (typeof r.w !== 'string') malformed('writer is not a string');
     let pastDots: Dot[] | undefined;
@@ -364,14 +430,20 @@ export function versionsFromJson(json: unknown): Versions {
         return { node: x[0] as string, counter: x[1] as number };
       });
     }
-    return {
+    const past = vvNormalize(r.p);
+    const known = internedSibling(r.n, r.c as number, past, pastDots, r.v as string | null, r.t, r.w);
+    if (known !== undefined) return known;
+    const sibling: Sibling = {
       dot: { node: r.n, counter: r.c as number },
-      past: vvNormalize(r.p),
+      past,
       ...(pastDots !== undefined ? { pastDots } : {}),
-      value: r.v === null ? null : new Uint8Array(Buffer.from(r.v as string, 'base64')),
+      value: r.v === null ? null : valueOf(r.v as string),
       wallMs: r.t,
       writer: r.w,
     };
+    if (typeof r.v === 'string') siblingCode(sibling, r.v);
+    intern(sibling);
+    return sibling;
   });
   return canonical(siblings);
 }
