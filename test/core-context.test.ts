@@ -1,4 +1,4 @@
-// Cart read contexts: a token this process signed decodes (through the signed-token memo) to exactly what
+// Cart read and kv contexts: a token this process signed decodes (through the signed-token memo) to exactly what
 // the full check decodes it to, and the memo never lets a token pass for another key or secret, nor an
 // altered one. The full check is written out here from the format in context.ts (base64url JSON "."
 // base64url HMAC-SHA256 over the key's UTF-8 length, ":", the key and the body), so the test does not rely
@@ -6,7 +6,8 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
-import { decodeCartContext, encodeCartContext } from '../node/core/context.js';
+import { decodeCartContext, decodeKvContext, encodeCartContext, encodeKvContext } from '../node/core/context.js';
+import { causalContext } from '../node/core/versions.js';
 
 function referenceToken(observed: Record<string, readonly string[]>, secret: string, key: string): string {
   const body = Buffer.from(JSON.stringify({ k: 'cart-read', o: observed }), 'utf8').toString('base64url');
@@ -69,4 +70,31 @@ t.test('tokens signed before the memo was cleared still decode in full', async (
   for (let i = 1; i <= 20_000; i++) encodeCartContext({ apples: [`n1:a:${i}`] }, 's', `k${i}`);
   t.same(decodeCartContext(first, 's', 'k0'), { apples: ['n1:a:1'] });
   t.match(decodeCartContext(first, 's', 'k1'), { error: /signature/ });
+});
+
+/** A kv token by the format, written out: base64url JSON {k, vv, d?} "." the same HMAC as a cart token's. */
+function referenceKvToken(vv: Record<string, number>, dots: [string, number][], secret: string, key: string): string {
+  const body = Buffer.from(JSON.stringify({ k: 'kv', vv, ...(dots.length > 0 ? { d: dots } : {}) }), 'utf8').toString('base64url');
+  const sig = createHmac('sha256', secret).update(String(Buffer.byteLength(key, 'utf8'))).update(':').update(key).update(body).digest('base64url');
+  return `${body}.${sig}`;
+}
+
+t.test('a kv token this process signed is the reference token and decodes only for its key and secret', async (t) => {
+  const vvArb = fc.dictionary(fc.constantFrom('n1', 'n2', '3'), fc.integer({ min: 1, max: 9 }), { maxKeys: 3 });
+  fc.assert(
+    fc.property(vvArb, fc.integer({ min: 12, max: 20 }), secretArb, keyArb, keyArb, secretArb, (vv, gap, secret, key, otherKey, otherSecret) => {
+      const ctx = causalContext(vv, [{ node: 'n1', counter: gap }]);
+      const token = encodeKvContext(ctx, secret, key);
+      if (token !== referenceKvToken(ctx.vv, ctx.dots.map((d) => [d.node, d.counter]), secret, key)) return false;
+      if (JSON.stringify(decodeKvContext(token, secret, key)) !== JSON.stringify(ctx)) return false;
+      if (otherKey !== key && !('error' in decodeKvContext(token, secret, otherKey))) return false;
+      if (otherSecret !== secret && !('error' in decodeKvContext(token, otherSecret, key))) return false;
+      const [body, sig] = token.split('.') as [string, string];
+      const flipped = `${body}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+      return 'error' in decodeKvContext(flipped, secret, key);
+    }),
+    { numRuns: 300 },
+  );
+  // Signed by another process with the same secret: not remembered here, still genuine.
+  t.same(decodeKvContext(referenceKvToken({ n2: 4 }, [], 's', 'k'), 's', 'k'), { vv: { n2: 4 }, dots: [] });
 });

@@ -17,29 +17,40 @@ import { type CausalContext, causalContext } from './versions.js';
 type Payload = { k: 'kv'; vv: VersionVector; d?: [string, number][] };
 
 function tag(secret: string, key: string, body: string): Buffer {
-  return createHmac('sha256', secret).update(Buffer.from(key, 'utf8').length.toString()).update(':').update(key).update(body).digest();
+  // One update of the same bytes as the key's UTF-8 length, ':', the key and the body one after another.
+  return createHmac('sha256', secret).update(`${Buffer.byteLength(key, 'utf8')}:${key}${body}`).digest();
 }
 
 function sign(payload: Payload, secret: string, key: string): string {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-  return `${body}.${tag(secret, key, body).toString('base64url')}`;
+  const text = JSON.stringify(payload);
+  const body = Buffer.from(text, 'utf8').toString('base64url');
+  const token = `${body}.${tag(secret, key, body).toString('base64url')}`;
+  signedKvTokens.remember(token, secret, key, text);
+  return token;
 }
 
 const b64urlRe = /^[A-Za-z0-9_-]+$/;
 
-/** Verifies the signature and parses the payload; returns an error sentence for anything not genuine. */
+/**
+ * Verifies the signature and parses the payload; returns an error sentence for anything not genuine. A
+ * token this process signed for the same secret and key skips the signature (see SignedTokens).
+ */
 function verify(token: string, secret: string, key: string): Payload | string {
   if (typeof token !== 'string' || token.length === 0 || token.length > 1_000_000) return 'context is empty or too long';
-  const parts = token.split('.');
-  if (parts.length !== 2) return 'context is not of the form payload.signature';
-  const [body, sig] = parts as [string, string];
-  if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return 'context is not base64url';
-  const expected = tag(secret, key, body);
-  const given = Buffer.from(sig, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'context signature does not match (forged, altered, or read from another key)';
+  let text = signedKvTokens.lookup(token, secret, key);
+  if (text === undefined) {
+    const parts = token.split('.');
+    if (parts.length !== 2) return 'context is not of the form payload.signature';
+    const [body, sig] = parts as [string, string];
+    if (!b64urlRe.test(body) || !b64urlRe.test(sig)) return 'context is not base64url';
+    const expected = tag(secret, key, body);
+    const given = Buffer.from(sig, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'context signature does not match (forged, altered, or read from another key)';
+    text = Buffer.from(body, 'base64url').toString('utf8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return 'context payload is not JSON';
   }
@@ -90,8 +101,10 @@ export function encodeCartContext(observed: Record<string, readonly string[]>, s
 }
 
 /**
- * Cart tokens this process signed, each with the secret and key it was signed for and its payload's JSON
- * text. A remove hands back the token of a read made moments before. When it is one of these (the same
+ * Tokens this process signed (kv and cart contexts), each with the secret and key it was signed for and
+ * its payload's JSON text. A cart remove hands back the token of a read made moments before, and a write
+ * the token of the read or write before it (to the same node, behind a client's keep-alive connection,
+ * as often as not). When it is one of these (the same
  * string, for the same secret and key), its signature would check and its body would decode to exactly
  * that text (JSON.stringify escapes lone surrogates, so the UTF-8 round trip is exact). So the decode
  * skips the HMAC and the base64 and goes straight to parsing the text, as the full check would next: the
@@ -127,6 +140,8 @@ class SignedTokens {
 }
 
 const signedCartTokens = new SignedTokens(1 << 14, 1 << 26);
+/** The kv contexts this process signed (a PUT's or a read's), checked the same way when they come back. */
+const signedKvTokens = new SignedTokens(1 << 14, 1 << 24);
 
 export function decodeCartContext(token: string, secret: string, key: string): Record<string, string[]> | { error: string } {
   if (typeof token !== 'string' || token.length === 0 || token.length > 4_000_000) return { error: 'context is empty or too long' };
