@@ -4,6 +4,7 @@
 // `concurrency` writers. What it measures is the core's own work per write on every replica — the
 // coordinator's mint, encode and fan-out, each replica's decode, merge, encode and hash, the context
 // signature — without HTTP, frames or LevelDB, so a change to the core shows up undiluted.
+// Then as many GETs of the last phase's keys, for the read path's CPU per GET.
 //   npx tsx bench/core-put.ts [puts=5000] [keys=1000] [concurrency=16] [mode=blind|ctx|both] [valueBytes=1024]
 import { performance } from 'node:perf_hooks';
 import { defaultNodeConfig, type NodeConfig } from '../node/core/config.js';
@@ -123,6 +124,24 @@ async function phase(nodes: DynamoNode[], prefix: string, puts: number, keys: nu
   return { cpuUsPerPut: (cpu.user + cpu.system) / puts, wallS: (performance.now() - t0) / 1000, failed };
 }
 
+async function readPhase(nodes: DynamoNode[], prefix: string, gets: number, keys: number, concurrency: number): Promise<{ cpuUsPerGet: number; wallS: number; failed: number }> {
+  let issued = 0;
+  let failed = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const slots = Math.max(1, Math.floor(keys / concurrency));
+  const worker = async (w: number): Promise<void> => {
+    for (let j = 0; issued < gets; j++) {
+      issued++;
+      const res = await nodes[w % nodes.length]!.get(`${prefix}${(j % slots) * concurrency + w}`);
+      if (!res.ok) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUsPerGet: (cpu.user + cpu.system) / gets, wallS: (performance.now() - t0) / 1000, failed };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [putsArg = '5000', keysArg = '1000', concArg = '16', mode = 'both', bytesArg = '1024'] = process.argv.slice(2);
   const puts = Number(putsArg);
@@ -135,5 +154,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const r = await phase(nodes, withContext ? 'ctx-' : 'blind-', puts, keys, Number(concArg), withContext, Number(bytesArg));
     console.log(JSON.stringify({ mode: withContext ? 'ctx' : 'blind', puts, keys, concurrency: Number(concArg), cpuUsPerPut: Math.round(r.cpuUsPerPut), putsPerS: Math.round(puts / r.wallS), failed: r.failed }));
   }
+  // Reads of the keys the last phase wrote, the same closed loop: the GET path's CPU per read.
+  const gets = await readPhase(nodes, modes.length > 0 && modes[modes.length - 1] ? 'ctx-' : 'blind-', puts, keys, Number(concArg));
+  console.log(JSON.stringify({ mode: 'get', gets: puts, cpuUsPerGet: Math.round(gets.cpuUsPerGet), getsPerS: Math.round(puts / gets.wallS), failed: gets.failed }));
   for (const n of nodes) n.stop();
 }

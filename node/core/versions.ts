@@ -79,6 +79,15 @@ function siblingCompare(a: Sibling, b: Sibling): number {
   );
 }
 
+/**
+ * The siblings in canonical order: the list itself when it already is (strictly increasing dots, as every
+ * state this module builds holds), so comparing, merging and encoding a state does not sort it again.
+ */
+function canonicalSiblings(siblings: readonly Sibling[]): readonly Sibling[] {
+  for (let i = 1; i < siblings.length; i++) if (dotCompare(siblings[i - 1]!.dot, siblings[i]!.dot) >= 0) return canonical(siblings).siblings;
+  return siblings;
+}
+
 /** Sorts by dot and keeps one sibling per dot (the greatest by `siblingCompare`, so the choice is canonical). */
 function canonical(siblings: readonly Sibling[]): Versions {
   const sorted = [...siblings].sort(siblingCompare);
@@ -247,8 +256,9 @@ export function versionsIsEmpty(v: Versions): boolean {
 }
 
 export function versionsEqual(a: Versions, b: Versions): boolean {
-  const ca = canonical(a.siblings).siblings;
-  const cb = canonical(b.siblings).siblings;
+  if (a === b) return true;
+  const ca = canonicalSiblings(a.siblings);
+  const cb = canonicalSiblings(b.siblings);
   return ca.length === cb.length && ca.every((s, i) => siblingCompare(s, cb[i] as Sibling) === 0);
 }
 
@@ -359,7 +369,7 @@ function siblingCode(s: Sibling, b64?: string): SiblingCode {
 
 /** Deterministic JSON: canonical sibling order, sorted vector keys, base64 values. Its text is known (jsonText). */
 export function versionsToJson(v: Versions): { s: SiblingJson[] } {
-  const codes = canonical(v.siblings).siblings.map((s) => siblingCode(s));
+  const codes = canonicalSiblings(v.siblings).map((s) => siblingCode(s));
   const json = { s: codes.map((c) => c.json) };
   rememberJsonText(json, `{"s":[${codes.map((c) => c.text).join(',')}]}`);
   return json;
@@ -377,11 +387,13 @@ function malformed(why: string): never {
 
 /** The bytes of a value's base64, which must be the canonical (padded, standard alphabet) encoding of them. */
 function valueOf(b64: string): Uint8Array {
-  const buf = Buffer.from(b64, 'base64');
+  // Decoded into a buffer of its own (not a slice of Node's shared pool: a value owns its bytes), sized by
+  // the base64's length, which canonical base64 fills exactly.
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(b64, 'base64'));
+  const n = buf.write(b64, 'base64');
   // Node's decoder skips what it cannot read; re-encoding tells canonical base64 from anything else.
-  if (buf.toString('base64') !== b64) malformed('value is neither base64 nor null');
-  // A copy: a small decode is a slice of Node's shared pool, and a value must own its bytes.
-  return new Uint8Array(buf);
+  if (n !== buf.length || buf.toString('base64') !== b64) malformed('value is neither base64 nor null');
+  return new Uint8Array(buf.buffer, buf.byteOffset, n);
 }
 
 /**
