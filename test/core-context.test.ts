@@ -98,3 +98,13 @@ t.test('a kv token this process signed is the reference token and decodes only f
   // Signed by another process with the same secret: not remembered here, still genuine.
   t.same(decodeKvContext(referenceKvToken({ n2: 4 }, [], 's', 'k'), 's', 'k'), { vv: { n2: 4 }, dots: [] });
 });
+
+t.test('a payload signed before is signed the same again, and never taken for another secret or key', async (t) => {
+  const observed = { apples: ['n1:a:1'] };
+  for (let round = 0; round < 2; round++) {
+    for (const [secret, key] of [['s', 'k'], ['t', 'k'], ['s', 'k2'], ['s', '1'], ['s', '11']] as const) {
+      t.equal(encodeCartContext(observed, secret, key), referenceToken(observed, secret, key), `cart ${secret}/${key}, round ${round}`);
+      t.equal(encodeKvContext({ n1: 3 }, secret, key), referenceKvToken({ n1: 3 }, [], secret, key), `kv ${secret}/${key}, round ${round}`);
+    }
+  }
+});

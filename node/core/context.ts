@@ -23,6 +23,8 @@ function tag(secret: string, key: string, body: string): Buffer {
 
 function sign(payload: Payload, secret: string, key: string): string {
   const text = JSON.stringify(payload);
+  const known = signedKvTokens.signed(secret, key, text);
+  if (known !== undefined) return known;
   const body = Buffer.from(text, 'utf8').toString('base64url');
   const token = `${body}.${tag(secret, key, body).toString('base64url')}`;
   signedKvTokens.remember(token, secret, key, text);
@@ -94,6 +96,8 @@ function isDotted(x: VersionVector | CausalContext): x is CausalContext {
  */
 export function encodeCartContext(observed: Record<string, readonly string[]>, secret: string, key: string): string {
   const text = JSON.stringify({ k: 'cart-read', o: observed });
+  const known = signedCartTokens.signed(secret, key, text);
+  if (known !== undefined) return known;
   const body = Buffer.from(text, 'utf8').toString('base64url');
   const token = `${body}.${tag(secret, key, body).toString('base64url')}`;
   signedCartTokens.remember(token, secret, key, text);
@@ -121,15 +125,30 @@ class SignedTokens {
     private readonly maxChars: number,
   ) {}
 
+  /**
+   * The same tokens by what they sign (the key, length-prefixed so that no key and text run into another,
+   * then the payload text): a read of a state no write has changed since the last read answers the same
+   * context, and a token is a function of secret, key and text, so it is signed once.
+   */
+  private readonly bySigned = new Map<string, { readonly secret: string; readonly token: string }>();
+
   remember(token: string, secret: string, key: string, text: string): void {
-    const size = token.length + text.length;
+    const size = token.length + 2 * text.length + key.length;
     if (size > this.maxChars) return;
     if (this.map.size >= this.maxEntries || this.chars + size > this.maxChars) {
       this.map.clear();
+      this.bySigned.clear();
       this.chars = 0;
     }
     this.map.set(token, { secret, key, text });
+    this.bySigned.set(`${key.length}:${key}${text}`, { secret, token });
     this.chars += size;
+  }
+
+  /** The token this process signed for this payload text, secret and key, else undefined. */
+  signed(secret: string, key: string, text: string): string | undefined {
+    const hit = this.bySigned.get(`${key.length}:${key}${text}`);
+    return hit !== undefined && hit.secret === secret ? hit.token : undefined;
   }
 
   /** The payload text of a token signed here for this secret and key, else undefined. */
