@@ -32,10 +32,14 @@ export interface NetworkStats {
 export class SimNetwork {
   private grudge: Grudge = {};
   private readonly sample: (cls: MessageClass, random: Uniform) => number;
+  /** Only the PBS mixtures depend on the message class; the others skip classifying. */
+  private readonly byClass: boolean;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, partitioned: 0 };
 
   constructor(private readonly options: NetworkOptions) {
     this.sample = delaySampler(options.model);
+    const kind = options.model.kind;
+    this.byClass = kind === 'lnkd-ssd' || kind === 'lnkd-disk' || kind === 'ymmr';
   }
 
   /** Replaces the partition: grudge[a] lists the nodes whose messages a drops. */
@@ -56,9 +60,7 @@ export class SimNetwork {
 
   /** The delay this message would get (one sample). Exposed for tests and for the PBS experiments. */
   delayFor(message: PeerMessage): number {
-    // Only the PBS mixtures depend on the message class; skip classifying for the others.
-    const pbs = this.options.model.kind === 'lnkd-ssd' || this.options.model.kind === 'lnkd-disk' || this.options.model.kind === 'ymmr';
-    const cls: MessageClass = pbs ? (this.options.classify?.(message) ?? classifyMessage(message.type)) : 'A';
+    const cls: MessageClass = this.byClass ? (this.options.classify?.(message) ?? classifyMessage(message.type)) : 'A';
     return Math.max(0, this.sample(cls, this.options.random));
   }
 

@@ -322,11 +322,15 @@ export class SimRuntime implements Runtime {
   }
 
   private observeDelivery(from: string, to: string, message: PeerMessage): void {
-    for (const inv of this.options.invariants ?? []) inv.delivered?.(from, to, message, this.invariantView());
+    const invariants = this.options.invariants;
+    if (invariants === undefined) return;
+    for (const inv of invariants) inv.delivered?.(from, to, message, this.invariantView());
   }
 
   private checkSent(from: string, to: string, message: PeerMessage): void {
-    for (const inv of this.options.invariants ?? []) this.judge(inv, from, () => inv.sent?.(from, to, message, this.invariantView()));
+    const invariants = this.options.invariants;
+    if (invariants === undefined) return;
+    for (const inv of invariants) this.judge(inv, from, () => inv.sent?.(from, to, message, this.invariantView()));
   }
 
   private checkWrite(node: string, batch: readonly StorageWrite[]): void {
