@@ -72,6 +72,8 @@ const rows: Row[] = [];
 const loads: Record<string, LoadResult> = {};
 /** Server CPU milliseconds per operation of each phase (all the system's processes, user + system). */
 const cpuPerOp: Record<string, number> = {};
+/** The bench process's own CPU milliseconds per operation of each phase: the client shares the cores with the servers. */
+const clientCpuPerOp: Record<string, number> = {};
 
 /** The durability each system runs with, stated in the table (the issue's rule: the same for all, or said). */
 const durability: Record<string, string> = {
@@ -238,8 +240,11 @@ async function benchKv(): Promise<void> {
     console.log(`[bench] kv: ${valueBytes} B values, ${keySpace} keys, concurrency ${concurrencies.join(' and ')}, ${loadMs / 1000} s phases${quick ? '' : `, and a ${longMs / 1000} s put at concurrency ${concurrencies[0]}`}`);
     const phase = async (sys: KvSystem, label: string, concurrency: number, durationMs: number, request: (i: number, w: number) => Promise<void>): Promise<void> => {
       const cpu0 = cpuSecondsOf(sys.pids);
+      const client0 = process.cpuUsage();
       const r = await runLoad({ concurrency, durationMs, maxOps: 5_000_000, request });
+      const client = process.cpuUsage(client0);
       const cpu1 = cpuSecondsOf(sys.pids);
+      if (r.ops > 0) clientCpuPerOp[`${sys.name}.${label}`] = (client.user + client.system) / 1000 / r.ops;
       const cpuMsPerOp = cpu0 === undefined || cpu1 === undefined || sys.pids.length === 0 || r.ops === 0 ? undefined : ((cpu1 - cpu0) * 1000) / r.ops;
       addLoad(sys.name, label, r, await sys.note?.(), cpuMsPerOp);
     };
@@ -480,7 +485,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${proces
 // The command as a user would type it, so the README's table can say which run it is.
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 const loadAtEnd = loadAverageNow();
-const result = { date: new Date().toISOString(), command, machine, loadAverage: { start: loadAtStart, end: loadAtEnd }, quick, rows, loads, cpuPerOp };
+const result = { date: new Date().toISOString(), command, machine, loadAverage: { start: loadAtStart, end: loadAtEnd }, quick, rows, loads, cpuPerOp, clientCpuPerOp };
 mkdirSync(new URL('.', import.meta.url).pathname, { recursive: true });
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
 console.log(`\nquorumlab bench — \`${command}\` — ${result.date} — ${machine} — load average ${loadAtStart} at the start, ${loadAtEnd} at the end${quick ? ' (quick)' : ''}\n`);

@@ -1,0 +1,158 @@
+// A short kv load on a fresh 3-node local cluster (the kv bench's setup: N=3 R=2 W=2, sloppy, vclock, 1 KiB
+// values, the bench's own addresses), for profiling and for A/B pairs of the node shell: it prints, per
+// phase, throughput, latency quantiles, the nodes' CPU ms per op and the bench client's own CPU ms per op
+// (the client shares the machine's cores with the servers, so what it costs is part of any comparison).
+// With QL_PROF_DIR set every node runs under --cpu-prof and writes its profile there when it stops; with
+// QL_PERF_OUT=/path, `perf record -g` samples the nodes through each phase (JIT names from --perf-basic-prof);
+// QL_NODE_FLAGS adds flags to the nodes' node command line (A/B of V8 settings).
+//   npx tsx bench/kv-profile.ts [--phases=ctx16,blind16,get16] [--ms=8000] [--warmup=10] [--etcd]
+// Wrap it in `flock /tmp/kvbench.lock` like the kv bench: it uses the same addresses.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { runLoad } from './load-loop.js';
+import { cpuSecondsOf } from './proc-cpu.js';
+import { kvBenchClient } from './quorumlab-kv.js';
+import { etcdGet, etcdPut, startEtcd } from './etcd.js';
+
+const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const phases = (arg('phases') ?? 'ctx16,blind16,get16').split(',');
+const ms = Number(arg('ms') ?? 8000);
+const warmupMs = Number(arg('warmup') ?? 10) * 1000;
+const useEtcd = process.argv.includes('--etcd');
+const value = Buffer.alloc(1024, 'q');
+const keySpace = 1000;
+
+function benchKey(prefix: string, i: number, worker: number, concurrency: number): string {
+  const slots = Math.max(1, Math.floor(keySpace / concurrency));
+  return `${prefix}-${worker + concurrency * (Math.floor(i / concurrency) % slots)}`;
+}
+
+interface Sys {
+  pids: number[];
+  /** Summed over the nodes: storage batches, writes, transport frames and messages (quorumlab only). */
+  counters?(): Promise<Record<string, number>>;
+  /** Mean siblings and mean JSON bytes of the given keys' values as a GET answers them (quorumlab only). */
+  siblings?(keys: readonly string[]): Promise<{ siblings: number; bytes: number }>;
+  put(key: string, w: number, mode: 'ctx' | 'blind'): Promise<void>;
+  get(key: string, w: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function quorumlab(maxConcurrency: number): Promise<Sys> {
+  const { LocalRuntime } = await import('../harness/runtime/local.js');
+  const runDir = mkdtempSync(join(tmpdir(), 'ql-kvprof-'));
+  const runtime = new LocalRuntime({ log: () => undefined, hostBase: 140, httpPort: 18140, peerPort: 17140, faketime: false });
+  const profDir = process.env['QL_PROF_DIR'];
+  const flags = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(process.env['QL_PERF_OUT'] === undefined ? [] : ['--perf-basic-prof-only-functions']), ...(process.env['QL_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
+  const nodeCmd = flags.length === 0 ? undefined : `exec ${process.execPath} ${flags.join(' ')} --import tsx node/main.ts`;
+  await runtime.setup({ nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: 1, runDir, ...(nodeCmd === undefined ? {} : { nodeCmd }) });
+  const admin = runtime.nodeIds().map((id) => runtime.client(id));
+  const pids: number[] = [];
+  for (const c of admin) {
+    const s = await c.adminStatus();
+    const pid = s.type === 'ok' ? ((s.value as Record<string, unknown>)['process'] as { pid?: unknown } | undefined)?.pid : undefined;
+    if (typeof pid === 'number') pids.push(pid);
+  }
+  const clients = admin.map((c) => kvBenchClient((c as unknown as { baseUrl: string }).baseUrl, maxConcurrency));
+  const contexts = new Map<string, string>();
+  return {
+    pids,
+    async put(key, w, mode) {
+      const ctx = await clients[w % clients.length]!.put(key, value, mode === 'ctx' ? contexts.get(key) : undefined);
+      if (mode === 'ctx' && ctx !== undefined) contexts.set(key, ctx);
+    },
+    get: (key, w) => clients[w % clients.length]!.get(key),
+    async siblings(keys) {
+      let siblings = 0;
+      let bytes = 0;
+      const base = (admin[0] as unknown as { baseUrl: string }).baseUrl;
+      for (const key of keys) {
+        const res = await fetch(`${base}/kv/${encodeURIComponent(key)}`, { headers: { Accept: 'application/json' } });
+        const text = await res.text();
+        bytes += text.length;
+        siblings += (JSON.parse(text) as { siblings: unknown[] }).siblings.length;
+      }
+      return { siblings: siblings / keys.length, bytes: bytes / keys.length };
+    },
+    async counters() {
+      const out: Record<string, number> = { syncBatches: 0, writes: 0, syncMs: 0, framesSent: 0, sent: 0 };
+      for (const c of admin) {
+        const s = await c.adminStatus();
+        if (s.type !== 'ok') continue;
+        const v = s.value as { storage?: Record<string, number>; transport?: Record<string, number> };
+        for (const k of ['syncBatches', 'writes', 'syncMs']) out[k]! += v.storage?.[k] ?? 0;
+        for (const k of ['framesSent', 'sent']) out[k]! += v.transport?.[k] ?? 0;
+      }
+      return out;
+    },
+    async stop() {
+      for (const c of clients) c.close();
+      if (profDir !== undefined) {
+        // --cpu-prof writes the profile on a clean exit; teardown's SIGKILL would lose it.
+        for (const pid of pids) process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + 15_000;
+        while (Date.now() < deadline && pids.some((pid) => cpuSecondsOf([pid]) !== undefined)) await new Promise((r) => setTimeout(r, 100));
+      }
+      await runtime.teardown();
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function etcd(): Promise<Sys> {
+  const cluster = await startEtcd();
+  const text = value.toString('latin1');
+  return {
+    pids: cluster.pids,
+    put: (key, w) => etcdPut(cluster.endpoints[w % 3]!, key, text),
+    get: (key, w) => etcdGet(cluster.endpoints[w % 3]!, key),
+    stop: () => cluster.stop(),
+  };
+}
+
+const parsed = phases.map((p) => {
+  const m = /^(ctx|blind|get)(\d+)$/.exec(p);
+  if (m === null) throw new Error(`bad phase ${p}: ctx16, blind64, get16, …`);
+  return { kind: m[1] as 'ctx' | 'blind' | 'get', c: Number(m[2]) };
+});
+const max = Math.max(...parsed.map((p) => p.c));
+const sys = useEtcd ? await etcd() : await quorumlab(max);
+try {
+  if (warmupMs > 0) {
+    await runLoad({ concurrency: max, durationMs: warmupMs / 2, maxOps: 5_000_000, request: (i, w) => sys.put(benchKey('bench-warm', i, w, max), w, 'ctx') });
+    await runLoad({ concurrency: max, durationMs: warmupMs / 2, maxOps: 5_000_000, request: (i, w) => sys.get(benchKey('bench-warm', i, w, max), w) });
+  }
+  for (const { kind, c } of parsed) {
+    // With QL_PERF_OUT, perf samples the server processes (all threads, kernel included) through each phase.
+    const perfOut = process.env['QL_PERF_OUT'];
+    const perf = perfOut === undefined ? undefined : spawn('perf', ['record', '-F', '499', '-g', '-o', `${perfOut}.${kind}${c}`, '-p', sys.pids.join(','), '--', 'sleep', String(ms / 1000)], { stdio: 'ignore' });
+    const k0 = await sys.counters?.();
+    const s0 = cpuSecondsOf(sys.pids) ?? NaN;
+    const u0 = process.cpuUsage();
+    const prefix = kind === 'blind' ? `bench-blind-c${c}` : 'bench';
+    const r = await runLoad({
+      concurrency: c, durationMs: ms, maxOps: 5_000_000,
+      request: (i, w) => (kind === 'get' ? sys.get(benchKey(prefix, i, w, c), w) : sys.put(benchKey(prefix, i, w, c), w, kind)),
+    });
+    const u = process.cpuUsage(u0);
+    if (perf !== undefined) await new Promise((r) => perf.once('exit', r));
+    const k1 = await sys.counters?.();
+    const d = (k: string): number => (k1?.[k] ?? 0) - (k0?.[k] ?? 0);
+    const extra = k1 === undefined ? '' : `, writes/batch ${(d('writes') / d('syncBatches')).toFixed(1)}, fsync ${(d('syncMs') / d('syncBatches')).toFixed(1)} ms, batches/op ${(d('syncBatches') / r.ops).toFixed(2)}, msgs/frame ${(d('sent') / d('framesSent')).toFixed(1)}`;
+    const s1 = cpuSecondsOf(sys.pids) ?? NaN;
+    const f = (x: number, d = 2): string => x.toFixed(d);
+    if (kind === 'blind' && sys.siblings !== undefined) {
+      const sample = Array.from({ length: 20 }, (_, j) => benchKey(prefix, j * 37, (j * 37) % c, c));
+      const sib = await sys.siblings(sample);
+      console.log(`  after the blind phase: ${sib.siblings.toFixed(1)} siblings per key, ${(sib.bytes / 1024).toFixed(1)} KiB per JSON GET answer (20 keys sampled)`);
+    }
+    console.log(
+      `${useEtcd ? 'etcd' : 'quorumlab'} ${kind} c${c}: ${f(r.opsPerS, 0)} ops/s, p50/p99/p99.9 ${f(r.p50Ms, 1)}/${f(r.p99Ms, 1)}/${f(r.p999Ms, 1)} ms, ` +
+        `server CPU ${f(((s1 - s0) * 1000) / r.ops, 3)} ms/op, client CPU ${f((u.user + u.system) / 1000 / r.ops, 3)} ms/op, errors ${r.errors}${extra}`,
+    );
+  }
+} finally {
+  await sys.stop();
+}
