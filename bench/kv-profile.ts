@@ -77,11 +77,14 @@ async function quorumlab(maxConcurrency: number): Promise<Sys> {
       return { siblings: siblings / keys.length, bytes: bytes / keys.length };
     },
     async counters() {
-      const out: Record<string, number> = { syncBatches: 0, writes: 0, syncMs: 0, framesSent: 0, sent: 0 };
+      const out: Record<string, number> = { syncBatches: 0, writes: 0, syncMs: 0, framesSent: 0, sent: 0, loopP99: 0, loopMax: 0 };
       for (const c of admin) {
         const s = await c.adminStatus();
         if (s.type !== 'ok') continue;
-        const v = s.value as { storage?: Record<string, number>; transport?: Record<string, number> };
+        const v = s.value as { storage?: Record<string, number>; transport?: Record<string, number>; eventLoop?: { last?: { p99Ms: number; maxMs: number }; current: { p99Ms: number; maxMs: number } } };
+        // The worst node's event-loop delay in its last complete 5 s window (node/loop-delay.ts).
+        out['loopP99'] = Math.max(out['loopP99']!, (v.eventLoop?.last ?? v.eventLoop?.current)?.p99Ms ?? 0);
+        out['loopMax'] = Math.max(out['loopMax']!, (v.eventLoop?.last ?? v.eventLoop?.current)?.maxMs ?? 0);
         for (const k of ['syncBatches', 'writes', 'syncMs']) out[k]! += v.storage?.[k] ?? 0;
         for (const k of ['framesSent', 'sent']) out[k]! += v.transport?.[k] ?? 0;
       }
@@ -128,6 +131,24 @@ try {
     // With QL_PERF_OUT, perf samples the server processes (all threads, kernel included) through each phase.
     const perfOut = process.env['QL_PERF_OUT'];
     const perf = perfOut === undefined ? undefined : spawn('perf', ['record', '-F', '499', '-g', '-o', `${perfOut}.${kind}${c}`, '-p', sys.pids.join(','), '--', 'sleep', String(ms / 1000)], { stdio: 'ignore' });
+    // With QL_COUNT_FSYNC, perf counts the servers' fdatasync calls and context switches: LevelDB merges batches waiting on its
+    // writer queue into one, so the real fsyncs can be fewer than the batches the storage layer issued.
+    let counted: Promise<Record<string, number>> | undefined;
+    if (process.env['QL_COUNT_FSYNC'] !== undefined) {
+      const stat = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_fdatasync,context-switches', '-p', sys.pids.join(','), '--', 'sleep', String(ms / 1000)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let text = '';
+      stat.stderr.on('data', (b: Buffer) => (text += b.toString()));
+      counted = new Promise((r) =>
+        stat.once('exit', () => {
+          const out: Record<string, number> = {};
+          for (const line of text.trim().split('\n')) {
+            const f = line.split(',');
+            if (f.length > 2) out[f[2]!.includes('fdatasync') ? 'fdatasync' : f[2]!] = Number(f[0]);
+          }
+          r(out);
+        }),
+      );
+    }
     const k0 = await sys.counters?.();
     const s0 = cpuSecondsOf(sys.pids) ?? NaN;
     const u0 = process.cpuUsage();
@@ -138,9 +159,11 @@ try {
     });
     const u = process.cpuUsage(u0);
     if (perf !== undefined) await new Promise((r) => perf.once('exit', r));
+    const counts = counted === undefined ? undefined : await counted;
     const k1 = await sys.counters?.();
     const d = (k: string): number => (k1?.[k] ?? 0) - (k0?.[k] ?? 0);
-    const extra = k1 === undefined ? '' : `, writes/batch ${(d('writes') / d('syncBatches')).toFixed(1)}, fsync ${(d('syncMs') / d('syncBatches')).toFixed(1)} ms, batches/op ${(d('syncBatches') / r.ops).toFixed(2)}, msgs/frame ${(d('sent') / d('framesSent')).toFixed(1)}`;
+    const counted2 = counts === undefined ? '' : Object.entries(counts).map(([k, n]) => `, ${k}/op ${(n / r.ops).toFixed(2)}`).join('');
+    const extra = k1 === undefined ? counted2 : `, writes/batch ${(d('writes') / d('syncBatches')).toFixed(1)}, fsync ${(d('syncMs') / d('syncBatches')).toFixed(1)} ms, batches/op ${(d('syncBatches') / r.ops).toFixed(2)}, msgs/frame ${(d('sent') / d('framesSent')).toFixed(1)}, loop delay p99/max ${k1['loopP99']}/${k1['loopMax']} ms${counted2}`;
     const s1 = cpuSecondsOf(sys.pids) ?? NaN;
     const f = (x: number, d = 2): string => x.toFixed(d);
     if (kind === 'blind' && sys.siblings !== undefined) {
