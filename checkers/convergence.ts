@@ -3,7 +3,7 @@
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples } from './evidence.js';
 import { clientOpsByKey, groupByKey, pairHistory, readItems, readValues, toMs, type ClientOp, type PairedHistory } from './ops.js';
-import { buildRegisterModel, supersededBy, unlinkedAfter } from './register-model.js';
+import { buildRegisterModel, maybeSuperseded, unlinkedAfter } from './register-model.js';
 import { healTime } from './faults.js';
 import { survivorBound } from './cart-bound.js';
 import { observedRead } from './links.js';
@@ -45,8 +45,8 @@ export function checkConvergence(history: readonly HistoryOp[], options: CheckOp
     }
   }
   const heal = healTime(paired.nemesis);
-  let lastFinal: number | undefined;
-  for (const op of history) if (op.final === true && (lastFinal === undefined || op.time > lastFinal)) lastFinal = op.time;
+  // Found while pairing (the pass over every op the checkers share) rather than by a pass of its own.
+  const lastFinal = paired.lastFinalTime;
   // The history shows the replica states only once, after the quiesce and the final reads, so heal → last
   // final state bounds the time to agree from above; it is not the convergence time. That is measured by the
   // run while quiescing and comes in through the options (results.json stats when re-checked).
@@ -111,9 +111,9 @@ const normaliseItems = (items: Record<string, number>): Record<string, number> =
 function registerExpectations(paired: PairedHistory): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   for (const [key, m] of buildRegisterModel(paired)) {
-    const covered = supersededBy(m, (w) => w.op.type !== 'fail');
+    const covered = maybeSuperseded(m);
     const need = new Map<string, number>();
-    for (const w of m.acked) if (!w.isDelete && !covered.has(w.id) && unlinkedAfter(m, w) === undefined) need.set(w.id, 1);
+    for (const w of m.acked) if (!w.isDelete && !covered.has(w) && unlinkedAfter(m, w) === undefined) need.set(w.id, 1);
     out.set(key, need);
   }
   return out;

@@ -23,8 +23,9 @@ export function quantiles(values: number[], qs: readonly number[] = [0.5, 0.9, 0
   const out: Record<string, number | null> = {};
   // A typed array sorts numerically without calling a comparator, several times faster than
   // Array#sort((a, b) => a - b) on the hundreds of thousands of latencies of a long run. The sorted values are
-  // copied back because callers were promised an in-place sort.
-  const sorted = Float64Array.from(values).sort();
+  // copied back because callers were promised an in-place sort. The constructor copies an array directly;
+  // Float64Array.from goes through the iterator protocol, which cost more than the sort itself.
+  const sorted = new Float64Array(values).sort();
   for (let i = 0; i < sorted.length; i++) values[i] = sorted[i]!;
   for (const q of qs) {
     const name = `p${Math.round(q * 1000) / 10}`;

@@ -28,6 +28,8 @@ export interface PairedHistory {
   byCompletionIndex: CompletionIndex;
   /** Time of the last op in the history, nanoseconds. */
   endTime: number;
+  /** The latest time of an op with `final: true` (final reads and replica states), undefined without any. */
+  lastFinalTime: number | undefined;
 }
 
 /**
@@ -85,8 +87,10 @@ function pairUncached(history: readonly HistoryOp[]): PairedHistory {
   const openOther = new Map<number | string, ClientOp>();
   const isSlot = (p: number | string): p is number => typeof p === 'number' && p >= 0 && p < 1 << 16 && Number.isInteger(p);
   let endTime = 0;
+  let lastFinalTime: number | undefined;
   for (const op of history) {
     if (op.time > endTime) endTime = op.time;
+    if (op.final === true && (lastFinalTime === undefined || op.time > lastFinalTime)) lastFinalTime = op.time;
     if (op.process === 'final') {
       finals.push(op);
       continue;
@@ -131,7 +135,7 @@ function pairUncached(history: readonly HistoryOp[]): PairedHistory {
       nemesis.push(lone);
     }
   }
-  return { client, nemesis, finals, byCompletionIndex, endTime };
+  return { client, nemesis, finals, byCompletionIndex, endTime, lastFinalTime };
 }
 
 // Several checkers group the same paired client ops by key (the register model, cart, convergence): grouping

@@ -86,7 +86,7 @@ function scanKey(
       for (const p of n.parents) stack.push(p);
     }
   };
-  const r: Reflection = { m, lww: options.conflicts === 'lww', mark: 0, values: [], returned: undefined };
+  const r: Reflection = { lww: options.conflicts === 'lww', mark: 0, written: [], returned: undefined };
   for (let ri = 0; ri < m.reads.length; ri++) {
     const read = m.reads[ri]!;
     const t = read.invokeTime;
@@ -101,10 +101,11 @@ function scanKey(
     for (const f of frontier) horizon = Math.min(horizon, f.invokeTime);
     const kFloor = Math.max(0, acks - K_MAX);
     for (let i = acks - 1; i >= kFloor; i--) horizon = Math.min(horizon, m.acked[i]!.invokeTime);
-    const mark = markReflected(m, values, read.completeTime, horizon);
+    const written = m.readWrites[ri]!;
+    const mark = markReflected(m, written, read.completeTime, horizon);
     // One state object per key rather than a closure per read: a million reads made a million closures.
     r.mark = mark;
-    r.values = values;
+    r.written = written;
     r.returned = undefined;
     let missed: WriteNode | undefined;
     for (const f of frontier) if (!reflects(r, f)) { missed = f; break; }
@@ -136,10 +137,10 @@ function scanKey(
 
 /** What one read reflects: the writes markReflected stamped with `mark`, and (last-write-wins) what replaced them. */
 interface Reflection {
-  m: KeyModel;
   lww: boolean;
   mark: number;
-  values: readonly string[];
+  /** The read's readWrites (the write each returned value names, or undefined). */
+  written: readonly (WriteNode | undefined)[];
   /** The writes the read returned, resolved on first use (they matter only under last-write-wins). */
   returned: WriteNode[] | undefined;
 }
@@ -149,10 +150,7 @@ function reflects(r: Reflection, x: WriteNode): boolean {
   if (!r.lww) return false;
   if (r.returned === undefined) {
     r.returned = [];
-    for (const v of r.values) {
-      const w = r.m.byId.get(v);
-      if (w !== undefined) r.returned.push(w);
-    }
+    for (const w of r.written) if (w !== undefined) r.returned.push(w);
   }
   // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
   return r.returned.some((s) => s !== x && s.op.completeTime > x.invokeTime && !isAncestor(x, s));

@@ -25,6 +25,10 @@ export interface WriteNode {
   ackTime: number;
   /** 1-based rank among this key's acknowledged writes by ack time; 0 when not acknowledged. */
   ackRank: number;
+  /** The key's first write of the same id (itself, unless the value was written twice): what `byId` names. */
+  canon: WriteNode;
+  /** Its position in the key's `writes`. */
+  seq: number;
   /** Scratch mark used by traversals (a generation number). */
   mark: number;
   /** Scratch for the session checker: the read (a generation number) whose questions `askedMask` holds. */
@@ -49,13 +53,23 @@ export interface KeyModel {
    * of them costs a cache miss per read on a million-op history.
    */
   readVals: string[][];
+  /**
+   * The write each of those values names (`byId`, undefined for a value never written), parallel to `readVals`:
+   * resolved once here rather than looked up by string in every checker that walks the reads.
+   */
+  readWrites: (WriteNode | undefined)[][];
   /** Final replica states (process "final") for this key. */
   finals: HistoryOp[];
   /** The latest-invoked write that may have happened and sent a context the history cannot link. */
   latestUnlinked: WriteNode | undefined;
+  /** maybeSuperseded's memo. */
+  maybeSuperseded?: WriteIdSet;
 }
 
 export const isWrite = (f: string): boolean => f === 'put' || f === 'delete';
+
+/** readWrites of a read that returned nothing (shared; never mutated). */
+const NO_WRITES: (WriteNode | undefined)[] = [];
 
 const modelCache = new WeakMap<PairedHistory, Map<string, KeyModel>>();
 
@@ -71,7 +85,7 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
   const model = (key: string): KeyModel => {
     let m = models.get(key);
     if (m === undefined) {
-      m = { key, writes: [], byId: new Map(), acked: [], deletes: [], reads: [], readVals: [], finals: [], latestUnlinked: undefined };
+      m = { key, writes: [], byId: new Map(), acked: [], deletes: [], reads: [], readVals: [], readWrites: [], finals: [], latestUnlinked: undefined };
       models.set(key, m);
     }
     return m;
@@ -97,14 +111,28 @@ function buildUncached(paired: PairedHistory): Map<string, KeyModel> {
         invokeTime: op.invokeTime,
         ackTime: op.type === 'ok' ? op.completeTime : Infinity,
         ackRank: 0,
+        seq: m.writes.length,
+        // Set just below, once the key's first write of this id is known.
+        canon: undefined as unknown as WriteNode,
         mark: 0,
         askedGen: 0,
         askedMask: 0,
       };
       m.writes.push(node);
       // A value written twice (should not happen) keeps its first write as the identity.
-      if (!m.byId.has(id)) m.byId.set(id, node);
+      const first = m.byId.get(id);
+      if (first === undefined) m.byId.set(id, node);
+      node.canon = first ?? node;
       if (isDelete && op.type !== 'fail') m.deletes.push(node);
+    }
+    for (const values of m.readVals) {
+      if (values.length === 0) {
+        m.readWrites.push(NO_WRITES);
+        continue;
+      }
+      const writes: (WriteNode | undefined)[] = [];
+      for (const v of values) writes.push(m.byId.get(v));
+      m.readWrites.push(writes);
     }
     // Writes are in invoke order, so a source write's own parents are resolved before any write citing it.
     // The write of each op, built only for a key whose contexts link (a history with readFrom alone never asks).
@@ -186,18 +214,40 @@ function addParents(m: KeyModel, node: WriteNode, ids: readonly unknown[]): void
   }
 }
 
+/**
+ * A set of a key's write ids, held as a flag per write (`seq`) of the key's first write of each id (`canon`):
+ * `has(w)` is "w's id is in the set", without hashing strings.
+ */
+export class WriteIdSet {
+  constructor(private readonly flags: Uint8Array) {}
+
+  has(w: WriteNode): boolean {
+    return this.flags[w.canon.seq] === 1;
+  }
+}
+
 /** Ids reachable (strictly) backwards from the writes accepted by `from`: the writes they supersede. */
-export function supersededBy(m: KeyModel, from: (w: WriteNode) => boolean): Set<string> {
-  const out = new Set<string>();
+export function supersededBy(m: KeyModel, from: (w: WriteNode) => boolean): WriteIdSet {
+  const flags = new Uint8Array(m.writes.length);
   const stack: WriteNode[] = [];
   for (const w of m.writes) if (from(w)) for (const p of w.parents) stack.push(p);
   while (stack.length > 0) {
     const n = stack.pop()!;
-    if (out.has(n.id)) continue;
-    out.add(n.id);
+    // By id, as before: a second write of the same value is not walked again.
+    const c = n.canon.seq;
+    if (flags[c] === 1) continue;
+    flags[c] = 1;
     for (const p of n.parents) stack.push(p);
   }
-  return out;
+  return new WriteIdSet(flags);
+}
+
+/**
+ * supersededBy every write that may have happened (all but failed ones), memoised per key: the register and
+ * convergence checkers both ask for it.
+ */
+export function maybeSuperseded(m: KeyModel): WriteIdSet {
+  return (m.maybeSuperseded ??= supersededBy(m, (w) => w.op.type !== 'fail'));
 }
 
 /** A write that may have happened, invoked after w, whose sent context the history cannot link. */
@@ -209,18 +259,15 @@ export function unlinkedAfter(m: KeyModel, w: WriteNode): WriteNode | undefined 
 let generation = 0;
 
 /**
- * Marks every write a read reflects: the values it returned and everything they supersede, plus deletes that
- * may have happened before the read completed (a delete explains a value's absence). Writes invoked before
- * `horizonNs` are not expanded: callers only ask about writes newer than the horizon. Returns the mark;
+ * Marks every write a read reflects: the values it returned (`returned`: their writes, as `readWrites` holds
+ * them) and everything they supersede, plus deletes that may have happened before the read completed (a delete
+ * explains a value's absence). Writes invoked before `horizonNs` are not expanded: callers only ask about writes newer than the horizon. Returns the mark;
  * `w.mark === mark` then means "reflected".
  */
-export function markReflected(m: KeyModel, values: readonly string[], readCompleteNs: number, horizonNs: number): number {
+export function markReflected(m: KeyModel, returned: readonly (WriteNode | undefined)[], readCompleteNs: number, horizonNs: number): number {
   const mark = ++generation;
   const stack: WriteNode[] = [];
-  for (const v of values) {
-    const n = m.byId.get(v);
-    if (n !== undefined) stack.push(n);
-  }
+  for (const n of returned) if (n !== undefined) stack.push(n);
   // Deletes in [horizon, readComplete): scan back from the newest (deletes are in invoke order).
   for (let i = m.deletes.length - 1; i >= 0; i--) {
     const d = m.deletes[i]!;

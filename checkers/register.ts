@@ -3,7 +3,7 @@
 import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples } from './evidence.js';
 import { pairHistory, readValues, toMs, type ClientOp } from './ops.js';
-import { buildRegisterModel, finalObservations, supersededBy, unlinkedAfter, type KeyModel, type WriteNode } from './register-model.js';
+import { buildRegisterModel, finalObservations, maybeSuperseded, supersededBy, unlinkedAfter, WriteIdSet, type KeyModel, type WriteNode } from './register-model.js';
 import type { CheckOptions } from './options.js';
 
 export function checkRegister(history: readonly HistoryOp[], options: CheckOptions): CheckerResult {
@@ -23,16 +23,16 @@ export function checkRegister(history: readonly HistoryOp[], options: CheckOptio
     reads += m.reads.length;
     checkPhantoms(m, phantom);
     // Any write that may have happened can supersede what it read; only ok or observed writes do so for sure.
-    const observedAnywhere = observedValues(m);
-    const maybeSuperseded = supersededBy(m, (w) => w.op.type !== 'fail');
-    const surelySuperseded = supersededBy(m, (w) => w.op.type === 'ok' || observedAnywhere.has(w.id));
+    const observedAnywhere = observedWrites(m);
+    const maybe = maybeSuperseded(m);
+    const surelySuperseded = supersededBy(m, (w) => w.op.type === 'ok' || observedAnywhere.has(w));
     const finals = finalObservations(m);
     // Without final observations, presence is decided by later reads; index them once per key (see isPresentLater).
     const lastReadOf = finals.any ? undefined : lastReadInvokeByValue(m);
     for (const w of m.acked) {
       if (w.isDelete) continue;
       ackedWrites++;
-      if (surelySuperseded.has(w.id)) {
+      if (surelySuperseded.has(w)) {
         superseded++;
         continue;
       }
@@ -45,7 +45,7 @@ export function checkRegister(history: readonly HistoryOp[], options: CheckOptio
         survived++;
         continue;
       }
-      if (maybeSuperseded.has(w.id)) {
+      if (maybe.has(w)) {
         // Superseded only by writes that may not have happened: cannot be called lost for certain.
         possiblyLost.add(() => ({ key: m.key, value: w.id, ackMs: toMs(w.ackTime), reason: 'superseded only by indeterminate (info) writes' }));
         continue;
@@ -99,11 +99,19 @@ export function checkRegister(history: readonly HistoryOp[], options: CheckOptio
   };
 }
 
-function observedValues(m: KeyModel): Set<string> {
-  const out = new Set<string>();
-  for (const values of m.readVals) for (const v of values) out.add(v);
-  for (const f of m.finals) if (f.type === 'ok') for (const v of readValues(f.value)) out.add(v);
-  return out;
+/** The write ids some read or final replica state returned (values no write has cannot matter: not kept). */
+function observedWrites(m: KeyModel): WriteIdSet {
+  const flags = new Uint8Array(m.writes.length);
+  // readWrites holds byId's writes, each the canon of its id.
+  for (const written of m.readWrites) for (const w of written) if (w !== undefined) flags[w.seq] = 1;
+  for (const f of m.finals) {
+    if (f.type !== 'ok') continue;
+    for (const v of readValues(f.value)) {
+      const w = m.byId.get(v);
+      if (w !== undefined) flags[w.seq] = 1;
+    }
+  }
+  return new WriteIdSet(flags);
 }
 
 /**
@@ -151,9 +159,10 @@ function overcoveringWrite(m: KeyModel, w: WriteNode, finalValues: Set<string>):
 function checkPhantoms(m: KeyModel, phantom: Examples<Record<string, unknown>>): void {
   // The evidence's `where` is built only for a suspect value: building it (and a closure) for every read of a
   // million-op history was a measurable share of this checker's time.
-  const check = (values: string[], completeNs: number, read: ClientOp | undefined, final: HistoryOp | undefined): void => {
-    for (const v of values) {
-      const w = m.byId.get(v);
+  const check = (values: string[], written: readonly (WriteNode | undefined)[] | undefined, completeNs: number, read: ClientOp | undefined, final: HistoryOp | undefined): void => {
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j]!;
+      const w = written !== undefined ? written[j] : m.byId.get(v);
       if (w !== undefined && !w.isDelete && w.op.type !== 'fail' && !(w.invokeTime > completeNs)) continue;
       const where: Record<string, unknown> = final === undefined ? { readIndex: read?.complete?.index } : { finalIndex: final.index, node: final.node };
       if (w === undefined || w.isDelete) phantom.add(() => ({ key: m.key, value: v, reason: 'never written', ...where }));
@@ -161,6 +170,6 @@ function checkPhantoms(m: KeyModel, phantom: Examples<Record<string, unknown>>):
       else phantom.add(() => ({ key: m.key, value: v, reason: 'read before the write was invoked', ...where }));
     }
   };
-  for (let i = 0; i < m.reads.length; i++) check(m.readVals[i]!, m.reads[i]!.completeTime, m.reads[i], undefined);
-  for (const f of m.finals) if (f.type === 'ok') check(readValues(f.value), Infinity, undefined, f);
+  for (let i = 0; i < m.reads.length; i++) check(m.readVals[i]!, m.readWrites[i]!, m.reads[i]!.completeTime, m.reads[i], undefined);
+  for (const f of m.finals) if (f.type === 'ok') check(readValues(f.value), undefined, Infinity, undefined, f);
 }

@@ -114,6 +114,7 @@ function scanKey(m: KeyModel, options: CheckOptions, promised: boolean, tallies:
     const read = m.reads[i]!;
     const p = read.process;
     const values = m.readVals[i]!;
+    const written = m.readWrites[i]!;
     asks.g.length = 0;
     asks.target.length = 0;
     // Read your writes: the session's own writes acknowledged before this read.
@@ -122,12 +123,11 @@ function scanKey(m: KeyModel, options: CheckOptions, promised: boolean, tallies:
     for (let k = Math.max(0, ownBefore - OWN_WRITES); k < ownBefore; k++) ask(asks, RYW, own[k]!);
     // Monotonic reads: what the session's previous read of the key returned.
     const pos = lastReadPos.get(p);
-    if (pos !== undefined) for (const v of m.readVals[pos]!) addValue(m, asks, MR, v);
+    if (pos !== undefined) for (const w of m.readWrites[pos]!) addWrite(asks, MR, w);
     lastReadPos.set(p, i);
     // Monotonic writes and writes follow reads: for each write this read returned, what its session had
     // written and read before issuing it.
-    for (const v of values) {
-      const x = m.byId.get(v);
+    for (const x of written) {
       if (x === undefined || x.isDelete) continue;
       const q = x.op.process;
       const qWrites = writesOf.get(q) ?? none;
@@ -135,17 +135,18 @@ function scanKey(m: KeyModel, options: CheckOptions, promised: boolean, tallies:
       for (let k = Math.max(0, before - PREDECESSORS); k < before; k++) if (qWrites[k] !== x) ask(asks, MW, qWrites[k]!);
       const qReads = readsOf.get(q) ?? noReads;
       const r = completedBefore(m, qReads, x.invokeTime);
-      if (r > 0) for (const u of m.readVals[qReads[r - 1]!]!) addValue(m, asks, WFR, u);
+      if (r > 0) for (const u of m.readWrites[qReads[r - 1]!]!) addWrite(asks, WFR, u);
     }
     if (asks.g.length === 0) continue;
-    judge(m, read.invokeTime, read.completeTime, values, asks, options, promised, tallies, read.complete?.index, p);
+    judge(m, read.invokeTime, read.completeTime, values, written, asks, options, promised, tallies, read.complete?.index, p);
   }
 }
 
 let askGeneration = 0;
 
 function judge(
-  m: KeyModel, invokeT: number, completeT: number, values: string[], asks: Asks, options: CheckOptions, promised: boolean,
+  m: KeyModel, invokeT: number, completeT: number, values: string[], written: readonly (WriteNode | undefined)[], asks: Asks,
+  options: CheckOptions, promised: boolean,
   tallies: Record<SessionGuarantee, Tally>, readIndex: number | undefined, process: number | string,
 ): void {
   // Most targets are among the values returned; the causal walk (markReflected) is needed only for the rest,
@@ -154,10 +155,10 @@ function judge(
   let horizon = Infinity;
   for (let i = 0; i < n; i++) {
     const target = asks.target[i]!;
-    if (!target.isDelete && !values.includes(target.id)) horizon = Math.min(horizon, target.invokeTime);
+    if (!target.isDelete && !returns(written, target)) horizon = Math.min(horizon, target.invokeTime);
   }
-  const mark = horizon === Infinity ? -1 : markReflected(m, values, completeT, horizon);
-  const read: ReadView = { m, values, mark, lww: options.conflicts === 'lww', returned: undefined };
+  const mark = horizon === Infinity ? -1 : markReflected(m, written, completeT, horizon);
+  const read: ReadView = { written, mark, lww: options.conflicts === 'lww', returned: undefined };
   // Each (guarantee, write id) is judged once per read: a bit per guarantee on the write the id names.
   const gen = ++askGeneration;
   let hit = 0;
@@ -167,7 +168,7 @@ function judge(
     const g = asks.g[i]!;
     const target = asks.target[i]!;
     hit |= 1 << g;
-    const canonical = m.byId.get(target.id) ?? target;
+    const canonical = target.canon;
     if (canonical.askedGen !== gen) {
       canonical.askedGen = gen;
       canonical.askedMask = 0;
@@ -199,8 +200,8 @@ function judge(
 
 /** One judged read: its values, the mark markReflected stamped on what they reflect. */
 interface ReadView {
-  m: KeyModel;
-  values: readonly string[];
+  /** The read's readWrites (the write each returned value names, or undefined). */
+  written: readonly (WriteNode | undefined)[];
   mark: number;
   lww: boolean;
   /** The writes it returned, resolved on first use (they matter only for deletes and under last-write-wins). */
@@ -210,10 +211,7 @@ interface ReadView {
 function returnedWrites(r: ReadView): WriteNode[] {
   if (r.returned === undefined) {
     r.returned = [];
-    for (const v of r.values) {
-      const w = r.m.byId.get(v);
-      if (w !== undefined) r.returned.push(w);
-    }
+    for (const w of r.written) if (w !== undefined) r.returned.push(w);
   }
   return r.returned;
 }
@@ -221,9 +219,19 @@ function returnedWrites(r: ReadView): WriteNode[] {
 /** Whether the read reflects write x. */
 function reflects(r: ReadView, x: WriteNode): boolean {
   if (x.isDelete) return !returnedWrites(r).some((s) => coveredBy(x, s));
-  if (x.mark === r.mark || r.values.includes(x.id)) return true;
+  if (x.mark === r.mark || returns(r.written, x)) return true;
   // Under last-write-wins a write concurrent with or after x may legitimately have replaced it.
   return r.lww && returnedWrites(r).some((s) => s !== x && s.op.completeTime > x.invokeTime);
+}
+
+/**
+ * Whether a read returned x's value: whether its readWrites holds the write that id names (x's canon). The same
+ * answer as looking for x.id among the values, without comparing strings.
+ */
+function returns(written: readonly (WriteNode | undefined)[], x: WriteNode): boolean {
+  const c = x.canon;
+  for (let i = 0; i < written.length; i++) if (written[i] === c) return true;
+  return false;
 }
 
 /** Whether write s is in the causal past of delete d (bounded walk: ancestors are invoked earlier). */
@@ -244,8 +252,8 @@ function ask(asks: Asks, g: number, target: WriteNode): void {
   asks.target.push(target);
 }
 
-function addValue(m: KeyModel, asks: Asks, g: number, v: string): void {
-  const w = m.byId.get(v);
+/** Asks about the write a returned value names (its readWrites entry), unless none or one that cannot count. */
+function addWrite(asks: Asks, g: number, w: WriteNode | undefined): void {
   if (w !== undefined && !w.isDelete && w.op.type !== 'fail') ask(asks, g, w);
 }
 
