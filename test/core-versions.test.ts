@@ -10,6 +10,7 @@ import {
   vvDescends,
   vvEqual,
   vvMerge,
+  vvAddDot,
 } from '../node/core/version-vector.js';
 import {
   type Versions,
@@ -18,6 +19,7 @@ import {
   encodeVersions,
   lwwMerge,
   lwwWrite,
+  causalContext,
   versionsContext,
   versionsEqual,
   versionsFromJson,
@@ -283,6 +285,21 @@ function referenceText(v: Versions): string {
       })),
   });
 }
+
+t.test('a state\'s context is the fold of its siblings\' pasts and dots, and a dotless causal context its vector', async (t) => {
+  fc.assert(
+    fc.property(fc.array(arbOp, { maxLength: 30, size: 'max' }), arbVv, (ops, vv) => {
+      const replicas = runHistory(ops).replicas;
+      for (const x of replicas) {
+        let ref: VersionVector = {};
+        for (const s of x.siblings) ref = vvAddDot(vvMerge(ref, s.past), s.dot);
+        if (JSON.stringify(versionsContext(x)) !== JSON.stringify(ref)) return false;
+      }
+      return JSON.stringify(causalContext(vv)) === JSON.stringify({ vv: vvMerge({}, vv), dots: [] });
+    }),
+    runs,
+  );
+});
 
 t.test('the encoding is JSON.stringify of the JSON form, however its text is built', async (t) => {
   const arbNode = fc.constantFrom('a', 'b', '1', '10', 'é"\\', 'n\u2028');

@@ -18,9 +18,7 @@ import {
   dotCompare,
   isVersionVector,
   pruneVersionVector,
-  vvAddDot,
   vvCovers,
-  vvMerge,
   vvNormalize,
 } from './version-vector.js';
 
@@ -134,11 +132,19 @@ const dotKey = (d: Dot): string => `${d.counter}@${d.node}`;
 
 /** What a reader of this state has seen: the join of every sibling's past and dot. */
 export function versionsContext(v: Versions): VersionVector {
-  let vv: VersionVector = {};
+  // The pointwise maximum of every past and dot, normalised once (a merge and a dot added per sibling
+  // sorted a fresh vector twice for each; every write and read computes this).
   // A sibling's exact past dots stay out: the state need not hold what a gap below one names (the write
   // that named it may have been coordinated by a node that never held those), see versionsReadContext.
-  for (const s of v.siblings) vv = vvAddDot(vvMerge(vv, s.past), s.dot);
-  return vv;
+  const out: Record<NodeId, number> = {};
+  for (const s of v.siblings) {
+    for (const node of Object.keys(s.past)) {
+      const c = s.past[node] as number;
+      if (c > (out[node] ?? 0)) out[node] = c;
+    }
+    if (s.dot.counter > (out[s.dot.node] ?? 0)) out[s.dot.node] = s.dot.counter;
+  }
+  return vvNormalize(out);
 }
 
 /**
@@ -167,6 +173,8 @@ export interface CausalContext {
 export const maxContextDots = 32;
 
 export function causalContext(vv: VersionVector, dots: readonly Dot[] = []): CausalContext {
+  // No exact dots (every read's context, and most writes'): nothing to fold.
+  if (dots.length === 0) return { vv: vvNormalize(vv), dots: [] };
   let out: Record<NodeId, number> = { ...vvNormalize(vv) };
   let rest = [...dots].sort(dotCompare);
   // Fold each dot contiguous with the vector into it, repeatedly (n:3 then n:4 after {n:2}).
@@ -457,7 +465,7 @@ export function versionsFromJson(json: unknown): Versions {
     intern(sibling);
     return sibling;
   });
-  return canonical(siblings);
+  return { siblings: canonicalSiblings(siblings) };
 }
 
 /** Decodes `encodeVersions` output; throws on malformed bytes (a definite error: nothing is applied). */
