@@ -131,6 +131,8 @@ interface KvSystem {
   get(key: string, worker: number): Promise<void>;
   /** A note for a phase's row (quorumlab: its nodes' event-loop delay). */
   note?(): Promise<string | undefined>;
+  /** After a blind phase: the mean siblings per key of a sample of its keys (what the blind writes grew). */
+  siblings?(keys: readonly string[]): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -171,6 +173,14 @@ async function startQuorumlab(maxConcurrency: number): Promise<KvSystem> {
     },
     get: (key, w) => clients[w % clients.length]!.get(key),
     note: () => loopDelayNote(admin),
+    async siblings(keys) {
+      let total = 0;
+      for (const key of keys) {
+        const res = await fetch(`${(admin[0] as unknown as { baseUrl: string }).baseUrl}/kv/${encodeURIComponent(key)}`, { headers: { Accept: 'application/json' } });
+        total += ((await res.json()) as { siblings?: unknown[] }).siblings?.length ?? 0;
+      }
+      return total / Math.max(1, keys.length);
+    },
     async stop() {
       for (const c of clients) c.close();
       await stop();
@@ -213,6 +223,11 @@ async function startRedisSystem(name: 'redis' | 'redis-aof', maxConcurrency: num
  * quorumlab's put and etcd's put seconds apart, rather than a whole section apart, is what keeps their ratio
  * meaningful. The idle systems cost little meanwhile (quorumlab's gossip and anti-entropy, etcd's heartbeats).
  */
+/** The keys of a blind phase, its own (see benchKv). */
+function blindPrefix(concurrency: number, suffix: string): string {
+  return `bench-blind-c${concurrency}${suffix.trim().replace(/\s+/g, '')}`;
+}
+
 async function benchKv(): Promise<void> {
   const max = Math.max(...concurrencies);
   const systems: KvSystem[] = [];
@@ -246,7 +261,9 @@ async function benchKv(): Promise<void> {
       const cpu1 = cpuSecondsOf(sys.pids);
       if (r.ops > 0) clientCpuPerOp[`${sys.name}.${label}`] = (client.user + client.system) / 1000 / r.ops;
       const cpuMsPerOp = cpu0 === undefined || cpu1 === undefined || sys.pids.length === 0 || r.ops === 0 ? undefined : ((cpu1 - cpu0) * 1000) / r.ops;
-      addLoad(sys.name, label, r, await sys.note?.(), cpuMsPerOp);
+      const note = await sys.note?.();
+      const blind = label.includes('blind') && sys.siblings !== undefined ? await sys.siblings(Array.from({ length: 20 }, (_, j) => benchKey(blindPrefix(concurrency, ''), j * 37, (j * 37) % concurrency, concurrency))) : undefined;
+      addLoad(sys.name, label, r, [note, blind === undefined ? undefined : `${round(blind, 1)} siblings per key at the end (20 keys sampled): every blind write is concurrent with what is stored`].filter(Boolean).join('; ') || undefined, cpuMsPerOp);
     };
     if (warmupMs > 0) {
       console.log(`[bench] kv: ${warmupMs / 1000} s of unmeasured puts and gets on each system first (warm-up)`);
@@ -265,7 +282,7 @@ async function benchKv(): Promise<void> {
           // which the gets then read. Blind writes in vclock mode are concurrent with everything stored, so
           // every one adds a sibling (Dynamo's semantics): each blind phase starts on keys of its own, and
           // its states grow only by its own writes (about ops/1000 siblings per key by its end).
-          const prefix = mode === 'blind' ? `bench-blind-c${concurrency}${suffix.trim().replace(/\s+/g, '')}` : 'bench';
+          const prefix = mode === 'blind' ? blindPrefix(concurrency, suffix) : 'bench';
           await phase(sys, label, concurrency, durationMs, (i, w) => sys.put(benchKey(prefix, i, w, concurrency), w, mode));
         }
       }
