@@ -4,7 +4,7 @@
 // Run standalone with `npx tsx bench/checkers.ts [ops] [--cli path/to/bin/quorumlab.js]` (--cli measures
 // another checkout's CLI on the same files, for a side-by-side comparison).
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,6 +36,14 @@ export interface EndToEndRow {
 }
 
 const WORKLOADS = ['register', 'cart'] as const;
+
+/** What bench/rusage-preload.mjs writes. */
+interface Usage {
+  userS: number;
+  systemS: number;
+  maxRssKiB: number;
+  mainThreadS?: number | null;
+}
 
 /** The bench's synthetic history of a workload: about two events per client op; many keys and processes, like a real run. */
 function benchHistory(workload: (typeof WORKLOADS)[number], ops: number): HistoryOp[] {
@@ -109,6 +117,7 @@ export function benchCheckEndToEnd(ops = 1_000_000, clis: readonly string[] = [D
       for (const cli of clis) {
         const usage = join(dir, 'rusage.json');
         rmSync(usage, { force: true });
+        rmSync(`${usage}.child`, { force: true });
         rmSync(join(runDir, 'results.json'), { force: true });
         const start = process.hrtime.bigint();
         const child = spawnSync(process.execPath, ['--import', pathToFileURL(PRELOAD).href, cli, 'check', runDir], {
@@ -116,7 +125,17 @@ export function benchCheckEndToEnd(ops = 1_000_000, clis: readonly string[] = [D
         });
         const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
         if (child.status !== 0) throw new Error(`quorumlab check (${cli}) on the ${workload} history exited ${child.status}: ${child.stderr.trim().split('\n')[0] ?? ''}`);
-        const u = JSON.parse(readFileSync(usage, 'utf8')) as { userS: number; systemS: number; maxRssKiB: number; mainThreadS?: number | null };
+        // A large history is checked in a child node with sized heap settings (bin/check-heap.js), which reports
+        // to usage + '.child': the check's cost is both processes' (one after the other, so main threads add up).
+        const read = (path: string): Usage | undefined => (existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Usage) : undefined);
+        const parent = read(usage)!;
+        const sub = read(`${usage}.child`);
+        const u: Usage = sub === undefined ? parent : {
+          userS: parent.userS + sub.userS,
+          systemS: parent.systemS + sub.systemS,
+          maxRssKiB: Math.max(parent.maxRssKiB, sub.maxRssKiB),
+          mainThreadS: parent.mainThreadS == null || sub.mainThreadS == null ? null : Math.round((parent.mainThreadS + sub.mainThreadS) * 100) / 100,
+        };
         rows.push({
           name: clis.length > 1 ? `${workload} (${cli})` : workload,
           ops: Number(/\((\d+) ops\)/.exec(child.stdout)?.[1] ?? NaN),

@@ -3,7 +3,12 @@
 // demand, keyed by the sources' hash, so it is never stale), with source maps on so that stack traces name
 // the .ts files. If that copy cannot be had, tsx compiles the sources on load, as it does in tests, in local
 // node processes and inside the Docker image.
+import { checkInSizedHeap } from './check-heap.js';
 import { precompiledEntry } from './precompile.js';
+
+// A large history is checked in a node with heap settings sized for it (check-heap.js).
+const checked = checkInSizedHeap();
+if (checked !== undefined) process.exit(checked);
 
 const entry = await precompiledEntry('harness/cli.ts');
 if (entry !== undefined) {
