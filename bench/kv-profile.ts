@@ -116,9 +116,9 @@ async function etcd(): Promise<Sys> {
 }
 
 const parsed = phases.map((p) => {
-  const m = /^(ctx|blind|get)(\d+)$/.exec(p);
-  if (m === null) throw new Error(`bad phase ${p}: ctx16, blind64, get16, …`);
-  return { kind: m[1] as 'ctx' | 'blind' | 'get', c: Number(m[2]) };
+  const m = /^(ctx|blind|get|idle)(\d+)$/.exec(p);
+  if (m === null) throw new Error(`bad phase ${p}: ctx16, blind64, get16, idle0 (no load: the servers' background CPU), …`);
+  return { kind: m[1] as 'ctx' | 'blind' | 'get' | 'idle', c: Math.max(1, Number(m[2])) };
 });
 const max = Math.max(...parsed.map((p) => p.c));
 const sys = useEtcd ? await etcd() : await quorumlab(max);
@@ -153,12 +153,22 @@ try {
     const s0 = cpuSecondsOf(sys.pids) ?? NaN;
     const u0 = process.cpuUsage();
     const prefix = kind === 'blind' ? `bench-blind-c${c}` : 'bench';
+    // With QL_CS_THREADS, perf counts context switches per thread through the phase (which threads wake).
+    const csOut = process.env['QL_CS_THREADS'];
+    const cs = csOut === undefined ? undefined : spawn('perf', ['stat', '--per-thread', '-x', ',', '-o', `${csOut}.${kind}${c}`, '-e', 'context-switches', '-p', sys.pids.join(','), '--', 'sleep', String(ms / 1000)], { stdio: 'ignore' });
+    if (kind === 'idle') {
+      await new Promise((r) => setTimeout(r, ms));
+      const s1 = cpuSecondsOf(sys.pids) ?? NaN;
+      console.log(`${useEtcd ? 'etcd' : 'quorumlab'} idle: server CPU ${((s1 - s0) * 1000 / (ms / 1000)).toFixed(1)} ms per second (all members together)`);
+      continue;
+    }
     const r = await runLoad({
       concurrency: c, durationMs: ms, maxOps: 5_000_000,
       request: (i, w) => (kind === 'get' ? sys.get(benchKey(prefix, i, w, c), w) : sys.put(benchKey(prefix, i, w, c), w, kind)),
     });
     const u = process.cpuUsage(u0);
     if (perf !== undefined) await new Promise((r) => perf.once('exit', r));
+    if (cs !== undefined) await new Promise((r) => cs.once('exit', r));
     const counts = counted === undefined ? undefined : await counted;
     const k1 = await sys.counters?.();
     const d = (k: string): number => (k1?.[k] ?? 0) - (k0?.[k] ?? 0);
