@@ -1,6 +1,7 @@
 // Gossip membership: each round this node sends its member entries and ring to one healthy peer (a seed
 // now and then, to heal a split view) and pings the rest to feed their failure detectors (in a cluster of
-// more than maxPingsPerRound peers, that many of them in turn); a gossip it
+// more than maxPingsPerRound peers it probes one peer a round instead, SWIM-style: probe.ts, with the
+// suspicions and alive notices of suspicions.ts riding on gossip); a gossip it
 // receives is merged entry by entry (newest wins), and a ring change is pushed to every peer at once.
 // A membership change is acted on at once, but a node computes at most one ring of its own per gossip
 // interval: the changes that arrive within an interval of its last ring wait for the next round and go
@@ -14,44 +15,80 @@
 // The member entries (O(members)) travel the same way, behind a digest of the member table: a node's entry
 // changes only when its state does (not every round), so in a settled cluster every table is the same and
 // a gossip carries two digests. Without this every gossip carried, and every receiver checked and merged,
-// every entry: O(members²) a round for the cluster.
+// every entry: O(members²) a round for the cluster. A peer whose digest is a recent state of our table gets
+// only the entries changed since (MemberTable.delta).
 import type { NodeId } from './env.js';
-import { type VersionedRing, entryNewer, ringDigest, ringToJson } from './membership.js';
+import { type Liveness, type MemberEntry, type VersionedRing, entryNewer, ringDigest, ringToJson } from './membership.js';
 import { maxPingsPerRound } from './membership-view.js';
 import type { GossipMsg, OutMessage, PingMsg } from './messages.js';
 import type { NodeContext } from './node-context.js';
+import { Prober } from './probe.js';
+
+/** Peers a raised suspicion or a refuting notice is pushed to at once; gossip carries it on from them. */
+const spreadFanout = 4;
 
 export class Gossip {
   /** When this node last computed a ring of its own (monotonic ms). */
   private lastOwnRingMs = Number.NEGATIVE_INFINITY;
-  /** Where the next round's pings start in the sorted peer list, when not every peer is pinged each round. */
-  private pingCursor = 0;
   /** The ring digest each peer last gossiped (one entry per member, dropped for a sender without digests). */
   private readonly peerRings = new Map<NodeId, string>();
   /** The member-table digest each peer last gossiped (dropped for a sender without one: it gets the entries). */
   private readonly peerMembers = new Map<NodeId, string>();
+  /** Probes in place of pings beyond maxPingsPerRound peers (probe.ts). */
+  private readonly prober: Prober;
 
   constructor(
     private readonly ctx: NodeContext,
     /** Called when a gossip changed the ring, before the change is pushed on (ownership handoff). */
     private readonly onRingChanged: () => void,
-  ) {}
+  ) {
+    this.prober = new Prober(ctx, () => this.spread());
+  }
 
-  /** This node's view for `to`: the ring and the entries only if `to` did not name the same ones last. */
-  message(to: NodeId, reply: boolean): OutMessage {
+  /**
+   * This node's view for `to`: the ring and the entries only if `to` did not name the same ones last (the
+   * entries that changed since, when its table is a recent state of ours). `digestsOnly` leaves both out
+   * whatever `to` named: a peer that has others asks (onGossip).
+   */
+  message(to: NodeId, reply: boolean, digestsOnly = false): OutMessage {
     const view = this.ctx.view;
     view.refreshSelf();
-    return this.build(reply, this.peerRings.get(to) !== ringDigest(view.ring), this.peerMembers.get(to) !== view.members.digest());
+    if (digestsOnly) return this.build(reply, false, undefined);
+    const known = this.peerMembers.get(to);
+    const members = known === view.members.digest() ? undefined : (view.members.delta(known) ?? view.entries());
+    return this.build(reply, this.peerRings.get(to) !== ringDigest(view.ring), members);
   }
 
   /** The gossip message; both callers refresh this node's entry first (they read the digests from it). */
-  private build(reply: boolean, withRing: boolean, withMembers: boolean): OutMessage {
+  private build(reply: boolean, withRing: boolean, members: readonly MemberEntry[] | undefined): OutMessage {
     const view = this.ctx.view;
+    const now = this.ctx.env.clock.monoMs();
+    const suspects = view.suspicions.suspects(now);
+    const alive = view.suspicions.aliveNotices(now);
     return {
-      type: 'gossip', reply, ...(withMembers ? { members: view.entries() } : {}), membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring),
+      type: 'gossip', reply, ...(members !== undefined ? { members } : {}), membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring),
       ...(withRing ? { ring: view.ring === undefined ? null : ringToJson(view.ring) } : {}),
       ...(view.pastRings.length > 0 ? { pastRings: view.pastRings.map(ringToJson) } : {}),
+      ...(suspects.length > 0 ? { suspects } : {}),
+      ...(alive.length > 0 ? { alive } : {}),
     };
+  }
+
+  /**
+   * Pushes a suspicion this node raised, or its notice refuting one of it, to a few live peers at once: it
+   * must not wait for one gossip a round to start spreading. Digests only, without ring or entries: what
+   * this node knows of a peer's digests may be rounds old (probes are rare), and a peer whose digests differ
+   * asks (onGossip).
+   */
+  private spread(): void {
+    const msg = this.light();
+    this.sample(this.ctx.view.livePeers(), spreadFanout, (p) => this.ctx.send(p, msg));
+  }
+
+  /** A gossip with the digests, suspicions and notices but neither ring nor entries, asking for no answer. */
+  private light(): OutMessage {
+    this.ctx.view.refreshSelf();
+    return this.build(false, false, undefined);
   }
 
   /** Pushes this node's view to every live peer, asking for no answer. */
@@ -69,7 +106,7 @@ export class Gossip {
       const withRing = this.peerRings.get(p) !== ring;
       const withMembers = this.peerMembers.get(p) !== members;
       const k = (withRing ? 1 : 0) + (withMembers ? 2 : 0);
-      this.ctx.send(p, (built[k] ??= this.build(false, withRing, withMembers)));
+      this.ctx.send(p, (built[k] ??= this.build(false, withRing, withMembers ? view.entries() : undefined)));
     };
     if (peers.length <= maxPingsPerRound) {
       for (const p of peers) push(p);
@@ -119,16 +156,23 @@ export class Gossip {
       return;
     }
     const peers = view.livePeers();
+    // A cluster that probes hears a given peer's digests only every few dozen rounds, so what it knows of
+    // them is mostly stale: a round's gossip there starts with the digests alone, and the peer answers with
+    // what differs (the entries changed since our table's state, when it is a recent one) and asks for ours.
+    // Sent on stale knowledge, every gossip after a change carried every entry and the ring for seconds.
+    const digestsOnly = peers.length > maxPingsPerRound;
     const target = this.target(peers);
-    if (target !== undefined) this.ctx.send(target, this.message(target, true));
+    if (target !== undefined) this.ctx.send(target, this.message(target, true, digestsOnly));
     // A seed now and then heals a split view; always while we know nobody.
     const seeds = config.seeds.filter((s) => s.id !== this.ctx.id);
     if (seeds.length > 0 && (peers.length === 0 || this.ctx.env.random.next() < 0.2)) {
       const s = this.pick(seeds);
-      if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(s.id, true));
+      if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(s.id, true, digestsOnly));
     }
-    // Small pings to every member feed the failure detectors even when gossip picks someone else.
-    this.ping(peers, target);
+    // Small pings to every member feed the failure detectors even when gossip picks someone else; a larger
+    // cluster probes one member a round instead (probe.ts).
+    if (peers.length > maxPingsPerRound) this.prober.round(peers);
+    else this.ping(peers, target);
   }
 
   /**
@@ -154,24 +198,14 @@ export class Gossip {
     const view = this.ctx.view;
     view.refreshSelf();
     const ping: OutMessage = { type: 'ping', membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring) };
-    if (peers.length <= maxPingsPerRound) {
-      for (const p of peers) if (p !== target) this.ctx.send(p, ping);
-      return;
-    }
-    // In turn through the sorted peers, so each is pinged every ceil(peers / maxPingsPerRound) rounds (the
-    // interval MembershipView.isHealthy allows for); no random draw, so a small cluster's draws are unchanged.
-    const start = this.pingCursor % peers.length;
-    for (let i = 0; i < maxPingsPerRound; i++) {
-      const p = peers[(start + i) % peers.length] as NodeId;
-      if (p !== target) this.ctx.send(p, ping);
-    }
-    this.pingCursor = start + maxPingsPerRound;
+    for (const p of peers) if (p !== target) this.ctx.send(p, ping);
   }
 
   /** A ping's digests say what the peer has now (a ping without them, from an older node, says nothing). */
   onPing(from: NodeId, msg: PingMsg): void {
     if (msg.membersDigest !== undefined) this.peerMembers.set(from, msg.membersDigest);
     if (msg.ringDigest !== undefined) this.peerRings.set(from, msg.ringDigest);
+    if (msg.probe !== undefined || msg.ack !== undefined) this.prober.onPing(from, msg);
   }
 
   onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {
@@ -210,6 +244,7 @@ export class Gossip {
         if (cur === undefined && !view.hasDetector(e.id)) view.detector(e.id).heartbeat(env.clock.monoMs());
       }
     }
+    if (msg.suspects !== undefined || msg.alive !== undefined) this.onLiveness(msg.suspects, msg.alive);
     const adopted = view.adoptRing(msg.ring);
     const now = env.clock.monoMs();
     const ringChanged = (now - this.lastOwnRingMs >= this.ctx.config.gossipIntervalMs && this.recompute()) || adopted;
@@ -229,6 +264,43 @@ export class Gossip {
       mismatch = msg.membersDigest !== view.members.digest();
     }
     if (msg.reply || mismatch) this.ctx.send(from, this.message(from, mismatch));
+  }
+
+  /**
+   * Takes a peer's alive notices, then its suspicions: one of this node is answered with a notice (pushed to
+   * a few peers at once); one of a member this node heard from within the last round is not taken (it is
+   * alive and reached from here).
+   */
+  private onLiveness(suspects: readonly Liveness[] | undefined, alive: readonly Liveness[] | undefined): void {
+    const { view, env, id, config } = this.ctx;
+    if (!view.probing()) return;
+    const table = view.suspicions;
+    const now = env.clock.monoMs();
+    for (const n of alive ?? []) table.takeNotice(n, now);
+    let refuted = false;
+    for (const s of suspects ?? []) {
+      if (s.id === id) {
+        if (table.refute(s, now)) refuted = true;
+        continue;
+      }
+      if (table.holds(s)) continue;
+      const last = view.detectorOf(s.id)?.lastHeartbeatMs;
+      if (last !== undefined && now - last < config.gossipIntervalMs) continue;
+      table.suspect(s, now, false, true);
+    }
+    if (refuted) {
+      env.logger.log('info', 'suspicion-refuted', { incarnation: view.incarnation });
+      this.spread();
+    }
+  }
+
+  /**
+   * A member this node suspected spoke to it: the suspicion ends here, but the others that took it may
+   * no longer be gossiping it (membership-view.ts suspects), so the member is told, and refutes it.
+   */
+  remind(to: NodeId, s: Liveness): void {
+    const msg = this.light();
+    if (msg.type === 'gossip') this.ctx.send(to, { ...msg, suspects: [...(msg.suspects ?? []), s] });
   }
 
   /** Recomputes the ring from the members now known (membership-view.ts); true when it changed. */

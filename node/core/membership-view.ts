@@ -6,6 +6,7 @@ import type { NodeConfig } from './config.js';
 import type { CoreEnv, NodeId } from './env.js';
 import { PhiAccrualDetector } from './failure-detector.js';
 import {
+  type Liveness,
   type MemberEntry,
   type VersionedRing,
   addHash,
@@ -21,16 +22,21 @@ import {
 import { type PlanInput, type QuorumPlan, type Target, planFor, targetsFor } from './quorum-plan.js';
 import { partitionOf } from './hash.js';
 import { homesForPartition, partitionsReplicatedBy } from './ring.js';
+import { SuspicionTable } from './suspicions.js';
 
 /** Earlier rings a node keeps while their handoff is unconfirmed; beyond this the oldest is dropped. */
 const maxPastRings = 8;
 
 /**
  * Peers a node pings per gossip round beyond its gossip target. Up to this many peers each is pinged every
- * round; in a larger cluster they are pinged in turn, each every pingRounds() rounds, so a round costs a
- * node O(1) messages and the cluster O(members) rather than O(members²).
+ * round; a larger cluster probes one peer a round instead (probe.ts), so a round costs a node O(1)
+ * messages and the cluster O(members) rather than O(members²). Also the bound on the peers a ring push or
+ * a start's greeting goes to.
  */
 export const maxPingsPerRound = 16;
+
+/** Changes of the member table kept for deltas (MemberTable.delta); between this and twice this are kept. */
+const maxLoggedChanges = 256;
 
 /**
  * The member entries by id, counting its changes: what is derived from the table (the list gossip sends,
@@ -47,6 +53,15 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
   /** digest() as last built, and the version it was built at. */
   private digestText = '';
   private digestVersion = -1;
+  /**
+   * The last changes, oldest first (the member changed and the table's digest after it; `logBase` is the
+   * first one's position in the table's history), and the latest position of each digest among them: a peer
+   * whose digest is one of these has the table as it was then, and needs only what changed since (delta).
+   */
+  private log: { readonly id: NodeId; readonly hash: number }[] = [];
+  private logBase = 0;
+  /** By hash sum alone (a string per change cost more than the rest of the change). */
+  private readonly logAt = new Map<number, number>();
 
   override set(id: NodeId, e: MemberEntry): this {
     const before = super.get(id);
@@ -55,7 +70,41 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
     if (before === undefined || (before.status === 'left') !== (e.status === 'left')) this.rosterVersion++;
     if (before !== undefined) this.hashSum = subHash(this.hashSum, entryHash(before));
     this.hashSum = addHash(this.hashSum, entryHash(e));
-    return super.set(id, e);
+    super.set(id, e);
+    this.logChange(id);
+    return this;
+  }
+
+  private logChange(id: NodeId): void {
+    const hash = this.hashSum;
+    this.logAt.set(hash, this.logBase + this.log.length);
+    this.log.push({ id, hash });
+    if (this.log.length < 2 * maxLoggedChanges) return;
+    // Trimmed in halves, so a change costs O(1) amortised.
+    const dropped = this.log.splice(0, maxLoggedChanges);
+    this.logBase += maxLoggedChanges;
+    for (const d of dropped) if ((this.logAt.get(d.hash) ?? Number.POSITIVE_INFINITY) < this.logBase) this.logAt.delete(d.hash);
+  }
+
+  /**
+   * The entries that changed since the table had digest `peerDigest` (a peer's), or undefined when that is
+   * not a recent state of this table (or a member was dropped since): then the peer needs every entry. A
+   * peer that has a recent state lacks only these, so gossip sends them alone (O(changes), not O(members)).
+   */
+  delta(peerDigest: string | undefined): readonly MemberEntry[] | undefined {
+    if (peerDigest === undefined) return undefined;
+    const colon = peerDigest.indexOf(':');
+    const at = colon < 0 ? undefined : this.logAt.get(Number.parseInt(peerDigest.slice(colon + 1), 16));
+    if (at === undefined) return undefined;
+    const ids = new Set<NodeId>();
+    for (let i = at + 1 - this.logBase; i < this.log.length; i++) ids.add((this.log[i] as { id: NodeId }).id);
+    const out: MemberEntry[] = [];
+    for (const id of ids) {
+      const e = super.get(id);
+      if (e === undefined) return undefined;
+      out.push(e);
+    }
+    return out;
   }
 
   override delete(id: NodeId): boolean {
@@ -64,6 +113,7 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
     this.version++;
     this.rosterVersion++;
     this.hashSum = subHash(this.hashSum, entryHash(before));
+    this.logChange(id);
     return true;
   }
 
@@ -73,6 +123,9 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
     this.version++;
     this.rosterVersion++;
     this.hashSum = 0;
+    this.logBase += this.log.length;
+    this.log = [];
+    this.logAt.clear();
   }
 
   /** Equal tables have equal digests; different ones, all but surely (52 bits of SHA-256 per entry, summed). */
@@ -99,6 +152,8 @@ export class MembershipView {
   heartbeat = 0;
   selfStatus: MemberEntry['status'] = 'up';
   private readonly detectors = new Map<NodeId, PhiAccrualDetector>();
+  /** Suspicions and alive notices, in a cluster that probes (probing(); suspicions.ts). */
+  readonly suspicions: SuspicionTable;
   private replicatedCache: { version: number; parts: number[] } | undefined;
   private livePeersCache: { rosterVersion: number; peers: readonly NodeId[] } | undefined;
   private entriesCache: { version: number; entries: readonly MemberEntry[] } | undefined;
@@ -113,7 +168,9 @@ export class MembershipView {
     private readonly persistSoon: () => void,
     /** This life's boot nonce (actor-ids.ts; '' before boot): it goes into this node's entry. */
     private readonly bootNonce: () => string = () => '',
-  ) {}
+  ) {
+    this.suspicions = new SuspicionTable(id, (p) => this.members.get(p), () => this.incarnation, () => 2 * this.suspicionTimeoutMs());
+  }
 
   selfEntry(): MemberEntry {
     const boot = this.bootNonce();
@@ -174,20 +231,52 @@ export class MembershipView {
     return d;
   }
 
+  /**
+   * A message came from `peer` itself: its detector's heartbeat, and the end of any suspicion of it held
+   * here (it is alive, and this node reaches it); a gossiped one is returned (see Gossip.remind).
+   */
+  heard(peer: NodeId, nowMs: number): Liveness | undefined {
+    this.detector(peer).heartbeat(nowMs);
+    return this.suspicions.size === 0 ? undefined : this.suspicions.heard(peer);
+  }
+
+  /**
+   * Whether this node probes its peers one a round (probe.ts) instead of pinging them: beyond
+   * maxPingsPerRound live peers. Its judgement of a peer is then the probes' (a probe unanswered twice) and
+   * the suspicions gossip brings, with phi as a backstop; below, phi alone.
+   */
+  probing(): boolean {
+    return this.livePeers().length > maxPingsPerRound;
+  }
+
+  /**
+   * How long a suspicion from gossip waits before this node reports the member down: the time for the
+   * suspicion to reach the member and its refutation to come back, a round per doubling of the cluster
+   * (SWIM's λ·log n), at least three rounds.
+   */
+  suspicionTimeoutMs(): number {
+    return this.config.gossipIntervalMs * Math.max(3, Math.ceil(Math.log2(this.livePeers().length + 1)));
+  }
+
   /** Whether a peer looks alive: phi below the threshold. A peer never heard from is given the benefit of the doubt. */
   isHealthy(peer: NodeId): boolean {
     return this.healthyAt(peer, this.env.clock.monoMs(), this.minMeanMs());
   }
 
-  /** Pinged in turn, a peer may stay silent for `pingRounds` rounds: that is its usual interval at least. */
+  /**
+   * Probing, a peer may speak to this node only when one of the two probes the other, up to twice a pass
+   * through all peers apart: phi is then a backstop behind the probes and suspicions. Pinged every round
+   * (probing() false), a peer's usual interval is what phi learnt.
+   */
   private minMeanMs(): number {
-    const rounds = this.pingRounds();
-    return rounds > 1 ? rounds * this.config.gossipIntervalMs : 0;
+    const peers = this.livePeers().length;
+    return peers > maxPingsPerRound ? 2 * peers * this.config.gossipIntervalMs : 0;
   }
 
   private healthyAt(peer: NodeId, now: number, minMeanMs: number): boolean {
     if (peer === this.id) return !this.stopped();
     if (this.members.get(peer)?.status === 'left') return false;
+    if (this.suspicions.size > 0 && this.suspicions.has(peer) && this.probing() && this.suspicions.isDown(peer, now, this.suspicionTimeoutMs())) return false;
     const d = this.detectors.get(peer);
     return d === undefined || d.isAvailable(now, this.config.phiThreshold, minMeanMs);
   }
@@ -202,10 +291,6 @@ export class MembershipView {
     return peers.filter((p) => this.healthyAt(p, now, minMean));
   }
 
-  /** Every how many gossip rounds each peer is pinged (1 up to maxPingsPerRound peers; left ones counted too). */
-  pingRounds(): number {
-    return Math.max(1, Math.ceil((this.members.size - 1) / maxPingsPerRound));
-  }
 
   homeOf(key: string): NodeId[] {
     return this.ring === undefined ? [] : homesForPartition(this.ring.ring, partitionOf(key, this.ring.ring.partitions), this.config.n);
@@ -240,8 +325,22 @@ export class MembershipView {
    */
   private mayFoundRing(): boolean {
     const seeds = this.config.seeds;
-    return seeds.some((s) => s.id === this.id) || seeds.every((s) => s.id === this.id);
+    if (!seeds.some((s) => s.id === this.id) && !seeds.every((s) => s.id === this.id)) return false;
+    // Many seeds starting together (a large cluster that lists every node): a seed that founded a ring of
+    // itself at once, then one per member it heard of, walked the cluster through hundreds of distinct
+    // rings of O(Q) each before they converged. A seed waits a few rounds first, time for the greetings to
+    // tell it of every member: the seeds then found the same ring (one assignment, shared through nextRing's
+    // cache), and a ring gossiped to it in the meantime is adopted as any is.
+    return seeds.length <= maxPingsPerRound || this.env.clock.monoMs() - this.startedMs >= this.foundingDelayMs();
   }
+
+  /** A round per doubling of the seed list: the rounds an epidemic takes to reach every seed. */
+  private foundingDelayMs(): number {
+    return this.config.gossipIntervalMs * Math.ceil(Math.log2(this.config.seeds.length));
+  }
+
+  /** When this life started (monotonic ms): a ring is founded only some rounds after it (mayFoundRing). */
+  startedMs = 0;
 
   /** Recomputes the ring when the members that should own partitions differ from its members (callers persist). */
   recomputeRing(): boolean {

@@ -37,6 +37,23 @@ export interface MemberEntry {
   readonly boot?: string;
 }
 
+/**
+ * A claim about a member's liveness within one of its lives (suspicions.ts): a suspicion that it failed, or
+ * its own notice that it is alive. `seq` orders the member's notices within the incarnation: a suspicion
+ * names the last one its raiser knew, and a later notice refutes it.
+ */
+export interface Liveness {
+  readonly id: NodeId;
+  readonly incarnation: number;
+  readonly seq: number;
+}
+
+export function isLiveness(x: unknown): x is Liveness {
+  if (typeof x !== 'object' || x === null) return false;
+  const e = x as Record<string, unknown>;
+  return typeof e.id === 'string' && e.id !== '' && Number.isSafeInteger(e.incarnation) && Number.isSafeInteger(e.seq);
+}
+
 export interface VersionedRing {
   readonly version: number;
   readonly ring: Ring;

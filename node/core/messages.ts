@@ -9,7 +9,7 @@
 import type { PutResult } from './api.js';
 import type { NodeId, PeerMessage } from './env.js';
 import { type DataType, type Kind, type State, fromB64 } from './local-store.js';
-import { type MemberEntry, type VersionedRing, isMemberEntry, ringFromJson } from './membership.js';
+import { type Liveness, type MemberEntry, type VersionedRing, isLiveness, isMemberEntry, ringFromJson } from './membership.js';
 import { type Dot, type VersionVector, isVersionVector } from './version-vector.js';
 
 export type LatencyClass = 'write' | 'ack' | 'read' | 'response' | 'background';
@@ -24,7 +24,19 @@ export type StateEntry<S> = { readonly kind: Kind; readonly key: string; readonl
  * and ring digests (absent from older senders): a peer then knows what the sender has and sends it the
  * entries or the ring only when they differ (gossip.ts). Class: background.
  */
-export type PingMsg = { readonly type: 'ping'; readonly membersDigest?: string; readonly ringDigest?: string };
+export type PingMsg = {
+  readonly type: 'ping';
+  readonly membersDigest?: string;
+  readonly ringDigest?: string;
+  /** A probe (clusters beyond maxPingsPerRound peers, probe.ts): the receiver answers with `ack` of this number. */
+  readonly probe?: number;
+  /** The answer to the probe of this number. */
+  readonly ack?: number;
+  /** With `probe`: probe this member for the sender (an indirect probe). With `ack`: the member that answered one. */
+  readonly target?: NodeId;
+  /** With `probe` or `ack`: the node an indirect probe is for (the relay forwards the ack to it). */
+  readonly origin?: NodeId;
+};
 
 /**
  * Membership and ring exchange; `reply` asks the receiver to answer with its own view. The ring itself
@@ -51,6 +63,10 @@ export type GossipMsg<R, P> = {
   readonly ringDigest?: string;
   /** Set by the decoder only: the sender left its ring out (it believes the receiver has it). */
   readonly ringOmitted?: boolean;
+  /** Members the sender suspects of having failed (suspicions.ts); absent when none. */
+  readonly suspects?: readonly Liveness[];
+  /** Members' notices that they are alive, refuting suspicions (suspicions.ts); absent when none. */
+  readonly alive?: readonly Liveness[];
 };
 
 /** A coordinator asks a replica for its state of a key. Class: read. */
@@ -320,6 +336,9 @@ function memberEntriesOf(list: readonly unknown[]): readonly MemberEntry[] {
 /** A member count and a colon before 13 hex digits (membership-view.ts MemberTable.digest), with room to spare. */
 const maxMembersDigestLength = 64;
 
+/** Suspicions or notices read from one gossip: a sender has at most one of each per member, and clusters stay far below this. */
+const maxLiveness = 4096;
+
 /** A version (16 digits at most) and a colon before the hash's 32 hex digits. */
 const maxRingDigestLength = 64;
 
@@ -331,6 +350,10 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
         type,
         ...(typeof m.membersDigest === 'string' && m.membersDigest.length <= maxMembersDigestLength ? { membersDigest: m.membersDigest } : {}),
         ...(typeof m.ringDigest === 'string' && m.ringDigest.length <= maxRingDigestLength ? { ringDigest: m.ringDigest } : {}),
+        ...(Number.isSafeInteger(m.probe) ? { probe: m.probe as number } : {}),
+        ...(Number.isSafeInteger(m.ack) ? { ack: m.ack as number } : {}),
+        ...(typeof m.target === 'string' && m.target !== '' ? { target: m.target } : {}),
+        ...(typeof m.origin === 'string' && m.origin !== '' ? { origin: m.origin } : {}),
       };
     case 'gossip': {
       // Entries and earlier rings this node cannot read are skipped, not fatal: a peer's view stays
@@ -348,6 +371,9 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
         type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions),
         ...(pastRings !== undefined ? { pastRings } : {}), ...digest, ...(m.ring === undefined ? { ringOmitted: true } : {}),
         ...(membersDigest !== undefined ? { membersDigest } : {}), ...(omitted ? { membersOmitted: true } : {}),
+        // Suspicions this node cannot read are skipped like unreadable entries; at most one per member.
+        ...(Array.isArray(m.suspects) && m.suspects.length > 0 ? { suspects: m.suspects.filter(isLiveness).slice(0, maxLiveness) } : {}),
+        ...(Array.isArray(m.alive) && m.alive.length > 0 ? { alive: m.alive.filter(isLiveness).slice(0, maxLiveness) } : {}),
       };
     }
     case 'read':

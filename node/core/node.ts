@@ -9,7 +9,8 @@
 // concern it belongs to. Each concern is one file:
 //   membership-view.ts    members, failure detectors, the ring and earlier rings in transition
 //   quorum-plan.ts        targets and quorum groups of a request, and when they are met (pure)
-//   gossip.ts             membership exchange and ring propagation
+//   gossip.ts             membership exchange and ring propagation; probe.ts and suspicions.ts the
+//                         SWIM-style failure detection of a large cluster
 //   read-coordinator.ts   reads, read repair
 //   write-coordinator.ts  puts, deletes, cart updates; replicate.ts is their fan-out
 //   replica.ts            the replica side: answering reads, storing writes, reaping
@@ -135,6 +136,7 @@ export class DynamoNode implements CoreNode {
     // No metadata: a first boot or a lost disk, indistinguishable here, so mint under a base of this boot.
     if (!hadMeta || actor.base === '') actor.bootWithoutMetadata(this.ctx.faults.actorReuse);
     view.selfStatus = 'up';
+    view.startedMs = this.env.clock.monoMs();
     view.refreshSelf();
     await meta.persist();
     await store.load();
@@ -191,7 +193,10 @@ export class DynamoNode implements CoreNode {
 
   receive(from: NodeId, message: PeerMessage): void {
     if (this.isStopped) return;
-    if (from !== this.id) this.view.detector(from).heartbeat(this.env.clock.monoMs());
+    if (from !== this.id) {
+      const suspected = this.view.heard(from, this.env.clock.monoMs());
+      if (suspected !== undefined) this.gossip.remind(from, suspected);
+    }
     const decoded = decodePeerMessage(message, this.decodeContext);
     if (!decoded.ok) {
       // Counted and dropped: the sender's own timeout deals with the missing answer.
