@@ -356,3 +356,13 @@ t.test('encoding round-trips any bytes and rejects garbage', async (t) => {
   t.throws(() => decodeVersions(enc('{"s":[{"n":"a","c":0,"p":{},"v":null,"t":1,"w":"a"}]}')), /counter/);
   t.throws(() => decodeVersions(enc('{"s":[{"n":"a","c":1,"p":{"b":-1},"v":null,"t":1,"w":"a"}]}')), /past/);
 });
+
+t.test('the siblings kept for re-decoding hold a bounded number of value bytes', async (t) => {
+  const big = Buffer.alloc(1024 * 1024, 7).toString('base64');
+  const form = (c: number): unknown => JSON.parse(`{"s":[{"n":"big","c":${c},"p":{},"v":"${big}","t":1,"w":"big"}]}`);
+  const first = versionsFromJson(form(1)).siblings[0];
+  t.equal(versionsFromJson(form(1)).siblings[0], first, 'kept while there is room');
+  // 40 MiB of values later, the first is no longer held (the entry bound alone would keep 4096 of them).
+  for (let c = 2; c <= 41; c++) versionsFromJson(form(c));
+  t.not(versionsFromJson(form(1)).siblings[0], first, 'decoded afresh once the byte bound cleared the map');
+});

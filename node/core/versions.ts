@@ -409,14 +409,24 @@ function valueOf(b64: string): Uint8Array {
  * invariant at the top), so all but the newest sibling are ones it decoded before; and a value's base64
  * decoding (and the check that it is canonical) was the largest cost of decoding a message. A sibling read
  * again with exactly the same fields (the value's base64 compared as a string) is that same immutable
- * sibling, so the earlier object is returned. Bounded like the key-hash memos: cleared when full.
+ * sibling, so the earlier object is returned. Bounded like the key-hash memos (entries and value bytes):
+ * cleared when full.
  */
 const interned = new Map<string, Sibling>();
 const internLimit = 4096;
+/** Values may be large (up to limits.ts maxValueBytes): the map also holds at most this many value bytes. */
+const internByteLimit = 32 * 1024 * 1024;
+let internedBytes = 0;
 
 function intern(s: Sibling): void {
-  if (interned.size >= internLimit) interned.clear();
+  const bytes = s.value?.byteLength ?? 0;
+  if (bytes > internByteLimit / 8) return;
+  if (interned.size >= internLimit || internedBytes + bytes > internByteLimit) {
+    interned.clear();
+    internedBytes = 0;
+  }
   interned.set(dotKey(s.dot), s);
+  internedBytes += bytes;
 }
 
 function internedSibling(n: string, c: number, past: VersionVector, pastDots: readonly Dot[] | undefined, v: string | null, t: number, w: string): Sibling | undefined {
