@@ -97,6 +97,15 @@ export class CartState {
     return e === undefined || e.at > this.av || this.removedDots.hasParsed(e.parsed, dot) ? undefined : e;
   }
 
+  /**
+   * The add of `dot` this version sees, whether or not it is removed: `liveAdd` for a caller that already
+   * knows the dot is not in this state's removed set (a merge checks that first), without a second lookup.
+   */
+  visibleAdd(dot: string): AddEntry | undefined {
+    const e = this.alog.entries.get(dot);
+    return e === undefined || e.at > this.av ? undefined : e;
+  }
+
   /** Calls `fn` for every live add, in arrival order. */
   forEachLive(fn: (dot: string, add: AddEntry) => void): void {
     if (this.liveCount === 0) return;
@@ -219,7 +228,7 @@ export function cartMerge(a: CartState, b: CartState): CartState {
   if (!(b.alog === a.alog && b.av <= a.av)) {
     b.forEachLive((dot, add) => {
       if (a.removedDots.hasParsed(add.parsed, dot)) return;
-      const prior = a.liveAdd(dot);
+      const prior = a.visibleAdd(dot);
       if (prior === undefined) newAdds.push([dot, add]);
       else if (larger(add, prior)) (replaced ??= new Map()).set(dot, add);
     });
@@ -301,7 +310,7 @@ export function cartMissing(target: CartState, have: CartState): CartState {
   const adds: [string, AddEntry][] = [];
   target.forEachLive((dot, add) => {
     if (have.removedDots.hasParsed(add.parsed, dot)) return;
-    const prior = have.liveAdd(dot);
+    const prior = have.visibleAdd(dot);
     if (prior === undefined || larger(add, prior)) adds.push([dot, add]);
   });
   return buildState(adds, removed);
@@ -343,9 +352,10 @@ export function cartEqual(a: CartState, b: CartState): boolean {
   if (a.liveCount !== b.liveCount || !a.removedDots.equals(b.removedDots)) return false;
   if (a.alog === b.alog && a.av === b.av) return true;
   let equal = true;
+  // The removed sets are equal, so a dot live in a is not removed in b either.
   a.forEachLive((dot, add) => {
     if (!equal) return;
-    const other = b.liveAdd(dot);
+    const other = b.visibleAdd(dot);
     if (other === undefined || other.item !== add.item || other.qty !== add.qty) equal = false;
   });
   return equal;
