@@ -44,7 +44,15 @@ export interface SimDescription {
   readonly ignoredKnobs: readonly string[];
 }
 
+/** The reference node's factory once loaded: a process taking run after run imports it once (see run-runtime.ts). */
+let dynamoFactory: NodeFactory | undefined;
+
 async function loadDynamoFactory(): Promise<NodeFactory> {
+  dynamoFactory ??= await importDynamoFactory();
+  return dynamoFactory;
+}
+
+async function importDynamoFactory(): Promise<NodeFactory> {
   // Imported lazily so that the simulator (and its tests with other cores) works without the reference node.
   // The specifier is a variable so that type-checking does not depend on that file existing yet.
   const specifier = '../../../node/core/node.js';
