@@ -5,8 +5,7 @@
 // showed. However the removes are matched to adds, at most that many acknowledged adds can be gone, and
 // every replica (and every read) after heal and quiescence must show at least the rest.
 import type { ClientOp, PairedHistory } from './ops.js';
-import { readItems } from './ops.js';
-import { observedRead } from './links.js';
+import { cartOps } from './cart-ops.js';
 
 /** One remove of an item, as far as counting goes. */
 export interface RemoveCapacity {
@@ -61,18 +60,20 @@ export function survivorBound(ops: readonly ClientOp[], paired: PairedHistory): 
 function computeBound(ops: readonly ClientOp[], paired: PairedHistory): SurvivorBound {
   const adds = new Map<string, number[]>();
   const removes = new Map<string, RemoveCapacity[]>();
-  for (const op of ops) {
+  const derived = cartOps(ops, paired);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
     if (op.f !== 'add' && op.f !== 'remove') continue;
-    const item = String(op.invoke.value);
+    const item = derived.items[i]!;
     if (op.f === 'add' && op.type === 'ok') {
       let list = adds.get(item);
       if (list === undefined) adds.set(item, (list = []));
       list.push(op.invokeTime);
     } else if (op.f === 'remove' && op.type !== 'fail') {
-      const read = observedRead(paired, op);
+      const read = derived.observed[i];
       const known = read !== undefined && read.type === 'ok';
       const cap: RemoveCapacity = known
-        ? { cutoff: read.completeTime, capacity: readItems(read.complete?.value)[item] ?? 0 }
+        ? { cutoff: read.completeTime, capacity: derived.observedQty[i]! }
         : { cutoff: op.completeTime === Infinity ? paired.endTime + 1 : op.completeTime, capacity: Infinity };
       let list = removes.get(item);
       if (list === undefined) removes.set(item, (list = []));

@@ -13,7 +13,7 @@ import type { CheckerResult, HistoryOp } from './history.js';
 import { Examples, quantiles } from './evidence.js';
 import { clientOpsByKey, pairHistory, readItems, toMs, type ClientOp, type PairedHistory } from './ops.js';
 import { survivorBound } from './cart-bound.js';
-import { observedRead } from './links.js';
+import { cartOps } from './cart-ops.js';
 import type { CheckOptions } from './options.js';
 
 interface Instance {
@@ -165,9 +165,11 @@ function checkKey(
   const removesByItem = new Map<string, RemoveInfo[]>();
   const adds: Instance[] = [];
   const reads: ClientOp[] = [];
-  for (const op of ops) {
+  const derived = cartOps(ops, paired);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
     if (op.f === 'add') {
-      const item = String(op.invoke.value);
+      const item = derived.items[i]!;
       const inst: Instance = {
         op, item, invokeT: op.invokeTime, okT: op.type === 'ok' ? op.completeTime : Infinity,
         exemptT: Infinity, removedT: Infinity, knownT: op.type === 'ok' ? op.completeTime : Infinity,
@@ -178,11 +180,11 @@ function checkKey(
       if (list === undefined) byItem.set(item, (list = []));
       list.push(inst);
     } else if (op.f === 'remove' && op.type !== 'fail') {
-      const item = String(op.invoke.value);
-      const read = observedRead(paired, op);
+      const item = derived.items[i]!;
+      const read = derived.observed[i];
       // Without a known read, assume the remove could have observed everything invoked before it completed.
       const info: RemoveInfo = read !== undefined && read.type === 'ok'
-        ? { op, item, cutoff: read.completeTime, readQty: readItems(read.complete?.value)[item] ?? 0, readInvokeT: read.invokeTime }
+        ? { op, item, cutoff: read.completeTime, readQty: derived.observedQty[i]!, readInvokeT: read.invokeTime }
         : { op, item, cutoff: op.completeTime, readQty: Infinity, readInvokeT: op.invokeTime };
       let list = removesByItem.get(item);
       if (list === undefined) removesByItem.set(item, (list = []));

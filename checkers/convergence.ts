@@ -6,7 +6,7 @@ import { clientOpsByKey, groupByKey, pairHistory, readItems, readValues, toMs, t
 import { buildRegisterModel, maybeSuperseded, unlinkedAfter } from './register-model.js';
 import { healTime } from './faults.js';
 import { survivorBound } from './cart-bound.js';
-import { observedRead } from './links.js';
+import { cartOps } from './cart-ops.js';
 import type { CheckOptions } from './options.js';
 
 const isCartWorkload = (w: string): boolean => w === 'cart' || w === 'cart-kv';
@@ -129,17 +129,20 @@ function cartExpectations(paired: PairedHistory, countBound: boolean): Map<strin
   for (const [key, ops] of clientOpsByKey(paired)) {
     // The latest cutoff per item: adds invoked before it may have been observed by some remove.
     const cutoff = new Map<string, number>();
-    for (const op of ops) {
+    const derived = cartOps(ops, paired);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
       if (op.f !== 'remove' || op.type === 'fail') continue;
-      const item = String(op.invoke.value);
-      const read: ClientOp | undefined = observedRead(paired, op);
+      const item = derived.items[i]!;
+      const read: ClientOp | undefined = derived.observed[i];
       const c = read !== undefined ? read.completeTime : op.completeTime === Infinity ? paired.endTime + 1 : op.completeTime;
       cutoff.set(item, Math.max(cutoff.get(item) ?? -Infinity, c));
     }
     const need = new Map<string, number>();
-    for (const op of ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
       if (op.f !== 'add' || op.type !== 'ok') continue;
-      const item = String(op.invoke.value);
+      const item = derived.items[i]!;
       if (op.invokeTime < (cutoff.get(item) ?? -Infinity)) continue;
       need.set(item, (need.get(item) ?? 0) + 1);
     }
