@@ -24,7 +24,7 @@ t.test(`${nodes} nodes: probes, no false suspicion, a crash seen by all`, async 
   t.equal(falseDown, 0, 'no live node was ever reported down');
   const rounds = (seconds * 1000) / 200;
   const perNodeRound = (stats.sent - sent0) / rounds / nodes;
-  // A gossip, its answer, a seed now and then, a probe and its ack; nothing proportional to the cluster.
+  // A probe and its ack, a seed's gossip and its answer now and then; nothing proportional to the cluster.
   t.ok(perNodeRound <= maxPingsPerRound + 4, `${perNodeRound.toFixed(1)} messages per node per round (${nodes - 1} peers)`);
   c.crash('n5');
   await c.advance(4000);

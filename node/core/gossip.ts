@@ -156,12 +156,15 @@ export class Gossip {
       return;
     }
     const peers = view.livePeers();
-    // A cluster that probes hears a given peer's digests only every few dozen rounds, so what it knows of
-    // them is mostly stale: a round's gossip there starts with the digests alone, and the peer answers with
-    // what differs (the entries changed since our table's state, when it is a recent one) and asks for ours.
-    // Sent on stale knowledge, every gossip after a change carried every entry and the ring for seconds.
-    const digestsOnly = peers.length > maxPingsPerRound;
-    const target = this.target(peers);
+    // A cluster that probes sends no gossip of its own a round: the probe carries the digests, and a probed
+    // peer whose digests differ starts the exchange (onPing), so a settled cluster's round is a probe and
+    // its ack. What it knows of a given peer's digests is rounds old, so the seed's gossip below starts with
+    // the digests alone, and the peer answers with what differs (the entries changed since our table's
+    // state, when it is a recent one) and asks for ours: sent on stale knowledge, every gossip after a
+    // change carried every entry and the ring for seconds.
+    const probing = peers.length > maxPingsPerRound;
+    const digestsOnly = probing;
+    const target = probing ? undefined : this.target(peers);
     if (target !== undefined) this.ctx.send(target, this.message(target, true, digestsOnly));
     // A seed now and then heals a split view; always while we know nobody.
     const seeds = config.seeds.filter((s) => s.id !== this.ctx.id);
@@ -205,7 +208,16 @@ export class Gossip {
   onPing(from: NodeId, msg: PingMsg): void {
     if (msg.membersDigest !== undefined) this.peerMembers.set(from, msg.membersDigest);
     if (msg.ringDigest !== undefined) this.peerRings.set(from, msg.ringDigest);
-    if (msg.probe !== undefined || msg.ack !== undefined) this.prober.onPing(from, msg);
+    if (msg.suspects !== undefined || msg.alive !== undefined) this.onLiveness(msg.suspects, msg.alive);
+    if (msg.probe === undefined && msg.ack === undefined) return;
+    this.prober.onPing(from, msg);
+    // A direct probe whose digests differ from ours: we know what the prober has (just now), so our side
+    // goes at once (the ring, and the entries or their delta, where they differ), asking for its side.
+    const view = this.ctx.view;
+    if (msg.probe === undefined || msg.target !== undefined || msg.origin !== undefined || !view.probing()) return;
+    if (msg.membersDigest === undefined || msg.ringDigest === undefined) return;
+    view.refreshSelf();
+    if (msg.membersDigest !== view.members.digest() || msg.ringDigest !== ringDigest(view.ring)) this.ctx.send(from, this.message(from, true));
   }
 
   onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {
@@ -263,7 +275,7 @@ export class Gossip {
       view.refreshSelf();
       mismatch = msg.membersDigest !== view.members.digest();
     }
-    if (msg.reply || mismatch) this.ctx.send(from, this.message(from, mismatch));
+    if (mismatch || (msg.reply && !this.nothingToAnswer(msg))) this.ctx.send(from, this.message(from, mismatch));
   }
 
   /**
@@ -301,6 +313,18 @@ export class Gossip {
   remind(to: NodeId, s: Liveness): void {
     const msg = this.light();
     if (msg.type === 'gossip') this.ctx.send(to, { ...msg, suspects: [...(msg.suspects ?? []), s] });
+  }
+
+  /**
+   * Whether a round's gossip in a cluster that probes (digests alone, gossip.ts tick) needs no answer: it
+   * named our ring and our table, and we have no suspicions or notices to spread. The answer would repeat
+   * the digests back, and made up half of a settled large cluster's gossip.
+   */
+  private nothingToAnswer(msg: GossipMsg<VersionedRing | undefined, VersionedRing>): boolean {
+    const { view, env } = this.ctx;
+    if (msg.ringOmitted !== true || msg.membersOmitted !== true || !view.probing()) return false;
+    const now = env.clock.monoMs();
+    return view.suspicions.suspects(now).length === 0 && view.suspicions.aliveNotices(now).length === 0;
   }
 
   /** Recomputes the ring from the members now known (membership-view.ts); true when it changed. */

@@ -36,6 +36,9 @@ export type PingMsg = {
   readonly target?: NodeId;
   /** With `probe` or `ack`: the node an indirect probe is for (the relay forwards the ack to it). */
   readonly origin?: NodeId;
+  /** As in gossip: the sender's suspicions and alive notices, which probes and acks carry too (SWIM's piggybacking). */
+  readonly suspects?: readonly Liveness[];
+  readonly alive?: readonly Liveness[];
 };
 
 /**
@@ -342,6 +345,14 @@ const maxLiveness = 4096;
 /** A version (16 digits at most) and a colon before the hash's 32 hex digits. */
 const maxRingDigestLength = 64;
 
+/** The suspicions and alive notices of a ping or gossip; ones this node cannot read are skipped like unreadable entries. */
+function livenessOf(m: Record<string, unknown>): { suspects?: readonly Liveness[]; alive?: readonly Liveness[] } {
+  return {
+    ...(Array.isArray(m.suspects) && m.suspects.length > 0 ? { suspects: m.suspects.filter(isLiveness).slice(0, maxLiveness) } : {}),
+    ...(Array.isArray(m.alive) && m.alive.length > 0 ? { alive: m.alive.filter(isLiveness).slice(0, maxLiveness) } : {}),
+  };
+}
+
 function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
   const type = m.type;
   switch (type) {
@@ -354,6 +365,7 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
         ...(Number.isSafeInteger(m.ack) ? { ack: m.ack as number } : {}),
         ...(typeof m.target === 'string' && m.target !== '' ? { target: m.target } : {}),
         ...(typeof m.origin === 'string' && m.origin !== '' ? { origin: m.origin } : {}),
+        ...livenessOf(m),
       };
     case 'gossip': {
       // Entries and earlier rings this node cannot read are skipped, not fatal: a peer's view stays
@@ -371,9 +383,7 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
         type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions),
         ...(pastRings !== undefined ? { pastRings } : {}), ...digest, ...(m.ring === undefined ? { ringOmitted: true } : {}),
         ...(membersDigest !== undefined ? { membersDigest } : {}), ...(omitted ? { membersOmitted: true } : {}),
-        // Suspicions this node cannot read are skipped like unreadable entries; at most one per member.
-        ...(Array.isArray(m.suspects) && m.suspects.length > 0 ? { suspects: m.suspects.filter(isLiveness).slice(0, maxLiveness) } : {}),
-        ...(Array.isArray(m.alive) && m.alive.length > 0 ? { alive: m.alive.filter(isLiveness).slice(0, maxLiveness) } : {}),
+        ...livenessOf(m),
       };
     }
     case 'read':

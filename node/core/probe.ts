@@ -59,7 +59,10 @@ export class Prober {
     }
     const dir = this.direct;
     this.direct = undefined;
-    if (dir !== undefined && !dir.acked) {
+    // A member this node suspects already is not probed indirectly again (its plain probes go on, and an
+    // ack ends the suspicion): in a partition every probe of the other side misses, and each miss cost
+    // seven more messages.
+    if (dir !== undefined && !dir.acked && !view.suspicions.has(dir.target)) {
       const seq = ++this.seq;
       this.indirect = { target: dir.target, seq, acked: 'no' };
       // Sent again directly too, so one lost message does not make the member look unreachable from here.
@@ -103,11 +106,18 @@ export class Prober {
     if (ind !== undefined && ind.seq === msg.ack && ind.target === target) ind.acked = relayed ? (ind.acked === 'direct' ? 'direct' : 'relayed') : 'direct';
   }
 
-  private send(to: NodeId, fields: Omit<PingMsg, 'type' | 'membersDigest' | 'ringDigest'>): void {
-    // Probes and acks carry the digests, as pings do: a peer's record of what this node has stays current.
+  private send(to: NodeId, fields: Omit<PingMsg, 'type' | 'membersDigest' | 'ringDigest' | 'suspects' | 'alive'>): void {
+    // Probes and acks carry the digests, as pings do (a probed peer whose digests differ starts a gossip
+    // exchange: Gossip.onPing), and the suspicions and notices, which spread on them as on gossip.
     const view = this.ctx.view;
     view.refreshSelf();
-    const msg: OutMessage = { type: 'ping', membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring), ...fields };
+    const now = this.ctx.env.clock.monoMs();
+    const suspects = view.suspicions.suspects(now);
+    const alive = view.suspicions.aliveNotices(now);
+    const msg: OutMessage = {
+      type: 'ping', membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring), ...fields,
+      ...(suspects.length > 0 ? { suspects } : {}), ...(alive.length > 0 ? { alive } : {}),
+    };
     this.ctx.send(to, msg);
   }
 
