@@ -87,11 +87,17 @@ function scanKey(
     }
   };
   const r: Reflection = { lww: options.conflicts === 'lww', mark: 0, written: [], returned: undefined };
+  // The earliest invoke time among the last K_MAX acks, kept as the acks advance (a monotonic queue of their
+  // indices, invoke times increasing) rather than by a scan of K_MAX acks per read.
+  const window: number[] = [];
+  let windowHead = 0;
   for (let ri = 0; ri < m.reads.length; ri++) {
     const read = m.reads[ri]!;
     const t = read.invokeTime;
     while (acks < m.acked.length && m.acked[acks]!.ackTime < t) {
-      const w = m.acked[acks++]!;
+      const w = m.acked[acks]!;
+      while (window.length > windowHead && m.acked[window[window.length - 1]!]!.invokeTime >= w.invokeTime) window.pop();
+      window.push(acks++);
       supersede(w);
       if (!superseded.has(w)) frontier.add(w);
     }
@@ -100,7 +106,8 @@ function scanKey(
     let horizon = Infinity;
     for (const f of frontier) horizon = Math.min(horizon, f.invokeTime);
     const kFloor = Math.max(0, acks - K_MAX);
-    for (let i = acks - 1; i >= kFloor; i--) horizon = Math.min(horizon, m.acked[i]!.invokeTime);
+    while (windowHead < window.length && window[windowHead]! < kFloor) windowHead++;
+    if (windowHead < window.length) horizon = Math.min(horizon, m.acked[window[windowHead]!]!.invokeTime);
     const written = m.readWrites[ri]!;
     const mark = markReflected(m, written, read.completeTime, horizon);
     // One state object per key rather than a closure per read: a million reads made a million closures.

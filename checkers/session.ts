@@ -144,6 +144,11 @@ function scanKey(m: KeyModel, options: CheckOptions, promised: boolean, tallies:
 
 let askGeneration = 0;
 
+// judge's scratch, reused for every read (judge runs to completion before the next read: nothing keeps them).
+const view: ReadView = { written: [], mark: 0, lww: false, returned: undefined };
+const scratchMissed: (WriteNode | undefined)[] = [undefined, undefined, undefined, undefined];
+const scratchEnforced = [false, false, false, false];
+
 function judge(
   m: KeyModel, invokeT: number, completeT: number, values: string[], written: readonly (WriteNode | undefined)[], asks: Asks,
   options: CheckOptions, promised: boolean,
@@ -158,12 +163,18 @@ function judge(
     if (!target.isDelete && !returns(written, target)) horizon = Math.min(horizon, target.invokeTime);
   }
   const mark = horizon === Infinity ? -1 : markReflected(m, written, completeT, horizon);
-  const read: ReadView = { written, mark, lww: options.conflicts === 'lww', returned: undefined };
+  const read = view;
+  read.written = written;
+  read.mark = mark;
+  read.lww = options.conflicts === 'lww';
+  read.returned = undefined;
   // Each (guarantee, write id) is judged once per read: a bit per guarantee on the write the id names.
   const gen = ++askGeneration;
   let hit = 0;
-  const missedTarget: (WriteNode | undefined)[] = [undefined, undefined, undefined, undefined];
-  const missedEnforced = [false, false, false, false];
+  const missedTarget = scratchMissed;
+  const missedEnforced = scratchEnforced;
+  missedTarget.fill(undefined);
+  missedEnforced.fill(false);
   for (let i = 0; i < n; i++) {
     const g = asks.g[i]!;
     const target = asks.target[i]!;
