@@ -34,6 +34,8 @@ export class Gossip {
   private readonly peerRings = new Map<NodeId, string>();
   /** The member-table digest each peer last gossiped (dropped for a sender without one: it gets the entries). */
   private readonly peerMembers = new Map<NodeId, string>();
+  /** Suspicion and notice lists already taken (onLiveness). */
+  private readonly seenLists = new WeakSet<readonly Liveness[]>();
   /** Probes in place of pings beyond maxPingsPerRound peers (probe.ts). */
   private readonly prober: Prober;
 
@@ -291,9 +293,17 @@ export class Gossip {
     if (!view.probing()) return;
     const table = view.suspicions;
     const now = env.clock.monoMs();
-    for (const n of alive ?? []) table.takeNotice(n, now);
+    // A list taken once is not walked again (in simulation a sender's list is one shared object until it
+    // changes, and every probe and ack carries it): its notices are known here, and its suspicions were
+    // taken, or ended since by what this node heard.
+    if (alive !== undefined && !this.seenLists.has(alive)) {
+      this.seenLists.add(alive);
+      for (const n of alive) table.takeNotice(n, now);
+    }
+    if (suspects === undefined || this.seenLists.has(suspects)) return;
+    this.seenLists.add(suspects);
     let refuted = false;
-    for (const s of suspects ?? []) {
+    for (const s of suspects) {
       if (s.id === id) {
         if (table.refute(s, now)) refuted = true;
         continue;

@@ -348,9 +348,24 @@ const maxRingDigestLength = 64;
 /** The suspicions and alive notices of a ping or gossip; ones this node cannot read are skipped like unreadable entries. */
 function livenessOf(m: Record<string, unknown>): { suspects?: readonly Liveness[]; alive?: readonly Liveness[] } {
   return {
-    ...(Array.isArray(m.suspects) && m.suspects.length > 0 ? { suspects: m.suspects.filter(isLiveness).slice(0, maxLiveness) } : {}),
-    ...(Array.isArray(m.alive) && m.alive.length > 0 ? { alive: m.alive.filter(isLiveness).slice(0, maxLiveness) } : {}),
+    ...(Array.isArray(m.suspects) && m.suspects.length > 0 ? { suspects: livenessList(m.suspects) } : {}),
+    ...(Array.isArray(m.alive) && m.alive.length > 0 ? { alive: livenessList(m.alive) } : {}),
   };
+}
+
+/**
+ * Lists decoded from frozen arrays (a simulated peer's, which travel as the sender's own shared list and
+ * cannot change once checked): each probe and ack carries them, and most receivers see the same list.
+ */
+const checkedLiveness = new WeakMap<readonly unknown[], readonly Liveness[]>();
+
+function livenessList(list: readonly unknown[]): readonly Liveness[] {
+  const frozen = Object.isFrozen(list);
+  const known = frozen ? checkedLiveness.get(list) : undefined;
+  if (known !== undefined) return known;
+  const out = list.filter(isLiveness).slice(0, maxLiveness);
+  if (frozen) checkedLiveness.set(list, out);
+  return out;
 }
 
 function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
