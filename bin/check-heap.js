@@ -19,9 +19,12 @@ export const CHECK_HEAP_MIN_BYTES = 16 << 20;
 /** Set (to "0") in the child, so that it does not start another; QUORUMLAB_CHECK_HEAP=0 also turns it off. */
 const ENV = 'QUORUMLAB_CHECK_HEAP';
 
-/** The history file `quorumlab check <target>` reads, as check.ts finds it (a results folder or a file). */
+/**
+ * The history file `quorumlab check [--workload <name>] <target>` reads, as check.ts finds it (a results folder
+ * or a file). Anything it cannot tell leaves the check in this process.
+ */
 function historyOf(args) {
-  const target = args.find((a) => !a.startsWith('-'));
+  const target = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '--workload');
   if (target === undefined || !existsSync(target)) return undefined;
   return statSync(target).isDirectory() ? join(target, 'history.jsonl') : target;
 }

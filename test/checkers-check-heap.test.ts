@@ -9,9 +9,9 @@ import { CHECK_HEAP_MIN_BYTES, checkInSizedHeap } from '../bin/check-heap.js';
 import { syntheticHistory } from '../checkers/synthetic.js';
 import { formatHistoryLine } from '../harness/history-io.js';
 
-const check = (dir: string, env: Record<string, string> = {}) => {
+const check = (dir: string, env: Record<string, string> = {}, options: string[] = []) => {
   rmSync(join(dir, 'results.json'), { force: true });
-  const out = spawnSync(process.execPath, ['--import=tsx', 'bin/quorumlab.js', 'check', dir], {
+  const out = spawnSync(process.execPath, ['--import=tsx', 'bin/quorumlab.js', 'check', ...options, dir], {
     encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 16 << 20,
   });
   const results = (() => {
@@ -42,6 +42,9 @@ t.test('a large history is checked in a sized child with the same results, outpu
 
   const child = check(dir);
   const inProcess = check(dir, { QUORUMLAB_CHECK_HEAP: '0' });
+  // With --workload before the target, as the CLI allows.
+  const withWorkload = check(dir, {}, ['--workload', 'register']);
+  t.equal(withWorkload.results, child.results, '--workload register: the same results');
   t.equal(child.status, 1, `a lost write: exit 1 (${child.stderr})`);
   t.equal(inProcess.status, child.status);
   t.ok(child.results !== undefined && child.results.includes('"valid": false'));
@@ -70,4 +73,5 @@ t.test('only `check` of a large history goes to a child', async (t) => {
   t.equal(checkInSizedHeap(['node', 'quorumlab.js', 'check', root]), undefined, 'a small history: checked here');
   t.equal(checkInSizedHeap(['node', 'quorumlab.js', 'check', join(root, 'nope')]), undefined, 'no history: check.ts says so');
   t.equal(checkInSizedHeap(['node', 'quorumlab.js', 'run', root]), undefined, 'other commands: here');
+  t.equal(checkInSizedHeap(['node', 'quorumlab.js', 'check', '--workload', root, join(root, 'nope')]), undefined, "--workload's value is not the target");
 });
