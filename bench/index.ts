@@ -138,7 +138,7 @@ interface KvSystem {
 
 async function startQuorumlab(maxConcurrency: number): Promise<KvSystem> {
   const { LocalRuntime } = await import('../harness/runtime/local.js');
-  const { kvBenchClient } = await import('./quorumlab-kv.js');
+  const { kvBenchNodes } = await import('./quorumlab-kv.js');
   const runDir = mkdtempSync(join(tmpdir(), 'ql-bench-node-'));
   // Addresses and ports of the bench's own (tests running meanwhile use theirs), and no libfaketime: the
   // clock fault's preload is a harness tool, not part of the node as deployed.
@@ -153,14 +153,7 @@ async function startQuorumlab(maxConcurrency: number): Promise<KvSystem> {
     await stop();
     throw error;
   }
-  const admin = runtime.nodeIds().map((id) => runtime.client(id));
-  const pids: number[] = [];
-  for (const c of admin) {
-    const s = await c.adminStatus();
-    const pid = s.type === 'ok' ? ((s.value as Record<string, unknown>)['process'] as { pid?: unknown } | undefined)?.pid : undefined;
-    if (typeof pid === 'number') pids.push(pid);
-  }
-  const clients = admin.map((c) => kvBenchClient((c as unknown as { baseUrl: string }).baseUrl, maxConcurrency));
+  const { admin, pids, clients } = await kvBenchNodes(runtime, maxConcurrency);
   // The context each key's last write answered with, for the context-carrying writers.
   const contexts = new Map<string, string>();
   return {

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { runLoad } from './load-loop.js';
 import { cpuSecondsOf } from './proc-cpu.js';
-import { kvBenchClient } from './quorumlab-kv.js';
+import { kvBenchNodes } from './quorumlab-kv.js';
 import { etcdGet, etcdPut, startEtcd } from './etcd.js';
 
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -48,14 +48,7 @@ async function quorumlab(maxConcurrency: number): Promise<Sys> {
   const flags = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(process.env['QL_PERF_OUT'] === undefined ? [] : ['--perf-basic-prof-only-functions']), ...(process.env['QL_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
   const nodeCmd = flags.length === 0 ? undefined : `exec ${process.execPath} ${flags.join(' ')} --import tsx node/main.ts`;
   await runtime.setup({ nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: 1, runDir, ...(nodeCmd === undefined ? {} : { nodeCmd }) });
-  const admin = runtime.nodeIds().map((id) => runtime.client(id));
-  const pids: number[] = [];
-  for (const c of admin) {
-    const s = await c.adminStatus();
-    const pid = s.type === 'ok' ? ((s.value as Record<string, unknown>)['process'] as { pid?: unknown } | undefined)?.pid : undefined;
-    if (typeof pid === 'number') pids.push(pid);
-  }
-  const clients = admin.map((c) => kvBenchClient((c as unknown as { baseUrl: string }).baseUrl, maxConcurrency));
+  const { admin, pids, clients } = await kvBenchNodes(runtime, maxConcurrency);
   const contexts = new Map<string, string>();
   return {
     pids,

@@ -40,3 +40,21 @@ export function kvBenchClient(baseUrl: string, maxSockets: number): KvBenchClien
     close: () => agent.destroy(),
   };
 }
+
+/**
+ * Each node's admin client, the server pids (for their CPU from /proc) and a bench client per node of a running quorumlab cluster:
+ * what the kv bench (bench/index.ts) and bench/kv-profile.ts drive.
+ */
+export async function kvBenchNodes<C extends { adminStatus(): Promise<{ type: string; value?: unknown }> }>(
+  runtime: { nodeIds(): readonly string[]; client(id: string): C },
+  maxSockets: number,
+): Promise<{ admin: C[]; pids: number[]; clients: KvBenchClient[] }> {
+  const admin = runtime.nodeIds().map((id) => runtime.client(id));
+  const pids: number[] = [];
+  for (const c of admin) {
+    const s = await c.adminStatus();
+    const pid = s.type === 'ok' ? ((s.value as Record<string, unknown>)['process'] as { pid?: unknown } | undefined)?.pid : undefined;
+    if (typeof pid === 'number') pids.push(pid);
+  }
+  return { admin, pids, clients: admin.map((c) => kvBenchClient((c as unknown as { baseUrl: string }).baseUrl, maxSockets)) };
+}
