@@ -67,15 +67,11 @@ export class Gossip {
   /** The gossip message; both callers refresh this node's entry first (they read the digests from it). */
   private build(reply: boolean, withRing: boolean, members: readonly MemberEntry[] | undefined): OutMessage {
     const view = this.ctx.view;
-    const now = this.ctx.env.clock.monoMs();
-    const suspects = view.suspicions.suspects(now);
-    const alive = view.suspicions.aliveNotices(now);
     return {
       type: 'gossip', reply, ...(members !== undefined ? { members } : {}), membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring),
       ...(withRing ? { ring: view.ring === undefined ? null : ringToJson(view.ring) } : {}),
       ...(view.pastRings.length > 0 ? { pastRings: view.pastRings.map(ringToJson) } : {}),
-      ...(suspects.length > 0 ? { suspects } : {}),
-      ...(alive.length > 0 ? { alive } : {}),
+      ...view.suspicions.piggyback(this.ctx.env.clock.monoMs()),
     };
   }
 
@@ -168,18 +164,17 @@ export class Gossip {
     // state, when it is a recent one) and asks for ours: sent on stale knowledge, every gossip after a
     // change carried every entry and the ring for seconds.
     const probing = peers.length > maxPingsPerRound;
-    const digestsOnly = probing;
     const target = probing ? undefined : this.target(peers);
-    if (target !== undefined) this.ctx.send(target, this.message(target, true, digestsOnly));
+    if (target !== undefined) this.ctx.send(target, this.message(target, true));
     // A seed now and then heals a split view; always while we know nobody.
     const seeds = config.seeds.filter((s) => s.id !== this.ctx.id);
     if (seeds.length > 0 && (peers.length === 0 || this.ctx.env.random.next() < 0.2)) {
       const s = this.pick(seeds);
-      if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(s.id, true, digestsOnly));
+      if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(s.id, true, probing));
     }
     // Small pings to every member feed the failure detectors even when gossip picks someone else; a larger
     // cluster probes one member a round instead (probe.ts).
-    if (peers.length > maxPingsPerRound) this.prober.round(peers);
+    if (probing) this.prober.round(peers);
     else this.ping(peers, target);
   }
 

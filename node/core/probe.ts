@@ -111,12 +111,9 @@ export class Prober {
     // exchange: Gossip.onPing), and the suspicions and notices, which spread on them as on gossip.
     const view = this.ctx.view;
     view.refreshSelf();
-    const now = this.ctx.env.clock.monoMs();
-    const suspects = view.suspicions.suspects(now);
-    const alive = view.suspicions.aliveNotices(now);
     const msg: OutMessage = {
       type: 'ping', membersDigest: view.members.digest(), ringDigest: ringDigest(view.ring), ...fields,
-      ...(suspects.length > 0 ? { suspects } : {}), ...(alive.length > 0 ? { alive } : {}),
+      ...view.suspicions.piggyback(this.ctx.env.clock.monoMs()),
     };
     this.ctx.send(to, msg);
   }

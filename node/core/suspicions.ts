@@ -29,6 +29,8 @@ interface Notice {
 }
 
 const none: readonly Liveness[] = Object.freeze([]);
+/** piggyback() when there is nothing to carry. */
+const nothingCarried = Object.freeze({});
 
 /** (incarnation, seq) of `a` after that of `b`. */
 function later(a: { readonly incarnation: number; readonly seq: number }, b: { readonly incarnation: number; readonly seq: number }): boolean {
@@ -152,16 +154,7 @@ export class SuspicionTable {
   suspects(nowMs: number): readonly Liveness[] {
     if (this.held.size === 0) return none;
     if (this.suspectsCache === undefined || nowMs >= this.suspectsUntilMs) {
-      const window = this.spreadWindowMs();
-      const out: Liveness[] = [];
-      let until = Number.POSITIVE_INFINITY;
-      for (const [id, h] of this.held) {
-        if (!h.spread || nowMs - h.sinceMs >= window || this.refuted(id, h)) continue;
-        out.push({ id, incarnation: h.incarnation, seq: h.seq });
-        until = Math.min(until, h.sinceMs + window);
-      }
-      this.suspectsCache = out;
-      this.suspectsUntilMs = until;
+      ({ list: this.suspectsCache, untilMs: this.suspectsUntilMs } = this.spreading(this.held, nowMs, (id, h) => !h.spread || this.refuted(id, h)));
     }
     return this.suspectsCache;
   }
@@ -170,18 +163,40 @@ export class SuspicionTable {
   aliveNotices(nowMs: number): readonly Liveness[] {
     if (this.notices.size === 0) return none;
     if (this.noticesCache === undefined || nowMs >= this.noticesUntilMs) {
-      const window = this.spreadWindowMs();
-      const out: Liveness[] = [];
-      let until = Number.POSITIVE_INFINITY;
-      for (const [id, n] of this.notices) {
-        if (nowMs - n.sinceMs >= window) continue;
-        out.push({ id, incarnation: n.incarnation, seq: n.seq });
-        until = Math.min(until, n.sinceMs + window);
-      }
-      this.noticesCache = out;
-      this.noticesUntilMs = until;
+      ({ list: this.noticesCache, untilMs: this.noticesUntilMs } = this.spreading(this.notices, nowMs, () => false));
     }
     return this.noticesCache;
+  }
+
+  /**
+   * What a ping, probe, ack or gossip carries of these (SWIM's piggybacking): the suspicions and notices
+   * gossiped now, each field absent when empty.
+   */
+  piggyback(nowMs: number): { readonly suspects?: readonly Liveness[]; readonly alive?: readonly Liveness[] } {
+    const suspects = this.suspects(nowMs);
+    const alive = this.aliveNotices(nowMs);
+    if (suspects.length === 0 && alive.length === 0) return nothingCarried;
+    return { ...(suspects.length > 0 ? { suspects } : {}), ...(alive.length > 0 ? { alive } : {}) };
+  }
+
+  /**
+   * The claims of `entries` still within the spread window and not skipped, and when the first of them
+   * leaves it (until then the list holds, barring a change).
+   */
+  private spreading<T extends { readonly incarnation: number; readonly seq: number; readonly sinceMs: number }>(
+    entries: ReadonlyMap<NodeId, T>,
+    nowMs: number,
+    skip: (id: NodeId, e: T) => boolean,
+  ): { list: readonly Liveness[]; untilMs: number } {
+    const window = this.spreadWindowMs();
+    const list: Liveness[] = [];
+    let untilMs = Number.POSITIVE_INFINITY;
+    for (const [id, e] of entries) {
+      if (nowMs - e.sinceMs >= window || skip(id, e)) continue;
+      list.push({ id, incarnation: e.incarnation, seq: e.seq });
+      untilMs = Math.min(untilMs, e.sinceMs + window);
+    }
+    return { list, untilMs };
   }
 
   /** Drops a held suspicion refuted by a later notice or life, or of a member gone or left; true if it did. */
