@@ -97,49 +97,50 @@ async function cluster(): Promise<DynamoNode[]> {
   return [...nodes.values()];
 }
 
-/** One closed-loop phase: `puts` writes over `keys` keys; with `withContext` each carries its key's last context. */
+/**
+ * A closed loop of `total` operations by `concurrency` workers: worker w drives node w mod 3 and owns the keys
+ * congruent to it (as the kv bench's clients do), slot j % (keys / concurrency) of them in turn. `op` is one
+ * operation on a key; false counts as failed. CPU µs per operation of this process (all three cores).
+ */
+async function closedLoop(
+  nodes: DynamoNode[], prefix: string, total: number, keys: number, concurrency: number,
+  op: (node: DynamoNode, key: string) => Promise<boolean>,
+): Promise<{ cpuUsPerOp: number; wallS: number; failed: number }> {
+  let issued = 0;
+  let failed = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const slots = Math.max(1, Math.floor(keys / concurrency));
+  const worker = async (w: number): Promise<void> => {
+    for (let j = 0; issued < total; j++) {
+      issued++;
+      if (!(await op(nodes[w % nodes.length]!, `${prefix}${(j % slots) * concurrency + w}`))) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUsPerOp: (cpu.user + cpu.system) / total, wallS: (performance.now() - t0) / 1000, failed };
+}
+
+/** One put phase: `puts` writes over `keys` keys; with `withContext` each carries its key's last context. */
 async function phase(nodes: DynamoNode[], prefix: string, puts: number, keys: number, concurrency: number, withContext: boolean, valueBytes: number): Promise<{ cpuUsPerPut: number; wallS: number; failed: number }> {
   const value = new Uint8Array(valueBytes);
   for (let i = 0; i < valueBytes; i++) value[i] = (i * 31 + 7) & 0xff;
+  // A key's context is that of its previous write, signed by the node it goes back to (its worker's). Each
+  // phase has keys of its own, and as many puts per key as the kv bench's phases make (blind writes pile up
+  // siblings).
   const contexts = new Map<string, string>();
-  let issued = 0;
-  let failed = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  // Each writer talks to one node and owns the keys congruent to it (as the kv bench's clients do), so a
-  // context is that of the key's previous write, signed by the node it goes back to. Each phase has keys
-  // of its own, and as many puts per key as the kv bench's phases make (blind writes pile up siblings).
-  const slots = Math.max(1, Math.floor(keys / concurrency));
-  const worker = async (w: number): Promise<void> => {
-    for (let j = 0; issued < puts; j++) {
-      issued++;
-      const key = `${prefix}${(j % slots) * concurrency + w}`;
-      const res = await nodes[w % nodes.length]!.put(key, value, withContext ? contexts.get(key) : undefined);
-      if (res.ok) contexts.set(key, res.context);
-      else failed++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
-  const cpu = process.cpuUsage(cpu0);
-  return { cpuUsPerPut: (cpu.user + cpu.system) / puts, wallS: (performance.now() - t0) / 1000, failed };
+  const r = await closedLoop(nodes, prefix, puts, keys, concurrency, async (node, key) => {
+    const res = await node.put(key, value, withContext ? contexts.get(key) : undefined);
+    if (res.ok) contexts.set(key, res.context);
+    return res.ok;
+  });
+  return { cpuUsPerPut: r.cpuUsPerOp, wallS: r.wallS, failed: r.failed };
 }
 
 async function readPhase(nodes: DynamoNode[], prefix: string, gets: number, keys: number, concurrency: number): Promise<{ cpuUsPerGet: number; wallS: number; failed: number }> {
-  let issued = 0;
-  let failed = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const slots = Math.max(1, Math.floor(keys / concurrency));
-  const worker = async (w: number): Promise<void> => {
-    for (let j = 0; issued < gets; j++) {
-      issued++;
-      const res = await nodes[w % nodes.length]!.get(`${prefix}${(j % slots) * concurrency + w}`);
-      if (!res.ok) failed++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
-  const cpu = process.cpuUsage(cpu0);
-  return { cpuUsPerGet: (cpu.user + cpu.system) / gets, wallS: (performance.now() - t0) / 1000, failed };
+  const r = await closedLoop(nodes, prefix, gets, keys, concurrency, async (node, key) => (await node.get(key)).ok);
+  return { cpuUsPerGet: r.cpuUsPerOp, wallS: r.wallS, failed: r.failed };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
