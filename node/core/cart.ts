@@ -26,8 +26,15 @@ export interface CartAdd {
 }
 
 interface AddEntry extends CartAdd {
+  readonly dot: string;
   /** The version of its log that brought this add. */
   readonly at: number;
+  /**
+   * The version of its log whose merge removed this add (Infinity while no merge on the log's newest
+   * version has): a view at `av` sees it live iff `at <= av < deadAt`, which is exactly "not in the
+   * view's removed set" (see cartMerge), so iterating a view's live adds needs no removed-set lookup.
+   */
+  deadAt: number;
   /** Its dot, parsed once, for lookups in removed sets. */
   readonly parsed: ParsedDot;
   /**
@@ -35,6 +42,8 @@ interface AddEntry extends CartAdd {
    * replica in this process, so each add is hashed once rather than once per replica and per merge.
    */
   h: bigint | undefined;
+  /** Its row of the encoding's add list (`cartToJson`), frozen, once built: the payload never changes. */
+  row: readonly [dot: string, item: string, qty: number] | undefined;
 }
 
 /** Every add of one chain of versions, in the order they arrived (append-only). */
@@ -43,7 +52,8 @@ class AddsLog {
   head = 0;
 
   set(dot: string, add: CartAdd, at: number, parsed: ParsedDot = parseDot(dot)): void {
-    this.entries.set(dot, { item: add.item, qty: add.qty, at, parsed, h: (add as Partial<AddEntry>).h });
+    const known = add as Partial<AddEntry>;
+    this.entries.set(dot, { dot, item: add.item, qty: add.qty, at, deadAt: Infinity, parsed, h: known.h, row: known.row });
   }
 }
 
@@ -94,7 +104,7 @@ export class CartState {
   /** The live add of `dot`, if any. */
   liveAdd(dot: string): AddEntry | undefined {
     const e = this.alog.entries.get(dot);
-    return e === undefined || e.at > this.av || this.removedDots.hasParsed(e.parsed, dot) ? undefined : e;
+    return e === undefined || e.at > this.av || e.deadAt <= this.av ? undefined : e;
   }
 
   /**
@@ -110,8 +120,7 @@ export class CartState {
   forEachLive(fn: (dot: string, add: AddEntry) => void): void {
     if (this.liveCount === 0) return;
     const av = this.av;
-    const removed = this.removedDots;
-    for (const [dot, e] of this.alog.entries) if (e.at <= av && !removed.hasParsed(e.parsed, dot)) fn(dot, e);
+    for (const e of this.alog.entries.values()) if (e.at <= av && e.deadAt > av) fn(e.dot, e);
   }
 
   /** Calls `fn` for every removed dot: O(dots), for tests and inspection. */
@@ -256,7 +265,7 @@ export function cartMerge(a: CartState, b: CartState): CartState {
   // Removed adds stay in their log for the older versions; once they outnumber the live ones, the result
   // gets a log of its live adds only, so a churning cart's reads cost O(live adds), not O(adds ever made).
   const dead = hidden.length > 0 && alog.entries.size > 2 * liveCount + 16;
-  if (replaced !== undefined || dead || (newAdds.length > 0 && alog.head !== av)) {
+  if (replaced !== undefined || dead || ((newAdds.length > 0 || hidden.length > 0) && alog.head !== av)) {
     // Not the newest version (or a clashing dot changes an add's payload): copy what a sees.
     alog = new AddsLog();
     av = 0;
@@ -265,9 +274,12 @@ export function cartMerge(a: CartState, b: CartState): CartState {
       alog.set(dot, replaced?.get(dot) ?? add, 0, add.parsed);
     });
     for (const [dot, add] of newAdds) alog.set(dot, add, 0, add.parsed);
-  } else if (newAdds.length > 0) {
+  } else if (newAdds.length > 0 || hidden.length > 0) {
+    // The newest version: append, and mark what b removes as gone from this version on (older views,
+    // and siblings at this version, still see those adds: their removed sets do not hold them).
     av = ++alog.head;
     for (const [dot, add] of newAdds) alog.set(dot, add, av, add.parsed);
+    for (const [, add] of hidden) add.deadAt = av;
   }
 
   const result = new CartState(alog, av, removedDots, liveCount);
@@ -417,10 +429,9 @@ function originOf(json: object): Origin | undefined {
 /** The encoding, computed once per state and shared; deep-frozen so that no holder can change it for the others. */
 export function cartToJson(state: CartState): CartJson {
   if (state.json !== undefined) return state.json;
-  const a: [string, string, number][] = [];
-  state.forEachLive((dot, add) => a.push([dot, add.item, add.qty]));
+  const a: (readonly [string, string, number])[] = [];
+  state.forEachLive((dot, add) => a.push((add.row ??= Object.freeze([dot, add.item, add.qty] as const))));
   a.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  for (const e of a) Object.freeze(e);
   Object.freeze(a);
   const json = { a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x } as unknown as CartJson;
   Object.defineProperty(json, origin, { value: { source: state, decoded: undefined } satisfies Origin });
