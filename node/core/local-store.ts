@@ -150,24 +150,43 @@ export function splitMkey(m: string): { kind: Kind; key: string } {
   return { kind: m.slice(0, i) as Kind, key: m.slice(i + 1) };
 }
 
-/** A chain of promises per name: `run` waits for every earlier holder of the same name. */
+/** A settled promise: reactions to it are queued microtasks (see KeyedLock.run). */
+const settled: Promise<void> = Promise.resolve();
+
+/**
+ * A lock per name: `run` waits for every earlier holder of the same name. Each name maps to its waiters
+ * (null: held, nobody waiting), so an uncontended run costs no promise of its own: the lock is taken on
+ * every write and merge, and the chain of promises it was built from before (three per run, and a
+ * thenable resolution) was a steady part of the node's allocations.
+ *
+ * The microtask turns are those of that chain, because the simulation's histories depend on the order of
+ * microtasks: a holder starts one turn after it asked (it awaited the settled tail), and a waiter resumes
+ * two turns after its predecessor released (the tail resolved from the predecessor's own promise).
+ */
 export class KeyedLock {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly waiters = new Map<string, (() => void)[] | null>();
 
   async run<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(name) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => {
-      release = r;
-    });
-    const tail = prev.then(() => mine);
-    this.tails.set(name, tail);
-    await prev;
+    const held = this.waiters.get(name);
+    if (held === undefined) {
+      this.waiters.set(name, null);
+      await settled;
+    } else {
+      await new Promise<void>((resume) => {
+        if (held === null) this.waiters.set(name, [resume]);
+        else held.push(resume);
+      });
+    }
     try {
       return await fn();
     } finally {
-      release();
-      if (this.tails.get(name) === tail) this.tails.delete(name);
+      const queue = this.waiters.get(name);
+      const next = queue?.shift();
+      if (next === undefined) this.waiters.delete(name);
+      else {
+        if (queue!.length === 0) this.waiters.set(name, null);
+        void settled.then(next);
+      }
     }
   }
 }
@@ -270,6 +289,7 @@ export class LocalStore {
   async load(): Promise<void> {
     this.loaded = false;
     this.trees.clear();
+    this.held = undefined;
     this.tombstoneKeys.clear();
     this.layouts.clear();
     for (const kind of ['kv', 'cart'] as const) {
@@ -350,15 +370,25 @@ export class LocalStore {
   tree(p: number): MerkleTree {
     let t = this.trees.get(p);
     if (t === undefined) {
-      t = new MerkleTree();
+      t = new MerkleTree(undefined, this.heldChanged);
       this.trees.set(p, t);
     }
     return t;
   }
 
-  /** Partitions for which this node holds at least one key. */
-  partitionsHeld(): number[] {
-    return [...this.trees.entries()].filter(([, t]) => t.size > 0).map(([p]) => p).sort((a, b) => a - b);
+  /**
+   * partitionsHeld as last built; dropped whenever a tree gains its first key or loses its last. Handoff
+   * asks for it on every hint tick, and building it walked (and sorted) every tree the node has.
+   */
+  private held: readonly number[] | undefined;
+  private readonly heldChanged = (): void => {
+    this.held = undefined;
+  };
+
+  /** Partitions for which this node holds at least one key, ascending (a shared list: not to be changed). */
+  partitionsHeld(): readonly number[] {
+    this.held ??= Object.freeze([...this.trees.entries()].filter(([, t]) => t.size > 0).map(([p]) => p).sort((a, b) => a - b));
+    return this.held;
   }
 
   keysOf(p: number): string[] {

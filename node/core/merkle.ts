@@ -72,7 +72,14 @@ export class MerkleTree {
   private readonly dirty = new Set<number>();
   private cachedRoot: string | undefined;
 
-  constructor(buckets: number = DEFAULT_MERKLE_BUCKETS) {
+  /**
+   * @param onOccupancy called whenever the tree goes from no keys to some or back, so an owner can keep
+   *   the set of non-empty trees without asking every tree for its size (LocalStore.partitionsHeld).
+   */
+  constructor(
+    buckets: number = DEFAULT_MERKLE_BUCKETS,
+    private readonly onOccupancy?: () => void,
+  ) {
     if (!Number.isInteger(buckets) || buckets < 1 || buckets > 65536 || (buckets & (buckets - 1)) !== 0) {
       throw new RangeError(`Merkle bucket count must be a power of two from 1 to 65536, got ${buckets}`);
     }
@@ -94,7 +101,7 @@ export class MerkleTree {
     const bucket = (this.entries[b] ??= new Map<string, string>());
     const prior = bucket.get(key);
     if (prior === valueHashHex) return;
-    if (prior === undefined) this.count++;
+    if (prior === undefined && this.count++ === 0) this.onOccupancy?.();
     bucket.set(key, valueHashHex);
     this.touch(b);
   }
@@ -102,7 +109,7 @@ export class MerkleTree {
   delete(key: string): void {
     const b = merkleBucketOf(key, this.buckets);
     if (this.entries[b]?.delete(key) === true) {
-      this.count--;
+      if (--this.count === 0) this.onOccupancy?.();
       this.touch(b);
     }
   }

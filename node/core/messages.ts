@@ -345,12 +345,10 @@ const maxLiveness = 4096;
 /** A version (16 digits at most) and a colon before the hash's 32 hex digits. */
 const maxRingDigestLength = 64;
 
-/** The suspicions and alive notices of a ping or gossip; ones this node cannot read are skipped like unreadable entries. */
-function livenessOf(m: Record<string, unknown>): { suspects?: readonly Liveness[]; alive?: readonly Liveness[] } {
-  return {
-    ...(Array.isArray(m.suspects) && m.suspects.length > 0 ? { suspects: livenessList(m.suspects) } : {}),
-    ...(Array.isArray(m.alive) && m.alive.length > 0 ? { alive: livenessList(m.alive) } : {}),
-  };
+/** Adds the suspicions and alive notices of a ping or gossip; ones this node cannot read are skipped like unreadable entries. */
+function addLiveness(out: { suspects?: readonly Liveness[]; alive?: readonly Liveness[] }, m: Record<string, unknown>): void {
+  if (Array.isArray(m.suspects) && m.suspects.length > 0) out.suspects = livenessList(m.suspects);
+  if (Array.isArray(m.alive) && m.alive.length > 0) out.alive = livenessList(m.alive);
 }
 
 /**
@@ -368,20 +366,25 @@ function livenessList(list: readonly unknown[]): readonly Liveness[] {
   return out;
 }
 
+/** A message under construction: its optional fields are set one by one. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
   const type = m.type;
   switch (type) {
-    case 'ping':
-      return {
-        type,
-        ...(typeof m.membersDigest === 'string' && m.membersDigest.length <= maxMembersDigestLength ? { membersDigest: m.membersDigest } : {}),
-        ...(typeof m.ringDigest === 'string' && m.ringDigest.length <= maxRingDigestLength ? { ringDigest: m.ringDigest } : {}),
-        ...(Number.isSafeInteger(m.probe) ? { probe: m.probe as number } : {}),
-        ...(Number.isSafeInteger(m.ack) ? { ack: m.ack as number } : {}),
-        ...(typeof m.target === 'string' && m.target !== '' ? { target: m.target } : {}),
-        ...(typeof m.origin === 'string' && m.origin !== '' ? { origin: m.origin } : {}),
-        ...livenessOf(m),
-      };
+    case 'ping': {
+      // Built field by field (optional fields present only when set, in this order) rather than from
+      // spread literals, which made and copied a small object per field on every message.
+      const out: Mutable<PingMsg> = { type };
+      if (typeof m.membersDigest === 'string' && m.membersDigest.length <= maxMembersDigestLength) out.membersDigest = m.membersDigest;
+      if (typeof m.ringDigest === 'string' && m.ringDigest.length <= maxRingDigestLength) out.ringDigest = m.ringDigest;
+      if (Number.isSafeInteger(m.probe)) out.probe = m.probe as number;
+      if (Number.isSafeInteger(m.ack)) out.ack = m.ack as number;
+      if (typeof m.target === 'string' && m.target !== '') out.target = m.target;
+      if (typeof m.origin === 'string' && m.origin !== '') out.origin = m.origin;
+      addLiveness(out, m);
+      return out;
+    }
     case 'gossip': {
       // Entries and earlier rings this node cannot read are skipped, not fatal: a peer's view stays
       // useful even when one entry of it is not (the ring of another Q is ignored the same way).
@@ -392,14 +395,15 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
       const pastRings = Array.isArray(m.pastRings)
         ? m.pastRings.map((r: unknown) => ringFromJson(r, ctx.partitions)).filter((r): r is VersionedRing => r !== undefined)
         : undefined;
+      const out: Mutable<GossipMsg<VersionedRing | undefined, VersionedRing>> = { type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions) };
+      if (pastRings !== undefined) out.pastRings = pastRings;
       // A digest is short (membership.ts ringDigest); anything else is ignored like an unreadable ring.
-      const digest = typeof m.ringDigest === 'string' && m.ringDigest.length <= maxRingDigestLength ? { ringDigest: m.ringDigest } : {};
-      return {
-        type, reply: m.reply === true, members, ring: ringFromJson(m.ring, ctx.partitions),
-        ...(pastRings !== undefined ? { pastRings } : {}), ...digest, ...(m.ring === undefined ? { ringOmitted: true } : {}),
-        ...(membersDigest !== undefined ? { membersDigest } : {}), ...(omitted ? { membersOmitted: true } : {}),
-        ...livenessOf(m),
-      };
+      if (typeof m.ringDigest === 'string' && m.ringDigest.length <= maxRingDigestLength) out.ringDigest = m.ringDigest;
+      if (m.ring === undefined) out.ringOmitted = true;
+      if (membersDigest !== undefined) out.membersDigest = membersDigest;
+      if (omitted) out.membersOmitted = true;
+      addLiveness(out, m);
+      return out;
     }
     case 'read':
       return { type, req: str(m, 'req'), kind: kindOf(m), key: str(m, 'key') };
@@ -407,15 +411,11 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
       return { type, req: str(m, 'req'), s: m.s };
     case 'write': {
       const kind = kindOf(m);
-      return {
-        type,
-        ...(typeof m.req === 'string' ? { req: m.req } : {}),
-        kind,
-        key: str(m, 'key'),
-        s: stateOf(ctx, kind, m.s),
-        ...(typeof m.hint === 'string' ? { hint: m.hint } : {}),
-        ...(typeof m.removeAllOf === 'string' ? { removeAllOf: m.removeAllOf } : {}),
-      };
+      const key = str(m, 'key');
+      const out: Mutable<WriteMsg<State>> = typeof m.req === 'string' ? { type, req: m.req, kind, key, s: stateOf(ctx, kind, m.s) } : { type, kind, key, s: stateOf(ctx, kind, m.s) };
+      if (typeof m.hint === 'string') out.hint = m.hint;
+      if (typeof m.removeAllOf === 'string') out.removeAllOf = m.removeAllOf;
+      return out;
     }
     case 'fwd-put': {
       const v = m.v === null ? null : fromB64(str(m, 'v'));
@@ -425,10 +425,11 @@ function decode(m: Record<string, unknown>, ctx: DecodeContext): InMessage {
       // Malformed exact dots are dropped: the write then covers less than its client saw (a spurious
       // sibling, never a lost write).
       const ctxDots = Array.isArray(m.ctxDots) ? (m.ctxDots as unknown[]).filter(isDot) : [];
-      return {
-        type, req: str(m, 'req'), key: str(m, 'key'), v, ctx: ctxVv, ...(ctxDots.length > 0 ? { ctxDots } : {}), w: num(m, 'w'),
-        ...(typeof m.timeoutMs === 'number' ? { timeoutMs: m.timeoutMs } : {}),
-      };
+      const req = str(m, 'req');
+      const key = str(m, 'key');
+      const out: Mutable<ForwardPutMsg<Uint8Array | null>> = ctxDots.length > 0 ? { type, req, key, v, ctx: ctxVv, ctxDots, w: num(m, 'w') } : { type, req, key, v, ctx: ctxVv, w: num(m, 'w') };
+      if (typeof m.timeoutMs === 'number') out.timeoutMs = m.timeoutMs;
+      return out;
     }
     case 'fwd-put-reply':
       return { type, req: str(m, 'req'), result: putResultOf(m.result) };

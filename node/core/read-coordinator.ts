@@ -8,9 +8,10 @@ import { encodeCartContext, encodeKvContext } from './context.js';
 import type { NodeId } from './env.js';
 import { checkKey } from './limits.js';
 import type { Kind, State } from './local-store.js';
-import { decodeState } from './messages.js';
+import { type ReplyMessage, decodeState } from './messages.js';
 import type { NodeContext } from './node-context.js';
-import { quorumMet } from './quorum-plan.js';
+import { type QuorumPlan, isTarget, quorumMet } from './quorum-plan.js';
+import type { CloseReason, OpenRequest, RequestSpec } from './requests.js';
 import { badRequest, quorumError, quorumOf } from './results.js';
 import { type Versions, versionsClientContext, versionsLive } from './versions.js';
 
@@ -18,7 +19,7 @@ export class ReadCoordinator {
   /** Open kv reads per key: their replies are in memory, and their read repair is still to come. */
   private readonly open = new Map<string, number>();
 
-  constructor(private readonly ctx: NodeContext) {}
+  constructor(readonly ctx: NodeContext) {}
 
   async get(key: string, options: RequestOptions = {}): Promise<GetResult> {
     const res = await this.read('kv', key, options);
@@ -51,63 +52,28 @@ export class ReadCoordinator {
    * then repairs the replicas that were behind.
    */
   private coordinate(kind: Kind, key: string, needed: number, timeoutMs: number): Promise<{ ok: true; state: State } | QuorumError> {
-    const { view, types, faults, requests } = this.ctx;
-    const t = types[kind];
+    const { view, requests } = this.ctx;
     const plan = view.plan(key);
     const targets = plan.targets;
-    const home = view.homeOf(key);
-    const replies = new Map<NodeId, State | undefined>();
-    const fewer = faults.readFewerThanR;
     if (kind === 'kv') this.open.set(key, (this.open.get(key) ?? 0) + 1);
     return new Promise((resolve) => {
-      let answered = false;
-      // The fold of the replies in arrival order, kept: replies only ever grow, so the answer's merge
-      // is extended rather than redone when the read closes (the same merges, in the same order).
-      let folded = t.empty;
-      let foldedCount = 0;
-      const merged = (): State => {
-        let i = 0;
-        for (const r of replies.values()) {
-          if (i++ < foldedCount) continue;
-          if (r !== undefined) folded = t.merge(folded, r);
-        }
-        foldedCount = i;
-        return folded;
-      };
-      const req = requests.start({
-        deadlineMs: timeoutMs,
-        onReply: (from, msg) => {
-          if (msg.type !== 'read-reply' || replies.has(from) || !targets.some((x) => x.node === from)) return;
-          const d = decodeState(types, kind, msg.s);
-          if (!d.ok) {
-            this.ctx.counters.malformedMessages += 1;
-            return;
-          }
-          replies.set(from, d.state);
-          if (!answered && (fewer ? replies.size >= 1 : quorumMet(plan, replies, needed))) {
-            answered = true;
-            resolve({ ok: true, state: merged() });
-          }
-          if (replies.size === targets.length) req.finish();
-        },
-        onClose: () => {
-          if (kind === 'kv') {
-            const left = (this.open.get(key) ?? 1) - 1;
-            if (left <= 0) this.open.delete(key);
-            else this.open.set(key, left);
-          }
-          if (!answered) {
-            answered = true;
-            resolve(quorumError(needed, replies.size));
-            return;
-          }
-          this.afterRead(kind, key, merged(), replies, home);
-        },
-      });
-      for (const x of targets) this.ctx.send(x.node, { type: 'read', req: req.id, kind, key });
+      const read = new OpenRead(this, kind, key, plan, needed, timeoutMs, resolve);
+      const req = requests.start(read);
+      read.request = req;
+      // One message for every target: messages are immutable once sent.
+      const msg = { type: 'read', req: req.id, kind, key } as const;
+      for (const x of targets) this.ctx.send(x.node, msg);
       // No homes at all (a joining node that has not learned the ring yet): nothing can answer.
       if (targets.length === 0) req.finish();
     });
+  }
+
+  /** A kv read of `key` closed: it no longer holds replies back from the reaper. */
+  closed(kind: Kind, key: string): void {
+    if (kind !== 'kv') return;
+    const left = (this.open.get(key) ?? 1) - 1;
+    if (left <= 0) this.open.delete(key);
+    else this.open.set(key, left);
   }
 
   /** Whether a kv read of `key` this node coordinates is still open (its repair not sent yet). */
@@ -115,7 +81,7 @@ export class ReadCoordinator {
     return this.open.has(key);
   }
 
-  private afterRead(kind: Kind, key: string, merged: State, replies: Map<NodeId, State | undefined>, home: NodeId[]): void {
+  afterRead(kind: Kind, key: string, merged: State, replies: ReadonlyMap<NodeId, State | undefined>, home: readonly NodeId[]): void {
     const { types, faults, counters, config } = this.ctx;
     const t = types[kind];
     // Read repair switched off (QL_READ_REPAIR=0): the answer came from the first R replies and nobody is
@@ -131,5 +97,69 @@ export class ReadCoordinator {
         this.ctx.send(node, { type: 'write', kind, key, s: this.ctx.encodeState(kind, repair) });
       }
     }
+  }
+}
+
+/**
+ * One read in flight, as its request's own spec (its methods are the request's callbacks, so a read opens
+ * no closures of its own). The fold of the replies in arrival order is kept: replies only ever grow, so
+ * the answer's merge is extended rather than redone when the read closes (the same merges, in the same
+ * order).
+ */
+class OpenRead implements RequestSpec {
+  private readonly replies = new Map<NodeId, State | undefined>();
+  private answered = false;
+  private folded: State;
+  private foldedCount = 0;
+  request: OpenRequest | undefined;
+
+  constructor(
+    private readonly coordinator: ReadCoordinator,
+    private readonly kind: Kind,
+    private readonly key: string,
+    private readonly plan: QuorumPlan,
+    private readonly needed: number,
+    readonly deadlineMs: number,
+    private readonly resolve: (result: { ok: true; state: State } | QuorumError) => void,
+  ) {
+    this.folded = coordinator.ctx.types[kind].empty;
+  }
+
+  private merged(): State {
+    const t = this.coordinator.ctx.types[this.kind];
+    let i = 0;
+    for (const r of this.replies.values()) {
+      if (i++ < this.foldedCount) continue;
+      if (r !== undefined) this.folded = t.merge(this.folded, r);
+    }
+    this.foldedCount = i;
+    return this.folded;
+  }
+
+  onReply(from: NodeId, msg: ReplyMessage): void {
+    const { replies, plan } = this;
+    if (msg.type !== 'read-reply' || replies.has(from) || !isTarget(plan.targets, from)) return;
+    const ctx = this.coordinator.ctx;
+    const d = decodeState(ctx.types, this.kind, msg.s);
+    if (!d.ok) {
+      ctx.counters.malformedMessages += 1;
+      return;
+    }
+    replies.set(from, d.state);
+    if (!this.answered && (ctx.faults.readFewerThanR ? replies.size >= 1 : quorumMet(plan, replies, this.needed))) {
+      this.answered = true;
+      this.resolve({ ok: true, state: this.merged() });
+    }
+    if (replies.size === plan.targets.length) this.request?.finish();
+  }
+
+  onClose(_reason: CloseReason): void {
+    this.coordinator.closed(this.kind, this.key);
+    if (!this.answered) {
+      this.answered = true;
+      this.resolve(quorumError(this.needed, this.replies.size));
+      return;
+    }
+    this.coordinator.afterRead(this.kind, this.key, this.merged(), this.replies, this.plan.home);
   }
 }

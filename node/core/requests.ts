@@ -33,11 +33,11 @@ class Request implements OpenRequest {
   constructor(
     readonly id: string,
     readonly spec: RequestSpec,
-    private readonly close: (r: Request, reason: CloseReason) => void,
+    private readonly tracker: RequestTracker,
   ) {}
 
   finish(): void {
-    this.close(this, 'finished');
+    this.tracker.close(this, 'finished');
   }
 }
 
@@ -51,7 +51,7 @@ export class RequestTracker {
 
   /** Opens a request: takes a fresh id and arms its deadline. The caller then sends its messages. */
   start(spec: RequestSpec): OpenRequest {
-    const r = new Request(this.newId(), spec, (req, reason) => this.close(req, reason));
+    const r = new Request(this.newId(), spec, this);
     r.timer = this.timers.after(spec.deadlineMs, () => this.close(r, 'deadline'));
     this.open.set(r.id, r);
     return r;
@@ -72,7 +72,8 @@ export class RequestTracker {
     return this.open.size;
   }
 
-  private close(r: Request, reason: CloseReason): void {
+  /** Ends a request once (Request.finish, its deadline, stopAll); not for the request's owner, who calls finish. */
+  close(r: Request, reason: CloseReason): void {
     if (r.done) return;
     r.done = true;
     if (r.timer !== undefined) this.timers.cancel(r.timer);
