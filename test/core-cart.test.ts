@@ -153,7 +153,11 @@ t.test('an encoding that never left the process decodes to what a parsed copy of
     const parsed = cartFromJson(JSON.parse(JSON.stringify(json)));
     return cartEqual(known, parsed) && JSON.stringify([...known.adds]) === JSON.stringify([...parsed.adds]) &&
       JSON.stringify(cartObservedAll(known)) === JSON.stringify(cartObservedAll(parsed)) &&
-      cartFromJson(json) === known && Buffer.from(encodeCart(known)).equals(Buffer.from(encodeCart(parsed)));
+      cartFromJson(json) === known && Buffer.from(encodeCart(known)).equals(Buffer.from(encodeCart(parsed))) &&
+      // Merged into, on either side, the two still list their adds alike (a read folds its replies so).
+      [cartAddDelta('fig', 1, 'n9:b:99'), cartRemoveDelta('apple', cartObserved(x, 'apple')), cartRemoveDelta('fig', ['n8:b:1'])].every((d) =>
+        [[cartMerge(known, d), cartMerge(parsed, d)], [cartMerge(d, known), cartMerge(d, parsed)]].every(([k, p]) =>
+          JSON.stringify([...k!.adds]) === JSON.stringify([...p!.adds]) && JSON.stringify(cartObservedAll(k!)) === JSON.stringify(cartObservedAll(p!))));
   };
   fc.assert(fc.property(fc.array(arbOp, { maxLength: 60, size: 'max' }), (ops) => run(ops).replicas.every(decodedAlike)), { numRuns: 200 });
   // A state built by merges lists its adds in insertion order; its decoded form lists them by dot.
@@ -281,4 +285,13 @@ t.test('a churning cart keeps a log of about its live adds, and every version it
   t.ok(s.alog.entries.size <= 2 * s.liveCount + 66, `${s.alog.entries.size} log entries for ${s.liveCount} live adds`);
   t.ok(kept.every((k) => JSON.stringify(cartItems(k.state)) === JSON.stringify(k.items)), 'older versions unchanged');
   t.same(cartItems(decodeCart(encodeCart(s))), cartItems(s));
+});
+
+t.test('an item of any name, "__proto__" included, is an item like any other', async (t) => {
+  let s = cartAdd(cartAdd(emptyCart, '__proto__', 2, 'n1:b:1'), 'pear', 1, 'n1:b:2');
+  s = cartAdd(s, '__proto__', 1, 'n2:b:1');
+  t.same(Object.entries(cartItems(s)), [['__proto__', 3], ['pear', 1]]);
+  t.same(Object.entries(cartObservedAll(s)), [['__proto__', ['n1:b:1', 'n2:b:1']], ['pear', ['n1:b:2']]]);
+  t.same(Object.entries(cartItems(decodeCart(encodeCart(s)))), [['__proto__', 3], ['pear', 1]]);
+  t.same(Object.entries(cartItems(cartRemove(s, '__proto__', cartObserved(s, '__proto__')))), [['pear', 1]]);
 });

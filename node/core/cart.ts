@@ -60,7 +60,7 @@ class AddsLog {
 /** What a merge added to the state it extended: the effective delta, kept for the store to append it. */
 interface Derivation {
   readonly parentId: number;
-  readonly adds: readonly (readonly [string, AddEntry])[];
+  readonly adds: readonly AddEntry[];
   readonly removed: RemovedDots;
   /**
    * The merged-in state itself when the delta is exactly it (everything it held was new: the usual write
@@ -83,6 +83,8 @@ export class CartState {
   /** Sum (mod 2^256) of the sha256 of every live add: the adds' part of the value hash, kept incrementally. */
   addsSum: bigint | undefined = undefined;
   derivation: Derivation | undefined = undefined;
+  /** The live adds in iteration order, once listed (they never change for this state). */
+  private liveList: readonly AddEntry[] | undefined;
 
   constructor(
     readonly alog: AddsLog,
@@ -91,7 +93,30 @@ export class CartState {
     readonly removedDots: RemovedDots,
     /** Adds not removed (what the encoding lists). */
     readonly liveCount: number,
-  ) {}
+    /**
+     * The live adds in an order of their own rather than the log's (a decoded view, `fromKnownJson`): it
+     * shares another state's log and sees what that state sees, in its encoding's order. Merging into it
+     * copies (the log's order is not its order).
+     */
+    order?: readonly AddEntry[],
+  ) {
+    this.liveList = order;
+    this.ordered = order !== undefined;
+  }
+
+  /** Whether this state iterates in an order of its own (see the constructor); such a log is never appended to. */
+  readonly ordered: boolean;
+
+  /** The live adds in iteration order (arrival order, or the view's own): listed once per state. */
+  live(): readonly AddEntry[] {
+    if (this.liveList !== undefined) return this.liveList;
+    const out: AddEntry[] = [];
+    if (this.liveCount > 0) {
+      const av = this.av;
+      for (const e of this.alog.entries.values()) if (e.at <= av && e.deadAt > av) out.push(e);
+    }
+    return (this.liveList = out);
+  }
 
   get removedCount(): number {
     return this.removedDots.count;
@@ -116,11 +141,9 @@ export class CartState {
     return e === undefined || e.at > this.av ? undefined : e;
   }
 
-  /** Calls `fn` for every live add, in arrival order. */
+  /** Calls `fn` for every live add, in iteration order. */
   forEachLive(fn: (dot: string, add: AddEntry) => void): void {
-    if (this.liveCount === 0) return;
-    const av = this.av;
-    for (const e of this.alog.entries.values()) if (e.at <= av && e.deadAt > av) fn(e.dot, e);
+    for (const e of this.live()) fn(e.dot, e);
   }
 
   /** Calls `fn` for every removed dot: O(dots), for tests and inspection. */
@@ -187,18 +210,13 @@ export function cartAdd(state: CartState, item: string, qty: number, dotId: stri
 /** The live add dots of one item, sorted: what a read observed and a later remove may name. */
 export function cartObserved(state: CartState, item: string): string[] {
   const out: string[] = [];
-  state.forEachLive((dot, add) => {
-    if (add.item === item) out.push(dot);
-  });
+  for (const e of state.live()) if (e.item === item) out.push(e.dot);
   return out.sort();
 }
 
 /** Every item's live add dots (items with none omitted), for the context of a cart read. */
 export function cartObservedAll(state: CartState): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  state.forEachLive((dot, add) => (out[add.item] ??= []).push(dot));
-  for (const dots of Object.values(out)) dots.sort();
-  return out;
+  return cartView(state).observed;
 }
 
 /**
@@ -231,30 +249,29 @@ export function cartMerge(a: CartState, b: CartState): CartState {
   // What b brings: removed dots a lacks, live adds a neither holds nor removed.
   const union = a.removedDots.union(b.removedDots);
   const newRemoved = union?.added ?? RemovedDots.empty;
-  const newAdds: [string, AddEntry][] = [];
+  const newAdds: AddEntry[] = [];
   let replaced: Map<string, AddEntry> | undefined;
   // A view of the same log at an older or equal version brings no add a lacks (a decoded copy of a).
   if (!(b.alog === a.alog && b.av <= a.av)) {
-    b.forEachLive((dot, add) => {
-      if (a.removedDots.hasParsed(add.parsed, dot)) return;
-      const prior = a.visibleAdd(dot);
-      if (prior === undefined) newAdds.push([dot, add]);
-      else if (larger(add, prior)) (replaced ??= new Map()).set(dot, add);
-    });
+    const aRemoved = a.removedDots;
+    for (const add of b.live()) {
+      if (aRemoved.hasParsed(add.parsed, add.dot)) continue;
+      const prior = a.visibleAdd(add.dot);
+      if (prior === undefined) newAdds.push(add);
+      else if (larger(add, prior)) (replaced ??= new Map()).set(add.dot, add);
+    }
   }
   if (union === undefined && newAdds.length === 0 && replaced === undefined) return a;
   // a's live adds that b removes: found from whichever side is smaller.
-  const hidden: [string, AddEntry][] = [];
+  const hidden: AddEntry[] = [];
   if (newRemoved.count > 0) {
     if (newRemoved.count <= a.liveCount) {
       newRemoved.forEach((d) => {
         const p = a.liveAdd(d);
-        if (p !== undefined) hidden.push([d, p]);
+        if (p !== undefined) hidden.push(p);
       });
     } else {
-      a.forEachLive((dot, add) => {
-        if (newRemoved.hasParsed(add.parsed, dot)) hidden.push([dot, add]);
-      });
+      for (const add of a.live()) if (newRemoved.hasParsed(add.parsed, add.dot)) hidden.push(add);
     }
   }
   const removedDots = union?.set ?? a.removedDots;
@@ -265,28 +282,31 @@ export function cartMerge(a: CartState, b: CartState): CartState {
   // Removed adds stay in their log for the older versions; once they outnumber the live ones, the result
   // gets a log of its live adds only, so a churning cart's reads cost O(live adds), not O(adds ever made).
   const dead = hidden.length > 0 && alog.entries.size > 2 * liveCount + 16;
-  if (replaced !== undefined || dead || ((newAdds.length > 0 || hidden.length > 0) && alog.head !== av)) {
-    // Not the newest version (or a clashing dot changes an add's payload): copy what a sees.
+  const grows = newAdds.length > 0 || hidden.length > 0;
+  if (replaced !== undefined || dead || (grows && (alog.head !== av || a.ordered))) {
+    // Not the newest version, a view in an order of its own, or a clashing dot changes an add's payload:
+    // copy what a sees, in its order.
     alog = new AddsLog();
     av = 0;
-    a.forEachLive((dot, add) => {
-      if (newRemoved.hasParsed(add.parsed, dot)) return;
-      alog.set(dot, replaced?.get(dot) ?? add, 0, add.parsed);
-    });
-    for (const [dot, add] of newAdds) alog.set(dot, add, 0, add.parsed);
-  } else if (newAdds.length > 0 || hidden.length > 0) {
+    for (const add of a.live()) {
+      if (newRemoved.hasParsed(add.parsed, add.dot)) continue;
+      alog.set(add.dot, replaced?.get(add.dot) ?? add, 0, add.parsed);
+    }
+    for (const add of newAdds) alog.set(add.dot, add, 0, add.parsed);
+  } else if (grows) {
     // The newest version: append, and mark what b removes as gone from this version on (older views,
     // and siblings at this version, still see those adds: their removed sets do not hold them).
     av = ++alog.head;
-    for (const [dot, add] of newAdds) alog.set(dot, add, av, add.parsed);
-    for (const [, add] of hidden) add.deadAt = av;
+    for (const add of newAdds) alog.set(add.dot, add, av, add.parsed);
+    for (const add of hidden) add.deadAt = av;
   }
 
-  const result = new CartState(alog, av, removedDots, liveCount);
+  // A view's order is not its log's: a result sharing that log (it brought removed dots that hide nothing) keeps it.
+  const result = new CartState(alog, av, removedDots, liveCount, alog === a.alog && a.ordered ? a.live() : undefined);
   if (a.addsSum !== undefined) {
     let sum = a.addsSum;
-    for (const [dot, add] of newAdds) sum += addHash(dot, add);
-    for (const [dot, add] of hidden) sum -= addHash(dot, add);
+    for (const add of newAdds) sum += addHash(add.dot, add);
+    for (const add of hidden) sum -= addHash(add.dot, add);
     if (replaced !== undefined) {
       for (const [dot, add] of replaced) {
         if (newRemoved.hasParsed(add.parsed, dot)) continue;
@@ -295,7 +315,7 @@ export function cartMerge(a: CartState, b: CartState): CartState {
     }
     result.addsSum = sum & mask256;
   }
-  const effective: [string, AddEntry][] = replaced === undefined ? newAdds : [...newAdds, ...replaced];
+  const effective = replaced === undefined ? newAdds : [...newAdds, ...replaced.values()];
   // All of b's live adds and removed dots were new: the delta is b (as a set, hence as an encoding).
   const whole = replaced === undefined && newAdds.length === b.liveCount && newRemoved.count === b.removedDots.count ? b : undefined;
   result.derivation = { parentId: a.id, adds: effective, removed: newRemoved, whole };
@@ -310,7 +330,7 @@ export function cartMerge(a: CartState, b: CartState): CartState {
 export function cartDeltaSince(state: CartState, parentId: number): CartState | undefined {
   const d = state.derivation;
   if (d === undefined || d.parentId !== parentId) return undefined;
-  return d.whole ?? buildState(d.adds, d.removed);
+  return d.whole ?? buildState(d.adds.map((e) => [e.dot, e] as const), d.removed);
 }
 
 /**
@@ -320,34 +340,42 @@ export function cartDeltaSince(state: CartState, parentId: number): CartState | 
 export function cartMissing(target: CartState, have: CartState): CartState {
   const removed = target.removedDots.minus(have.removedDots);
   const adds: [string, AddEntry][] = [];
-  target.forEachLive((dot, add) => {
-    if (have.removedDots.hasParsed(add.parsed, dot)) return;
-    const prior = have.visibleAdd(dot);
-    if (prior === undefined || larger(add, prior)) adds.push([dot, add]);
-  });
+  for (const add of target.live()) {
+    if (have.removedDots.hasParsed(add.parsed, add.dot)) continue;
+    const prior = have.visibleAdd(add.dot);
+    if (prior === undefined || larger(add, prior)) adds.push([add.dot, add]);
+  }
   return buildState(adds, removed);
 }
 
 /** Quantity per item: the sum over its live adds; items with no live add are absent. */
 export function cartItems(state: CartState): Record<string, number> {
-  const out: Record<string, number> = {};
-  state.forEachLive((_dot, add) => {
-    out[add.item] = (out[add.item] ?? 0) + add.qty;
-  });
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return cartView(state).items;
 }
 
-/** `cartItems` and `cartObservedAll` of one state, in one pass over its live adds (a read answers both). */
+const byKey = (x: readonly [string, unknown], y: readonly [string, unknown]): number => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+
+/**
+ * `cartItems` and `cartObservedAll` of one state, in one pass over its live adds (a read answers both):
+ * items in sorted order; observed dots sorted per item, items in the order of their first live add. Built
+ * in maps and made objects with Object.fromEntries, so that every item name, "__proto__" included, is an
+ * own property like any other.
+ */
 export function cartView(state: CartState): { items: Record<string, number>; observed: Record<string, string[]> } {
-  const qty: Record<string, number> = {};
-  const observed: Record<string, string[]> = {};
-  state.forEachLive((dot, add) => {
-    qty[add.item] = (qty[add.item] ?? 0) + add.qty;
-    (observed[add.item] ??= []).push(dot);
-  });
-  for (const dots of Object.values(observed)) dots.sort();
-  const items = Object.fromEntries(Object.entries(qty).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { items, observed };
+  const qty = new Map<string, number>();
+  const observed = new Map<string, string[]>();
+  for (const e of state.live()) {
+    const dots = observed.get(e.item);
+    if (dots === undefined) {
+      observed.set(e.item, [e.dot]);
+      qty.set(e.item, e.qty);
+    } else {
+      dots.push(e.dot);
+      qty.set(e.item, (qty.get(e.item) as number) + e.qty);
+    }
+  }
+  for (const dots of observed.values()) if (dots.length > 1) dots.sort();
+  return { items: Object.fromEntries([...qty].sort(byKey)), observed: Object.fromEntries(observed) };
 }
 
 export function cartIsEmpty(state: CartState): boolean {
@@ -363,14 +391,12 @@ export function cartEqual(a: CartState, b: CartState): boolean {
   if (a === b) return true;
   if (a.liveCount !== b.liveCount || !a.removedDots.equals(b.removedDots)) return false;
   if (a.alog === b.alog && a.av === b.av) return true;
-  let equal = true;
   // The removed sets are equal, so a dot live in a is not removed in b either.
-  a.forEachLive((dot, add) => {
-    if (!equal) return;
-    const other = b.visibleAdd(dot);
-    if (other === undefined || other.item !== add.item || other.qty !== add.qty) equal = false;
-  });
-  return equal;
+  for (const add of a.live()) {
+    const other = b.visibleAdd(add.dot);
+    if (other === undefined || other.item !== add.item || other.qty !== add.qty) return false;
+  }
+  return true;
 }
 
 /**
@@ -384,9 +410,7 @@ export function cartEqual(a: CartState, b: CartState): boolean {
 export function cartHash(state: CartState): string {
   if (state.addsSum === undefined) {
     let sum = 0n;
-    state.forEachLive((dot, add) => {
-      sum += addHash(dot, add);
-    });
+    for (const add of state.live()) sum += addHash(add.dot, add);
     state.addsSum = sum & mask256;
   }
   return sha256Hex(`cart:${state.addsSum.toString(16)}:${state.removedDots.hashSum().toString(16)}`);
@@ -430,7 +454,7 @@ function originOf(json: object): Origin | undefined {
 export function cartToJson(state: CartState): CartJson {
   if (state.json !== undefined) return state.json;
   const a: (readonly [string, string, number])[] = [];
-  state.forEachLive((dot, add) => a.push((add.row ??= Object.freeze([dot, add.item, add.qty] as const))));
+  for (const add of state.live()) a.push((add.row ??= Object.freeze([add.dot, add.item, add.qty] as const)));
   a.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   Object.freeze(a);
   const json = { a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x } as unknown as CartJson;
@@ -441,18 +465,15 @@ export function cartToJson(state: CartState): CartJson {
 }
 
 /**
- * The state `cartFromJson` would build from `json`, an encoding of `source` made here: the removed set is
- * shared (it never changes), and the adds are rebuilt from the encoding's sorted list, so that their
- * order, which later reads see (cartObservedAll), is that of a decoded state too.
+ * The state `cartFromJson` would build from `json`, an encoding of `source` made here: a view of the
+ * source's log and removed set (neither changes for what the source sees), listing its live adds in the
+ * encoding's sorted order, so that their order, which later reads see (cartView), is that of a decoded
+ * state too. The encoding's rows are those entries' own rows, in that order.
  */
 function fromKnownJson(json: CartJson, source: CartState): CartState {
-  const alog = new AddsLog();
-  for (const [dot, item, qty] of json.a) {
-    // The source's own entry (parsed dot and hash share included) when it still carries this payload.
-    const e = source.alog.entries.get(dot);
-    alog.set(dot, e !== undefined && e.item === item && e.qty === qty ? e : { item, qty }, 0, e?.parsed);
-  }
-  const state = new CartState(alog, 0, source.removedDots, source.liveCount);
+  const entries = source.alog.entries;
+  const order = json.a.map(([dot]) => entries.get(dot) as AddEntry);
+  const state = new CartState(source.alog, source.av, source.removedDots, source.liveCount, order);
   state.json = json;
   state.text = source.text;
   state.addsSum = source.addsSum;

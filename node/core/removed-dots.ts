@@ -217,6 +217,21 @@ function normalize(ranges: Range[]): Range[] {
   return out;
 }
 
+/**
+ * Whether two lists hold the same ranges: replicas that applied the same writes hold equal lists in
+ * objects of their own, and a read merges their states, so this is checked before computing a difference.
+ */
+function sameRanges(p: RangeList, q: RangeList): boolean {
+  if (p === q) return true;
+  if (p.length !== q.length) return false;
+  for (let i = 0; i < p.length; i++) {
+    const x = p[i] as Range;
+    const y = q[i] as Range;
+    if (x[0] !== y[0] || x[1] !== y[1]) return false;
+  }
+  return true;
+}
+
 function countOf(list: RangeList): number {
   let n = 0;
   for (const [from, to] of list) n += to - from + 1;
@@ -328,7 +343,8 @@ export class RemovedDots {
     let sum = this.sum ?? 0n;
     for (const [prefix, bl] of b.ranges) {
       const al = this.ranges.get(prefix);
-      const fresh = al === undefined ? bl : al === bl ? [] : rangesMinus(bl, al);
+      if (al !== undefined && sameRanges(al, bl)) continue;
+      const fresh = al === undefined ? bl : rangesMinus(bl, al);
       if (fresh.length === 0) continue;
       ranges ??= new Map(this.ranges);
       added ??= new Map();
@@ -388,13 +404,7 @@ export class RemovedDots {
     if (this.count !== b.count || this.ranges.size !== b.ranges.size || this.x.length !== b.x.length) return false;
     for (const [prefix, list] of this.ranges) {
       const bl = b.ranges.get(prefix);
-      if (bl === undefined || bl.length !== list.length) return false;
-      if (bl === list) continue;
-      for (let i = 0; i < list.length; i++) {
-        const p = list[i] as Range;
-        const q = bl[i] as Range;
-        if (p[0] !== q[0] || p[1] !== q[1]) return false;
-      }
+      if (bl === undefined || !sameRanges(list, bl)) return false;
     }
     return this.x.every((d, i) => b.x[i] === d);
   }
