@@ -27,6 +27,19 @@ t.test('halves: smaller half first, in natural order, cut both ways', async (t) 
   t.same(q.sides, [['n1', 'n2'], ['n3', 'n4', 'n5']], 'matches the HISTORY.md example');
 });
 
+t.test('sortNodeIds: the collator\'s natural order, for plain ids (by their numbers) and for any others', async (t) => {
+  const collator = new Intl.Collator('en', { numeric: true });
+  const plain = fc.uniqueArray(fc.nat({ max: 5000 }).map((i) => `n${i}`), { maxLength: 40 });
+  fc.assert(fc.property(plain, (ids) => t.same(sortNodeIds(ids), [...ids].sort(collator.compare))));
+  // Not plain (leading zeros, other names, mixed): the collator itself orders them.
+  const other = fc.uniqueArray(fc.oneof(fc.nat({ max: 200 }).map((i) => `n${i}`), fc.constantFrom('n01', 'n007', 'node-2', 'N3', 'a10', 'n', '')), { maxLength: 20 });
+  fc.assert(fc.property(other, (ids) => t.same(sortNodeIds(ids), [...ids].sort(collator.compare))));
+  t.same(sortNodeIds(['n10', 'n2', 'n1', 'n100', 'n0']), ['n0', 'n1', 'n2', 'n10', 'n100']);
+  const input = ['n3', 'n1', 'n2'];
+  sortNodeIds(input);
+  t.same(input, ['n3', 'n1', 'n2'], 'the input is left as it was');
+});
+
 t.test('random-halves and isolate-one: disjoint sides covering everyone, sizes right', async (t) => {
   for (let seed = 0; seed < 20; seed++) {
     const r = planPartition('random-halves', five, seeded(seed));

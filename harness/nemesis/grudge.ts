@@ -56,8 +56,17 @@ export function shuffle<T>(items: readonly T[], random: () => number): T[] {
  */
 let naturalOrder: Intl.Collator | undefined;
 
+/**
+ * The ids every runtime names its nodes by (n1, n2, …, no leading zeros, below 2^53): for them the
+ * collator's natural order is the order of their numbers, and distinct ids have distinct numbers.
+ */
+const plainNodeId = /^n(?:0|[1-9][0-9]{0,14})$/;
+
 /** Node ids in natural order (n2 before n10), so "halves" is stable and readable. */
 export function sortNodeIds(ids: readonly string[]): string[] {
+  // Plain ids sort by their numbers: the first collator of a process loads ICU data (about 7 ms of CPU,
+  // half a per cent of a cold simulated run, which sorts node ids for every partition it plans).
+  if (ids.every((id) => plainNodeId.test(id))) return [...ids].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
   // Made on first use: building it loads ICU data, which a run without partitions need not pay for.
   naturalOrder ??= new Intl.Collator('en', { numeric: true });
   return [...ids].sort(naturalOrder.compare);
