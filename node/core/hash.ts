@@ -7,9 +7,23 @@ import { createHash } from 'node:crypto';
 /** crypto.hash exists from Node 20.12 on; package.json allows any Node 20, so older ones use a Hash object. */
 const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
 
-/** The 16-byte MD5 digest of a string (UTF-8) or of raw bytes. */
+/** One-shot digests as bytes, where this Node's crypto.hash gives them (checked once, at load). */
+const oneShotBytes = ((): ((algorithm: string, data: string | Uint8Array) => Uint8Array) | undefined => {
+  const f = (nodeCrypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'buffer') => unknown }).hash;
+  if (f === undefined) return undefined;
+  try {
+    return f('md5', '', 'buffer') instanceof Uint8Array ? (algorithm, data) => f(algorithm, data, 'buffer') as Uint8Array : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * The 16-byte MD5 digest of a string (UTF-8) or of raw bytes. One-shot where Node has it: a Hash object
+ * per call was most of the cost of a key's first partition and Merkle bucket lookups.
+ */
 export function md5(data: string | Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('md5').update(data).digest());
+  return oneShotBytes === undefined ? new Uint8Array(createHash('md5').update(data).digest()) : oneShotBytes('md5', data);
 }
 
 /** The MD5 digest as lowercase hex, one-shot where Node has `crypto.hash` (half the cost of a Hash object). */

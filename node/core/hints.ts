@@ -14,6 +14,8 @@ export interface Hint {
   readonly version: number;
 }
 
+const noStates: readonly State[] = Object.freeze([]);
+
 export function hintId(owner: NodeId, kind: Kind, key: string): string {
   return JSON.stringify([owner, kind, key]);
 }
@@ -68,9 +70,11 @@ export class HintStore {
   }
 
   /** Every hinted state held for a key, whoever it is for (a fallback answers reads with them too). */
-  statesFor(kind: Kind, key: string): State[] {
+  statesFor(kind: Kind, key: string): readonly State[] {
+    // Every read a replica answers asks, and almost always there are none: no key string, no array then.
+    if (this.byKey.size === 0) return noStates;
     const ids = this.byKey.get(`${kind}/${key}`);
-    return ids === undefined ? [] : [...ids].map((id) => (this.hints.get(id) as Hint).state);
+    return ids === undefined ? noStates : [...ids].map((id) => (this.hints.get(id) as Hint).state);
   }
 
   /** Merges a hinted write and persists it; resolves once durable (unless durable is false). */

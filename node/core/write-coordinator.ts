@@ -133,23 +133,7 @@ export class WriteCoordinator {
     const { view, store, faults, actor, env } = this.ctx;
     const storesFirst = fixedActor === undefined;
     const plan = view.plan(key);
-    const lww = this.ctx.config.conflicts === 'lww';
     const wallMs = env.clock.wallMs();
-    const mint = (cur: Versions, by: NodeId): Minted => {
-      if (lww) {
-        const r = lwwWrite(cur, value, by, wallMs);
-        return { versions: r.versions, context: causalContext(versionsContext(r.versions)) };
-      }
-      const reuse = faults.actorReuse && storesFirst;
-      const r = versionsWrite(cur, ctx, value, by, wallMs, reuse ? actor.lifeCounter(by, key) : undefined, storesFirst && !reuse ? actor.mintedFloor(by, key) : 0);
-      if (storesFirst && !reuse) actor.noteMinted(by, key, r.written.dot.counter);
-      // The context handed back covers exactly what the client sent plus the new version. A version vector
-      // cannot express a gap: when this coordinator minted dots the client never read (concurrent writes
-      // through it), raising its entry to the new dot would cover them too, and the next write with this
-      // context would silently drop them. So a dot that is not contiguous stays an exact dot beside the
-      // vector (causalContext folds it in when it is).
-      return { versions: r.versions, context: causalContext(ctx.vv, [...ctx.dots, r.written.dot]) };
-    };
     let minted: Minted;
     // The coordinator's own durable write; it counts as an ack once it has completed.
     let localWrite: Promise<void> | undefined;
@@ -165,7 +149,7 @@ export class WriteCoordinator {
         const cur = inFlight === undefined ? stored : (kv.merge(stored, inFlight) as Versions);
         const room = actor.roomToMint();
         if (room !== undefined) await room;
-        const m = mint(cur, actor.ownActor());
+        const m = this.mint(key, value, ctx, cur, actor.ownActor(), storesFirst, wallMs);
         this.mintedInFlight.set(key, m.versions);
         return m;
       });
@@ -180,7 +164,7 @@ export class WriteCoordinator {
             const cur = ((await store.get('kv', key)) as Versions | undefined) ?? emptyVersions;
             const room = actor.roomToMint();
             if (room !== undefined) await room;
-            const m = mint(cur, actor.ownActor());
+            const m = this.mint(key, value, ctx, cur, actor.ownActor(), storesFirst, wallMs);
             const done = store.put('kv', key, m.versions, faults.durable);
             resolve({ m, done });
             await done.catch(() => undefined);
@@ -199,7 +183,7 @@ export class WriteCoordinator {
       // Whoever awaits it handles the failure; this keeps it from ever being an unhandled rejection.
       localWrite.catch(() => undefined);
     } else {
-      minted = mint(emptyVersions, fixedActor);
+      minted = this.mint(key, value, ctx, emptyVersions, fixedActor, storesFirst, wallMs);
     }
     let context = minted.context;
     if (faults.contextOvercovers) {
@@ -214,5 +198,26 @@ export class WriteCoordinator {
     });
     if (res === true) return { ok: true, context: encodeKvContext(context, this.ctx.secret, key) };
     return quorumError(w, res as number);
+  }
+
+  /**
+   * The version a put of `value` mints over `cur` under actor `by`, and the context handed back (a method,
+   * not a closure per put). `storesFirst`: this node is a home coordinator minting from its own state.
+   */
+  private mint(key: string, value: Uint8Array | null, ctx: CausalContext, cur: Versions, by: NodeId, storesFirst: boolean, wallMs: number): Minted {
+    const { faults, actor } = this.ctx;
+    if (this.ctx.config.conflicts === 'lww') {
+      const r = lwwWrite(cur, value, by, wallMs);
+      return { versions: r.versions, context: causalContext(versionsContext(r.versions)) };
+    }
+    const reuse = faults.actorReuse && storesFirst;
+    const r = versionsWrite(cur, ctx, value, by, wallMs, reuse ? actor.lifeCounter(by, key) : undefined, storesFirst && !reuse ? actor.mintedFloor(by, key) : 0);
+    if (storesFirst && !reuse) actor.noteMinted(by, key, r.written.dot.counter);
+    // The context handed back covers exactly what the client sent plus the new version. A version vector
+    // cannot express a gap: when this coordinator minted dots the client never read (concurrent writes
+    // through it), raising its entry to the new dot would cover them too, and the next write with this
+    // context would silently drop them. So a dot that is not contiguous stays an exact dot beside the
+    // vector (causalContext folds it in when it is).
+    return { versions: r.versions, context: causalContext(ctx.vv, [...ctx.dots, r.written.dot]) };
   }
 }
