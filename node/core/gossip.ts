@@ -18,6 +18,7 @@
 // every entry: O(members²) a round for the cluster. A peer whose digest is a recent state of our table gets
 // only the entries changed since (MemberTable.delta).
 import type { NodeId } from './env.js';
+import type { SeedPeer } from './config.js';
 import { type Liveness, type MemberEntry, type VersionedRing, entryNewer, ringDigest, ringToJson } from './membership.js';
 import { maxPingsPerRound } from './membership-view.js';
 import type { GossipMsg, OutMessage, PingMsg } from './messages.js';
@@ -30,14 +31,18 @@ const spreadFanout = 4;
 export class Gossip {
   /** When this node last computed a ring of its own (monotonic ms). */
   private lastOwnRingMs = Number.NEGATIVE_INFINITY;
-  /** The ring digest each peer last gossiped (one entry per member, dropped for a sender without digests). */
-  private readonly peerRings = new Map<NodeId, string>();
-  /** The member-table digest each peer last gossiped (dropped for a sender without one: it gets the entries). */
-  private readonly peerMembers = new Map<NodeId, string>();
+  /**
+   * The ring and member-table digests each peer last sent (one record per member, read and written on
+   * every ping, probe, ack and gossip received; a digest is cleared for a sender without one, which then
+   * gets the ring or the entries).
+   */
+  private readonly peerDigests = new Map<NodeId, { ring: string | undefined; members: string | undefined }>();
   /** Suspicion and notice lists already taken (onLiveness). */
   private readonly seenLists = new WeakSet<readonly Liveness[]>();
   /** Probes in place of pings beyond maxPingsPerRound peers (probe.ts). */
   private readonly prober: Prober;
+  /** The seeds but this node (the config never changes): every round may gossip to one, and a list of all nodes is long. */
+  private readonly otherSeeds: readonly SeedPeer[];
 
   constructor(
     private readonly ctx: NodeContext,
@@ -45,6 +50,7 @@ export class Gossip {
     private readonly onRingChanged: () => void,
   ) {
     this.prober = new Prober(ctx, () => this.spread());
+    this.otherSeeds = ctx.config.seeds.filter((s) => s.id !== ctx.id);
   }
 
   /**
@@ -56,12 +62,13 @@ export class Gossip {
     const view = this.ctx.view;
     view.refreshSelf();
     if (digestsOnly) return this.build(reply, false, undefined);
-    const known = this.peerMembers.get(to);
+    const peer = this.peerDigests.get(to);
+    const known = peer?.members;
     // Deltas only where the cluster probes: in a smaller one they changed the default 5-node run's history
     // (same verdict; the receiver merges the same entries, in another order), and there every gossip is
     // small anyway.
     const members = known === view.members.digest() ? undefined : ((view.probing() ? view.members.delta(known) : undefined) ?? view.entries());
-    return this.build(reply, this.peerRings.get(to) !== ringDigest(view.ring), members);
+    return this.build(reply, peer?.ring !== ringDigest(view.ring), members);
   }
 
   /** The gossip message; both callers refresh this node's entry first (they read the digests from it). */
@@ -104,8 +111,9 @@ export class Gossip {
     const members = view.members.digest();
     const built: (OutMessage | undefined)[] = [];
     const push = (p: NodeId): void => {
-      const withRing = this.peerRings.get(p) !== ring;
-      const withMembers = this.peerMembers.get(p) !== members;
+      const known = this.peerDigests.get(p);
+      const withRing = known?.ring !== ring;
+      const withMembers = known?.members !== members;
       const k = (withRing ? 1 : 0) + (withMembers ? 2 : 0);
       this.ctx.send(p, (built[k] ??= this.build(false, withRing, withMembers ? view.entries() : undefined)));
     };
@@ -118,12 +126,12 @@ export class Gossip {
     // maxPingsPerRound peers, drawn among those not known to have this ring and table; each of them pushes it
     // on when it takes it, so it still reaches everyone within a few hops (log base maxPingsPerRound of the
     // members), and the digests in pings and gossip repair any peer it misses.
-    this.sample(peers.filter((p) => this.peerRings.get(p) !== ring || this.peerMembers.get(p) !== members), maxPingsPerRound, push);
+    this.sample(peers.filter((p) => { const known = this.peerDigests.get(p); return known?.ring !== ring || known.members !== members; }), maxPingsPerRound, push);
   }
 
   /** The first gossip of a node that just started: to its seeds, asking for theirs. */
   greetSeeds(): void {
-    const seeds = this.ctx.config.seeds.filter((s) => s.id !== this.ctx.id);
+    const seeds = this.otherSeeds;
     if (seeds.length <= maxPingsPerRound) {
       for (const s of seeds) this.ctx.send(s.id, this.message(s.id, true));
       return;
@@ -132,6 +140,16 @@ export class Gossip {
     // cluster O(members²) entry merges, and a crash of many nodes at once a storm of full-table messages.
     // A few answers give this node the cluster's view, and its new entry spreads by gossip as any change does.
     this.sample(seeds, maxPingsPerRound, (s) => this.ctx.send(s.id, this.message(s.id, true)));
+  }
+
+  /** The record of `peer`'s digests, made on its first message. */
+  private digestsOf(peer: NodeId): { ring: string | undefined; members: string | undefined } {
+    let d = this.peerDigests.get(peer);
+    if (d === undefined) {
+      d = { ring: undefined, members: undefined };
+      this.peerDigests.set(peer, d);
+    }
+    return d;
   }
 
   /** Calls `f` on `k` distinct elements of `xs` drawn at random (a partial Fisher–Yates shuffle of a copy). */
@@ -151,7 +169,7 @@ export class Gossip {
   }
 
   tick(): void {
-    const { view, config } = this.ctx;
+    const view = this.ctx.view;
     if (this.recompute()) {
       this.ringChanged();
       return;
@@ -167,7 +185,7 @@ export class Gossip {
     const target = probing ? undefined : this.target(peers);
     if (target !== undefined) this.ctx.send(target, this.message(target, true));
     // A seed now and then heals a split view; always while we know nobody.
-    const seeds = config.seeds.filter((s) => s.id !== this.ctx.id);
+    const seeds = this.otherSeeds;
     if (seeds.length > 0 && (peers.length === 0 || this.ctx.env.random.next() < 0.2)) {
       const s = this.pick(seeds);
       if (s !== undefined && s.id !== target) this.ctx.send(s.id, this.message(s.id, true, probing));
@@ -206,8 +224,11 @@ export class Gossip {
 
   /** A ping's digests say what the peer has now (a ping without them, from an older node, says nothing). */
   onPing(from: NodeId, msg: PingMsg): void {
-    if (msg.membersDigest !== undefined) this.peerMembers.set(from, msg.membersDigest);
-    if (msg.ringDigest !== undefined) this.peerRings.set(from, msg.ringDigest);
+    if (msg.membersDigest !== undefined || msg.ringDigest !== undefined) {
+      const known = this.digestsOf(from);
+      if (msg.membersDigest !== undefined) known.members = msg.membersDigest;
+      if (msg.ringDigest !== undefined) known.ring = msg.ringDigest;
+    }
     if (msg.suspects !== undefined || msg.alive !== undefined) this.onLiveness(msg.suspects, msg.alive);
     if (msg.probe === undefined && msg.ack === undefined) return;
     this.prober.onPing(from, msg);
@@ -222,10 +243,9 @@ export class Gossip {
 
   onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {
     const { view, env, actor } = this.ctx;
-    if (msg.ringDigest !== undefined) this.peerRings.set(from, msg.ringDigest);
-    else this.peerRings.delete(from);
-    if (msg.membersDigest !== undefined) this.peerMembers.set(from, msg.membersDigest);
-    else this.peerMembers.delete(from);
+    const known = this.digestsOf(from);
+    known.ring = msg.ringDigest;
+    known.members = msg.membersDigest;
     let statusChanged = false;
     // A sender whose table has our table's digest has our entries: merging them would change nothing (our
     // own entry there is one we wrote, not newer than ours), so the O(members) walk is skipped.

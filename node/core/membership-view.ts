@@ -47,6 +47,12 @@ const maxLoggedChanges = 256;
 export class MemberTable extends Map<NodeId, MemberEntry> {
   /** Bumped on every change of an entry. */
   version = 0;
+  /**
+   * The entry of the member named at construction (the view's own node), kept in step with the table:
+   * refreshSelf reads it before every probe, ack and gossip sent, and a lookup there was one of the
+   * dearer lines of a large cluster's round.
+   */
+  watched: MemberEntry | undefined;
   /** Bumped when a member appears, disappears, or leaves or comes back (what livePeers depends on). */
   rosterVersion = 0;
   private hashSum = 0;
@@ -63,9 +69,14 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
   /** By hash sum alone (a string per change cost more than the rest of the change). */
   private readonly logAt = new Map<number, number>();
 
+  constructor(private readonly watchedId?: NodeId) {
+    super();
+  }
+
   override set(id: NodeId, e: MemberEntry): this {
     const before = super.get(id);
     if (before === e) return this;
+    if (id === this.watchedId) this.watched = e;
     this.version++;
     if (before === undefined || (before.status === 'left') !== (e.status === 'left')) this.rosterVersion++;
     if (before !== undefined) this.hashSum = subHash(this.hashSum, entryHash(before));
@@ -110,6 +121,7 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
   override delete(id: NodeId): boolean {
     const before = super.get(id);
     if (before === undefined || !super.delete(id)) return false;
+    if (id === this.watchedId) this.watched = undefined;
     this.version++;
     this.rosterVersion++;
     this.hashSum = subHash(this.hashSum, entryHash(before));
@@ -120,6 +132,7 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
   override clear(): void {
     if (this.size === 0) return;
     super.clear();
+    this.watched = undefined;
     this.version++;
     this.rosterVersion++;
     this.hashSum = 0;
@@ -139,8 +152,17 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
   }
 }
 
+/** The live peers at a roster version (MemberTable.rosterVersion) and what is derived from their number. */
+interface Roster {
+  readonly rosterVersion: number;
+  readonly peers: readonly NodeId[];
+  readonly probing: boolean;
+  readonly suspicionTimeoutMs: number;
+  readonly minMeanMs: number;
+}
+
 export class MembershipView {
-  readonly members = new MemberTable();
+  readonly members: MemberTable;
   ring: VersionedRing | undefined;
   /** Earlier rings, oldest first, whose members have not all confirmed their handoff (see plan). */
   pastRings: VersionedRing[] = [];
@@ -155,7 +177,7 @@ export class MembershipView {
   /** Suspicions and alive notices, in a cluster that probes (probing(); suspicions.ts). */
   readonly suspicions: SuspicionTable;
   private replicatedCache: { version: number; parts: number[] } | undefined;
-  private livePeersCache: { rosterVersion: number; peers: readonly NodeId[] } | undefined;
+  private rosterCache: Roster | undefined;
   private entriesCache: { version: number; entries: readonly MemberEntry[] } | undefined;
   private matchCache: { ring: VersionedRing; version: number; matches: boolean } | undefined;
 
@@ -169,6 +191,7 @@ export class MembershipView {
     /** This life's boot nonce (actor-ids.ts; '' before boot): it goes into this node's entry. */
     private readonly bootNonce: () => string = () => '',
   ) {
+    this.members = new MemberTable(id);
     this.suspicions = new SuspicionTable(id, (p) => this.members.get(p), () => this.incarnation, () => 2 * this.suspicionTimeoutMs());
   }
 
@@ -185,7 +208,7 @@ export class MembershipView {
    * An entry that changed within the incarnation gets the next heartbeat, so it beats the one it replaces.
    */
   refreshSelf(): void {
-    const cur = this.members.get(this.id);
+    const cur = this.members.watched;
     const boot = this.bootNonce();
     if (cur !== undefined && cur.incarnation === this.incarnation && cur.heartbeat >= this.heartbeat) {
       // An unchanged entry is kept, so the table (and what is derived from it) changes only when it must.
@@ -206,11 +229,22 @@ export class MembershipView {
 
   /** The peers not known to have left, sorted: one shared array per roster (callers must not change it). */
   livePeers(): readonly NodeId[] {
-    if (this.livePeersCache?.rosterVersion !== this.members.rosterVersion) {
-      const peers = [...this.members.values()].filter((m) => m.id !== this.id && m.status !== 'left').map((m) => m.id).sort();
-      this.livePeersCache = { rosterVersion: this.members.rosterVersion, peers };
-    }
-    return this.livePeersCache.peers;
+    return this.roster().peers;
+  }
+
+  /** The live peers and what follows from their number, built once per roster (asked for every health check). */
+  private roster(): Roster {
+    const c = this.rosterCache;
+    if (c !== undefined && c.rosterVersion === this.members.rosterVersion) return c;
+    const peers = [...this.members.values()].filter((m) => m.id !== this.id && m.status !== 'left').map((m) => m.id).sort();
+    const n = peers.length;
+    const g = this.config.gossipIntervalMs;
+    const probing = n > maxPingsPerRound;
+    // See probing(), suspicionTimeoutMs() and minMeanMs().
+    return (this.rosterCache = {
+      rosterVersion: this.members.rosterVersion, peers, probing,
+      suspicionTimeoutMs: g * Math.max(3, Math.ceil(Math.log2(n + 1))), minMeanMs: probing ? 2 * n * g : 0,
+    });
   }
 
   hasDetector(peer: NodeId): boolean {
@@ -247,7 +281,7 @@ export class MembershipView {
    * the suspicions gossip brings, with phi as a backstop; below, phi alone.
    */
   probing(): boolean {
-    return this.livePeers().length > maxPingsPerRound;
+    return this.roster().probing;
   }
 
   /**
@@ -256,7 +290,7 @@ export class MembershipView {
    * (SWIM's λ·log n), at least three rounds.
    */
   suspicionTimeoutMs(): number {
-    return this.config.gossipIntervalMs * Math.max(3, Math.ceil(Math.log2(this.livePeers().length + 1)));
+    return this.roster().suspicionTimeoutMs;
   }
 
   /** Whether a peer looks alive: phi below the threshold. A peer never heard from is given the benefit of the doubt. */
@@ -270,18 +304,18 @@ export class MembershipView {
    * (probing() false), a peer's usual interval is what phi learnt.
    */
   private minMeanMs(): number {
-    const peers = this.livePeers().length;
-    return peers > maxPingsPerRound ? 2 * peers * this.config.gossipIntervalMs : 0;
+    return this.roster().minMeanMs;
   }
 
   private healthyAt(peer: NodeId, now: number, minMeanMs: number): boolean {
     if (peer === this.id) return !this.stopped();
     if (this.members.get(peer)?.status === 'left') return false;
-    if (this.suspicions.size > 0 && this.suspicions.has(peer) && this.probing() && this.suspicions.isDown(peer, now, this.suspicionTimeoutMs())) return false;
+    const { probing, suspicionTimeoutMs } = this.roster();
+    if (this.suspicions.size > 0 && this.suspicions.has(peer) && probing && this.suspicions.isDown(peer, now, suspicionTimeoutMs)) return false;
     // Probing, a node that heard from no peer at all for a suspicion timeout is the one cut off (it gets
     // probes and acks every round otherwise): every peer is down for it. Its own probes alone would find
     // that out one peer a round (a whole pass: 20 s at 100 nodes), and no suspicion reaches it.
-    if (now - Math.max(this.lastHeardMs, this.startedMs) > this.suspicionTimeoutMs() && this.probing()) return false;
+    if (now - Math.max(this.lastHeardMs, this.startedMs) > suspicionTimeoutMs && probing) return false;
     const d = this.detectors.get(peer);
     return d === undefined || d.isAvailable(now, this.config.phiThreshold, minMeanMs);
   }

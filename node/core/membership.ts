@@ -67,7 +67,15 @@ export interface VersionedRing {
 export function entryNewer(a: MemberEntry, b: MemberEntry): boolean {
   if (a.incarnation !== b.incarnation) return a.incarnation > b.incarnation;
   if (a.heartbeat !== b.heartbeat) return a.heartbeat > b.heartbeat;
-  return a !== b && entryHash(a) > entryHash(b);
+  // Equal entries in two objects (a restarted cluster's nodes each read every entry from their own disk,
+  // then gossip them) have equal hashes: compared field by field, neither is hashed.
+  return a !== b && !sameEntry(a, b) && entryHash(a) > entryHash(b);
+}
+
+/** Whether two entries hold the same fields (and so hash alike). */
+function sameEntry(a: MemberEntry, b: MemberEntry): boolean {
+  return a.id === b.id && a.addr === b.addr && a.status === b.status && a.incarnation === b.incarnation && a.heartbeat === b.heartbeat &&
+    a.handedOff === b.handedOff && a.boot === b.boot;
 }
 
 /** Boot nonces are short (actor-ids.ts); a longer one is not an entry this node reads. */
@@ -274,12 +282,57 @@ export function ringFromJson(x: unknown, partitions: number): VersionedRing | un
   }
   if (owners.length !== partitions || !owners.every((o) => typeof o === 'string')) return undefined;
   if (!members.every((o) => typeof o === 'string')) return undefined;
+  // A ring read before with the same content is that ring: a restarted simulated cluster's nodes each read
+  // the same current and earlier rings from their own disks, and one shared object keeps one copy of each
+  // and of what is derived from it (its key and digest, its walks and replicated partitions: ring.ts).
+  const key = frozen ? undefined : `${version}|${partitions}|${members.join(',')}|${owners.join(',')}`;
+  const read = key === undefined ? undefined : readRings.get(key);
+  if (read !== undefined && sameList(read.ring.owners, owners) && sameList(read.ring.members, members)) return read;
   const memberSet = new Set(members);
   if (!owners.every((o) => memberSet.has(o))) return undefined;
   const ring: VersionedRing = { version, ring: { partitions, owners, members } };
   if (frozen) checkedRings.set(owners, ring);
+  if (key !== undefined) {
+    if (readRings.size >= maxReadRings) readRings.clear();
+    readRings.set(key, ring);
+  }
   return ring;
+}
+
+function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Rings decoded from frozen lists, by owner list (see ringFromJson). */
 const checkedRings = new WeakMap<readonly NodeId[], VersionedRing>();
+
+/**
+ * Rings decoded from lists that were not frozen (read from disk, or off a real link), by version, Q and
+ * lists joined (a hit is compared list by list: ids may hold commas). Bounded: a node reads a few rings
+ * at each start, the whole cluster the same ones.
+ */
+const readRings = new Map<string, VersionedRing>();
+const maxReadRings = 64;
+
+/**
+ * The entry read from disk as one object per content: each node of a restarted simulated cluster reads
+ * every member's entry from its own disk, then gossips them, and equal entries in one object are neither
+ * hashed twice nor compared field by field (entryNewer), and are checked once when they travel
+ * (messages.ts). An entry with fields beyond the known ones is kept as it is. Bounded.
+ */
+export function internEntry(e: MemberEntry): MemberEntry {
+  let fields = 0;
+  for (const k in e) if (Object.hasOwn(e, k)) fields++;
+  if (fields !== 5 + (e.handedOff === undefined ? 0 : 1) + (e.boot === undefined ? 0 : 1)) return e;
+  const key = `${e.id}\u0000${e.addr}\u0000${e.status}\u0000${e.incarnation}\u0000${e.heartbeat}\u0000${e.handedOff ?? '-'}\u0000${e.boot === undefined ? '-' : `+${e.boot}`}`;
+  const known = readEntries.get(key);
+  if (known !== undefined && sameEntry(known, e)) return known;
+  if (readEntries.size >= maxReadEntries) readEntries.clear();
+  readEntries.set(key, e);
+  return e;
+}
+
+const readEntries = new Map<string, MemberEntry>();
+const maxReadEntries = 4096;

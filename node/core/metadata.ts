@@ -4,7 +4,7 @@
 // changes made while a write is in flight are written together by the next one.
 import type { ActorIds } from './actor-ids.js';
 import type { CoreEnv, NodeId } from './env.js';
-import { type VersionedRing, isMemberEntry, ringFromJson, ringToJson } from './membership.js';
+import { type VersionedRing, internEntry, isMemberEntry, ringFromJson, ringToJson } from './membership.js';
 import type { MembershipView } from './membership-view.js';
 
 /** The JSON of each ring persisted so far, as UTF-8: rings are immutable values, persisted on every change of the view. */
@@ -103,7 +103,7 @@ export class MetaStore {
       if (Number.isSafeInteger(m.incarnation)) this.view.incarnation = m.incarnation as number;
       if (Number.isSafeInteger(m.actorEpoch)) this.actor.epoch = m.actorEpoch as number;
       if (typeof m.actorBase === 'string' && m.actorBase !== '') this.actor.base = m.actorBase;
-      if (Array.isArray(m.members)) for (const e of m.members) if (isMemberEntry(e) && e.id !== this.id) this.view.members.set(e.id, e);
+      if (Array.isArray(m.members)) for (const e of m.members) if (isMemberEntry(e) && e.id !== this.id) this.view.members.set(e.id, internEntry(e));
       this.view.ring = ringFromJson(m.ring, this.partitions);
       if (Array.isArray(m.pastRings)) {
         for (const r of m.pastRings) {

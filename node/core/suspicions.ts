@@ -14,6 +14,8 @@ import type { Liveness, MemberEntry } from './membership.js';
 interface Held {
   readonly incarnation: number;
   readonly seq: number;
+  /** The claim as gossiped: one object for the life of the entry (see Notice.claim). */
+  readonly claim: Liveness;
   /** When this node took it (monotonic ms): a gossiped suspicion counts from here, and spreads for a window from here. */
   readonly sinceMs: number;
   /** This node's own probes failed to reach the member: down here at once. */
@@ -26,6 +28,8 @@ interface Notice {
   readonly incarnation: number;
   readonly seq: number;
   readonly sinceMs: number;
+  /** The notice as gossiped: one object for as long as the notice stands, so building a list allocates none. */
+  readonly claim: Liveness;
 }
 
 const none: readonly Liveness[] = Object.freeze([]);
@@ -84,7 +88,7 @@ export class SuspicionTable {
       }
       return false;
     }
-    this.held.set(s.id, { incarnation: s.incarnation, seq: s.seq, sinceMs: nowMs, local, spread });
+    this.held.set(s.id, { incarnation: s.incarnation, seq: s.seq, claim: { id: s.id, incarnation: s.incarnation, seq: s.seq }, sinceMs: nowMs, local, spread });
     this.suspectsCache = undefined;
     return true;
   }
@@ -112,7 +116,7 @@ export class SuspicionTable {
     if (h === undefined || this.refuted(id, h)) return undefined;
     this.held.delete(id);
     this.suspectsCache = undefined;
-    return h.spread ? { id, incarnation: h.incarnation, seq: h.seq } : undefined;
+    return h.spread ? h.claim : undefined;
   }
 
   /** Takes a member's alive notice; true when it is later than the one known (it refutes what it follows). */
@@ -122,7 +126,7 @@ export class SuspicionTable {
     if (known !== undefined && !later(n, known)) return false;
     const e = this.entryOf(n.id);
     if (e !== undefined && e.incarnation > n.incarnation) return false;
-    this.notices.set(n.id, { incarnation: n.incarnation, seq: n.seq, sinceMs: nowMs });
+    this.notices.set(n.id, { incarnation: n.incarnation, seq: n.seq, sinceMs: nowMs, claim: { id: n.id, incarnation: n.incarnation, seq: n.seq } });
     this.noticesCache = undefined;
     return true;
   }
@@ -138,7 +142,8 @@ export class SuspicionTable {
     const own = this.notices.get(this.self);
     const seq = own !== undefined && own.incarnation === incarnation ? own.seq : 0;
     if (s.seq < seq && own !== undefined && nowMs - own.sinceMs < this.spreadWindowMs()) return false;
-    this.notices.set(this.self, { incarnation, seq: Math.max(seq, s.seq + 1), sinceMs: nowMs });
+    const next = Math.max(seq, s.seq + 1);
+    this.notices.set(this.self, { incarnation, seq: next, sinceMs: nowMs, claim: { id: this.self, incarnation, seq: next } });
     this.noticesCache = undefined;
     return true;
   }
@@ -183,7 +188,7 @@ export class SuspicionTable {
    * The claims of `entries` still within the spread window and not skipped, and when the first of them
    * leaves it (until then the list holds, barring a change).
    */
-  private spreading<T extends { readonly incarnation: number; readonly seq: number; readonly sinceMs: number }>(
+  private spreading<T extends { readonly claim: Liveness; readonly sinceMs: number }>(
     entries: ReadonlyMap<NodeId, T>,
     nowMs: number,
     skip: (id: NodeId, e: T) => boolean,
@@ -193,7 +198,7 @@ export class SuspicionTable {
     let untilMs = Number.POSITIVE_INFINITY;
     for (const [id, e] of entries) {
       if (nowMs - e.sinceMs >= window || skip(id, e)) continue;
-      list.push({ id, incarnation: e.incarnation, seq: e.seq });
+      list.push(e.claim);
       untilMs = Math.min(untilMs, e.sinceMs + window);
     }
     return { list, untilMs };
