@@ -287,11 +287,14 @@ t.test('a churning cart keeps a log of about its live adds, and every version it
   t.same(cartItems(decodeCart(encodeCart(s))), cartItems(s));
 });
 
-t.test('an item of any name, "__proto__" included, is an item like any other', async (t) => {
+t.test('an item of any name, "__proto__" and "constructor" included, is an item like any other', async (t) => {
   let s = cartAdd(cartAdd(emptyCart, '__proto__', 2, 'n1:b:1'), 'pear', 1, 'n1:b:2');
   s = cartAdd(s, '__proto__', 1, 'n2:b:1');
   t.same(Object.entries(cartItems(s)), [['__proto__', 3], ['pear', 1]]);
   t.same(Object.entries(cartObservedAll(s)), [['__proto__', ['n1:b:1', 'n2:b:1']], ['pear', ['n1:b:2']]]);
   t.same(Object.entries(cartItems(decodeCart(encodeCart(s)))), [['__proto__', 3], ['pear', 1]]);
   t.same(Object.entries(cartItems(cartRemove(s, '__proto__', cartObserved(s, '__proto__')))), [['pear', 1]]);
+  const c = cartAdd(cartAdd(emptyCart, 'constructor', 1, 'n1:b:1'), 'toString', 2, 'n1:b:2');
+  t.same(Object.entries(cartItems(c)), [['constructor', 1], ['toString', 2]]);
+  t.same(Object.entries(cartObservedAll(c)), [['constructor', ['n1:b:1']], ['toString', ['n1:b:2']]]);
 });

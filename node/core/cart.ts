@@ -353,29 +353,59 @@ export function cartItems(state: CartState): Record<string, number> {
   return cartView(state).items;
 }
 
-const byKey = (x: readonly [string, unknown], y: readonly [string, unknown]): number => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+/**
+ * Sorts `a` in place by `key` (code-unit order, as the default sort and `<` compare strings). The lists
+ * sorted on a request's path (a cart's live adds, an item's dots, its items) hold a handful of entries,
+ * for which an insertion sort costs a fraction of Array.prototype.sort with a comparator.
+ */
+function sortBy<T>(a: T[], key: (x: T) => string): T[] {
+  if (a.length > 24) return a.sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+  for (let i = 1; i < a.length; i++) {
+    const v = a[i] as T;
+    const k = key(v);
+    let j = i - 1;
+    while (j >= 0 && key(a[j] as T) > k) {
+      a[j + 1] = a[j] as T;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+  return a;
+}
+
+const self = (x: string): string => x;
+const first = (x: readonly [string, ...unknown[]]): string => x[0];
+
+/** Sets `o[k]`, as an own property even when `k` is "__proto__" (an item name is any string). */
+function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
 
 /**
  * `cartItems` and `cartObservedAll` of one state, in one pass over its live adds (a read answers both):
- * items in sorted order; observed dots sorted per item, items in the order of their first live add. Built
- * in maps and made objects with Object.fromEntries, so that every item name, "__proto__" included, is an
- * own property like any other.
+ * items in sorted order; observed dots sorted per item, items in the order of their first live add.
+ * Gathered in maps, since an item may be named like a property every object has ("constructor",
+ * "__proto__"), and made own properties of plain objects.
  */
 export function cartView(state: CartState): { items: Record<string, number>; observed: Record<string, string[]> } {
   const qty = new Map<string, number>();
-  const observed = new Map<string, string[]>();
+  const byItem = new Map<string, string[]>();
   for (const e of state.live()) {
-    const dots = observed.get(e.item);
+    const dots = byItem.get(e.item);
     if (dots === undefined) {
-      observed.set(e.item, [e.dot]);
+      byItem.set(e.item, [e.dot]);
       qty.set(e.item, e.qty);
     } else {
       dots.push(e.dot);
       qty.set(e.item, (qty.get(e.item) as number) + e.qty);
     }
   }
-  for (const dots of observed.values()) if (dots.length > 1) dots.sort();
-  return { items: Object.fromEntries([...qty].sort(byKey)), observed: Object.fromEntries(observed) };
+  const observed: Record<string, string[]> = {};
+  for (const [item, dots] of byItem) setOwn(observed, item, sortBy(dots, self));
+  const items: Record<string, number> = {};
+  for (const item of sortBy([...qty.keys()], self)) setOwn(items, item, qty.get(item) as number);
+  return { items, observed };
 }
 
 export function cartIsEmpty(state: CartState): boolean {
@@ -455,7 +485,7 @@ export function cartToJson(state: CartState): CartJson {
   if (state.json !== undefined) return state.json;
   const a: (readonly [string, string, number])[] = [];
   for (const add of state.live()) a.push((add.row ??= Object.freeze([add.dot, add.item, add.qty] as const)));
-  a.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  sortBy(a, first);
   Object.freeze(a);
   const json = { a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x } as unknown as CartJson;
   Object.defineProperty(json, origin, { value: { source: state, decoded: undefined } satisfies Origin });
