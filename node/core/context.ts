@@ -39,7 +39,7 @@ const b64urlRe = /^[A-Za-z0-9_-]+$/;
  */
 function verify(token: string, secret: string, key: string): Payload | string {
   if (typeof token !== 'string' || token.length === 0 || token.length > 1_000_000) return 'context is empty or too long';
-  let text = signedKvTokens.lookup(token, secret, key);
+  let text = signedKvTokens.lookup(token, secret, key)?.text;
   if (text === undefined) {
     const parts = token.split('.');
     if (parts.length !== 2) return 'context is not of the form payload.signature';
@@ -90,6 +90,9 @@ function isDotted(x: VersionVector | CausalContext): x is CausalContext {
   return Array.isArray((x as { dots?: unknown }).dots) && typeof (x as { vv?: unknown }).vv === 'object';
 }
 
+/** What a cart context decodes to: the observed dots by item (frozen, without a prototype: any item name is a key). */
+export type CartObserved = Readonly<Record<string, readonly string[]>>;
+
 /**
  * A cart read context: the observed add-dots per item. It is a map item → dots, signed as a whole; a
  * remove uses only the entry of its own item.
@@ -100,8 +103,23 @@ export function encodeCartContext(observed: Record<string, readonly string[]>, s
   if (known !== undefined) return known;
   const body = Buffer.from(text, 'utf8').toString('base64url');
   const token = `${body}.${tag(secret, key, body).toString('base64url')}`;
-  signedCartTokens.remember(token, secret, key, text);
+  signedCartTokens.remember(token, secret, key, text, decodedCopy(observed));
   return token;
+}
+
+/**
+ * What decoding `JSON.stringify(observed)` gives (the same items in the same order, copies of the same
+ * dots), built without the text: a remove hands back the token of a read made moments before, and its
+ * decode then skips the parse too. Undefined for anything but lists of strings (the parse decides those).
+ */
+function decodedCopy(observed: Record<string, readonly string[]>): CartObserved | undefined {
+  const out = Object.create(null) as Record<string, readonly string[]>;
+  for (const [item, dots] of Object.entries(observed)) {
+    if (!Array.isArray(dots)) return undefined;
+    for (const d of dots) if (typeof d !== 'string') return undefined;
+    out[item] = Object.freeze(dots.slice());
+  }
+  return Object.freeze(out);
 }
 
 /**
@@ -117,7 +135,7 @@ export function encodeCartContext(observed: Record<string, readonly string[]>, s
  * full.
  */
 class SignedTokens {
-  private readonly map = new Map<string, { readonly secret: string; readonly key: string; readonly text: string }>();
+  private readonly map = new Map<string, SignedToken>();
   private chars = 0;
 
   constructor(
@@ -132,7 +150,7 @@ class SignedTokens {
    */
   private readonly bySigned = new Map<string, { readonly secret: string; readonly token: string }>();
 
-  remember(token: string, secret: string, key: string, text: string): void {
+  remember(token: string, secret: string, key: string, text: string, decoded?: unknown): void {
     const size = token.length + 2 * text.length + key.length;
     if (size > this.maxChars) return;
     if (this.map.size >= this.maxEntries || this.chars + size > this.maxChars) {
@@ -140,7 +158,7 @@ class SignedTokens {
       this.bySigned.clear();
       this.chars = 0;
     }
-    this.map.set(token, { secret, key, text });
+    this.map.set(token, { secret, key, text, decoded });
     this.bySigned.set(`${key.length}:${key}${text}`, { secret, token });
     this.chars += size;
   }
@@ -151,20 +169,31 @@ class SignedTokens {
     return hit !== undefined && hit.secret === secret ? hit.token : undefined;
   }
 
-  /** The payload text of a token signed here for this secret and key, else undefined. */
-  lookup(token: string, secret: string, key: string): string | undefined {
+  /** What this process signed as `token` for this secret and key, else undefined. */
+  lookup(token: string, secret: string, key: string): SignedToken | undefined {
     const hit = this.map.get(token);
-    return hit !== undefined && hit.secret === secret && hit.key === key ? hit.text : undefined;
+    return hit !== undefined && hit.secret === secret && hit.key === key ? hit : undefined;
   }
+}
+
+interface SignedToken {
+  readonly secret: string;
+  readonly key: string;
+  /** The payload's JSON text. */
+  readonly text: string;
+  /** What the payload decodes to, once known (immutable, so shared by every decode of the token). */
+  decoded: unknown;
 }
 
 const signedCartTokens = new SignedTokens(1 << 14, 1 << 26);
 /** The kv contexts this process signed (a PUT's or a read's), checked the same way when they come back. */
 const signedKvTokens = new SignedTokens(1 << 14, 1 << 24);
 
-export function decodeCartContext(token: string, secret: string, key: string): Record<string, string[]> | { error: string } {
+export function decodeCartContext(token: string, secret: string, key: string): CartObserved | { error: string } {
   if (typeof token !== 'string' || token.length === 0 || token.length > 4_000_000) return { error: 'context is empty or too long' };
-  let text = signedCartTokens.lookup(token, secret, key);
+  const signed = signedCartTokens.lookup(token, secret, key);
+  if (signed?.decoded !== undefined) return signed.decoded as CartObserved;
+  let text = signed?.text;
   if (text === undefined) {
     const parts = token.split('.');
     if (parts.length !== 2) return { error: 'context is not of the form payload.signature' };
@@ -185,10 +214,12 @@ export function decodeCartContext(token: string, secret: string, key: string): R
   if (p === null || typeof p !== 'object' || p.k !== 'cart-read' || typeof p.o !== 'object' || p.o === null) {
     return { error: 'context is not a cart read context' };
   }
-  const out: Record<string, string[]> = {};
+  const out = Object.create(null) as Record<string, readonly string[]>;
   for (const [item, dots] of Object.entries(p.o as Record<string, unknown>)) {
     if (!Array.isArray(dots) || !dots.every((d) => typeof d === 'string')) return { error: 'cart context has malformed dots' };
-    out[item] = dots as string[];
+    out[item] = Object.freeze(dots as string[]);
   }
+  Object.freeze(out);
+  if (signed !== undefined) signed.decoded = out;
   return out;
 }
