@@ -89,7 +89,10 @@ export class ReadCoordinator {
     if (!faults.noRepair && config.readRepair && !t.isEmpty(merged)) {
       for (const [node, s] of replies) {
         if (!home.includes(node)) continue;
-        if (s !== undefined && (t.equal(s, merged) || t.equal(s, t.merge(s, merged)))) continue;
+        // `merged` is the merge of every reply, this one's too, so merging it into this one gives `merged`
+        // again: the replica lacks something exactly when its state is not `merged`. (Asking that of
+        // merge(s, merged) as well cost a whole cart merge per lagging replica, for the same answer.)
+        if (s !== undefined && t.equal(s, merged)) continue;
         counters.readRepairs += 1;
         // The replica's reply says what it holds, so it is sent only what it lacks (for a cart, a delta
         // rather than the whole, ever larger cart; a register's versions go whole).
