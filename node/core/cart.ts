@@ -17,7 +17,7 @@
 // ranges per `${node}:${nonce}` prefix (the form the encoding stores), shared between states: a merge,
 // a comparison or a hash costs O(ranges), not O(dots ever removed), and a node mints a key's dots from a
 // counter of that key's own, so a cart's removed dots stay a few runs however long its history.
-import { sha256Hex } from './hash.js';
+import { KeyHashMemo, sha256Hex } from './hash.js';
 import { type ParsedDot, type Range, RemovedDots, parseDot } from './removed-dots.js';
 
 export interface CartAdd {
@@ -78,8 +78,6 @@ export class CartState {
   readonly id = ++nextStateId;
   /** The encoding, once built (frozen, shared by every holder). */
   json: CartJson | undefined = undefined;
-  /** The encoding's JSON text, once built (what `encodeCart` stores). */
-  text: string | undefined = undefined;
   /** Sum (mod 2^256) of the sha256 of every live add: the adds' part of the value hash, kept incrementally. */
   addsSum: bigint | undefined = undefined;
   derivation: Derivation | undefined = undefined;
@@ -429,6 +427,9 @@ export function cartEqual(a: CartState, b: CartState): boolean {
   return true;
 }
 
+/** Value hashes computed lately: the replicas of a key reach equal states and hash each (bounded, cleared when full). */
+const valueHashes = new KeyHashMemo(sha256Hex, 1 << 12);
+
 /**
  * The value hash anti-entropy compares (the same on every replica holding the same state): the sha256 of
  * the sum (mod 2^256) of the live adds' hashes and of the removed set's hash sum (over its canonical
@@ -443,8 +444,9 @@ export function cartHash(state: CartState): string {
     for (const add of state.live()) sum += addHash(add.dot, add);
     state.addsSum = sum & mask256;
   }
-  return sha256Hex(`cart:${state.addsSum.toString(16)}:${state.removedDots.hashSum().toString(16)}`);
+  return valueHashes.get(`cart:${state.addsSum.toString(16)}:${state.removedDots.hashSum().toString(16)}`);
 }
+
 
 // ---- Encoding ---------------------------------------------------------------------------------------
 
@@ -474,6 +476,11 @@ const origin: unique symbol = Symbol('cart encoding origin');
 interface Origin {
   readonly source: CartState;
   decoded: CartState | undefined;
+  /**
+   * The encoding's JSON text, once built (what `encodeCart` stores): shared by the source and its decoded
+   * view, so that a delta a coordinator stores itself and ships to the others is stringified once.
+   */
+  text: string | undefined;
 }
 
 function originOf(json: object): Origin | undefined {
@@ -488,7 +495,7 @@ export function cartToJson(state: CartState): CartJson {
   sortBy(a, first);
   Object.freeze(a);
   const json = { a, r: state.removedDots.record() as Record<string, Range[]>, x: state.removedDots.x } as unknown as CartJson;
-  Object.defineProperty(json, origin, { value: { source: state, decoded: undefined } satisfies Origin });
+  Object.defineProperty(json, origin, { value: { source: state, decoded: undefined, text: undefined } satisfies Origin });
   Object.freeze(json);
   state.json = json;
   return json;
@@ -505,7 +512,6 @@ function fromKnownJson(json: CartJson, source: CartState): CartState {
   const order = json.a.map(([dot]) => entries.get(dot) as AddEntry);
   const state = new CartState(source.alog, source.av, source.removedDots, source.liveCount, order);
   state.json = json;
-  state.text = source.text;
   state.addsSum = source.addsSum;
   return state;
 }
@@ -538,9 +544,11 @@ export function cartFromJson(json: unknown): CartState {
 
 const utf8 = new TextEncoder();
 
-/** The stored bytes; their JSON text is kept on the state (a fresh array each call: callers own it). */
+/** The stored bytes; their JSON text is kept with the encoding (a fresh array each call: callers own it). */
 export function encodeCart(state: CartState): Uint8Array {
-  return utf8.encode((state.text ??= JSON.stringify(cartToJson(state))));
+  const json = cartToJson(state);
+  const o = (json as unknown as { [origin]: Origin })[origin];
+  return utf8.encode((o.text ??= JSON.stringify(json)));
 }
 
 /** Decodes `encodeCart` output; throws on malformed bytes (a definite error: nothing is applied). */

@@ -5,7 +5,7 @@
 // add and remove cycle adds one dot to a run keeps a constant-size removed set however long its history.
 // A set is shared by every state that holds it and never changes; a union builds a new one, reusing the
 // range lists of the prefixes it leaves alone.
-import { KeyHashMemo, sha256Hex } from './hash.js';
+import { sha256Hex } from './hash.js';
 
 export type Range = readonly [from: number, to: number];
 type RangeList = readonly Range[];
@@ -80,14 +80,32 @@ function rangesMinus(b: RangeList, a: RangeList): Range[] {
 }
 
 /**
- * Range hashes computed lately: every replica of a cart joins the same ranges, and a union takes away the
- * hashes of the ranges it absorbs, which were added when they were made. Bounded (cleared when full).
+ * Range hashes computed lately, by prefix and then by bounds: every replica of a cart joins the same
+ * ranges, and a union takes away the hashes of the ranges it absorbs, which were added when they were
+ * made. Looked up without building the hashed text (a prefix string is shared by every dot parsed from
+ * it, so its map hash is computed once). Bounded: cleared when full.
  */
-const rangeHashes = new KeyHashMemo((text) => BigInt(`0x${sha256Hex(text)}`));
+const rangeHashes = new Map<string, Map<string, bigint>>();
+let rangeHashCount = 0;
+const rangeHashLimit = 1 << 16;
 
 /** A range's share of the removed hash (a domain apart from the verbatim ids' and from the adds'). */
 function rangeHash(prefix: string, r: Range): bigint {
-  return rangeHashes.get(JSON.stringify(['removed-range', prefix, r[0], r[1]]));
+  let byBounds = rangeHashes.get(prefix);
+  if (byBounds === undefined) rangeHashes.set(prefix, (byBounds = new Map()));
+  const bounds = `${r[0]}-${r[1]}`;
+  let h = byBounds.get(bounds);
+  if (h === undefined) {
+    if (rangeHashCount >= rangeHashLimit) {
+      rangeHashes.clear();
+      rangeHashes.set(prefix, (byBounds = new Map()));
+      rangeHashCount = 0;
+    }
+    h = BigInt(`0x${sha256Hex(JSON.stringify(['removed-range', prefix, r[0], r[1]]))}`);
+    byBounds.set(bounds, h);
+    rangeHashCount++;
+  }
+  return h;
 }
 
 function verbatimHash(dot: string): bigint {
