@@ -359,6 +359,7 @@ export class RemovedDots {
     let addedCount = 0;
     const hashed = this.sum !== undefined;
     let sum = this.sum ?? 0n;
+    let newPrefix = false;
     for (const [prefix, bl] of b.ranges) {
       const al = this.ranges.get(prefix);
       if (al !== undefined && sameRanges(al, bl)) continue;
@@ -372,6 +373,7 @@ export class RemovedDots {
       const frozenFresh = Object.freeze(fresh) as RangeList;
       added.set(prefix, frozenFresh);
       if (al === undefined) {
+        newPrefix = true;
         ranges.set(prefix, frozenFresh);
         if (hashed) for (const r of frozenFresh) sum += rangeHash(prefix, r);
       } else {
@@ -393,10 +395,11 @@ export class RemovedDots {
       addedCount += newX.length;
       if (hashed) for (const d of newX) sum += verbatimHash(d);
     }
-    // New prefixes go in order, so that the set's own order (and its encoding's) is canonical.
-    const set = new RemovedDots(sortedByPrefix(ranges ?? this.ranges), x, count);
+    // New prefixes go in order, so that the set's own order (and its encoding's) is canonical. What b
+    // brought is in b's order, which is canonical already, and so is a copy that only replaced lists.
+    const set = new RemovedDots(newPrefix ? sortedByPrefix(ranges as Map<string, RangeList>) : (ranges ?? this.ranges), x, count);
     if (hashed) set.sum = sum & mask256;
-    const addedSet = new RemovedDots(sortedByPrefix(added ?? new Map()), Object.freeze(newX ?? []), addedCount);
+    const addedSet = new RemovedDots(added ?? new Map(), Object.freeze(newX ?? []), addedCount);
     return { set, added: addedSet };
   }
 
