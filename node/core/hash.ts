@@ -54,10 +54,18 @@ export function top64(digest: Uint8Array): bigint {
  * multiplication exact where a float would round.
  */
 export function partitionOf(key: string, partitions: number): number {
-  if (!Number.isInteger(partitions) || partitions < 1) {
-    throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+  let memo = partitionMemos.get(partitions);
+  if (memo === undefined) {
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+    }
+    const q = BigInt(partitions);
+    memo = new KeyHashMemo((k) => Number((top64(md5(k)) * q) >> 64n));
+    // A process runs one Q, or a few (tests); one more is a memo more, and many are dropped together.
+    if (partitionMemos.size >= 8) partitionMemos.clear();
+    partitionMemos.set(partitions, memo);
   }
-  return Number((keyTop64(key) * BigInt(partitions)) >> 64n);
+  return memo.get(key);
 }
 
 /**
@@ -84,12 +92,11 @@ export class KeyHashMemo<T> {
   }
 }
 
-const top64Memo = new KeyHashMemo((key) => top64(md5(key)));
-
-/** top64(md5(key)), memoised. */
-function keyTop64(key: string): bigint {
-  return top64Memo.get(key);
-}
+/**
+ * Each key's partition, per Q: every put, read, plan and Merkle update asks it again, and computing it
+ * from a memoised top64 still made three BigInts per call (the product, the shift and Q itself).
+ */
+const partitionMemos = new Map<number, KeyHashMemo<number>>();
 
 /** A stable unsigned 32-bit number from a string, for deterministic tie-breaks and seeds. */
 export function hash32(data: string): number {

@@ -15,6 +15,7 @@ export interface Hint {
 }
 
 const noStates: readonly State[] = Object.freeze([]);
+const utf8 = new TextEncoder();
 
 export function hintId(owner: NodeId, kind: Kind, key: string): string {
   return JSON.stringify([owner, kind, key]);
@@ -86,7 +87,7 @@ export class HintStore {
       const merged = cur === undefined ? state : t.merge(cur.state, state);
       if (cur !== undefined && t.equal(cur.state, merged)) return;
       this.index({ id, owner, kind, key, state: merged, version: ++this.versionSeq });
-      const value = new TextEncoder().encode(JSON.stringify({ owner, kind, key, s: toB64(t.encode(merged)) }));
+      const value = utf8.encode(JSON.stringify({ owner, kind, key, s: toB64(t.encode(merged)) }));
       const done = this.env.storage.write([{ type: 'put', ns: 'hint', key: id, value }]);
       if (durable) await done;
       else done.catch(() => undefined);

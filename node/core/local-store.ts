@@ -133,7 +133,9 @@ export function dataTypes(useLww: boolean): Record<Kind, DataType> {
 }
 
 export function toB64(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64');
+  // A view of the same memory, not Buffer.from(bytes), which copies them first (a hint's whole state, a
+  // forwarded put's value).
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 export function fromB64(s: string): Uint8Array {
