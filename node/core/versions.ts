@@ -353,10 +353,28 @@ interface SiblingCode {
   readonly text: string;
 }
 
+/**
+ * A sibling's code is kept on the sibling itself, under a symbol in a non-enumerable property (which
+ * JSON.stringify, for-in, Object.keys and object spread skip, and a parsed form never has), rather than in
+ * a WeakMap: one is made per write on every replica, and weak entries that many cost the collector more
+ * than the lookups save (each is an ephemeron it revisits at every scavenge). A sibling that cannot take
+ * a property (frozen by its maker) keeps its code in the WeakMap instead.
+ */
+const codeSlot: unique symbol = Symbol('sibling code');
 const siblingCodes = new WeakMap<Sibling, SiblingCode>();
 
+function storedCode(s: Sibling): SiblingCode | undefined {
+  const own = (s as { [codeSlot]?: SiblingCode })[codeSlot];
+  return own !== undefined ? own : Object.isExtensible(s) ? undefined : siblingCodes.get(s);
+}
+
+function storeCode(s: Sibling, code: SiblingCode): void {
+  if (Object.isExtensible(s)) Object.defineProperty(s, codeSlot, { value: code });
+  else siblingCodes.set(s, code);
+}
+
 function siblingCode(s: Sibling, b64?: string): SiblingCode {
-  let code = siblingCodes.get(s);
+  let code = storedCode(s);
   if (code === undefined) {
     const v = s.value === null ? null : (b64 ?? Buffer.from(s.value.buffer, s.value.byteOffset, s.value.byteLength).toString('base64'));
     const d = s.pastDots !== undefined && s.pastDots.length > 0 ? s.pastDots.map((x): [NodeId, number] => [x.node, x.counter]) : undefined;
@@ -370,7 +388,7 @@ function siblingCode(s: Sibling, b64?: string): SiblingCode {
       `{"n":${JSON.stringify(json.n)},"c":${JSON.stringify(json.c)},"p":${JSON.stringify(json.p)},"v":${v === null ? 'null' : `"${v}"`},` +
       `"t":${JSON.stringify(json.t)},"w":${JSON.stringify(json.w)}${d !== undefined ? `,"d":${JSON.stringify(d)}` : ''}}`;
     code = { json, text };
-    siblingCodes.set(s, code);
+    storeCode(s, code);
   }
   return code;
 }
