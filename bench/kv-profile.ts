@@ -5,7 +5,12 @@
 // With QL_PROF_DIR set every node runs under --cpu-prof and writes its profile there when it stops; with
 // QL_PERF_OUT=/path, `perf record -g` samples the nodes through each phase (JIT names from --perf-basic-prof);
 // QL_NODE_FLAGS adds flags to the nodes' node command line (A/B of V8 settings).
-//   npx tsx bench/kv-profile.ts [--phases=ctx16,blind16,get16] [--ms=8000] [--warmup=10] [--etcd]
+// --rate=N paces every phase to at most N requests per second in all (bench/load-loop.ts), so two
+// variants compared on a loaded machine do the same work per second and their CPU per op compares.
+// Two variants can also run side by side, in the same seconds and so under the same machine load: one on
+// the bench's addresses, the other with --host-base=250 (127.0.0.251-253, ports 18250/17250), both with the
+// same --start-at=EPOCH_MS (the first phase starts then, whenever each cluster got ready) and --rate.
+//   npx tsx bench/kv-profile.ts [--phases=ctx16,blind16,get16] [--ms=8000] [--warmup=10] [--rate=N] [--host-base=140] [--start-at=MS] [--etcd]
 // Wrap it in `flock /tmp/kvbench.lock` like the kv bench: it uses the same addresses.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +26,7 @@ const phases = (arg('phases') ?? 'ctx16,blind16,get16').split(',');
 const ms = Number(arg('ms') ?? 8000);
 const warmupMs = Number(arg('warmup') ?? 10) * 1000;
 const useEtcd = process.argv.includes('--etcd');
+const rate = arg('rate') === undefined ? undefined : Number(arg('rate'));
 const value = Buffer.alloc(1024, 'q');
 const keySpace = 1000;
 
@@ -43,7 +49,8 @@ interface Sys {
 async function quorumlab(maxConcurrency: number): Promise<Sys> {
   const { LocalRuntime } = await import('../harness/runtime/local.js');
   const runDir = mkdtempSync(join(tmpdir(), 'ql-kvprof-'));
-  const runtime = new LocalRuntime({ log: () => undefined, hostBase: 140, httpPort: 18140, peerPort: 17140, faketime: false });
+  const hostBase = Number(arg('host-base') ?? 140);
+  const runtime = new LocalRuntime({ log: () => undefined, hostBase, httpPort: 18000 + hostBase, peerPort: 17000 + hostBase, faketime: false });
   const profDir = process.env['QL_PROF_DIR'];
   const flags = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(process.env['QL_PERF_OUT'] === undefined ? [] : ['--perf-basic-prof-only-functions']), ...(process.env['QL_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
   const nodeCmd = flags.length === 0 ? undefined : `exec ${process.execPath} ${flags.join(' ')} --import tsx node/main.ts`;
@@ -116,6 +123,8 @@ const parsed = phases.map((p) => {
 const max = Math.max(...parsed.map((p) => p.c));
 const sys = useEtcd ? await etcd() : await quorumlab(max);
 try {
+  const startAt = arg('start-at');
+  if (startAt !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
   if (warmupMs > 0) {
     await runLoad({ concurrency: max, durationMs: warmupMs / 2, maxOps: 5_000_000, request: (i, w) => sys.put(benchKey('bench-warm', i, w, max), w, 'ctx') });
     await runLoad({ concurrency: max, durationMs: warmupMs / 2, maxOps: 5_000_000, request: (i, w) => sys.get(benchKey('bench-warm', i, w, max), w) });
@@ -156,7 +165,7 @@ try {
       continue;
     }
     const r = await runLoad({
-      concurrency: c, durationMs: ms, maxOps: 5_000_000,
+      concurrency: c, durationMs: ms, maxOps: 5_000_000, ...(rate === undefined ? {} : { ratePerS: rate }),
       request: (i, w) => (kind === 'get' ? sys.get(benchKey(prefix, i, w, c), w) : sys.put(benchKey(prefix, i, w, c), w, kind)),
     });
     const u = process.cpuUsage(u0);

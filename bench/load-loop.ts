@@ -8,6 +8,12 @@ export interface LoadOptions {
   readonly durationMs: number;
   /** Hard cap on requests, so a very fast target still stops. */
   readonly maxOps: number;
+  /**
+   * At most this many requests per second in all (request i waits for start + i / rate): a paced loop,
+   * for A/B comparisons of CPU per operation at one load whatever the machine's own load lets each side
+   * reach (group commit and frame batching amortise more at a higher rate). Default: unpaced.
+   */
+  readonly ratePerS?: number;
   /** Issues request number `i` from worker `worker`; rejects on error. */
   readonly request: (i: number, worker: number) => Promise<void>;
 }
@@ -41,6 +47,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const worker = async (w: number): Promise<void> => {
     while (performance.now() < deadline && next < options.maxOps) {
       const i = next++;
+      if (options.ratePerS !== undefined) {
+        // Node truncates a timer's delay to whole ms and counts it from the loop's cached time, so a timer
+        // may fire a little early: wait again until the turn has really come.
+        const due = start + (i * 1000) / options.ratePerS;
+        for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+        if (performance.now() >= deadline) break;
+      }
       const t0 = performance.now();
       try {
         await options.request(i, w);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { performance } from 'node:perf_hooks';
 import { benchNode, quantile, type BenchOp } from '../bench/node-load.js';
+import { runLoad } from '../bench/load-loop.js';
 
 t.test('quantile uses nearest rank', async (t) => {
   const xs = Array.from({ length: 1000 }, (_, i) => i + 1);
@@ -49,4 +50,22 @@ t.test('benchNode drives a pluggable request function and reports per phase', as
   t.same(new Set(seen.map((s) => s.url)), new Set(['http://a', 'http://b']), 'workers spread over the targets');
   t.ok(seen.every((s) => s.size === 64));
   t.ok(seen.filter((s) => s.op === 'get').every((s) => written.has(s.key)), 'gets read keys the put phase wrote');
+});
+
+t.test('a paced load issues request i no earlier than i / rate after its start, however many workers wait', async (t) => {
+  const issuedAt: number[] = [];
+  const start = performance.now();
+  const r = await runLoad({
+    concurrency: 8, durationMs: 300, maxOps: 1000, ratePerS: 50,
+    request: async (i) => {
+      issuedAt[i] = performance.now();
+    },
+  });
+  // 50 per second for 300 ms: requests 0..14 at most (request 15 is due at 300 ms, the deadline).
+  t.ok(r.ops >= 1 && r.ops <= 15, `${r.ops} requests in 300 ms at 50/s`);
+  t.equal(r.errors, 0);
+  // The loop's own start is after this test's, so its schedule is too.
+  for (let i = 1; i < issuedAt.length; i++) t.ok(issuedAt[i]! - start >= (i * 1000) / 50, `request ${i} waited for its turn`);
+  const unpaced = await runLoad({ concurrency: 8, durationMs: 50, maxOps: 1000, request: async () => undefined });
+  t.equal(unpaced.ops, 1000, 'without a rate the loop runs to its op cap');
 });
