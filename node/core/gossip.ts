@@ -31,12 +31,6 @@ const spreadFanout = 4;
 export class Gossip {
   /** When this node last computed a ring of its own (monotonic ms). */
   private lastOwnRingMs = Number.NEGATIVE_INFINITY;
-  /**
-   * The ring and member-table digests each peer last sent (one record per member, read and written on
-   * every ping, probe, ack and gossip received; a digest is cleared for a sender without one, which then
-   * gets the ring or the entries).
-   */
-  private readonly peerDigests = new Map<NodeId, { ring: string | undefined; members: string | undefined }>();
   /** Suspicion and notice lists already taken (onLiveness). */
   private readonly seenLists = new WeakSet<readonly Liveness[]>();
   /** Probes in place of pings beyond maxPingsPerRound peers (probe.ts). */
@@ -62,13 +56,13 @@ export class Gossip {
     const view = this.ctx.view;
     view.refreshSelf();
     if (digestsOnly) return this.build(reply, false, undefined);
-    const peer = this.peerDigests.get(to);
-    const known = peer?.members;
+    const peer = view.knownPeer(to);
+    const known = peer?.membersDigest;
     // Deltas only where the cluster probes: in a smaller one they changed the default 5-node run's history
     // (same verdict; the receiver merges the same entries, in another order), and there every gossip is
     // small anyway.
     const members = known === view.members.digest() ? undefined : ((view.probing() ? view.members.delta(known) : undefined) ?? view.entries());
-    return this.build(reply, peer?.ring !== ringDigest(view.ring), members);
+    return this.build(reply, peer?.ringDigest !== ringDigest(view.ring), members);
   }
 
   /** The gossip message; both callers refresh this node's entry first (they read the digests from it). */
@@ -111,9 +105,9 @@ export class Gossip {
     const members = view.members.digest();
     const built: (OutMessage | undefined)[] = [];
     const push = (p: NodeId): void => {
-      const known = this.peerDigests.get(p);
-      const withRing = known?.ring !== ring;
-      const withMembers = known?.members !== members;
+      const known = view.knownPeer(p);
+      const withRing = known?.ringDigest !== ring;
+      const withMembers = known?.membersDigest !== members;
       const k = (withRing ? 1 : 0) + (withMembers ? 2 : 0);
       this.ctx.send(p, (built[k] ??= this.build(false, withRing, withMembers ? view.entries() : undefined)));
     };
@@ -126,7 +120,7 @@ export class Gossip {
     // maxPingsPerRound peers, drawn among those not known to have this ring and table; each of them pushes it
     // on when it takes it, so it still reaches everyone within a few hops (log base maxPingsPerRound of the
     // members), and the digests in pings and gossip repair any peer it misses.
-    this.sample(peers.filter((p) => { const known = this.peerDigests.get(p); return known?.ring !== ring || known.members !== members; }), maxPingsPerRound, push);
+    this.sample(peers.filter((p) => { const known = view.knownPeer(p); return known?.ringDigest !== ring || known.membersDigest !== members; }), maxPingsPerRound, push);
   }
 
   /** The first gossip of a node that just started: to its seeds, asking for theirs. */
@@ -140,16 +134,6 @@ export class Gossip {
     // cluster O(members²) entry merges, and a crash of many nodes at once a storm of full-table messages.
     // A few answers give this node the cluster's view, and its new entry spreads by gossip as any change does.
     this.sample(seeds, maxPingsPerRound, (s) => this.ctx.send(s.id, this.message(s.id, true)));
-  }
-
-  /** The record of `peer`'s digests, made on its first message. */
-  private digestsOf(peer: NodeId): { ring: string | undefined; members: string | undefined } {
-    let d = this.peerDigests.get(peer);
-    if (d === undefined) {
-      d = { ring: undefined, members: undefined };
-      this.peerDigests.set(peer, d);
-    }
-    return d;
   }
 
   /** Calls `f` on `k` distinct elements of `xs` drawn at random (a partial Fisher–Yates shuffle of a copy). */
@@ -225,9 +209,10 @@ export class Gossip {
   /** A ping's digests say what the peer has now (a ping without them, from an older node, says nothing). */
   onPing(from: NodeId, msg: PingMsg): void {
     if (msg.membersDigest !== undefined || msg.ringDigest !== undefined) {
-      const known = this.digestsOf(from);
-      if (msg.membersDigest !== undefined) known.members = msg.membersDigest;
-      if (msg.ringDigest !== undefined) known.ring = msg.ringDigest;
+      // The sender's state, which receiving the message just looked up (its heartbeat): no second lookup.
+      const known = this.ctx.view.peerState(from);
+      if (msg.membersDigest !== undefined) known.membersDigest = msg.membersDigest;
+      if (msg.ringDigest !== undefined) known.ringDigest = msg.ringDigest;
     }
     if (msg.suspects !== undefined || msg.alive !== undefined) this.onLiveness(msg.suspects, msg.alive);
     if (msg.probe === undefined && msg.ack === undefined) return;
@@ -243,9 +228,9 @@ export class Gossip {
 
   onGossip(from: NodeId, msg: GossipMsg<VersionedRing | undefined, VersionedRing>): void {
     const { view, env, actor } = this.ctx;
-    const known = this.digestsOf(from);
-    known.ring = msg.ringDigest;
-    known.members = msg.membersDigest;
+    const known = view.peerState(from);
+    known.ringDigest = msg.ringDigest;
+    known.membersDigest = msg.membersDigest;
     let statusChanged = false;
     // A sender whose table has our table's digest has our entries: merging them would change nothing (our
     // own entry there is one we wrote, not newer than ours), so the O(members) walk is skipped.

@@ -152,10 +152,23 @@ export class MemberTable extends Map<NodeId, MemberEntry> {
   }
 }
 
+/**
+ * What a node keeps of one peer: the failure detector its messages feed (from the first one, or from a
+ * hearsay heartbeat: Gossip.onGossip) and the ring and member-table digests it last sent (gossip.ts: what
+ * it is sent depends on them; cleared for a sender without them).
+ */
+export interface PeerState {
+  detector: PhiAccrualDetector | undefined;
+  ringDigest: string | undefined;
+  membersDigest: string | undefined;
+}
+
 /** The live peers at a roster version (MemberTable.rosterVersion) and what is derived from their number. */
 interface Roster {
   readonly rosterVersion: number;
   readonly peers: readonly NodeId[];
+  /** The members that left (usually none: a health check then needs no entry lookup). */
+  readonly left: ReadonlySet<NodeId>;
   readonly probing: boolean;
   readonly suspicionTimeoutMs: number;
   readonly minMeanMs: number;
@@ -173,7 +186,10 @@ export class MembershipView {
   incarnation = 0;
   heartbeat = 0;
   selfStatus: MemberEntry['status'] = 'up';
-  private readonly detectors = new Map<NodeId, PhiAccrualDetector>();
+  /** What this node keeps per peer (PeerState), and the one last asked for (a message's handlers ask in turn). */
+  private readonly peers = new Map<NodeId, PeerState>();
+  private lastPeerId: NodeId | undefined;
+  private lastPeer: PeerState | undefined;
   /** Suspicions and alive notices, in a cluster that probes (probing(); suspicions.ts). */
   readonly suspicions: SuspicionTable;
   private replicatedCache: { version: number; parts: number[] } | undefined;
@@ -237,32 +253,54 @@ export class MembershipView {
     const c = this.rosterCache;
     if (c !== undefined && c.rosterVersion === this.members.rosterVersion) return c;
     const peers = [...this.members.values()].filter((m) => m.id !== this.id && m.status !== 'left').map((m) => m.id).sort();
+    const left = new Set<NodeId>();
+    for (const m of this.members.values()) if (m.status === 'left') left.add(m.id);
     const n = peers.length;
     const g = this.config.gossipIntervalMs;
     const probing = n > maxPingsPerRound;
     // See probing(), suspicionTimeoutMs() and minMeanMs().
     return (this.rosterCache = {
-      rosterVersion: this.members.rosterVersion, peers, probing,
+      rosterVersion: this.members.rosterVersion, peers, left, probing,
       suspicionTimeoutMs: g * Math.max(3, Math.ceil(Math.log2(n + 1))), minMeanMs: probing ? 2 * n * g : 0,
     });
   }
 
+  /**
+   * The state this node keeps of `peer`, made on first use. A message received asks for it twice (its
+   * heartbeat, then the digests it carries): the second time is no lookup.
+   */
+  peerState(peer: NodeId): PeerState {
+    if (peer === this.lastPeerId) return this.lastPeer as PeerState;
+    let s = this.peers.get(peer);
+    if (s === undefined) {
+      s = { detector: undefined, ringDigest: undefined, membersDigest: undefined };
+      this.peers.set(peer, s);
+    }
+    this.lastPeerId = peer;
+    this.lastPeer = s;
+    return s;
+  }
+
+  /** The state kept of `peer`, if any (not made). */
+  knownPeer(peer: NodeId): PeerState | undefined {
+    return peer === this.lastPeerId ? this.lastPeer : this.peers.get(peer);
+  }
+
   hasDetector(peer: NodeId): boolean {
-    return this.detectors.has(peer);
+    return this.knownPeer(peer)?.detector !== undefined;
   }
 
   detectorOf(peer: NodeId): PhiAccrualDetector | undefined {
-    return this.detectors.get(peer);
+    return this.knownPeer(peer)?.detector;
   }
 
   detector(peer: NodeId): PhiAccrualDetector {
-    let d = this.detectors.get(peer);
-    if (d === undefined) {
+    const s = this.peerState(peer);
+    if (s.detector === undefined) {
       const g = this.config.gossipIntervalMs;
-      d = new PhiAccrualDetector({ firstHeartbeatEstimateMs: g, minStdDevMs: Math.max(20, g / 2), acceptablePauseMs: g, windowSize: 200 });
-      this.detectors.set(peer, d);
+      s.detector = new PhiAccrualDetector({ firstHeartbeatEstimateMs: g, minStdDevMs: Math.max(20, g / 2), acceptablePauseMs: g, windowSize: 200 });
     }
-    return d;
+    return s.detector;
   }
 
   /**
@@ -309,14 +347,14 @@ export class MembershipView {
 
   private healthyAt(peer: NodeId, now: number, minMeanMs: number): boolean {
     if (peer === this.id) return !this.stopped();
-    if (this.members.get(peer)?.status === 'left') return false;
-    const { probing, suspicionTimeoutMs } = this.roster();
+    const { left, probing, suspicionTimeoutMs } = this.roster();
+    if (left.size > 0 && left.has(peer)) return false;
     if (this.suspicions.size > 0 && this.suspicions.has(peer) && probing && this.suspicions.isDown(peer, now, suspicionTimeoutMs)) return false;
     // Probing, a node that heard from no peer at all for a suspicion timeout is the one cut off (it gets
     // probes and acks every round otherwise): every peer is down for it. Its own probes alone would find
     // that out one peer a round (a whole pass: 20 s at 100 nodes), and no suspicion reaches it.
     if (now - Math.max(this.lastHeardMs, this.startedMs) > suspicionTimeoutMs && probing) return false;
-    const d = this.detectors.get(peer);
+    const d = this.knownPeer(peer)?.detector;
     return d === undefined || d.isAvailable(now, this.config.phiThreshold, minMeanMs);
   }
 
@@ -364,7 +402,9 @@ export class MembershipView {
    */
   private mayFoundRing(): boolean {
     const seeds = this.config.seeds;
-    if (!seeds.some((s) => s.id === this.id) && !seeds.every((s) => s.id === this.id)) return false;
+    // Asked every round and for every gossip until a ring is known, of a list that may name every node.
+    this.foundsRings ??= seeds.some((s) => s.id === this.id) || seeds.every((s) => s.id === this.id);
+    if (!this.foundsRings) return false;
     // Many seeds starting together (a large cluster that lists every node): a seed that founded a ring of
     // itself at once, then one per member it heard of, walked the cluster through hundreds of distinct
     // rings of O(Q) each before they converged. A seed waits a few rounds first, time for the greetings to
@@ -372,6 +412,9 @@ export class MembershipView {
     // cache), and a ring gossiped to it in the meantime is adopted as any is.
     return seeds.length <= maxPingsPerRound || this.env.clock.monoMs() - this.startedMs >= this.foundingDelayMs();
   }
+
+  /** Whether this node is a seed or has no other seeds (mayFoundRing; the config never changes). */
+  private foundsRings: boolean | undefined;
 
   /** A round per doubling of the seed list: the rounds an epidemic takes to reach every seed. */
   private foundingDelayMs(): number {

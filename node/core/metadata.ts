@@ -4,8 +4,20 @@
 // changes made while a write is in flight are written together by the next one.
 import type { ActorIds } from './actor-ids.js';
 import type { CoreEnv, NodeId } from './env.js';
-import { type VersionedRing, internEntry, isMemberEntry, ringFromJson, ringToJson } from './membership.js';
+import { type MemberEntry, type VersionedRing, internEntry, isMemberEntry, ringFromJson, ringToJson } from './membership.js';
 import type { MembershipView } from './membership-view.js';
+
+/** The JSON of each member entry persisted so far (entries are immutable). */
+const entryJsons = new WeakMap<MemberEntry, string>();
+
+function entryJson(e: MemberEntry): string {
+  let j = entryJsons.get(e);
+  if (j === undefined) {
+    j = JSON.stringify(e);
+    entryJsons.set(e, j);
+  }
+  return j;
+}
 
 /** The JSON of each ring persisted so far, as UTF-8: rings are immutable values, persisted on every change of the view. */
 const ringJsonBytes = new WeakMap<VersionedRing, Uint8Array>();
@@ -149,7 +161,12 @@ export class MetaStore {
     // members' part is built once per version of the table (a ring change alone leaves it as it was).
     const table = view.members;
     if (this.membersJson?.version !== table.version) {
-      this.membersJson = { version: table.version, text: JSON.stringify([...table.values()].filter((m) => m.id !== this.id)) };
+      // JSON.stringify of the list, from each entry's JSON (entries are immutable, and in simulation shared
+      // by every node that took them: a forming or restarted cluster's nodes persisted the same entries
+      // over and over, every change of their tables).
+      const parts: string[] = [];
+      for (const m of table.values()) if (m.id !== this.id) parts.push(entryJson(m));
+      this.membersJson = { version: table.version, text: `[${parts.join(',')}]` };
     }
     const head = `{"incarnation":${JSON.stringify(view.incarnation)},"actorEpoch":${JSON.stringify(this.actor.epoch)},"actorBase":${JSON.stringify(this.actor.base)},"members":${this.membersJson.text},"ring":`;
     return { head, ring: view.ring, pastRings: [...view.pastRings] };

@@ -50,6 +50,8 @@ export class SuspicionTable {
   private suspectsUntilMs = 0;
   private noticesCache: readonly Liveness[] | undefined;
   private noticesUntilMs = 0;
+  /** piggyback() as last built, and the two lists it was built of. */
+  private carried: { suspects: readonly Liveness[]; alive: readonly Liveness[]; fields: { readonly suspects?: readonly Liveness[]; readonly alive?: readonly Liveness[] } } | undefined;
 
   constructor(
     private readonly self: NodeId,
@@ -151,7 +153,9 @@ export class SuspicionTable {
   /** The members held suspected, refuted ones dropped (probe.ts probes them again). */
   suspected(): NodeId[] {
     const out: NodeId[] = [];
-    for (const [id, h] of this.held) if (!this.refuted(id, h)) out.push(id);
+    this.held.forEach((h, id) => {
+      if (!this.refuted(id, h)) out.push(id);
+    });
     return out;
   }
 
@@ -181,7 +185,12 @@ export class SuspicionTable {
     const suspects = this.suspects(nowMs);
     const alive = this.aliveNotices(nowMs);
     if (suspects.length === 0 && alive.length === 0) return nothingCarried;
-    return { ...(suspects.length > 0 ? { suspects } : {}), ...(alive.length > 0 ? { alive } : {}) };
+    // Asked for every probe and ack sent: one object while both lists stand.
+    const c = this.carried;
+    if (c !== undefined && c.suspects === suspects && c.alive === alive) return c.fields;
+    const fields = { ...(suspects.length > 0 ? { suspects } : {}), ...(alive.length > 0 ? { alive } : {}) };
+    this.carried = { suspects, alive, fields };
+    return fields;
   }
 
   /**
@@ -196,18 +205,27 @@ export class SuspicionTable {
     const window = this.spreadWindowMs();
     const list: Liveness[] = [];
     let untilMs = Number.POSITIVE_INFINITY;
-    for (const [id, e] of entries) {
-      if (nowMs - e.sinceMs >= window || skip(id, e)) continue;
+    // forEach rather than for-of: no [id, entry] pair per entry (lists are rebuilt on every change and expiry).
+    entries.forEach((e, id) => {
+      if (nowMs - e.sinceMs >= window || skip(id, e)) return;
       list.push(e.claim);
       untilMs = Math.min(untilMs, e.sinceMs + window);
-    }
+    });
     return { list, untilMs };
   }
 
   /** Drops a held suspicion refuted by a later notice or life, or of a member gone or left; true if it did. */
   private refuted(id: NodeId, h: Held): boolean {
-    const cur = this.current(id);
-    if (cur !== undefined && !later(cur, h) && this.entryOf(id)?.status !== 'left') return false;
+    // current(id) compared with `h` in place (asked for every held suspicion each time the gossiped list is
+    // rebuilt, and by every health check of a suspect): one entry lookup and no object.
+    const e = this.entryOf(id);
+    if (e !== undefined && e.status !== 'left') {
+      const n = this.notices.get(id);
+      const byNotice = n !== undefined && n.incarnation >= e.incarnation;
+      const incarnation = byNotice ? n.incarnation : e.incarnation;
+      const seq = byNotice ? n.seq : 0;
+      if (incarnation !== h.incarnation ? incarnation < h.incarnation : seq <= h.seq) return false;
+    }
     this.held.delete(id);
     this.suspectsCache = undefined;
     return true;
