@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import type { HistoryOp, Validity } from '../checkers/history.js';
 import { deriveSeed, seededRandom } from '../node/core/random.js';
 import { createWorkload } from '../workloads/index.js';
-import type { Workload, WorkloadName } from '../workloads/workload.js';
+import type { OpCompletion, OpRequest, Workload, WorkloadName } from '../workloads/workload.js';
 import { createNemesis } from './nemesis/index.js';
 import type { FaultShapes, Nemesis, NemesisKind, NemesisOptions, FaultStep } from './nemesis/nemesis.js';
 import { paintValidity } from './output.js';
@@ -430,31 +430,49 @@ export async function runTest(options: RunOptions, deps: RunDeps = {}): Promise<
       const random = seededRandom(deriveSeed(config.seed, `worker:${slot}`));
       const meanGapMs = (config.concurrency / config.rate) * 1000;
       let proc = slot;
+      // The loop only awaits; what it does between awaits is in plain functions (nextOp, invoke, completed),
+      // which are optimised after a few calls, while a resumed async function runs in the interpreter.
       while (!stopping) {
-        const nodes = runtime.nodeIds();
-        if (nodes.length === 0) return;
-        // The op is chosen first so a workload can ask for an exact wait (pbs reads at a delay after an
-        // ack); other ops wait a random stagger whose mean keeps the total rate at --rate.
-        const op = workload.next(proc, nodes, runtime.nowNs());
+        const op = nextOp(proc);
+        if (op === undefined) return;
         const stagger = random() * 2 * meanGapMs;
         await runtime.sleep(op.delayMs ?? stagger);
-        if (stopping || (runtime.nowNs() >= writeUntilNs && !finalePending && !undoPending)) return;
-        // Membership may have changed during the wait, and a removed node has no client any more: the node
-        // is chosen among the members of now (the workload's choice when it is still one).
-        const live = runtime.nodeIds();
-        if (live.length === 0) return;
-        const node = op.node !== undefined && live.includes(op.node) ? op.node : live[proc % live.length]!;
-        recorder.record({
-          time: runtime.nowNs(), process: proc, type: 'invoke', f: op.f, key: op.key, value: op.value, node,
-          context: op.context, readFrom: op.readFrom, readIndex: op.readIndex, ...op.extra,
-        });
+        const node = invoke(proc, op);
+        if (node === undefined) return;
         const done = await workload.perform(runtime.client(node), op);
-        recorder.record({
-          time: runtime.nowNs(), process: proc, type: done.type, f: op.f, key: op.key, value: done.value, node,
-          context: done.context, error: done.error, ...done.extra,
-        });
-        if (done.type === 'info') proc += config.concurrency;
+        proc = completed(proc, op, node, done);
       }
+    };
+    // The op is chosen first so a workload can ask for an exact wait (pbs reads at a delay after an ack);
+    // other ops wait a random stagger whose mean keeps the total rate at --rate. Undefined: no members left.
+    const nextOp = (proc: number): OpRequest | undefined => {
+      const nodes = runtime.nodeIds();
+      return nodes.length === 0 ? undefined : workload.next(proc, nodes, runtime.nowNs());
+    };
+    // After the wait: the node the op goes to, with its invoke recorded, or undefined when the worker stops.
+    const invoke = (proc: number, op: OpRequest): string | undefined => {
+      if (stopping || (runtime.nowNs() >= writeUntilNs && !finalePending && !undoPending)) return undefined;
+      // Membership may have changed during the wait, and a removed node has no client any more: the node
+      // is chosen among the members of now (the workload's choice when it is still one).
+      const live = runtime.nodeIds();
+      if (live.length === 0) return undefined;
+      const node = op.node !== undefined && live.includes(op.node) ? op.node : live[proc % live.length]!;
+      const fields = {
+        time: runtime.nowNs(), process: proc, type: 'invoke' as const, f: op.f, key: op.key, value: op.value, node,
+        context: op.context, readFrom: op.readFrom, readIndex: op.readIndex,
+      };
+      // A spread is a runtime call even of nothing; only pbs and cart-kv ops carry extra fields.
+      recorder.record(op.extra === undefined ? fields : { ...fields, ...op.extra });
+      return node;
+    };
+    // Records the completion; returns the process number to go on with (a new one after an info).
+    const completed = (proc: number, op: OpRequest, node: string, done: OpCompletion): number => {
+      const fields = {
+        time: runtime.nowNs(), process: proc, type: done.type, f: op.f, key: op.key, value: done.value, node,
+        context: done.context, error: done.error,
+      };
+      recorder.record(done.extra === undefined ? fields : { ...fields, ...done.extra });
+      return done.type === 'info' ? proc + config.concurrency : proc;
     };
 
     const nemesisLoop = async (): Promise<void> => {
