@@ -341,6 +341,23 @@ t.test('a value must be canonical base64, and a re-decoded sibling is the same o
   t.same(dec(versionsFromJson(JSON.parse(one('YQ=='))).siblings[0]!.value), 'a', 'and the first still reads as it was');
 });
 
+t.test('a re-decoded sibling is matched on its whole past: fewer, more or other entries are another sibling', async (t) => {
+  const one = (p: string): string => `{"s":[{"n":"q","c":4,"p":${p},"v":"YQ==","t":1,"w":"q"}]}`;
+  const first = versionsFromJson(JSON.parse(one('{"b":1,"c":2}'))).siblings[0]!;
+  t.equal(versionsFromJson(JSON.parse(one('{"b":1,"c":2}'))).siblings[0], first, 'the same past: the same object');
+  for (const p of ['{"b":1}', '{"c":2}', '{"b":1,"c":2,"d":1}', '{"b":2,"c":2}', '{"b":1,"d":2}', '{}']) {
+    const s = versionsFromJson(JSON.parse(one(p))).siblings[0]!;
+    t.not(s, first, `past ${p} is not taken for {"b":1,"c":2}`);
+    t.same(s.past, JSON.parse(p), `past ${p} decoded as sent`);
+  }
+  // The same entries in another order or with a zero entry normalise to the same past, whichever object holds it.
+  for (const p of ['{"c":2,"b":1}', '{"a":0,"b":1,"c":2}']) {
+    const s = versionsFromJson(JSON.parse(one(p))).siblings[0]!;
+    t.same(s.past, { b: 1, c: 2 });
+    t.equal(new TextDecoder().decode(encodeVersions({ siblings: [s] })), one('{"b":1,"c":2}'));
+  }
+});
+
 t.test('encoding round-trips any bytes and rejects garbage', async (t) => {
   fc.assert(
     fc.property(fc.array(arbOp, { maxLength: 20, size: 'max' }), fc.uint8Array({ maxLength: 64 }), (ops, bytes) => {

@@ -447,12 +447,26 @@ function intern(s: Sibling): void {
   internedBytes += bytes;
 }
 
-function internedSibling(n: string, c: number, past: VersionVector, pastDots: readonly Dot[] | undefined, v: string | null, t: number, w: string): Sibling | undefined {
+/**
+ * Whether a decoded vector normalises to `normal` (a normalised one): the same entries, in any order. A
+ * vector with a zero entry does not match here and takes the normalising path, with the same outcome.
+ */
+function sameVector(raw: Readonly<Record<string, unknown>>, normal: VersionVector): boolean {
+  let n = 0;
+  for (const node in raw) {
+    if (raw[node] !== normal[node]) return false;
+    n++;
+  }
+  for (const node in normal) n--;
+  return n === 0;
+}
+
+function internedSibling(n: string, c: number, past: Readonly<Record<string, unknown>>, pastDots: readonly Dot[] | undefined, v: string | null, t: number, w: string): Sibling | undefined {
   const s = interned.get(`${c}@${n}`);
   if (s === undefined) return undefined;
   const j = siblingCode(s).json;
   if (j.v !== v || j.t !== t || j.w !== w || j.n !== n || j.c !== c) return undefined;
-  if (JSON.stringify(j.p) !== JSON.stringify(past)) return undefined;
+  if (!sameVector(past, j.p)) return undefined;
   const d = pastDots ?? [];
   const jd = j.d ?? [];
   if (d.length !== jd.length || d.some((x, i) => x.node !== jd[i]![0] || x.counter !== jd[i]![1])) return undefined;
@@ -478,9 +492,10 @@ export function versionsFromJson(json: unknown): Versions {
         return { node: x[0] as string, counter: x[1] as number };
       });
     }
-    const past = vvNormalize(r.p);
-    const known = internedSibling(r.n, r.c as number, past, pastDots, r.v as string | null, r.t, r.w);
+    // A sibling decoded here before is found without normalising its past (a sorted copy per sibling).
+    const known = internedSibling(r.n, r.c as number, r.p, pastDots, r.v as string | null, r.t, r.w);
     if (known !== undefined) return known;
+    const past = vvNormalize(r.p);
     const sibling: Sibling = {
       dot: { node: r.n, counter: r.c as number },
       past,
