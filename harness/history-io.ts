@@ -132,7 +132,7 @@ class HistoryParser {
     const ops = this.ops;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw);
+      parsed = parseHistoryLine(raw);
     } catch (err) {
       fail(source, lineNo, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
@@ -177,6 +177,110 @@ class HistoryParser {
       if (type === 'info' && client) st.crashed = true;
     }
     ops.push(op);
+  }
+}
+
+/**
+ * JSON.parse of one history line: the same value, or the same error. A line whose `value` is a flat map of
+ * items to quantities (a cart read, a replica's cart) has that map built here instead: JSON.parse gives each
+ * such object a hidden class for its order of keys, and a cart's items come in so many orders that making
+ * those classes was the larger part of parsing a cart history (1,000,000-op bench history, loaded 2-core
+ * machine: 3.0-3.1 s of CPU for the parse, 2.4 s this way). The map built here is an ordinary object with
+ * the same own properties in the same order, created in V8's dictionary mode, which makes no hidden classes;
+ * the checkers read such objects as fast (the same measurement: 2.2-3.0 s for the cart checkers, against 3.0-3.1).
+ */
+export function parseHistoryLine(raw: string): unknown {
+  const at = raw.indexOf('"value":{');
+  if (at > 0) {
+    const op = withItemMap(raw, at);
+    if (op !== undefined) return op;
+  }
+  return JSON.parse(raw);
+}
+
+/**
+ * The line parsed with the `value` key at `at` built by itemMap, or undefined when that does not give exactly
+ * what JSON.parse gives (then JSON.parse decides, errors included).
+ */
+function withItemMap(raw: string, at: number): Record<string, unknown> | undefined {
+  // `"value":` must be a key of the line's own object: outside any string, one level deep.
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < at; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) depth--;
+  }
+  if (inString || depth !== 1) return undefined;
+  const start = at + '"value":'.length;
+  const items = itemMap(raw, start);
+  if (items === undefined) return undefined;
+  const end = itemMapEnd;
+  // A later "value" key would be the one JSON.parse keeps (this also declines the word in a later string).
+  if (raw.indexOf('"value"', end) >= 0) return undefined;
+  let op: unknown;
+  try {
+    // The rest of the line, with a number standing in for the map: valid exactly when the line is, as the map
+    // is a complete JSON value.
+    op = JSON.parse(raw.slice(0, start) + '0' + raw.slice(end));
+  } catch {
+    return undefined;
+  }
+  if (op === null || typeof op !== 'object' || (op as Record<string, unknown>).value !== 0) return undefined;
+  // The own property JSON.parse made, in its place: only its value changes.
+  (op as Record<string, unknown>).value = items;
+  return op as Record<string, unknown>;
+}
+
+/** Where the map itemMap last returned ends (just past its "}"). */
+let itemMapEnd = 0;
+
+/**
+ * The JSON object at raw[start] ("{") if it is a non-empty flat map of strings to plain integers written without
+ * spaces (`{"sku-1":2,"sku-7":1}`), else undefined. Keys without escapes or control characters, values of at
+ * most 15 digits without sign or leading zero (exact as doubles), so each key and value is what JSON.parse reads.
+ */
+function itemMap(raw: string, start: number): Record<string, number> | undefined {
+  let p = start + 1;
+  if (raw.charCodeAt(p) === 125) return undefined;
+  // Deleting a property other than the last one turns an object into V8's dictionary mode: a hash table of
+  // properties in insertion order, with no hidden class per order of keys. The object is as any other: its
+  // prototype is Object.prototype, and it keeps no trace of the two deleted properties.
+  const out: Record<string, number> = { a: 0, b: 0 };
+  delete out.a;
+  delete out.b;
+  for (;;) {
+    if (raw.charCodeAt(p) !== 34) return undefined;
+    const q = raw.indexOf('"', p + 1);
+    if (q < 0) return undefined;
+    for (let i = p + 1; i < q; i++) {
+      const c = raw.charCodeAt(i);
+      if (c < 32 || c === 92) return undefined;
+    }
+    const key = raw.slice(p + 1, q);
+    // An assignment to "__proto__" would set the prototype, where JSON.parse makes an own property.
+    if (key === '__proto__') return undefined;
+    p = q + 1;
+    if (raw.charCodeAt(p) !== 58) return undefined;
+    const digits = ++p;
+    let n = 0;
+    for (let c = raw.charCodeAt(p); c >= 48 && c <= 57; c = raw.charCodeAt(++p)) n = n * 10 + (c - 48);
+    const length = p - digits;
+    if (length === 0 || length > 15 || (length > 1 && raw.charCodeAt(digits) === 48)) return undefined;
+    // A repeated key keeps its first place and takes the last value, as with JSON.parse.
+    out[key] = n;
+    const c = raw.charCodeAt(p);
+    if (c === 44) {
+      p++;
+      continue;
+    }
+    if (c !== 125) return undefined;
+    itemMapEnd = p + 1;
+    return out;
   }
 }
 

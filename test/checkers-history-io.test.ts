@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HistoryError, formatHistoryLine, parseHistory, readHistory } from '../harness/history-io.js';
+import { HistoryError, formatHistoryLine, parseHistory, parseHistoryLine, readHistory } from '../harness/history-io.js';
 import { runCheck } from '../harness/check.js';
 import { HistoryBuilder } from './checkers-fixtures.js';
 
@@ -16,6 +16,77 @@ t.test('round-trips a valid history', async (t) => {
   h.local('k', 'n1', ['a']);
   const text = h.ops.map(formatHistoryLine).join('\n') + '\n';
   t.same(parseHistory(text, 'x'), h.ops);
+});
+
+t.test('parseHistoryLine gives what JSON.parse gives, value, key order and errors alike', async (t) => {
+  const base = '{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"cart-1",';
+  const lines = [
+    // Item maps it builds itself.
+    base + '"value":{"sku-2":1,"sku-1":3}}',
+    base + '"value":{"sku-1":3,"sku-2":1},"node":"n2","context":"c1","final":true}',
+    '{"value":{"a":1},"index":0}',
+    base + '"value":{"b":1,"a":2,"b":5}}',
+    base + '"value":{"7":1,"x":2,"3":4,"":9}}',
+    base + '"value":{"a":0,"b":999999999999999}}',
+    base + '"value":{"é ☃":1,"a}b":2,"c,d":3,"e:f":4,"g[h":5}}',
+    // A "value" before it: the later one is the one kept, in the earlier one's place.
+    '{"value":1,"index":0,"value":{"a":1}}',
+    // Maps JSON.parse reads (numbers it does not build, spaces, escapes, a "__proto__" key, nesting, empty).
+    base + '"value":{"a":1.5}}',
+    base + '"value":{"a":-1}}',
+    base + '"value":{"a":1e3}}',
+    base + '"value":{"a":1234567890123456789}}',
+    base + '"value":{ "a":1}}',
+    base + '"value":{"a" :1}}',
+    base + '"value":{"a\\u0062":1}}',
+    base + '"value":{"__proto__":1,"a":2}}',
+    base + '"value":{"a":{"b":1}}}',
+    base + '"value":{"a":"1"}}',
+    base + '"value":{}}',
+    // "value" keys that are not the line's own, or not the last.
+    '{"x":{"value":{"a":1}},"index":0}',
+    '{"x":"\\"value\\":{\\"a\\":1}","index":0}',
+    '{"a\\"value":{"a":1},"index":0}',
+    '{"value":{"a":1},"value":2}',
+    '{"value":{"a":1},"value":{"b":2}}',
+    '[{"value":{"a":1}}]',
+  ];
+  for (const raw of lines) {
+    const want = JSON.parse(raw) as unknown;
+    const got = parseHistoryLine(raw);
+    t.same(got, want, raw);
+    t.equal(JSON.stringify(got), JSON.stringify(want), `${raw}: key order`);
+    const value = (want as { value?: unknown }).value;
+    if (value !== null && typeof value === 'object') {
+      const v = (got as { value: object }).value;
+      t.equal(Object.getPrototypeOf(v), Object.getPrototypeOf(value), `${raw}: prototype`);
+      t.same(Object.keys(v), Object.keys(value), `${raw}: keys`);
+      t.same(Object.getOwnPropertyNames(v), Object.getOwnPropertyNames(value), `${raw}: own properties`);
+    }
+  }
+  // Malformed lines fail with JSON.parse's own error.
+  const broken = [
+    base + '"value":{"a":1}',
+    base + '"value":{"a":1}}}',
+    base + '"value":{"a":1},}',
+    base + '"value":{"a":1},"value"}',
+    base + '"value":{"a":1}"x":2}',
+    base + '"value":{"a\t":1}}',
+    base + '"value":{"a":1,}}',
+    '{"x":1,"value":{"a":1}} trailing',
+    base + '"value":{"a":01}}',
+    '{"x":["value":{"a":1}]}',
+  ];
+  for (const raw of broken) {
+    let want = '';
+    try {
+      JSON.parse(raw);
+    } catch (err) {
+      want = (err as Error).message;
+    }
+    t.not(want, '', `${raw} is malformed`);
+    t.throws(() => parseHistoryLine(raw), { message: want }, raw);
+  }
 });
 
 t.test('readHistory reads a file in chunks exactly as parseHistory reads its text', async (t) => {
