@@ -104,3 +104,42 @@ t.test('after a failed write the same record is written again', async (t) => {
   await meta.persist();
   t.equal(writes.length, 1, 'the record that may not be on disk is written again');
 });
+
+t.test('nodes reading the same record share its rings and entries, and read what was written', async (t) => {
+  const a = fixture();
+  const r1 = nextRing(undefined, ['n1', 'n2'], 64)!;
+  const r2 = nextRing(r1, ['n1', 'n2', 'n3'], 64)!;
+  a.view.members.set('n2', { id: 'n2', addr: 'sim:n2', status: 'up', incarnation: 1, heartbeat: 3, handedOff: 2 });
+  a.view.members.set('n3', { id: 'n3', addr: 'sim:n3', status: 'up', incarnation: 2, heartbeat: 0, boot: 'x' });
+  a.view.ring = r2;
+  a.view.pastRings = [r1];
+  await a.meta.persist();
+  const record = a.writes.at(-1)!;
+  const load = async () => {
+    const b = fixture();
+    b.writes.push(record);
+    t.ok(await b.meta.load());
+    return b.view;
+  };
+  const [x, y] = [await load(), await load()];
+  t.same(ringToJson(x.ring!), ringToJson(r2));
+  t.same(x.pastRings.map(ringToJson), [ringToJson(r1)]);
+  t.same([...x.members.values()], [...a.view.members.values()].filter((e) => e.id !== 'n1'));
+  t.equal(y.ring, x.ring, 'one ring object for the same ring read twice');
+  t.equal(y.pastRings[0], x.pastRings[0]);
+  t.equal(y.members.get('n3'), x.members.get('n3'), 'one entry object for the same entry read twice');
+  // A different ring of the same version, or an entry differing in one field, is its own object.
+  const r2b = nextRing(r1, ['n1', 'n3'], 64)!;
+  t.equal(r2b.version, r2.version);
+  const c = fixture();
+  c.view.members.set('n3', { id: 'n3', addr: 'sim:n3', status: 'up', incarnation: 2, heartbeat: 0 });
+  c.view.ring = r2b;
+  await c.meta.persist();
+  const d = fixture();
+  d.writes.push(c.writes.at(-1)!);
+  await d.meta.load();
+  t.same(ringToJson(d.view.ring!), ringToJson(r2b));
+  t.not(d.view.ring, x.ring);
+  t.not(d.view.members.get('n3'), x.members.get('n3'));
+  t.same(d.view.members.get('n3'), { id: 'n3', addr: 'sim:n3', status: 'up', incarnation: 2, heartbeat: 0 });
+});

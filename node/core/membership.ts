@@ -285,16 +285,20 @@ export function ringFromJson(x: unknown, partitions: number): VersionedRing | un
   // A ring read before with the same content is that ring: a restarted simulated cluster's nodes each read
   // the same current and earlier rings from their own disks, and one shared object keeps one copy of each
   // and of what is derived from it (its key and digest, its walks and replicated partitions: ring.ts).
-  const key = frozen ? undefined : `${version}|${partitions}|${members.join(',')}|${owners.join(',')}`;
-  const read = key === undefined ? undefined : readRings.get(key);
-  if (read !== undefined && sameList(read.ring.owners, owners) && sameList(read.ring.members, members)) return read;
+  const key = frozen ? undefined : `${version}|${partitions}`;
+  const sameVersion = key === undefined ? undefined : readRings.get(key);
+  const read = sameVersion?.find((r) => sameList(r.ring.members, members) && sameList(r.ring.owners, owners));
+  if (read !== undefined) return read;
   const memberSet = new Set(members);
   if (!owners.every((o) => memberSet.has(o))) return undefined;
   const ring: VersionedRing = { version, ring: { partitions, owners, members } };
   if (frozen) checkedRings.set(owners, ring);
   if (key !== undefined) {
-    if (readRings.size >= maxReadRings) readRings.clear();
-    readRings.set(key, ring);
+    if (sameVersion !== undefined && sameVersion.length < maxReadRings) sameVersion.push(ring);
+    else {
+      if (readRings.size >= maxReadRings) readRings.clear();
+      readRings.set(key, [ring]);
+    }
   }
   return ring;
 }
@@ -309,11 +313,11 @@ function sameList(a: readonly NodeId[], b: readonly NodeId[]): boolean {
 const checkedRings = new WeakMap<readonly NodeId[], VersionedRing>();
 
 /**
- * Rings decoded from lists that were not frozen (read from disk, or off a real link), by version, Q and
- * lists joined (a hit is compared list by list: ids may hold commas). Bounded: a node reads a few rings
- * at each start, the whole cluster the same ones.
+ * Rings decoded from lists that were not frozen (read from disk, or off a real link), by version and Q;
+ * a hit is found by comparing the lists (rings of one version are few: the nodes that computed one from
+ * another view). Bounded: a node reads a few rings at each start, the whole cluster the same ones.
  */
-const readRings = new Map<string, VersionedRing>();
+const readRings = new Map<string, VersionedRing[]>();
 const maxReadRings = 64;
 
 /**
