@@ -9,10 +9,11 @@
 //
 // Representation. A state is an immutable value, but a replica's cart grows by one small delta per write,
 // and copying the whole cart for each of them made every add cost more than the last. So the adds of a
-// state live in an append-only log, each entry stamped with the version that brought it; a state is a view
-// (log, version) and sees exactly the entries stamped at or below its version. Merging into the newest
-// version of the log appends to it (O(delta)) and yields the next version; older views stay exactly what
-// they were. Merging into an older view (its log has moved on) copies what that view sees first, so
+// state live in an append-only log, each entry stamped with the version that brought it and, once a merge
+// into the newest version removes it, the version that removed it; a state is a view (log, version) and
+// sees exactly the entries brought at or below its version and not removed by then. Merging into the
+// newest version of the log appends to it (O(delta)) and yields the next version; older views stay exactly
+// what they were. Merging into an older view (its log has moved on) copies what that view sees first, so
 // correctness never depends on who else holds a state. The removed dots are an immutable set of counter
 // ranges per `${node}:${nonce}` prefix (the form the encoding stores), shared between states: a merge,
 // a comparison or a hash costs O(ranges), not O(dots ever removed), and a node mints a key's dots from a
