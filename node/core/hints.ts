@@ -1,8 +1,15 @@
 // Hinted handoff storage: a fallback replica keeps a write meant for an unreachable home node in the
 // "hint" namespace (durably, before it acknowledges) and offers it to that node once it looks healthy.
 // Hints for the same (owner, kind, key) are merged into one, so a long outage costs one entry per key.
-import type { CoreEnv, NodeId } from './env.js';
-import { type DataType, type Kind, type State, KeyedLock, fromB64, toB64 } from './local-store.js';
+// A hint is stored as the local store stores a cart: a base (namespace "hint": owner, kind, key and the
+// merged state) and, for each hinted write merged into it since, that write's state as it arrived
+// (namespace "hint-delta", keyed by the hint's id and a sequence number). Rewriting the whole merged state
+// on every hinted write made a fallback's write cost O(the hint) — a cart's whole encoding, base64 and JSON
+// per add during an outage; appending costs O(the write). Merging is a join, so base ⊔ deltas is the
+// merged state; once the deltas outweigh the base, the next write stores the merge as the new base and
+// deletes them, so the bytes stay within twice the hint's encoding.
+import type { CoreEnv, NodeId, StorageWrite } from './env.js';
+import { type DataType, type Kind, type State, KeyedLock, deltaKey, fromB64, parseDeltaKey, toB64 } from './local-store.js';
 
 export interface Hint {
   readonly id: string;
@@ -16,14 +23,37 @@ export interface Hint {
 
 const noStates: readonly State[] = Object.freeze([]);
 const utf8 = new TextEncoder();
+/** Where the hinted writes merged into a stored hint go (see the header). */
+export const hintDeltaNamespace = 'hint-delta';
+const deltaNs = hintDeltaNamespace;
+
+/** What storage holds of one hint besides its base. */
+interface HintLayout {
+  /** The base's size; 0 after a failed write, so the next one stores the whole state again. */
+  baseBytes: number;
+  deltaKeys: string[];
+  deltaBytes: number;
+  nextSeq: number;
+}
 
 export function hintId(owner: NodeId, kind: Kind, key: string): string {
   return JSON.stringify([owner, kind, key]);
 }
 
+/** A stored hint: its base (owner, kind, key, state) with its deltas merged in, in order. Throws if undecodable. */
+export function decodeStoredHint(types: Record<Kind, DataType>, base: Uint8Array, deltas: readonly Uint8Array[]): { owner: NodeId; kind: Kind; key: string; state: State } | undefined {
+  const j = JSON.parse(new TextDecoder().decode(base)) as { owner: string; kind: Kind; key: string; s: string };
+  if (j.kind !== 'kv' && j.kind !== 'cart') return undefined;
+  const t = types[j.kind];
+  let state = t.decode(fromB64(j.s));
+  for (const v of deltas) state = t.merge(state, t.decode(v));
+  return { owner: j.owner, kind: j.kind, key: j.key, state };
+}
+
 export class HintStore {
   private readonly hints = new Map<string, Hint>();
   private readonly byKey = new Map<string, Set<string>>();
+  private readonly layouts = new Map<string, HintLayout>();
   private readonly lock = new KeyedLock();
   private versionSeq = 0;
 
@@ -41,15 +71,34 @@ export class HintStore {
   }
 
   async load(): Promise<void> {
+    const deltas = new Map<string, { keys: string[]; values: Uint8Array[]; bytes: number; last: number }>();
+    for await (const [k, v] of this.env.storage.scan(deltaNs)) {
+      const parsed = parseDeltaKey(k);
+      if (parsed === undefined) continue;
+      let d = deltas.get(parsed.key);
+      if (d === undefined) deltas.set(parsed.key, (d = { keys: [], values: [], bytes: 0, last: -1 }));
+      d.keys.push(k);
+      d.values.push(v);
+      d.bytes += v.byteLength;
+      d.last = Math.max(d.last, parsed.seq);
+    }
     for await (const [id, bytes] of this.env.storage.scan('hint')) {
+      const d = deltas.get(id);
+      deltas.delete(id);
       try {
-        const j = JSON.parse(new TextDecoder().decode(bytes)) as { owner: string; kind: Kind; key: string; s: string };
-        if (j.kind !== 'kv' && j.kind !== 'cart') continue;
-        this.index({ id, owner: j.owner, kind: j.kind, key: j.key, state: this.types[j.kind].decode(fromB64(j.s)), version: ++this.versionSeq });
+        const h = decodeStoredHint(this.types, bytes, d?.values ?? []);
+        if (h === undefined) continue;
+        this.index({ id, ...h, version: ++this.versionSeq });
+        this.layouts.set(id, { baseBytes: bytes.byteLength, deltaKeys: d?.keys ?? [], deltaBytes: d?.bytes ?? 0, nextSeq: (d?.last ?? -1) + 1 });
       } catch (err) {
         this.env.logger.log('warn', 'hint-undecodable', { id, error: (err as Error).message });
       }
     }
+    // Deltas whose base is gone (a hint deleted while a write of its delta failed midway) belong to no
+    // hint: they would only be merged into a later hint of the same id, harmlessly (a join), but are dropped.
+    const orphans: StorageWrite[] = [];
+    for (const d of deltas.values()) for (const key of d.keys) orphans.push({ type: 'del', ns: deltaNs, key });
+    if (orphans.length > 0) await this.env.storage.write(orphans);
   }
 
   private index(h: Hint): void {
@@ -87,11 +136,38 @@ export class HintStore {
       const merged = cur === undefined ? state : t.merge(cur.state, state);
       if (cur !== undefined && t.equal(cur.state, merged)) return;
       this.index({ id, owner, kind, key, state: merged, version: ++this.versionSeq });
-      const value = utf8.encode(JSON.stringify({ owner, kind, key, s: toB64(t.encode(merged)) }));
-      const done = this.env.storage.write([{ type: 'put', ns: 'hint', key: id, value }]);
-      if (durable) await done;
-      else done.catch(() => undefined);
+      const done = this.env.storage.write(this.writesFor(id, owner, kind, key, t, cur === undefined ? undefined : state, merged));
+      // What storage holds after a failed write is unknown: the next write stores the whole state.
+      const failed = done.catch((err: unknown) => {
+        const layout = this.layouts.get(id);
+        if (layout !== undefined) layout.baseBytes = 0;
+        throw err;
+      });
+      if (durable) await failed;
+      else failed.catch(() => undefined);
     });
+  }
+
+  /**
+   * The writes that make `merged` the stored hint: `write` alone as a delta when it was merged into a stored
+   * hint and the deltas stay lighter than the base, else the whole merge as the new base, deltas deleted.
+   */
+  private writesFor(id: string, owner: NodeId, kind: Kind, key: string, t: DataType, write: State | undefined, merged: State): StorageWrite[] {
+    const layout = this.layouts.get(id);
+    if (write !== undefined && layout !== undefined) {
+      const value = t.encode(write);
+      if (layout.deltaBytes + value.byteLength <= layout.baseBytes) {
+        const k = deltaKey(id, layout.nextSeq++);
+        layout.deltaKeys.push(k);
+        layout.deltaBytes += value.byteLength;
+        return [{ type: 'put', ns: deltaNs, key: k, value }];
+      }
+    }
+    const value = utf8.encode(JSON.stringify({ owner, kind, key, s: toB64(t.encode(merged)) }));
+    const ops: StorageWrite[] = [{ type: 'put', ns: 'hint', key: id, value }];
+    for (const k of layout?.deltaKeys ?? []) ops.push({ type: 'del', ns: deltaNs, key: k });
+    this.layouts.set(id, { baseBytes: value.byteLength, deltaKeys: [], deltaBytes: 0, nextSeq: layout?.nextSeq ?? 0 });
+    return ops;
   }
 
   /** Deletes a hint, but only if it still is the version that was delivered (nothing merged in since). */
@@ -100,7 +176,10 @@ export class HintStore {
       const cur = this.hints.get(id);
       if (cur === undefined || (version !== undefined && cur.version !== version)) return false;
       this.unindex(id);
-      await this.env.storage.write([{ type: 'del', ns: 'hint', key: id }]);
+      const ops: StorageWrite[] = [{ type: 'del', ns: 'hint', key: id }];
+      for (const key of this.layouts.get(id)?.deltaKeys ?? []) ops.push({ type: 'del', ns: deltaNs, key });
+      this.layouts.delete(id);
+      await this.env.storage.write(ops);
       return true;
     });
   }

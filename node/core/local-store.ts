@@ -209,11 +209,11 @@ export function deltaKeyPrefix(key: string): string {
 }
 
 /** The delta key: prefix, then a fixed-width hex sequence number, so a prefix scan returns them in order. */
-function deltaKey(key: string, seq: number): string {
+export function deltaKey(key: string, seq: number): string {
   return `${deltaKeyPrefix(key)}${seq.toString(16).padStart(12, '0')}`;
 }
 
-function parseDeltaKey(k: string): { key: string; seq: number } | undefined {
+export function parseDeltaKey(k: string): { key: string; seq: number } | undefined {
   if (k.length < 14) return undefined;
   try {
     const key = JSON.parse(k.slice(0, -12)) as unknown;

@@ -3,8 +3,8 @@
 // disk. A violation halts the scheduler with an InvariantViolation, so the run fails at the event that
 // broke the rule instead of, much later, in a checker that sees only the client history — if at all.
 import type { NodeId, PeerMessage, StorageWrite } from '../../../node/core/env.js';
-import { hintId } from '../../../node/core/hints.js';
-import { type DataType, type Kind, type State, dataTypes, decodeStored, deltaKeyPrefix, deltaNamespace, fromB64 } from '../../../node/core/local-store.js';
+import { decodeStoredHint, hintDeltaNamespace, hintId } from '../../../node/core/hints.js';
+import { type DataType, type Kind, type State, dataTypes, decodeStored, deltaKeyPrefix, deltaNamespace } from '../../../node/core/local-store.js';
 import type { SimNodeHost } from './sim-node.js';
 
 export interface InvariantView {
@@ -79,10 +79,12 @@ export function replicaAcksDurable(): SimInvariant {
       const deltas = ns === undefined ? [] : host.disk.entries(ns, deltaKeyPrefix(c.key)).map(([, v]) => v);
       return decodeStored(types[c.kind], host.disk.get(c.kind, c.key), deltas);
     }
-    const bytes = host.disk.get('hint', hintId(c.hintFor, c.kind, c.key));
+    // A hint is stored the same way: a base and the hinted writes merged into it since (hints.ts).
+    const id = hintId(c.hintFor, c.kind, c.key);
+    const bytes = host.disk.get('hint', id);
     if (bytes === undefined) return undefined;
-    const stored = JSON.parse(new TextDecoder().decode(bytes)) as { s: string };
-    return types[c.kind].decode(fromB64(stored.s));
+    const deltas = host.disk.entries(hintDeltaNamespace, deltaKeyPrefix(id)).map(([, v]) => v);
+    return decodeStoredHint(types, bytes, deltas)?.state;
   };
   return {
     name: 'replica-acks-durable',
