@@ -9,7 +9,7 @@
 // merged state; once the deltas outweigh the base, the next write stores the merge as the new base and
 // deletes them, so the bytes stay within twice the hint's encoding.
 import type { CoreEnv, NodeId, StorageWrite } from './env.js';
-import { type DataType, type Kind, type State, KeyedLock, deltaKey, fromB64, parseDeltaKey, toB64 } from './local-store.js';
+import { type DataType, type Kind, type State, KeyedLock, deltaKey, fromB64, scanDeltas, toB64 } from './local-store.js';
 
 export interface Hint {
   readonly id: string;
@@ -71,17 +71,7 @@ export class HintStore {
   }
 
   async load(): Promise<void> {
-    const deltas = new Map<string, { keys: string[]; values: Uint8Array[]; bytes: number; last: number }>();
-    for await (const [k, v] of this.env.storage.scan(deltaNs)) {
-      const parsed = parseDeltaKey(k);
-      if (parsed === undefined) continue;
-      let d = deltas.get(parsed.key);
-      if (d === undefined) deltas.set(parsed.key, (d = { keys: [], values: [], bytes: 0, last: -1 }));
-      d.keys.push(k);
-      d.values.push(v);
-      d.bytes += v.byteLength;
-      d.last = Math.max(d.last, parsed.seq);
-    }
+    const deltas = await scanDeltas(this.env.storage, deltaNs);
     for await (const [id, bytes] of this.env.storage.scan('hint')) {
       const d = deltas.get(id);
       deltas.delete(id);

@@ -9,7 +9,7 @@
 // write whose state was merged from the stored one appends just what it added; once the deltas together
 // outweigh the base, the write stores the whole cart as the new base and deletes them, in the same batch.
 // So a write costs O(its delta) amortized, and the stored bytes stay within twice the cart's encoding.
-import type { CoreEnv, StorageWrite, TimerHandle } from './env.js';
+import type { CoreEnv, Storage, StorageWrite, TimerHandle } from './env.js';
 import {
   type CartState,
   cartDeltaSince,
@@ -224,6 +224,30 @@ export function parseDeltaKey(k: string): { key: string; seq: number } | undefin
   }
 }
 
+/** The deltas stored in namespace `ns`, by the key they belong to (in sequence order, as a scan returns them). */
+export interface StoredDeltas {
+  readonly keys: string[];
+  readonly values: Uint8Array[];
+  bytes: number;
+  /** The highest sequence number (-1: none). */
+  last: number;
+}
+
+export async function scanDeltas(storage: Storage, ns: string): Promise<Map<string, StoredDeltas>> {
+  const deltas = new Map<string, StoredDeltas>();
+  for await (const [k, bytes] of storage.scan(ns)) {
+    const parsed = parseDeltaKey(k);
+    if (parsed === undefined) continue;
+    let d = deltas.get(parsed.key);
+    if (d === undefined) deltas.set(parsed.key, (d = { keys: [], values: [], bytes: 0, last: -1 }));
+    d.keys.push(k);
+    d.values.push(bytes);
+    d.bytes += bytes.byteLength;
+    d.last = Math.max(d.last, parsed.seq);
+  }
+  return deltas;
+}
+
 /** A stored state of an incrementally stored kind: its base merged with its deltas, in order. */
 export function decodeStored(t: DataType, base: Uint8Array | undefined, deltas: readonly Uint8Array[]): State | undefined {
   if (base === undefined && deltas.length === 0) return undefined;
@@ -319,17 +343,7 @@ export class LocalStore {
   private async loadIncremental(kind: Kind, ns: string): Promise<void> {
     const bases = new Map<string, Uint8Array>();
     for await (const [key, bytes] of this.env.storage.scan(kind)) bases.set(key, bytes);
-    const deltas = new Map<string, { keys: string[]; values: Uint8Array[]; bytes: number; last: number }>();
-    for await (const [k, bytes] of this.env.storage.scan(ns)) {
-      const parsed = parseDeltaKey(k);
-      if (parsed === undefined) continue;
-      let d = deltas.get(parsed.key);
-      if (d === undefined) deltas.set(parsed.key, (d = { keys: [], values: [], bytes: 0, last: -1 }));
-      d.keys.push(k);
-      d.values.push(bytes);
-      d.bytes += bytes.byteLength;
-      d.last = Math.max(d.last, parsed.seq);
-    }
+    const deltas = await scanDeltas(this.env.storage, ns);
     const t = this.types[kind];
     for (const key of new Set([...bases.keys(), ...deltas.keys()])) {
       const base = bases.get(key);
