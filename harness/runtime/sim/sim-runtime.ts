@@ -156,7 +156,16 @@ export class SimRuntime implements Runtime {
     for (const id of ids) this.createHost(id, seeds);
     this.members = [...ids];
     await Promise.all(ids.map((id) => this.hosts.get(id)!.boot()));
-    await this.waitUntil(() => ids.every((id) => this.seesAll(id, ids)), `the initial members ${ids.join(', ')} did not all see each other`);
+    // The node found not to see everyone at the last poll is asked first: polled in order, every poll asked
+    // up to all nodes for their status (O(members) each) before reaching one that still missed somebody.
+    let lagging = 0;
+    const allSeeAll = (): boolean => {
+      if (!this.seesAll(ids[lagging]!, ids)) return false;
+      const k = ids.findIndex((id) => !this.seesAll(id, ids));
+      if (k >= 0) lagging = k;
+      return k < 0;
+    };
+    await this.waitUntil(allSeeAll, `the initial members ${ids.join(', ')} did not all see each other`);
   }
 
   /** The seed and every knob, printed first by a run so that it can be replayed. */
@@ -373,7 +382,9 @@ export class SimRuntime implements Runtime {
     } catch {
       return false;
     }
-    return others.every((o) => o === id || members.some((m) => m.id === o && m.status === 'up'));
+    const up = new Set<string>();
+    for (const m of members) if (m.status === 'up') up.add(m.id);
+    return others.every((o) => o === id || up.has(o));
   }
 
   /** Polls a condition on virtual time until it holds or the convergence timeout passes. */
