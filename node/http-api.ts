@@ -94,6 +94,19 @@ export function createHttpHandler(options: HttpApiOptions): http.RequestListener
   const handleKv = kvHandler(deps);
   const handleCart = cartHandler(deps);
   const handleAdmin = adminHandler({ core, ...(options.extraStatus === undefined ? {} : { extraStatus: options.extraStatus }) });
+  // Made once, not per request: the node runs under tsx, whose keepNames turns every named closure into a
+  // defineProperty call each time it is made.
+  const dispatch = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    framingCheck(req);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? emptyQuery : new URLSearchParams(url.slice(q + 1));
+    const r = route(path);
+    if (r.kind === 'kv') return handleKv(req, res, r.key!, query);
+    if (r.kind === 'cart') return handleCart(req, res, r.key!, query);
+    return handleAdmin(req, res, r);
+  };
 
   return (req, res) => {
     if (req.method === 'PRI') {
@@ -102,18 +115,7 @@ export function createHttpHandler(options: HttpApiOptions): http.RequestListener
       sendError(res, new HttpError(400, 'bad-http', 'This node speaks HTTP/1.1 only, not HTTP/2.', {}, { Connection: 'close' }));
       return;
     }
-    const handle = async (): Promise<void> => {
-      framingCheck(req);
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      const query = q === -1 ? emptyQuery : new URLSearchParams(url.slice(q + 1));
-      const r = route(path);
-      if (r.kind === 'kv') return handleKv(req, res, r.key!, query);
-      if (r.kind === 'cart') return handleCart(req, res, r.key!, query);
-      return handleAdmin(req, res, r);
-    };
-    handle().catch((error: unknown) => {
+    dispatch(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         // Half an answer cannot be turned into an error; closing is the only honest signal left.
         logger.log('error', 'http-error-after-headers', { url: req.url, error });

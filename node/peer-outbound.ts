@@ -79,27 +79,38 @@ export function messageJson(m: PeerMessage): string {
  * session; returns how many frames were written.
  */
 export function writeLinkBatch(link: Link, socket: net.Socket, from: NodeId): number {
-  const session = link.session!;
   const messages = link.outbox;
   const at = link.outboxAt;
   link.outbox = [];
   let frames = 0;
   let batch: string[] = [];
   let bytes = 0;
-  const flush = (): void => {
-    socket.write(encodeFrameJson(payloadJson(from, link.id, at, batch), session.key, session.key === undefined ? undefined : session.seq++));
-    frames++;
-    batch = [];
-    bytes = 0;
-  };
   for (const m of messages) {
     const json = messageJson(m);
-    if (batch.length > 0 && bytes + json.length > batchSoftLimitBytes) flush();
+    if (batch.length > 0 && bytes + json.length > batchSoftLimitBytes) {
+      writeBatchFrame(link, socket, from, at, batch);
+      frames++;
+      batch = [];
+      bytes = 0;
+    }
     batch.push(json);
     bytes += json.length;
   }
-  if (batch.length > 0) flush();
+  if (batch.length > 0) {
+    writeBatchFrame(link, socket, from, at, batch);
+    frames++;
+  }
   return frames;
+}
+
+/**
+ * One frame of serialised messages, signed for the link's session. A function of its own rather than a
+ * closure in writeLinkBatch: the node runs under tsx, whose keepNames turns every named closure into a
+ * defineProperty call each time it is made, and this one was made for every batch a link sends.
+ */
+function writeBatchFrame(link: Link, socket: net.Socket, from: NodeId, at: number, batch: readonly string[]): void {
+  const session = link.session!;
+  socket.write(encodeFrameJson(payloadJson(from, link.id, at, batch), session.key, session.key === undefined ? undefined : session.seq++));
 }
 
 export function dialPeer(link: Link, addr: string, ctx: OutboundContext): void {
