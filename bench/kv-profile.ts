@@ -4,7 +4,8 @@
 // (the client shares the machine's cores with the servers, so what it costs is part of any comparison).
 // With QL_PROF_DIR set every node runs under --cpu-prof and writes its profile there when it stops; with
 // QL_PERF_OUT=/path, `perf record -g` samples the nodes through each phase (JIT names from --perf-basic-prof);
-// QL_NODE_FLAGS adds flags to the nodes' node command line (A/B of V8 settings).
+// QL_NODE_FLAGS adds flags to the nodes' node command line (A/B of V8 settings), QL_NODE_ENV variables to
+// their environment ("UV_THREADPOOL_SIZE=2"); QL_KEEP_RUN keeps the nodes' logs.
 // --rate=N paces every phase to at most N requests per second in all (bench/load-loop.ts), so two
 // variants compared on a loaded machine do the same work per second and their CPU per op compares.
 // Two variants can also run side by side, in the same seconds and so under the same machine load: one on
@@ -53,7 +54,9 @@ async function quorumlab(maxConcurrency: number): Promise<Sys> {
   const runtime = new LocalRuntime({ log: () => undefined, hostBase, httpPort: 18000 + hostBase, peerPort: 17000 + hostBase, faketime: false });
   const profDir = process.env['QL_PROF_DIR'];
   const flags = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(process.env['QL_PERF_OUT'] === undefined ? [] : ['--perf-basic-prof-only-functions']), ...(process.env['QL_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
-  const nodeCmd = flags.length === 0 ? undefined : `exec ${process.execPath} ${flags.join(' ')} --import tsx node/main.ts`;
+  // QL_NODE_ENV ("NAME=value NAME2=value") sets environment variables of the node processes (A/B of libuv settings).
+  const nodeEnv = (process.env['QL_NODE_ENV'] ?? '').split(' ').filter((f) => /^[A-Z_][A-Z0-9_]*=[^'\s]*$/.test(f));
+  const nodeCmd = flags.length === 0 && nodeEnv.length === 0 ? undefined : `exec ${nodeEnv.length === 0 ? '' : `env ${nodeEnv.join(' ')} `}${process.execPath} ${flags.join(' ')} --import tsx node/main.ts`;
   await runtime.setup({ nodes: 3, n: 3, r: 2, w: 2, sloppy: true, conflicts: 'vclock', vnodes: 64, seed: 1, runDir, ...(nodeCmd === undefined ? {} : { nodeCmd }) });
   const { admin, pids, clients } = await kvBenchNodes(runtime, maxConcurrency);
   const contexts = new Map<string, string>();
@@ -99,7 +102,9 @@ async function quorumlab(maxConcurrency: number): Promise<Sys> {
         while (Date.now() < deadline && pids.some((pid) => cpuSecondsOf([pid]) !== undefined)) await new Promise((r) => setTimeout(r, 100));
       }
       await runtime.teardown();
-      rmSync(runDir, { recursive: true, force: true });
+      // QL_KEEP_RUN keeps the nodes' logs (for --trace-deopt and the like through QL_NODE_FLAGS).
+      if (process.env['QL_KEEP_RUN'] === undefined) rmSync(runDir, { recursive: true, force: true });
+      else console.log(`node logs kept in ${runDir}`);
     },
   };
 }
