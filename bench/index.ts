@@ -312,7 +312,7 @@ async function benchStorageSection(): Promise<void> {
   console.log(`[bench] storage: LevelDB group commit, 1/16/128 concurrent writers of ${valueBytes} B, fsync per batch`);
   const { benchStorage } = await import('./storage.js');
   for (const r of await benchStorage([1, 16, 128], durationMs, valueBytes)) {
-    rows.push({ section: 'storage', system: 'leveldb', metric: `${r.writers} writers: durable writes`, value: round(r.writesPerS), unit: 'writes/s', note: `${round(r.fsyncsPerS)} fsyncs/s, batch mean ${round(r.meanBatch, 1)} max ${r.maxBatch}` });
+    rows.push({ section: 'storage', system: 'leveldb', metric: `${r.writers} writers: durable writes`, value: round(r.writesPerS), unit: 'writes/s', note: `${round(r.fsyncsPerS)} fsyncs/s, batch mean ${round(r.meanBatch, 1)} max ${r.maxBatch}, write to durable ack p50/p99/p99.9 ${r.p50Ms}/${r.p99Ms}/${r.p999Ms} ms, CPU ${r.cpuUsPerWrite} µs per write` });
   }
 }
 
