@@ -195,3 +195,56 @@ t.test(`${nodes} seeds starting together found one ring, not one per member each
   t.same(new Set(c.ids.map((id) => c.node(id).status().ring.version)), new Set([1]), 'every node is on ring version 1');
   await c.stopAll();
 });
+
+t.test(`${nodes} nodes: a restart greets with digests, and an answer to a whole table holds only what it lacked`, async (t) => {
+  const c = await makeCluster(nodes, {}, { seed: 8 });
+  await waitConverged(c, 30_000);
+  type Gossip = { type: string; reply?: boolean; members?: { id: string }[]; membersDigest?: string };
+  const whole = (m: Gossip): boolean => m.members !== undefined && m.membersDigest !== undefined && m.members.length === Number(m.membersDigest.split(':')[0]);
+  let greetingEntries = 0;
+  let greetings = 0;
+  let counting = false;
+  // Whole tables sent asking for an answer, by (sender, receiver); then the answers and the entries they held.
+  const asked = new Set<string>();
+  let answers = 0;
+  let answered = 0;
+  const lastDigest = new Map<string, string>();
+  const original = c.runtime.network.send.bind(c.runtime.network);
+  c.runtime.network.send = (from, to, message) => {
+    const m = message as Gossip;
+    if (m.type === 'gossip' && counting && from === 'n3' && m.reply === true) {
+      greetings++;
+      greetingEntries += m.members?.length ?? 0;
+    }
+    // The answer to the last gossip asking for one (a later one that is no whole table is answered otherwise).
+    if (m.type === 'gossip' && m.reply === true) {
+      if (whole(m)) asked.add(`${from}>${to}`);
+      else asked.delete(`${from}>${to}`);
+    }
+    if (m.type === 'gossip' && m.reply !== true && m.members !== undefined && asked.delete(`${to}>${from}`)) {
+      answers++;
+      answered += m.members.length;
+    }
+    if ((m.type === 'gossip' || m.type === 'ping') && m.membersDigest !== undefined) lastDigest.set(from, m.membersDigest);
+    original(from, to, message);
+  };
+  c.crash('n3');
+  await c.advance(1000);
+  counting = true;
+  await c.restart('n3');
+  counting = false;
+  t.ok(greetings > 0, `the restarted node greeted ${greetings} seeds`);
+  t.equal(greetingEntries, 0, 'with the digests alone');
+  await waitConverged(c, 30_000);
+  await c.advance(3000);
+  t.ok(answers > 0, `${answers} answers to a whole table, with ${answered} entries`);
+  // Each answer holds the entries the table lacked or held older (the restarted node's table, read from
+  // disk, is older in the entries that changed after it was written), not the answering node's whole table.
+  t.ok(answered < (answers * nodes) / 2, `${(answered / answers).toFixed(1)} entries per answer (${nodes} members)`);
+  // Equal member digests are equal tables.
+  lastDigest.clear();
+  await c.advance(2000);
+  t.equal(lastDigest.size, nodes, 'every node sent its member digest');
+  t.equal(new Set(lastDigest.values()).size, 1, 'and all of them are the same');
+  await c.stopAll();
+});

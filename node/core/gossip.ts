@@ -25,6 +25,16 @@ import type { GossipMsg, OutMessage, PingMsg } from './messages.js';
 import type { NodeContext } from './node-context.js';
 import { Prober } from './probe.js';
 
+/** Whether `entries` name as many distinct members as `digest` (MemberTable.digest: count, colon, hash) counts. */
+function wholeTable(entries: readonly MemberEntry[], digest: string | undefined): boolean {
+  if (digest === undefined) return false;
+  const colon = digest.indexOf(':');
+  if (colon < 0 || Number(digest.slice(0, colon)) !== entries.length) return false;
+  const ids = new Set<NodeId>();
+  for (const e of entries) ids.add(e.id);
+  return ids.size === entries.length;
+}
+
 /** Peers a raised suspicion or a refuting notice is pushed to at once; gossip carries it on from them. */
 const spreadFanout = 4;
 
@@ -52,7 +62,7 @@ export class Gossip {
    * entries that changed since, when its table is a recent state of ours). `digestsOnly` leaves both out
    * whatever `to` named: a peer that has others asks (onGossip).
    */
-  message(to: NodeId, reply: boolean, digestsOnly = false): OutMessage {
+  message(to: NodeId, reply: boolean, digestsOnly = false, lacking?: readonly MemberEntry[]): OutMessage {
     const view = this.ctx.view;
     view.refreshSelf();
     if (digestsOnly) return this.build(reply, false, undefined);
@@ -60,8 +70,8 @@ export class Gossip {
     const known = peer?.membersDigest;
     // Deltas only where the cluster probes: in a smaller one they changed the default 5-node run's history
     // (same verdict; the receiver merges the same entries, in another order), and there every gossip is
-    // small anyway.
-    const members = known === view.members.digest() ? undefined : ((view.probing() ? view.members.delta(known) : undefined) ?? view.entries());
+    // small anyway. `lacking` (onGossip: what a peer that just sent its whole table lacks) is exact.
+    const members = known === view.members.digest() ? undefined : (lacking ?? (view.probing() ? view.members.delta(known) : undefined) ?? view.entries());
     return this.build(reply, peer?.ringDigest !== ringDigest(view.ring), members);
   }
 
@@ -104,10 +114,14 @@ export class Gossip {
     const ring = ringDigest(view.ring);
     const members = view.members.digest();
     const built: (OutMessage | undefined)[] = [];
+    const probing = view.probing();
     const push = (p: NodeId): void => {
       const known = view.knownPeer(p);
       const withRing = known?.ringDigest !== ring;
       const withMembers = known?.membersDigest !== members;
+      // Probing, a peer whose table is a recent state of ours gets what changed since (as message() sends).
+      const delta = withMembers && probing ? view.members.delta(known?.membersDigest) : undefined;
+      if (delta !== undefined) return this.ctx.send(p, this.build(false, withRing, delta));
       const k = (withRing ? 1 : 0) + (withMembers ? 2 : 0);
       this.ctx.send(p, (built[k] ??= this.build(false, withRing, withMembers ? view.entries() : undefined)));
     };
@@ -130,10 +144,15 @@ export class Gossip {
       for (const s of seeds) this.ctx.send(s.id, this.message(s.id, true));
       return;
     }
+    // A node that restarts knowing a large cluster (its table read from disk) greets with the digests alone:
+    // a seed whose table differs answers with its whole table and asks for ours, and this node's answer
+    // then holds only what the seed lacks (onGossip). Greeting with the whole table made a restart of every
+    // node carry each table four times per greeting (there and back), nearly all of it already known.
+    const digestsOnly = this.ctx.view.probing();
     // Many seeds (a large cluster that lists every node): greeting all of them made each start cost the
     // cluster O(members²) entry merges, and a crash of many nodes at once a storm of full-table messages.
     // A few answers give this node the cluster's view, and its new entry spreads by gossip as any change does.
-    this.sample(seeds, maxPingsPerRound, (s) => this.ctx.send(s.id, this.message(s.id, true)));
+    this.sample(seeds, maxPingsPerRound, (s) => this.ctx.send(s.id, this.message(s.id, true, digestsOnly)));
   }
 
   /** Calls `f` on `k` distinct elements of `xs` drawn at random (a partial Fisher–Yates shuffle of a copy). */
@@ -235,7 +254,13 @@ export class Gossip {
     // A sender whose table has our table's digest has our entries: merging them would change nothing (our
     // own entry there is one we wrote, not newer than ours), so the O(members) walk is skipped.
     const sameTable = msg.membersDigest !== undefined && msg.membersDigest === view.members.digest();
-    for (const e of sameTable ? [] : (msg.members ?? [])) {
+    const received = sameTable ? [] : (msg.members ?? []);
+    // A gossip that carries the sender's whole table (as many distinct members as its digest counts) says
+    // exactly what the sender has: in a cluster that probes, an answer holds only the entries it lacks or
+    // holds older (Scuttlebutt's reconciliation, with the table itself as the digest), not our whole table.
+    const whole = msg.reply && received.length > 0 && view.probing() && wholeTable(received, msg.membersDigest);
+    const lacking: MemberEntry[] | undefined = whole ? [] : undefined;
+    for (const e of received) {
       if (e.id === this.ctx.id) {
         // Someone remembers a newer entry of ours, or one of another life with our incarnation (we lost
         // our meta): move past it, or our own entry would lose every merge and the cluster would keep its
@@ -252,6 +277,7 @@ export class Gossip {
         continue;
       }
       const cur = view.members.get(e.id);
+      if (lacking !== undefined && cur !== undefined && entryNewer(cur, e)) lacking.push(cur);
       if (cur === undefined || entryNewer(e, cur)) {
         if (cur === undefined || cur.status !== e.status || cur.addr !== e.addr) statusChanged = true;
         view.members.set(e.id, e);
@@ -280,7 +306,26 @@ export class Gossip {
       view.refreshSelf();
       mismatch = msg.membersDigest !== view.members.digest();
     }
-    if (mismatch || (msg.reply && !this.nothingToAnswer(msg))) this.ctx.send(from, this.message(from, mismatch));
+    if (mismatch || (msg.reply && !this.nothingToAnswer(msg))) this.ctx.send(from, this.message(from, mismatch, false, lacking === undefined ? undefined : this.completeLacking(lacking, received)));
+  }
+
+  /**
+   * `lacking` (our entries newer than those a whole table brought) with ours the table did not name,
+   * this node's own entry among them when the sender's was older or missing.
+   */
+  private completeLacking(lacking: MemberEntry[], received: readonly MemberEntry[]): readonly MemberEntry[] {
+    const view = this.ctx.view;
+    view.refreshSelf();
+    const own = view.members.watched;
+    const theirs = received.find((e) => e.id === this.ctx.id);
+    if (own !== undefined && (theirs === undefined || entryNewer(own, theirs))) lacking.push(own);
+    // Every member the table named is in ours now (merged above): any more are members it did not name.
+    if (view.members.size > received.length) {
+      const named = new Set<NodeId>();
+      for (const e of received) named.add(e.id);
+      for (const m of view.members.values()) if (!named.has(m.id) && m.id !== this.ctx.id) lacking.push(m);
+    }
+    return lacking;
   }
 
   /**
