@@ -5,10 +5,14 @@
 // node processes and inside the Docker image.
 import { checkInSizedHeap } from './check-heap.js';
 import { precompiledEntry } from './precompile.js';
+import { restartWithSimFlags } from './sim-flags.js';
 
 // A large history is checked in a node with heap settings sized for it (check-heap.js).
 const checked = checkInSizedHeap();
 if (checked !== undefined) process.exit(checked);
+// A run or campaign in simulation runs in a node with V8 settings for it (sim-flags.js).
+const simulated = await restartWithSimFlags();
+if (simulated !== undefined) process.exit(simulated);
 
 const entry = await precompiledEntry('harness/cli.ts');
 if (entry !== undefined) {

@@ -60,20 +60,13 @@ async function workerCommand(): Promise<{ path: string; execArgv: string[] }> {
   // Loaded by URL from the source's place: this module may itself be running from the compiled copy, which
   // holds the sources' folders only (import.meta.url is the source's there too, see bin/precompile.js).
   const precompile = (await import(new URL('../bin/precompile.js', import.meta.url).href)) as typeof import('../bin/precompile.js');
+  // The worker's V8 flags, shared with the CLI's own simulated runs (bin/sim-flags.js says what each does
+  // and what it was measured to save), found the same way.
+  const { SIM_V8_FLAGS } = (await import(new URL('../bin/sim-flags.js', import.meta.url).href)) as typeof import('../bin/sim-flags.js');
   const compiled = await precompile.precompiledEntry('harness/campaign-worker.ts');
-  if (compiled !== undefined) return { path: fileURLToPath(compiled), execArgv: [...workerV8Flags, '--enable-source-maps'] };
-  return { path: fileURLToPath(new URL('./campaign-worker.ts', import.meta.url)), execArgv: [...workerV8Flags, '--import', import.meta.resolve('tsx')] };
+  if (compiled !== undefined) return { path: fileURLToPath(compiled), execArgv: [...SIM_V8_FLAGS, '--enable-source-maps'] };
+  return { path: fileURLToPath(new URL('./campaign-worker.ts', import.meta.url)), execArgv: [...SIM_V8_FLAGS, '--import', import.meta.resolve('tsx')] };
 }
-
-/**
- * V8 flags of a worker process, which only ever runs simulations. A larger young generation: a simulated
- * run allocates at a high rate and most of it dies young (messages, events, outcomes), so fewer scavenges
- * promote less of it. Baseline (Sparkplug) code for every function at once: a worker's first runs are
- * paid mostly before the JIT has caught up. Neither changes what a run computes (no code in a run
- * observes the garbage collector), only how fast; together about 5–10 % less CPU per run, warm and cold
- * (bench/campaign-sim.ts; ten-run processes alternated with and without them).
- */
-export const workerV8Flags: readonly string[] = ['--max-semi-space-size=64', '--always-sparkplug'];
 
 async function runOnWorkers(runs: readonly PoolRun[], jobs: number, onOutcome: (o: PoolOutcome) => Promise<void>): Promise<void> {
   const done = new Map<number, PoolOutcome>();
