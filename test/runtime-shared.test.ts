@@ -13,7 +13,10 @@ t.test('nodeEnv: every NODE-API.md variable from the spec; extra variables overr
     QL_ID: 'n2', QL_HTTP: 'h:1', QL_PEER: 'p:2', QL_SEEDS: 'n1@p:2', QL_DATA: '/d', QL_N: '5', QL_R: '2', QL_W: '1',
     QL_SLOPPY: '0', QL_CONFLICTS: 'lww', QL_VNODES: '16', QL_PARTITIONS: '48', QL_SECRET: 'ab',
     QL_READ_REPAIR: '1', QL_ANTI_ENTROPY: '1', QL_HINTED_HANDOFF: '1', QL_TEST_FAULTS: 'drop-hints',
+    // libuv's pool: one thread in every runtime unless the harness's environment says otherwise.
+    UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? '1',
   });
+  t.equal(nodeEnv({ ...spec, env: { UV_THREADPOOL_SIZE: '4' } }, { id: 'n1', http: 'h', peer: 'p', data: '/d' })['UV_THREADPOOL_SIZE'], '4', "the run's own variables override the pool size");
   t.equal(nodeEnv({ ...spec, env: { QL_PARTITIONS: '32' } }, { id: 'n1', http: 'h', peer: 'p', data: '/d' })['QL_PARTITIONS'], '32', "the run's QL_PARTITIONS is Q");
   t.notOk('QL_SEEDS' in nodeEnv(spec, { id: 'n1', http: 'h', peer: 'p', data: '/d' }), 'no seeds when not yet known');
   t.equal(seedList([{ id: 'n1', peerAddr: 'a:1' }, { id: 'n2', peerAddr: 'b:1' }]), 'n1@a:1,n2@b:1');

@@ -11,18 +11,6 @@ export interface StartNode {
   readonly nodeCmd?: string;
 }
 
-/**
- * libuv's thread pool for the node unless the harness's own environment or the node's says otherwise: one
- * thread. The pool runs LevelDB's work, and the storage layer keeps up to two synchronous batches in
- * flight (node/storage-level.ts). With four threads the second batch waits on a thread of its own inside
- * LevelDB's writer queue, a futex sleep and wake-up per batch; with one it waits in libuv's queue and the
- * same thread takes it the moment the fsync before it ends, so the disk is as busy and the batches as
- * large, with fewer context switches. It must be set before the process starts: the ESM loader has
- * started the pool before main.ts runs. Paced side-by-side pairs (bench/kv-profile.ts, QL_NODE_ENV): 2-6%
- * less server CPU per PUT at concurrency 16, within noise at 64 and for GETs.
- */
-const nodeThreadpoolSize = '1';
-
 export class NodeProcess {
   private proc: ResultPromise | undefined;
   private exited: Promise<void> | undefined;
@@ -47,7 +35,7 @@ export class NodeProcess {
     const logTarget = { file: how.logFile, append: true } as const;
     const common = {
       cwd: how.cwd,
-      env: { UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] ?? nodeThreadpoolSize, ...how.env },
+      env: how.env,
       extendEnv: true,
       stdin: 'ignore',
       stdout: logTarget,
