@@ -154,3 +154,32 @@ t.test('a cancelled event, or a foreign handle, does not run or count', async (t
   s.cancel(a);
   t.equal(s.pending, 0, 'cancelling an event that is gone is a no-op');
 });
+
+// Cancelled events are dropped from the heap once they are the majority (most are timeouts far ahead):
+// whatever the heap's shape after that, the events left run in (time, insertion) order, each once.
+t.test('events left after many cancels run in time and insertion order', async (t) => {
+  fc.assert(
+    fc.asyncProperty(
+      // Mostly cancelled, so that the heap is compacted (more than 64 dead entries and twice the live ones).
+      fc.array(fc.record({ delay: fc.integer({ min: 0, max: 20 }), keep: fc.integer({ min: 0, max: 7 }).map((k) => k === 0) }), { minLength: 100, maxLength: 400 }),
+      async (specs) => {
+        const s = new Scheduler();
+        const seen: number[] = [];
+        const handles = specs.map((spec, i) => s.after(spec.delay, () => seen.push(i)));
+        specs.forEach((spec, i) => {
+          if (!spec.keep) s.cancel(handles[i]!);
+        });
+        const expected = specs
+          .map((spec, i) => ({ ...spec, i }))
+          .filter((x) => x.keep)
+          .sort((x, y) => x.delay - y.delay || x.i - y.i)
+          .map((x) => x.i);
+        if (s.pending !== expected.length) return false;
+        await s.runUntilIdle();
+        return JSON.stringify(seen) === JSON.stringify(expected);
+      },
+    ),
+    { numRuns: 60 },
+  );
+  t.pass('order kept');
+});

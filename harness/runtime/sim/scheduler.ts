@@ -133,6 +133,22 @@ export class Scheduler {
     // Lazy deletion: the heap entry stays and is skipped when popped.
     (event as SimEvent).done = true;
     this.live--;
+    // Most events cancelled are request timeouts, which lie far ahead: left in place they outnumbered the
+    // live events some 40 to 1 (1,300 entries for 30 live at 500 ops/s), and every push and pop sifted
+    // through them. Dropping them once they are the majority costs O(live) per as many cancels.
+    if (this.heap.length > 2 * this.live + 64) this.compact();
+  }
+
+  /**
+   * Keeps only the pending events. A sorted array is a heap, and (atMs, id) orders events totally, so the
+   * order events run in is the same whatever shape the heap had.
+   */
+  private compact(): void {
+    const heap = this.heap;
+    let n = 0;
+    for (const e of heap) if (!e.done) heap[n++] = e;
+    heap.length = n;
+    heap.sort((a, b) => a.atMs - b.atMs || a.id - b.id);
   }
 
   /** Resolves after `ms` of virtual time; rejects if the scheduler halts first. */
