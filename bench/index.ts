@@ -10,8 +10,14 @@ import { runLoad, type LoadResult } from './load-loop.js';
 import { etcdAvailable, etcdGet, etcdPut, startEtcd } from './etcd.js';
 import { RespConnection, redisAvailable, startRedis } from './redis.js';
 import { cpuSecondsOf } from './proc-cpu.js';
+import { restartWithSimFlags } from '../bin/sim-flags.js';
 import type { Runtime } from '../harness/runtime/runtime.js';
 
+// The bench runs in a node with the simulation V8 flags (bin/sim-flags.js), so that its simulation rows time
+// the simulator as the CLI, campaign workers and tests run it; the servers it measures are processes of
+// their own, and the load clients of every system share this process and its settings.
+const restarted = await restartWithSimFlags(process.argv, true);
+if (restarted !== undefined) process.exit(restarted);
 const quick = process.argv.includes('--quick');
 const loadMs = quick ? 2_000 : 5_000;
 /** The longer variant, so the tail includes background work (anti-entropy rounds, hint scans, GC). */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runTest } from '../harness/run.js';
+import { restartWithSimFlags } from '../bin/sim-flags.js';
 
 export interface ClusterRunResult {
   readonly nodes: number;
@@ -66,6 +67,10 @@ export async function runClusterSim(nodes: number, partitions: number, seconds: 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // Timed as a user's simulated runs run: in a node with the simulation V8 flags (bin/sim-flags.js), as the
+  // CLI's `run --runtime sim`, campaign workers and the tests do. The restart is before the clock starts.
+  const restarted = await restartWithSimFlags(process.argv, true);
+  if (restarted !== undefined) process.exit(restarted);
   const [nodes = 20, partitions = 1024, seconds = 30, rate = 50, seed = 1] = process.argv.slice(2).map(Number);
   const r = await runClusterSim(nodes, partitions, seconds, rate, seed);
   console.log(JSON.stringify({ ...r, wallS: +r.wallS.toFixed(2), cpuS: +r.cpuS.toFixed(2), ratio: +r.ratio.toFixed(1), peakRssMiB: Math.round(r.peakRssMiB) }));

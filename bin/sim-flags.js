@@ -34,9 +34,11 @@ export function runsSimulations(args) {
  * campaign workers join it), and every SIGINT, SIGTERM or SIGHUP this process gets is passed on to that
  * group once: Ctrl-C reaches this process alone (the terminal's foreground group), so a run still sees one
  * SIGINT (a graceful teardown; a second one ends it at once), as it did when it ran in this process.
+ * `simulates` says whether to: the benches that time simulations pass true, so that they measure the
+ * simulator as the CLI and campaign workers run it.
  */
-export async function restartWithSimFlags(argv = process.argv) {
-  if (process.env[ENV] === '0' || !runsSimulations(argv.slice(2))) return undefined;
+export async function restartWithSimFlags(argv = process.argv, simulates = runsSimulations(argv.slice(2))) {
+  if (process.env[ENV] === '0' || !simulates) return undefined;
   if (SIM_V8_FLAGS.every((f) => process.execArgv.includes(f))) return undefined;
   const child = spawn(process.execPath, [...process.execArgv, ...SIM_V8_FLAGS, ...argv.slice(1)], {
     stdio: 'inherit', detached: true, env: { ...process.env, [ENV]: '0' },
