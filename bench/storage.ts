@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { quantile } from './load-loop.js';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { LevelStorage } from '../node/storage-level.js';
@@ -30,9 +31,6 @@ export interface StorageBenchRow {
   /** Process CPU (user + system, all threads) per write, in microseconds. */
   readonly cpuUsPerWrite: number;
 }
-
-/** The q-quantile of sorted values (nearest rank). */
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 
 export async function benchStorage(writersList: readonly number[] = [1, 16, 128], durationMs = 3000, valueBytes = 1024): Promise<StorageBenchRow[]> {
   const rows: StorageBenchRow[] = [];

@@ -25,14 +25,17 @@ import type { GossipMsg, OutMessage, PingMsg } from './messages.js';
 import type { NodeContext } from './node-context.js';
 import { Prober } from './probe.js';
 
-/** Whether `entries` name as many distinct members as `digest` (MemberTable.digest: count, colon, hash) counts. */
-function wholeTable(entries: readonly MemberEntry[], digest: string | undefined): boolean {
-  if (digest === undefined) return false;
+/**
+ * The members `entries` name when they are as many distinct members as `digest` (MemberTable.digest: count,
+ * colon, hash) counts — the sender's whole table; undefined otherwise.
+ */
+function wholeTable(entries: readonly MemberEntry[], digest: string | undefined): ReadonlySet<NodeId> | undefined {
+  if (digest === undefined) return undefined;
   const colon = digest.indexOf(':');
-  if (colon < 0 || Number(digest.slice(0, colon)) !== entries.length) return false;
+  if (colon < 0 || Number(digest.slice(0, colon)) !== entries.length) return undefined;
   const ids = new Set<NodeId>();
   for (const e of entries) ids.add(e.id);
-  return ids.size === entries.length;
+  return ids.size === entries.length ? ids : undefined;
 }
 
 /** Peers a raised suspicion or a refuting notice is pushed to at once; gossip carries it on from them. */
@@ -258,8 +261,8 @@ export class Gossip {
     // A gossip that carries the sender's whole table (as many distinct members as its digest counts) says
     // exactly what the sender has: in a cluster that probes, an answer holds only the entries it lacks or
     // holds older (Scuttlebutt's reconciliation, with the table itself as the digest), not our whole table.
-    const whole = msg.reply && received.length > 0 && view.probing() && wholeTable(received, msg.membersDigest);
-    const lacking: MemberEntry[] | undefined = whole ? [] : undefined;
+    const named = msg.reply && received.length > 0 && view.probing() ? wholeTable(received, msg.membersDigest) : undefined;
+    const lacking: MemberEntry[] | undefined = named !== undefined ? [] : undefined;
     for (const e of received) {
       if (e.id === this.ctx.id) {
         // Someone remembers a newer entry of ours, or one of another life with our incarnation (we lost
@@ -306,14 +309,14 @@ export class Gossip {
       view.refreshSelf();
       mismatch = msg.membersDigest !== view.members.digest();
     }
-    if (mismatch || (msg.reply && !this.nothingToAnswer(msg))) this.ctx.send(from, this.message(from, mismatch, false, lacking === undefined ? undefined : this.completeLacking(lacking, received)));
+    if (mismatch || (msg.reply && !this.nothingToAnswer(msg))) this.ctx.send(from, this.message(from, mismatch, false, lacking === undefined || named === undefined ? undefined : this.completeLacking(lacking, received, named)));
   }
 
   /**
-   * `lacking` (our entries newer than those a whole table brought) with ours the table did not name,
+   * `lacking` (our entries newer than those a whole table brought) with ours the table did not name (`named`),
    * this node's own entry among them when the sender's was older or missing.
    */
-  private completeLacking(lacking: MemberEntry[], received: readonly MemberEntry[]): readonly MemberEntry[] {
+  private completeLacking(lacking: MemberEntry[], received: readonly MemberEntry[], named: ReadonlySet<NodeId>): readonly MemberEntry[] {
     const view = this.ctx.view;
     view.refreshSelf();
     const own = view.members.watched;
@@ -321,8 +324,6 @@ export class Gossip {
     if (own !== undefined && (theirs === undefined || entryNewer(own, theirs))) lacking.push(own);
     // Every member the table named is in ours now (merged above): any more are members it did not name.
     if (view.members.size > received.length) {
-      const named = new Set<NodeId>();
-      for (const e of received) named.add(e.id);
       for (const m of view.members.values()) if (!named.has(m.id) && m.id !== this.ctx.id) lacking.push(m);
     }
     return lacking;

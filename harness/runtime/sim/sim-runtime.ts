@@ -160,10 +160,14 @@ export class SimRuntime implements Runtime {
     // up to all nodes for their status (O(members) each) before reaching one that still missed somebody.
     let lagging = 0;
     const allSeeAll = (): boolean => {
-      if (!this.seesAll(ids[lagging]!, ids)) return false;
-      const k = ids.findIndex((id) => !this.seesAll(id, ids));
-      if (k >= 0) lagging = k;
-      return k < 0;
+      for (let i = 0; i < ids.length; i++) {
+        const k = (lagging + i) % ids.length;
+        if (!this.seesAll(ids[k]!, ids)) {
+          lagging = k;
+          return false;
+        }
+      }
+      return true;
     };
     await this.waitUntil(allSeeAll, `the initial members ${ids.join(', ')} did not all see each other`);
   }
